@@ -1,0 +1,91 @@
+//! The error body every server endpoint returns, with codes that clients switch on.
+
+use serde::{Deserialize, Serialize};
+
+/// Stable error codes. Never rename one: devices in the field switch on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The body is not JSON.
+    MalformedJson,
+    /// The body is JSON but does not have the request's shape (missing field, wrong type, unknown field).
+    InvalidRequest,
+    /// One or more mutations break the field rules; `errors` lists each one. Nothing was applied.
+    ValidationFailed,
+    /// The client speaks a protocol version this server does not.
+    UnsupportedProtocolVersion,
+    /// More mutations in one push than the server accepts.
+    BatchTooLarge,
+    /// The body exceeds the server's size limit.
+    PayloadTooLarge,
+    /// The request must be `application/json`.
+    UnsupportedMediaType,
+    /// The pull cursor was not issued by this server.
+    InvalidCursor,
+    NotFound,
+    MethodNotAllowed,
+    /// The database did not answer; retry later. Nothing was lost.
+    DatabaseUnavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::MalformedJson => "malformed_json",
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::ValidationFailed => "validation_failed",
+            ErrorCode::UnsupportedProtocolVersion => "unsupported_protocol_version",
+            ErrorCode::BatchTooLarge => "batch_too_large",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::InvalidCursor => "invalid_cursor",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::DatabaseUnavailable => "database_unavailable",
+            ErrorCode::Internal => "internal",
+        }
+    }
+
+    /// Whether retrying the same request later can succeed.
+    pub fn is_transient(self) -> bool {
+        matches!(self, ErrorCode::DatabaseUnavailable | ErrorCode::Internal)
+    }
+}
+
+/// One problem with one field. `mutation_index` says which mutation of a push it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mutation_index: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    pub message: String,
+    /// The field the error is about, as a JSON path such as `mutations[2].fields.date_of_birth`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+impl ErrorBody {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            field: None,
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+}

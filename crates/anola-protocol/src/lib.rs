@@ -1,0 +1,20 @@
+//! The Anola sync protocol and clinic domain types, shared by the clinic app and the sync server.
+//!
+//! This crate is deliberately I/O free: serde types, validation and the pure functions that plan a
+//! sync (how states merge, what a device shows while changes wait to upload). Both the client
+//! library and the server depend on it, so the rules cannot drift apart.
+
+pub mod cursor;
+pub mod error;
+pub mod hlc;
+pub mod lww;
+pub mod patient;
+pub mod plan;
+pub mod wire;
+
+pub use cursor::Cursor;
+pub use error::{ErrorBody, ErrorCode, FieldError};
+pub use hlc::{Hlc, HlcClock};
+pub use lww::{LwwState, Stamped};
+pub use patient::{Patient, PatientFields};
+pub use wire::*;

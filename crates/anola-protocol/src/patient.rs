@@ -1,0 +1,513 @@
+//! Patients: the clinic-relevant fields of the platform's patient model, and their validation.
+//!
+//! A mutation carries a partial set of fields (`PatientFields`); a field present with `null` clears
+//! it. Validation lives here so the device refuses a bad registration before it is queued, and the
+//! server refuses the same input with the same code and field name.
+
+use crate::error::FieldError;
+use crate::lww::LwwState;
+use serde::{Deserialize, Deserializer, Serialize};
+use time::{Date, Month};
+use uuid::Uuid;
+
+pub const MAX_TEXT: usize = 200;
+pub const MAX_LIST: usize = 50;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Gender {
+    Male,
+    Female,
+    Other,
+    PreferNotToSay,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BloodType {
+    #[serde(rename = "A+")]
+    APos,
+    #[serde(rename = "A-")]
+    ANeg,
+    #[serde(rename = "B+")]
+    BPos,
+    #[serde(rename = "B-")]
+    BNeg,
+    #[serde(rename = "AB+")]
+    AbPos,
+    #[serde(rename = "AB-")]
+    AbNeg,
+    #[serde(rename = "O+")]
+    OPos,
+    #[serde(rename = "O-")]
+    ONeg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AllergySeverity {
+    Mild,
+    Moderate,
+    Severe,
+    LifeThreatening,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConditionStatus {
+    Active,
+    Managed,
+    Resolved,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Address {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub street: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zip_code: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmergencyContact {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relationship: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Allergy {
+    pub allergen: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<AllergySeverity>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChronicCondition {
+    pub condition: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<ConditionStatus>,
+    /// `YYYY-MM-DD`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diagnosed_date: Option<String>,
+}
+
+/// Absent → `None` (unchanged); `null` → `Some(None)` (cleared); a value → `Some(Some(v))`.
+fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+macro_rules! patient_fields {
+    ($( $(#[$doc:meta])* $name:ident : $ty:ty ),* $(,)?) => {
+        /// A partial set of patient fields, as carried by one mutation.
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct PatientFields {
+            $( $(#[$doc])*
+            #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+            pub $name: Option<Option<$ty>>, )*
+        }
+
+        /// A patient as a device shows it: the merged state of every write.
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        pub struct Patient {
+            pub id: Uuid,
+            $( $(#[$doc])* #[serde(default)] pub $name: Option<$ty>, )*
+            /// True while this device holds changes to the patient that the server has not acknowledged.
+            #[serde(default)]
+            pub pending: bool,
+        }
+
+        /// Every field name a patient mutation may carry, in declaration order.
+        pub const PATIENT_FIELD_NAMES: &[&str] = &[$(stringify!($name)),*];
+    };
+}
+
+patient_fields! {
+    given_name: String,
+    family_name: String,
+    middle_name: String,
+    /// `YYYY-MM-DD`
+    date_of_birth: String,
+    gender: Gender,
+    phone: String,
+    email: String,
+    national_id: String,
+    address: Address,
+    /// The health card id in the platform's `AH-...` format.
+    health_card_id: String,
+    emergency_contact: EmergencyContact,
+    blood_type: BloodType,
+    allergies: Vec<Allergy>,
+    chronic_conditions: Vec<ChronicCondition>,
+}
+
+/// Whether a mutation registers a patient or changes one. The merge is the same; validation differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PatientOp {
+    Create,
+    Update,
+}
+
+pub const REQUIRED_ON_CREATE: &[&str] = &["given_name", "family_name", "date_of_birth"];
+
+fn parse_date(s: &str) -> Option<Date> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let y: i32 = s[0..4].parse().ok()?;
+    let m: u8 = s[5..7].parse().ok()?;
+    let d: u8 = s[8..10].parse().ok()?;
+    Date::from_calendar_date(y, Month::try_from(m).ok()?, d).ok()
+}
+
+fn err(field: &str, code: &str, message: impl Into<String>) -> FieldError {
+    FieldError {
+        field: field.to_owned(),
+        code: code.to_owned(),
+        message: message.into(),
+        mutation_index: None,
+    }
+}
+
+struct Checker<'a> {
+    errors: &'a mut Vec<FieldError>,
+}
+
+impl Checker<'_> {
+    fn text(&mut self, field: &str, v: &str, required: bool) {
+        if v.trim().is_empty() {
+            if required {
+                self.errors
+                    .push(err(field, "required", format!("{field} must not be empty")));
+            } else {
+                self.errors.push(err(
+                    field,
+                    "empty",
+                    format!("{field} must not be blank; send null to clear it"),
+                ));
+            }
+        } else if v.chars().count() > MAX_TEXT {
+            self.errors.push(err(
+                field,
+                "too_long",
+                format!("{field} must be at most {MAX_TEXT} characters"),
+            ));
+        } else if v.chars().any(|c| c.is_control()) {
+            self.errors.push(err(
+                field,
+                "invalid_characters",
+                format!("{field} must not contain control characters"),
+            ));
+        }
+    }
+
+    fn date(&mut self, field: &str, v: &str, today: Date) {
+        match parse_date(v) {
+            None => self.errors.push(err(
+                field,
+                "invalid_date",
+                format!("{field} must be a calendar date written YYYY-MM-DD"),
+            )),
+            Some(d) if d > today => {
+                self.errors
+                    .push(err(field, "in_future", format!("{field} must not be in the future")))
+            }
+            Some(d) if d.year() < 1880 => self.errors.push(err(
+                field,
+                "out_of_range",
+                format!("{field} must be after 1880"),
+            )),
+            Some(_) => {}
+        }
+    }
+
+    fn phone(&mut self, field: &str, v: &str) {
+        let digits = v.chars().filter(|c| c.is_ascii_digit()).count();
+        let allowed = v
+            .chars()
+            .enumerate()
+            .all(|(i, c)| c.is_ascii_digit() || " -().".contains(c) || (c == '+' && i == 0));
+        if !allowed || !(7..=15).contains(&digits) {
+            self.errors.push(err(
+                field,
+                "invalid_phone",
+                format!("{field} must be 7 to 15 digits, optionally starting with + (spaces, dashes, dots and brackets allowed)"),
+            ));
+        }
+    }
+
+    fn email(&mut self, field: &str, v: &str) {
+        let ok = v.len() <= 254
+            && !v.chars().any(char::is_whitespace)
+            && v.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty()
+                    && !domain.contains('@')
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+            });
+        if !ok {
+            self.errors.push(err(
+                field,
+                "invalid_email",
+                format!("{field} must be an address like name@example.org"),
+            ));
+        }
+    }
+
+    fn opt_text(&mut self, field: &str, v: &Option<String>) {
+        if let Some(v) = v {
+            self.text(field, v, false);
+        }
+    }
+
+    fn list_len<T>(&mut self, field: &str, v: &[T]) {
+        if v.len() > MAX_LIST {
+            self.errors.push(err(
+                field,
+                "too_many",
+                format!("{field} must hold at most {MAX_LIST} entries"),
+            ));
+        }
+    }
+}
+
+static HEALTH_CARD_HINT: &str = "health_card_id must look like AH-XXXX-XXXX (letters, digits and dashes after AH-)";
+
+impl PatientFields {
+    /// Checks every field against the rules; `today` bounds dates of birth. Returns all problems, not
+    /// just the first, so a form can mark every bad field at once.
+    pub fn validate(&self, op: PatientOp, today: Date) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        let mut c = Checker {
+            errors: &mut errors,
+        };
+        let required = |name: &str| REQUIRED_ON_CREATE.contains(&name);
+        // Required fields can never be cleared; on create they must be present.
+        for (name, present, cleared) in [
+            ("given_name", self.given_name.is_some(), matches!(self.given_name, Some(None))),
+            ("family_name", self.family_name.is_some(), matches!(self.family_name, Some(None))),
+            ("date_of_birth", self.date_of_birth.is_some(), matches!(self.date_of_birth, Some(None))),
+        ] {
+            if cleared || (op == PatientOp::Create && !present) {
+                c.errors
+                    .push(err(name, "required", format!("{name} is required")));
+            }
+        }
+        if let Some(Some(v)) = &self.given_name {
+            c.text("given_name", v, required("given_name"));
+        }
+        if let Some(Some(v)) = &self.family_name {
+            c.text("family_name", v, required("family_name"));
+        }
+        if let Some(Some(v)) = &self.middle_name {
+            c.text("middle_name", v, false);
+        }
+        if let Some(Some(v)) = &self.date_of_birth {
+            c.date("date_of_birth", v, today);
+        }
+        if let Some(Some(v)) = &self.phone {
+            c.phone("phone", v);
+        }
+        if let Some(Some(v)) = &self.email {
+            c.email("email", v);
+        }
+        if let Some(Some(v)) = &self.national_id {
+            c.text("national_id", v, false);
+        }
+        if let Some(Some(v)) = &self.health_card_id {
+            let ok = v.len() <= 40
+                && v.starts_with("AH-")
+                && v.len() > 3
+                && v[3..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+            if !ok {
+                c.errors
+                    .push(err("health_card_id", "invalid_health_card_id", HEALTH_CARD_HINT));
+            }
+        }
+        if let Some(Some(a)) = &self.address {
+            c.opt_text("address.street", &a.street);
+            c.opt_text("address.city", &a.city);
+            c.opt_text("address.state", &a.state);
+            c.opt_text("address.country", &a.country);
+            c.opt_text("address.zip_code", &a.zip_code);
+        }
+        if let Some(Some(e)) = &self.emergency_contact {
+            c.opt_text("emergency_contact.name", &e.name);
+            c.opt_text("emergency_contact.relationship", &e.relationship);
+            if let Some(p) = &e.phone {
+                c.phone("emergency_contact.phone", p);
+            }
+        }
+        if let Some(Some(list)) = &self.allergies {
+            c.list_len("allergies", list);
+            for (i, a) in list.iter().enumerate() {
+                c.text(&format!("allergies[{i}].allergen"), &a.allergen, true);
+                c.opt_text(&format!("allergies[{i}].notes"), &a.notes);
+            }
+        }
+        if let Some(Some(list)) = &self.chronic_conditions {
+            c.list_len("chronic_conditions", list);
+            for (i, cc) in list.iter().enumerate() {
+                c.text(&format!("chronic_conditions[{i}].condition"), &cc.condition, true);
+                if let Some(d) = &cc.diagnosed_date {
+                    c.date(&format!("chronic_conditions[{i}].diagnosed_date"), d, today);
+                }
+            }
+        }
+        if self == &PatientFields::default() {
+            errors.push(err("fields", "empty", "a mutation must change at least one field"));
+        }
+        errors
+    }
+
+    /// The fields as a JSON object (only those present; cleared ones as `null`).
+    pub fn to_map(&self) -> serde_json::Map<String, serde_json::Value> {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        }
+    }
+}
+
+impl Patient {
+    /// Reads a patient out of a merged state. Fields whose stored value no longer fits the type
+    /// (written by a newer version of the app) are left empty rather than failing the whole record.
+    pub fn from_state(id: Uuid, state: &LwwState, pending: bool) -> Patient {
+        let mut obj = serde_json::Map::new();
+        obj.insert("id".into(), serde_json::json!(id));
+        for (k, v) in state.values() {
+            if PATIENT_FIELD_NAMES.contains(&k.as_str()) {
+                obj.insert(k, v);
+            }
+        }
+        obj.insert("pending".into(), serde_json::json!(pending));
+        let value = serde_json::Value::Object(obj);
+        serde_json::from_value(value.clone()).unwrap_or_else(|_| {
+            let mut p = Patient::empty(id, pending);
+            if let serde_json::Value::Object(m) = value {
+                for (k, v) in m {
+                    let mut one = serde_json::Map::new();
+                    one.insert("id".into(), serde_json::json!(id));
+                    one.insert(k, v);
+                    if let Ok(single) = serde_json::from_value::<Patient>(serde_json::Value::Object(one)) {
+                        p.fill_from(single);
+                    }
+                }
+            }
+            p
+        })
+    }
+
+    fn empty(id: Uuid, pending: bool) -> Patient {
+        serde_json::from_value(serde_json::json!({ "id": id, "pending": pending }))
+            .expect("an id alone is a valid patient")
+    }
+
+    fn fill_from(&mut self, other: Patient) {
+        let mut mine = serde_json::to_value(&*self).expect("patients serialize");
+        let theirs = serde_json::to_value(other).expect("patients serialize");
+        if let (Some(m), serde_json::Value::Object(t)) = (mine.as_object_mut(), theirs) {
+            for (k, v) in t {
+                if !v.is_null() && k != "id" && k != "pending" {
+                    m.insert(k, v);
+                }
+            }
+        }
+        *self = serde_json::from_value(mine).expect("merged patient stays valid");
+    }
+
+    /// "Family, Given Middle" for lists.
+    pub fn display_name(&self) -> String {
+        let given = [self.given_name.as_deref(), self.middle_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        format!("{}, {}", self.family_name.as_deref().unwrap_or("?"), given)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    const TODAY: Date = date!(2026 - 11 - 23);
+
+    fn create(json: serde_json::Value) -> Vec<FieldError> {
+        let f: PatientFields = serde_json::from_value(json).unwrap();
+        f.validate(PatientOp::Create, TODAY)
+    }
+
+    #[test]
+    fn minimal_registration_is_valid() {
+        assert!(create(serde_json::json!({"given_name": "Amina", "family_name": "Okafor", "date_of_birth": "1988-04-12"})).is_empty());
+    }
+
+    #[test]
+    fn each_error_names_its_field() {
+        let errs = create(serde_json::json!({
+            "given_name": " ", "date_of_birth": "2030-01-01", "phone": "12ab", "email": "nope",
+            "health_card_id": "XY-1", "allergies": [{"allergen": ""}]
+        }));
+        let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+        for f in ["given_name", "family_name", "date_of_birth", "phone", "email", "health_card_id", "allergies[0].allergen"] {
+            assert!(fields.contains(&f), "{f} missing from {fields:?}");
+        }
+    }
+
+    #[test]
+    fn absent_null_and_value_are_distinct() {
+        let f: PatientFields = serde_json::from_value(serde_json::json!({"phone": null, "email": "a@b.co"})).unwrap();
+        assert_eq!(f.phone, Some(None));
+        assert_eq!(f.email, Some(Some("a@b.co".into())));
+        assert_eq!(f.gender, None);
+        let m = f.to_map();
+        assert_eq!(m.len(), 2);
+        assert!(m["phone"].is_null());
+    }
+
+    #[test]
+    fn required_fields_cannot_be_cleared() {
+        let f: PatientFields = serde_json::from_value(serde_json::json!({"family_name": null})).unwrap();
+        let errs = f.validate(PatientOp::Update, TODAY);
+        assert_eq!(errs[0].code, "required");
+    }
+
+    #[test]
+    fn unknown_fields_and_wrong_types_fail_to_parse() {
+        assert!(serde_json::from_value::<PatientFields>(serde_json::json!({"shoe_size": 4})).is_err());
+        assert!(serde_json::from_value::<PatientFields>(serde_json::json!({"given_name": 4})).is_err());
+        assert!(serde_json::from_value::<PatientFields>(serde_json::json!({"blood_type": "C+"})).is_err());
+    }
+
+    #[test]
+    fn patient_from_state_survives_foreign_values() {
+        let hlc = crate::Hlc::new(1, 0, "n");
+        let mut fields = serde_json::Map::new();
+        fields.insert("given_name".into(), serde_json::json!("Amina"));
+        fields.insert("gender".into(), serde_json::json!("martian"));
+        let state = LwwState::from_fields(&fields, &hlc);
+        let p = Patient::from_state(Uuid::nil(), &state, false);
+        assert_eq!(p.given_name.as_deref(), Some("Amina"));
+        assert_eq!(p.gender, None);
+    }
+}
