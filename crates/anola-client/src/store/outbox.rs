@@ -1,0 +1,108 @@
+//! The outbox: local writes waiting for the server, and what happens to them after a push.
+
+use super::patients::{merge_base, refresh_view};
+use super::LocalStore;
+use crate::error::ClientError;
+use anola_protocol::plan::OutboxAction;
+use anola_protocol::Mutation;
+use rusqlite::params;
+use std::collections::BTreeSet;
+use uuid::Uuid;
+
+#[derive(Debug, Clone)]
+pub struct OutboxEntry {
+    pub seq: i64,
+    pub mutation: Mutation,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutboxCounts {
+    pub pending: u64,
+    pub rejected: u64,
+}
+
+impl LocalStore {
+    /// The oldest `limit` pending writes, in the order they were made.
+    pub fn pending_batch(&self, limit: usize) -> Result<Vec<OutboxEntry>, ClientError> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT seq, body FROM outbox WHERE status = 'pending' ORDER BY seq LIMIT ?1")?;
+        let rows = stmt.query_map([limit as i64], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+        rows.map(|row| {
+            let (seq, body) = row?;
+            Ok(OutboxEntry {
+                seq,
+                mutation: serde_json::from_str(&body)?,
+            })
+        })
+        .collect()
+    }
+
+    pub fn outbox_counts(&self) -> Result<OutboxCounts, ClientError> {
+        let (pending, rejected): (i64, i64) = self.conn().query_row(
+            "SELECT COALESCE(SUM(status = 'pending'), 0), COALESCE(SUM(status = 'rejected'), 0) FROM outbox",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(OutboxCounts {
+            pending: pending as u64,
+            rejected: rejected as u64,
+        })
+    }
+
+    /// Carries out the server's answers in one transaction: acknowledged writes leave the outbox
+    /// and join the confirmed state; refused ones are parked with their reason; the rest stay.
+    pub fn apply_outbox_actions(&mut self, actions: &[(Uuid, OutboxAction)]) -> Result<(), ClientError> {
+        let tx = self.conn_mut().transaction()?;
+        let mut touched = BTreeSet::new();
+        for (id, action) in actions {
+            let row: Option<(String, String)> = {
+                let mut stmt = tx.prepare_cached("SELECT entity_id, body FROM outbox WHERE mutation_id = ?1")?;
+                let mut rows = stmt.query([id.to_string()])?;
+                match rows.next()? {
+                    Some(r) => Some((r.get(0)?, r.get(1)?)),
+                    None => None,
+                }
+            };
+            let Some((entity, body)) = row else { continue };
+            let entity: Uuid = entity.parse().map_err(|_| ClientError::Storage {
+                message: "outbox entry with a malformed entity id".into(),
+            })?;
+            match action {
+                OutboxAction::Acknowledge => {
+                    let m: Mutation = serde_json::from_str(&body)?;
+                    merge_base(&tx, entity, &m.state())?;
+                    tx.execute("DELETE FROM outbox WHERE mutation_id = ?1", [id.to_string()])?;
+                }
+                OutboxAction::Park { code, message } => {
+                    tx.execute(
+                        "UPDATE outbox SET status = 'rejected', error_code = ?2, last_error = ?3, attempts = attempts + 1 WHERE mutation_id = ?1",
+                        params![id.to_string(), code, message],
+                    )?;
+                }
+                OutboxAction::Retry => {
+                    tx.execute("UPDATE outbox SET attempts = attempts + 1 WHERE mutation_id = ?1", [id.to_string()])?;
+                }
+            }
+            touched.insert(entity);
+        }
+        for entity in touched {
+            refresh_view(&tx, entity)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Writes the server refused for good, newest first, with the reason; kept for staff to see.
+    pub fn rejected_writes(&self) -> Result<Vec<(Mutation, String, String)>, ClientError> {
+        let mut stmt = self.conn().prepare(
+            "SELECT body, COALESCE(error_code, ''), COALESCE(last_error, '') FROM outbox WHERE status = 'rejected' ORDER BY seq DESC",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+        rows.map(|r| {
+            let (b, c, m) = r?;
+            Ok((serde_json::from_str(&b)?, c, m))
+        })
+        .collect()
+    }
+}

@@ -1,0 +1,6 @@
+//! Talking to the sync server: the transport, one sync round, and the background task.
+
+pub mod round;
+pub mod status;
+pub mod task;
+pub mod transport;

@@ -1,0 +1,129 @@
+//! One sync round: push the whole outbox, then pull until caught up.
+//!
+//! Push comes first so the pull that follows already reflects this device's writes (the server
+//! has merged them), and so a pulled change is never mistaken for newer than an unsent local one.
+
+use super::transport::{Transport, TransportError};
+use crate::error::ClientError;
+use crate::store::LocalStore;
+use anola_protocol::plan::{outbox_actions, OutboxAction};
+use anola_protocol::{ErrorCode, PullRequest, PushRequest, DEFAULT_PULL_LIMIT, MAX_PUSH_BATCH, PROTOCOL_VERSION};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RoundReport {
+    pub pushed: u64,
+    pub rejected: u64,
+    pub pulled: u64,
+    pub pull_pages: u64,
+}
+
+pub(crate) fn lock(store: &Mutex<LocalStore>) -> std::sync::MutexGuard<'_, LocalStore> {
+    // A panic while holding the lock cannot leave SQLite half-written (transactions), so the
+    // poisoned guard is still safe to use.
+    store.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+pub(crate) fn client_error(e: TransportError) -> ClientError {
+    match e {
+        TransportError::Refused { body, .. } if body.code == ErrorCode::UnsupportedProtocolVersion => ClientError::IncompatibleServer {
+            message: format!("{} Your changes are kept on this device.", body.message),
+        },
+        e if e.is_transient() => ClientError::Offline { message: e.to_string() },
+        TransportError::Refused { body, .. } => ClientError::ServerRejected {
+            server_code: body.code.as_str().to_owned(),
+            message: body.message,
+        },
+        other => ClientError::Internal { message: other.to_string() },
+    }
+}
+
+/// Pushes every pending write, batch by batch, in the order they were made.
+async fn push_all(store: &Mutex<LocalStore>, transport: &Transport, report: &mut RoundReport, on_progress: &(dyn Fn() + Sync)) -> Result<(), ClientError> {
+    loop {
+        let (device_id, batch) = {
+            let s = lock(store);
+            (s.device_id().to_owned(), s.pending_batch(MAX_PUSH_BATCH)?)
+        };
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<Uuid> = batch.iter().map(|e| e.mutation.id).collect();
+        let req = PushRequest {
+            protocol_version: PROTOCOL_VERSION,
+            device_id,
+            mutations: batch.into_iter().map(|e| e.mutation).collect(),
+        };
+        let actions = match transport.push(&req).await {
+            Ok(resp) => outbox_actions(&ids, &resp.results),
+            // The server names the mutations that break its rules and applied nothing: park those
+            // (they will never pass) and send the rest again, so one bad write cannot block the queue.
+            Err(TransportError::Refused { body, .. }) if body.code == ErrorCode::ValidationFailed => {
+                let mut bad: BTreeMap<usize, String> = BTreeMap::new();
+                for e in &body.errors {
+                    if let Some(i) = e.mutation_index {
+                        bad.entry(i).or_insert_with(|| format!("{}: {}", e.field, e.message));
+                    }
+                }
+                if bad.is_empty() {
+                    return Err(ClientError::ServerRejected {
+                        server_code: body.code.as_str().into(),
+                        message: body.message,
+                    });
+                }
+                ids.iter()
+                    .enumerate()
+                    .map(|(i, id)| match bad.get(&i) {
+                        Some(msg) => (*id, OutboxAction::Park { code: "validation_failed".into(), message: msg.clone() }),
+                        None => (*id, OutboxAction::Retry),
+                    })
+                    .collect()
+            }
+            Err(e) => return Err(client_error(e)),
+        };
+        let acked = actions.iter().filter(|(_, a)| *a == OutboxAction::Acknowledge).count() as u64;
+        let parked = actions.iter().filter(|(_, a)| matches!(a, OutboxAction::Park { .. })).count() as u64;
+        let unanswered = actions.iter().any(|(_, a)| *a == OutboxAction::Retry);
+        lock(store).apply_outbox_actions(&actions)?;
+        report.pushed += acked;
+        report.rejected += parked;
+        on_progress();
+        if unanswered && acked + parked == 0 {
+            return Err(ClientError::Internal {
+                message: "the server answered a push without a result for its mutations".into(),
+            });
+        }
+    }
+}
+
+/// Pulls pages until the server says there is no more; each page commits with its cursor.
+async fn pull_all(store: &Mutex<LocalStore>, transport: &Transport, report: &mut RoundReport, on_progress: &(dyn Fn() + Sync)) -> Result<(), ClientError> {
+    loop {
+        let req = {
+            let s = lock(store);
+            PullRequest {
+                protocol_version: PROTOCOL_VERSION,
+                device_id: s.device_id().to_owned(),
+                cursor: s.pull_cursor()?,
+                limit: Some(DEFAULT_PULL_LIMIT),
+            }
+        };
+        let page = transport.pull(&req).await.map_err(client_error)?;
+        lock(store).apply_pull_page(&page.changes, &page.cursor)?;
+        report.pulled += page.changes.len() as u64;
+        report.pull_pages += 1;
+        on_progress();
+        if !page.has_more {
+            return Ok(());
+        }
+    }
+}
+
+pub async fn run(store: &Mutex<LocalStore>, transport: &Transport, on_progress: &(dyn Fn() + Sync)) -> Result<RoundReport, ClientError> {
+    let mut report = RoundReport::default();
+    push_all(store, transport, &mut report, on_progress).await?;
+    pull_all(store, transport, &mut report, on_progress).await?;
+    Ok(report)
+}

@@ -1,0 +1,99 @@
+//! Server configuration from flags and environment, validated before anything starts.
+
+use clap::Parser;
+use std::net::SocketAddr;
+
+#[derive(Debug, Clone, Parser)]
+#[command(name = "anola-sync-server", version, about = "Anola Health sync server")]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "ANOLA_LISTEN", default_value = "127.0.0.1:8787")]
+    pub listen: SocketAddr,
+
+    /// MongoDB connection string (FerretDB or MongoDB).
+    #[arg(long = "mongodb-uri", env = "MONGODB_URI", default_value = "mongodb://127.0.0.1:27017/")]
+    pub mongodb_uri: String,
+
+    /// Database name.
+    #[arg(long, env = "ANOLA_DATABASE", default_value = "anola")]
+    pub database: String,
+
+    /// Log format: text or json.
+    #[arg(long, env = "ANOLA_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "ANOLA_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// How long to wait at start-up for the database to answer, in seconds.
+    #[arg(long, env = "ANOLA_DB_WAIT_SECS", default_value_t = 30)]
+    pub db_wait_secs: u64,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid setting {setting}: {reason}")]
+pub struct ConfigError {
+    pub setting: &'static str,
+    pub reason: String,
+}
+
+impl Config {
+    /// Checks what clap's types cannot: the shape of the URI and the database name.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(self.mongodb_uri.starts_with("mongodb://") || self.mongodb_uri.starts_with("mongodb+srv://")) {
+            return Err(ConfigError {
+                setting: "MONGODB_URI (--mongodb-uri)",
+                reason: "must start with mongodb:// or mongodb+srv://".into(),
+            });
+        }
+        let bad = |c: char| "/\\. \"$*<>:|?".contains(c) || c.is_control();
+        if self.database.is_empty() || self.database.len() > 63 || self.database.chars().any(bad) {
+            return Err(ConfigError {
+                setting: "ANOLA_DATABASE (--database)",
+                reason: "must be 1-63 characters without / \\ . space \" $ * < > : | ?".into(),
+            });
+        }
+        if self.max_body_bytes < 1024 {
+            return Err(ConfigError {
+                setting: "ANOLA_MAX_BODY_BYTES (--max-body-bytes)",
+                reason: "must be at least 1024".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(args: &[&str]) -> Config {
+        let mut all = vec!["anola-sync-server"];
+        all.extend_from_slice(args);
+        Config::try_parse_from(all).unwrap()
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(cfg(&[]).validate(), Ok(()));
+    }
+
+    #[test]
+    fn bad_uri_names_the_setting() {
+        let e = cfg(&["--mongodb-uri", "postgres://x"]).validate().unwrap_err();
+        assert!(e.to_string().contains("MONGODB_URI"));
+    }
+
+    #[test]
+    fn bad_database_names_the_setting() {
+        let e = cfg(&["--database", "a.b"]).validate().unwrap_err();
+        assert!(e.to_string().contains("ANOLA_DATABASE"));
+    }
+
+    #[test]
+    fn bad_listen_is_refused_by_the_parser() {
+        let e = Config::try_parse_from(["x", "--listen", "nope"]).unwrap_err();
+        assert!(e.to_string().contains("--listen"));
+    }
+}

@@ -1,0 +1,62 @@
+//! Every error leaves the server as `ErrorBody` JSON with a stable code and a fitting status.
+
+use crate::store::StoreError;
+use anola_protocol::{ErrorBody, ErrorCode};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+#[derive(Debug)]
+pub struct ApiError(pub ErrorBody);
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self(ErrorBody::new(code, message))
+    }
+
+    fn status(&self) -> StatusCode {
+        match self.0.code {
+            ErrorCode::MalformedJson | ErrorCode::InvalidRequest | ErrorCode::UnsupportedProtocolVersion | ErrorCode::InvalidCursor => {
+                StatusCode::BAD_REQUEST
+            }
+            ErrorCode::ValidationFailed => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::BatchTooLarge | ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<ErrorBody> for ApiError {
+    fn from(b: ErrorBody) -> Self {
+        Self(b)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(detail) => {
+                tracing::warn!(%detail, "database unavailable");
+                Self::new(ErrorCode::DatabaseUnavailable, "the database did not answer; nothing was lost, retry later")
+            }
+            StoreError::Corrupt(detail) => {
+                tracing::error!(%detail, "stored data has an unexpected shape");
+                Self::new(ErrorCode::Internal, "the server found inconsistent stored data; the request can be retried")
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_client_error() {
+            tracing::info!(code = self.0.code.as_str(), field = self.0.field.as_deref(), "request refused");
+        }
+        (status, Json(self.0)).into_response()
+    }
+}

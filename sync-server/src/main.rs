@@ -1,0 +1,70 @@
+//! `anola-sync-server`: reads configuration, connects to MongoDB, serves until SIGTERM/SIGINT.
+
+use anola_sync_server::faults::Faults;
+use anola_sync_server::{serve, AppState, Config, MongoStore, Store};
+use anyhow::Context;
+use clap::Parser;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tracing_subscriber::EnvFilter;
+
+fn init_tracing(format: &str) {
+    let filter = EnvFilter::try_from_env("ANOLA_LOG").unwrap_or_else(|_| EnvFilter::new("info,mongodb=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = tokio::signal::ctrl_c() => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::parse();
+    if let Err(e) = config.validate() {
+        eprintln!("anola-sync-server: {e}");
+        std::process::exit(2);
+    }
+    init_tracing(&config.log_format);
+
+    let faults = Arc::new(Faults::from_env());
+    let store = MongoStore::connect(&config.mongodb_uri, &config.database, faults)
+        .await
+        .context("MONGODB_URI could not be used")?;
+
+    // Wait for the database, then create indexes explicitly: a server that cannot reach its
+    // database at start-up says so and exits rather than serving errors.
+    let deadline = Instant::now() + Duration::from_secs(config.db_wait_secs);
+    loop {
+        match store.ensure_indexes().await {
+            Ok(()) => break,
+            Err(e) if Instant::now() < deadline => {
+                tracing::warn!(error = %e, "database not answering yet; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => anyhow::bail!("the database at MONGODB_URI did not answer within {}s: {e}", config.db_wait_secs),
+        }
+    }
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (ANOLA_LISTEN / --listen)", config.listen))?;
+    tracing::info!(addr = %listener.local_addr()?, database = %config.database, "anola-sync-server listening");
+    let state = AppState {
+        store: Arc::new(store),
+        max_body_bytes: config.max_body_bytes,
+    };
+    serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,72 @@
+//! Request checks that run before anything is written: a request either passes all of them or
+//! nothing of it is applied.
+
+use anola_protocol::{validate_device_id, ErrorBody, ErrorCode, FieldError, PushRequest, MAX_PUSH_BATCH, SUPPORTED_PROTOCOL_VERSIONS};
+use time::{Date, OffsetDateTime};
+
+pub fn today() -> Date {
+    // A day of slack: a clinic east of UTC is already on tomorrow's date.
+    OffsetDateTime::now_utc().date().next_day().unwrap_or(Date::MAX)
+}
+
+pub fn protocol_version(v: u32) -> Result<(), ErrorBody> {
+    if SUPPORTED_PROTOCOL_VERSIONS.contains(&v) {
+        Ok(())
+    } else {
+        Err(ErrorBody::new(
+            ErrorCode::UnsupportedProtocolVersion,
+            format!(
+                "protocol_version {v} is not supported; this server speaks {SUPPORTED_PROTOCOL_VERSIONS:?}. Update the app."
+            ),
+        )
+        .with_field("protocol_version"))
+    }
+}
+
+pub fn device_id(id: &str) -> Result<(), ErrorBody> {
+    match validate_device_id(id) {
+        None => Ok(()),
+        Some(e) => Err(ErrorBody::new(ErrorCode::InvalidRequest, e.message).with_field("device_id")),
+    }
+}
+
+/// Validates a whole push; on failure returns every field error, each tagged with its mutation.
+pub fn push(req: &PushRequest, today: Date) -> Result<(), ErrorBody> {
+    protocol_version(req.protocol_version)?;
+    device_id(&req.device_id)?;
+    if req.mutations.len() > MAX_PUSH_BATCH {
+        return Err(ErrorBody::new(
+            ErrorCode::BatchTooLarge,
+            format!("a push may carry at most {MAX_PUSH_BATCH} mutations; this one has {}", req.mutations.len()),
+        )
+        .with_field("mutations"));
+    }
+    let mut errors: Vec<FieldError> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (i, m) in req.mutations.iter().enumerate() {
+        for mut e in m.fields.validate(m.op, today) {
+            e.field = format!("mutations[{i}].fields.{}", e.field);
+            e.mutation_index = Some(i);
+            errors.push(e);
+        }
+        if !seen.insert(m.id) {
+            errors.push(FieldError {
+                field: format!("mutations[{i}].id"),
+                code: "duplicate_in_batch".into(),
+                message: "the same mutation id appears twice in one push".into(),
+                mutation_index: Some(i),
+            });
+        }
+    }
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let first = errors[0].field.clone();
+    let mut body = ErrorBody::new(
+        ErrorCode::ValidationFailed,
+        format!("{} field error(s); first: {}: {}. Nothing was applied.", errors.len(), first, errors[0].message),
+    )
+    .with_field(first);
+    body.errors = errors;
+    Err(body)
+}
