@@ -1,0 +1,123 @@
+//! The sync server as a child process, and the `anola` CLI.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct ServerProc {
+    child: Child,
+    pub port: u16,
+}
+
+impl ServerProc {
+    /// Starts `anola-sync-server` on `port` and waits for `/health` to say ok. `extra_env` can switch
+    /// on fault injection.
+    pub fn start(port: u16, mongodb_uri: &str, database: &str, extra_env: &[(&str, &str)]) -> ServerProc {
+        let log = std::env::temp_dir().join(format!("anola-sync-server-{port}.log"));
+        let mut cmd = Command::new(crate::target_bin("anola-sync-server"));
+        cmd.env("ANOLA_LISTEN", format!("127.0.0.1:{port}"))
+            .env("MONGODB_URI", mongodb_uri)
+            .env("ANOLA_DATABASE", database)
+            .env("ANOLA_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).map(Stdio::from).unwrap_or(Stdio::null()));
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("start anola-sync-server");
+        let s = ServerProc { child, port };
+        s.wait_healthy();
+        s
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn wait_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+                use std::io::{Read, Write};
+                let _ = s.write_all(b"GET /health HTTP/1.0\r\n\r\n");
+                let mut buf = String::new();
+                let _ = s.read_to_string(&mut buf);
+                if buf.starts_with("HTTP/1.0 200") || buf.starts_with("HTTP/1.1 200") {
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "sync server on port {} not healthy within 30 s", self.port);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits for the process to exit on its own (e.g. a fault-injected abort).
+    pub fn wait_exit(&mut self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One device driven through the `anola` CLI.
+pub struct Device {
+    pub dir: PathBuf,
+    pub server: String,
+}
+
+pub struct CliResult {
+    pub code: i32,
+    pub json: serde_json::Value,
+    pub stderr: String,
+}
+
+impl Device {
+    pub fn new(dir: &Path, server: &str) -> Device {
+        Device {
+            dir: dir.to_path_buf(),
+            server: server.to_owned(),
+        }
+    }
+
+    pub fn run(&self, args: &[&str]) -> CliResult {
+        let out: Output = Command::new(crate::target_bin("anola"))
+            .arg("--json")
+            .arg("--data-dir")
+            .arg(&self.dir)
+            .arg("--server")
+            .arg(&self.server)
+            .args(args)
+            .output()
+            .expect("run anola");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        CliResult {
+            code: out.status.code().unwrap_or(-1),
+            json: serde_json::from_str(&stdout).unwrap_or(serde_json::Value::Null),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Runs and insists on success; returns the JSON output.
+    pub fn ok(&self, args: &[&str]) -> serde_json::Value {
+        let r = self.run(args);
+        assert_eq!(r.code, 0, "anola {args:?} failed ({}): {} {}", r.code, r.json, r.stderr);
+        r.json
+    }
+}

@@ -1,0 +1,197 @@
+//! The foundation scenario: offline registration on device A, sync through the real server into
+//! FerretDB, device B receives and edits, A pulls the edit; duplicated and replayed pushes change
+//! nothing; a server that crashes in the middle of a push loses and doubles nothing.
+
+use anola_e2e::ferret::Ferret;
+use anola_e2e::procs::{Device, ServerProc};
+use anola_e2e::{free_port, unique_db};
+use mongodb::bson::{doc, Document};
+use std::collections::HashMap;
+use std::time::Duration;
+
+fn name_of(p: &serde_json::Value) -> String {
+    format!("{} {}", p["given_name"].as_str().unwrap_or(""), p["family_name"].as_str().unwrap_or(""))
+}
+
+async fn count(db: &mongodb::Database, coll: &str) -> u64 {
+    db.collection::<Document>(coll).count_documents(doc! {}).await.expect("count")
+}
+
+/// Every mutation id appears in at most one patient version: nothing was applied twice.
+async fn assert_no_double_apply(db: &mongodb::Database) {
+    use futures::StreamExt;
+    let mut cur = db.collection::<Document>("patient_versions").find(doc! {}).await.expect("find");
+    let mut seen: HashMap<String, u32> = HashMap::new();
+    while let Some(d) = cur.next().await {
+        let d = d.expect("doc");
+        if let Ok(m) = d.get_str("mutation_id") {
+            *seen.entry(m.to_owned()).or_default() += 1;
+        }
+    }
+    let doubled: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(doubled.is_empty(), "mutations applied more than once: {doubled:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn offline_registration_reaches_mongodb_and_another_device() {
+    let ferret = Ferret::start();
+    let dbname = unique_db("roundtrip");
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let dirs = tempfile::tempdir().unwrap();
+    let a = Device::new(&dirs.path().join("a"), &url);
+    let b = Device::new(&dirs.path().join("b"), &url);
+
+    // 1. Server down: A registers three patients; they are saved locally and queued.
+    let people = [("Amina", "Okafor", "1988-04-12"), ("Juma", "Otieno", "1975-01-02"), ("Wanjiru", "Kamau", "2001-09-30")];
+    let mut ids = Vec::new();
+    for (g, f, d) in people {
+        let p = a.ok(&["patient", "add", "--given", g, "--family", f, "--dob", d, "--phone", "+254 700 000 111"]);
+        assert_eq!(p["pending"], true);
+        ids.push(p["id"].as_str().unwrap().to_owned());
+    }
+    let offline = a.run(&["sync"]);
+    assert_eq!(offline.code, 3, "sync with the server down exits 3 (offline): {}", offline.json);
+    let st = a.ok(&["status"]);
+    assert_eq!(st["pending"], 3);
+    assert_eq!(st["online"], false);
+    assert!(st["last_error"].as_str().is_some());
+
+    // 2. Server starts; A syncs.
+    let server = ServerProc::start(port, ferret.uri(), &dbname, &[]);
+    let r = a.ok(&["sync"]);
+    assert_eq!(r["report"]["pushed"], 3);
+    assert_eq!(r["status"]["pending"], 0);
+
+    // 3. B syncs and has them.
+    let r = b.ok(&["sync"]);
+    assert_eq!(r["report"]["pulled"], 3);
+    let listed = b.ok(&["patient", "list"]);
+    let mut names: Vec<String> = listed.as_array().unwrap().iter().map(name_of).collect();
+    names.sort();
+    assert_eq!(names, vec!["Amina Okafor", "Juma Otieno", "Wanjiru Kamau"]);
+
+    // 4. B edits one; A pulls the edit.
+    b.ok(&["patient", "edit", &ids[0], "--phone", "+254 711 222 333", "--email", "amina@example.org"]);
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    let shown = a.ok(&["patient", "show", &ids[0]]);
+    assert_eq!(shown["phone"], "+254 711 222 333");
+    assert_eq!(shown["email"], "amina@example.org");
+    assert_eq!(shown["pending"], false);
+
+    // 5. The documents are in MongoDB, readable with the driver.
+    let client = ferret.client().await;
+    let db = client.database(&dbname);
+    assert_eq!(count(&db, "patients").await, 3);
+    let amina = db.collection::<Document>("patients").find_one(doc! {"_id": &ids[0]}).await.unwrap().expect("Amina in MongoDB");
+    assert_eq!(amina.get_str("given_name").unwrap(), "Amina");
+    assert_eq!(amina.get_str("phone").unwrap(), "+254 711 222 333");
+    assert_eq!(amina.get_str("email").unwrap(), "amina@example.org");
+    assert_eq!(count(&db, "mutations").await, 4);
+    assert_no_double_apply(&db).await;
+    drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn duplicated_and_replayed_pushes_change_nothing() {
+    use anola_protocol::*;
+    let ferret = Ferret::start();
+    let dbname = unique_db("replay");
+    let server = ServerProc::start(free_port(), ferret.uri(), &dbname, &[]);
+    let http = reqwest::Client::new();
+    let patient = uuid::Uuid::now_v7();
+    let fields: PatientFields = serde_json::from_value(serde_json::json!({"given_name": "Zawadi", "family_name": "Mwangi", "date_of_birth": "1990-02-03"})).unwrap();
+    let req = PushRequest {
+        protocol_version: PROTOCOL_VERSION,
+        device_id: "replaytest".into(),
+        mutations: vec![Mutation {
+            id: uuid::Uuid::now_v7(),
+            entity: EntityKind::Patient,
+            entity_id: patient,
+            op: patient::PatientOp::Create,
+            hlc: Hlc::new(1_800_000_000_000, 0, "replaytest"),
+            fields,
+        }],
+    };
+    let push = |body: PushRequest| {
+        let http = http.clone();
+        let url = format!("{}/sync/push", server.url());
+        async move {
+            let text = http.post(url).json(&body).send().await.unwrap().text().await.unwrap();
+            serde_json::from_str::<PushResponse>(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+        }
+    };
+    let client = ferret.client().await;
+    let db = client.database(&dbname);
+
+    let first = push(req.clone()).await;
+    assert_eq!(first.results[0].status, MutationStatus::Applied);
+    let snapshot = (count(&db, "patient_versions").await, count(&db, "changes").await, count(&db, "mutations").await);
+
+    // The same request twice at the same time (a duplicated packet), then once more.
+    let (d1, d2) = tokio::join!(push(req.clone()), push(req.clone()));
+    for r in [d1, d2, push(req.clone()).await] {
+        assert_eq!(r.results[0].status, MutationStatus::AlreadyApplied);
+    }
+    assert_eq!((count(&db, "patient_versions").await, count(&db, "changes").await, count(&db, "mutations").await), snapshot);
+
+    // Other writes happen; then the old request is replayed: still nothing.
+    let mut later = req.clone();
+    later.mutations[0].id = uuid::Uuid::now_v7();
+    later.mutations[0].op = patient::PatientOp::Update;
+    later.mutations[0].hlc = Hlc::new(1_800_000_000_500, 0, "replaytest");
+    later.mutations[0].fields = serde_json::from_value(serde_json::json!({"phone": "0700111222"})).unwrap();
+    assert_eq!(push(later).await.results[0].status, MutationStatus::Applied);
+    let snapshot = (count(&db, "patient_versions").await, count(&db, "changes").await);
+    assert_eq!(push(req.clone()).await.results[0].status, MutationStatus::AlreadyApplied);
+    assert_eq!((count(&db, "patient_versions").await, count(&db, "changes").await), snapshot);
+    let doc = db.collection::<Document>("patients").find_one(doc! {"_id": patient.to_string()}).await.unwrap().unwrap();
+    assert_eq!(doc.get_str("phone").unwrap(), "0700111222", "the replay did not roll the patient back");
+
+    // The same id with different content is refused, not applied.
+    let mut reused = req.clone();
+    reused.mutations[0].fields = serde_json::from_value(serde_json::json!({"given_name": "Impostor", "family_name": "Mwangi", "date_of_birth": "1990-02-03"})).unwrap();
+    let r = push(reused).await;
+    assert_eq!(r.results[0].status, MutationStatus::Rejected);
+    assert_eq!(r.results[0].code.as_deref(), Some("mutation_id_reused"));
+    assert_no_double_apply(&db).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn server_killed_mid_push_loses_and_doubles_nothing() {
+    let ferret = Ferret::start();
+    let dbname = unique_db("crash");
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let dirs = tempfile::tempdir().unwrap();
+    let a = Device::new(&dirs.path().join("a"), &url);
+    let b = Device::new(&dirs.path().join("b"), &url);
+
+    let total = 12;
+    for i in 0..total {
+        a.ok(&["patient", "add", "--given", &format!("Given{i}"), "--family", "Crashtest", "--dob", "1999-05-05"]);
+    }
+    // The server dies (abort: no response, no clean-up) after writing 5 of the 12 patient versions.
+    let mut crashing = ServerProc::start(port, ferret.uri(), &dbname, &[("ANOLA_FAULT_ABORT_AFTER_VERSIONS", "5")]);
+    let r = a.run(&["sync"]);
+    assert_eq!(r.code, 3, "the push failed as the server died: {}", r.json);
+    assert!(crashing.wait_exit(Duration::from_secs(10)), "the fault-injected server exited");
+    assert_eq!(a.ok(&["status"])["pending"], total, "nothing left the outbox without an answer");
+
+    let client = ferret.client().await;
+    let db = client.database(&dbname);
+    let half = count(&db, "patient_versions").await;
+    assert!((1..total).contains(&(half as usize)), "the crash happened mid-push ({half} versions)");
+
+    // Restart and retry: everything arrives exactly once.
+    let _server = ServerProc::start(port, ferret.uri(), &dbname, &[]);
+    let r = a.ok(&["sync"]);
+    assert_eq!(r["status"]["pending"], 0);
+    assert_eq!(count(&db, "patient_versions").await, total as u64);
+    assert_eq!(count(&db, "mutations").await, total as u64);
+    assert_eq!(count(&db, "patients").await, total as u64);
+    assert_no_double_apply(&db).await;
+    let r = b.ok(&["sync"]);
+    assert_eq!(b.ok(&["patient", "list", "--limit", "100"]).as_array().unwrap().len(), total, "{r}");
+}
