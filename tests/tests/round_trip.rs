@@ -195,3 +195,58 @@ async fn server_killed_mid_push_loses_and_doubles_nothing() {
     let r = b.ok(&["sync"]);
     assert_eq!(b.ok(&["patient", "list", "--limit", "100"]).as_array().unwrap().len(), total, "{r}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_servers_never_skip_a_change() {
+    let ferret = Ferret::start();
+    let dbname = unique_db("concurrent");
+    // Two server processes on one database: their change-log appends race.
+    let s1 = ServerProc::start(free_port(), ferret.uri(), &dbname, &[]);
+    let s2 = ServerProc::start(free_port(), ferret.uri(), &dbname, &[]);
+    let dirs = tempfile::tempdir().unwrap();
+    let writers = 4;
+    let per_writer = 12;
+    let reader = Device::new(&dirs.path().join("reader"), &s2.url());
+
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader_thread = {
+        let done = done.clone();
+        let reader = Device::new(&reader.dir, &reader.server);
+        std::thread::spawn(move || {
+            // Pull over and over while the writers push: every cursor handed out mid-race must
+            // still lead to every change.
+            let mut rounds = 0;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                reader.ok(&["sync"]);
+                rounds += 1;
+            }
+            rounds
+        })
+    };
+    let handles: Vec<_> = (0..writers)
+        .map(|w| {
+            let dir = dirs.path().join(format!("w{w}"));
+            let url = if w % 2 == 0 { s1.url() } else { s2.url() };
+            std::thread::spawn(move || {
+                let d = Device::new(&dir, &url);
+                for i in 0..per_writer {
+                    d.ok(&["patient", "add", "--given", &format!("W{w}P{i}"), "--family", "Race", "--dob", "1980-01-01"]);
+                    if i % 3 == 2 {
+                        d.ok(&["sync"]);
+                    }
+                }
+                d.ok(&["sync"]);
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("writer thread");
+    }
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let rounds = reader_thread.join().expect("reader thread");
+    reader.ok(&["sync"]);
+    let listed = reader.ok(&["patient", "list", "--limit", "1000"]);
+    assert_eq!(listed.as_array().unwrap().len(), writers * per_writer, "the reader missed changes after {rounds} racing pulls");
+    let client = ferret.client().await;
+    assert_no_double_apply(&client.database(&dbname)).await;
+}

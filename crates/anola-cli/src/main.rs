@@ -30,6 +30,13 @@ fn main() {
     std::process::exit(code);
 }
 
+fn runtime() -> Result<tokio::runtime::Runtime, ClientError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ClientError::Internal { message: e.to_string() })
+}
+
 fn run(cli: &Cli, out: &Out) -> Result<(), ClientError> {
     let clinic = Clinic::open(ClinicConfig {
         data_dir: cli.data_dir.clone(),
@@ -43,12 +50,14 @@ fn run(cli: &Cli, out: &Out) -> Result<(), ClientError> {
             PatientCommand::List { query, limit } => out.patients(&clinic.list_patients(query.as_deref().unwrap_or(""), *limit)?),
         },
         Command::Sync => {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| ClientError::Internal { message: e.to_string() })?;
-            let report = rt.block_on(clinic.sync_now());
+            let report = runtime()?.block_on(clinic.sync_now());
             let status = clinic.status()?;
             out.sync(report?, &status);
         }
-        Command::Status => out.status(&clinic.status()?),
+        Command::Status => {
+            runtime()?.block_on(clinic.probe_server());
+            out.status(&clinic.status()?)
+        }
         Command::Rejected => out.rejected(&clinic.rejected_writes()?),
     }
     Ok(())

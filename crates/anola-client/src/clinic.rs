@@ -158,8 +158,10 @@ impl Clinic {
         tokio::spawn(task::run(Arc::downgrade(self)))
     }
 
-    /// Checks the server's health endpoint.
-    pub async fn server_healthy(&self) -> bool {
-        self.transport.healthy().await
+    /// Asks the server's health endpoint and records the answer as the online state.
+    pub async fn probe_server(&self) -> bool {
+        let ok = self.transport.healthy().await;
+        self.set_live(|l| l.online = ok);
+        ok
     }
 }

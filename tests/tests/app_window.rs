@@ -1,0 +1,141 @@
+//! The real app in a real window: under Xvfb, driven by tauri-driver and WebKitWebDriver, register
+//! a patient through the UI with no server reachable, and see it in the list and in the pending
+//! count. Saves screenshots to `test-artifacts/`.
+//!
+//! Needs a display, `tauri-driver` (.tools/bin) and `WebKitWebDriver`; scripts/test.sh provides
+//! all three and sets ANOLA_REQUIRE_GUI_TESTS=1 so a missing one fails instead of skipping.
+
+use anola_e2e::webdriver::WebDriver;
+use anola_e2e::{free_port, target_bin, workspace_root};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|p| p.join(name)).find(|p| p.is_file()))
+}
+
+/// The reasons this machine cannot run the test, if any.
+fn missing_prerequisites(tauri_driver: &std::path::Path) -> Vec<String> {
+    let mut missing = Vec::new();
+    if std::env::var_os("DISPLAY").is_none() {
+        missing.push("DISPLAY (run under xvfb-run)".to_owned());
+    }
+    if !tauri_driver.exists() {
+        missing.push(format!("{} (scripts/bootstrap.sh --only=tauri-driver)", tauri_driver.display()));
+    }
+    if which("WebKitWebDriver").is_none() {
+        missing.push("WebKitWebDriver (Debian package webkit2gtk-driver)".to_owned());
+    }
+    missing
+}
+
+fn artifacts() -> PathBuf {
+    let dir = workspace_root().join("test-artifacts");
+    std::fs::create_dir_all(&dir).expect("create test-artifacts/");
+    dir
+}
+
+async fn screenshot(wd: &WebDriver, name: &str) {
+    match wd.screenshot_png().await {
+        Ok(png) => {
+            let path = artifacts().join(name);
+            std::fs::write(&path, png).expect("write screenshot");
+            println!("screenshot: {}", path.display());
+        }
+        Err(e) => println!("screenshot {name} failed: {e}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn register_a_patient_offline_in_the_real_window() {
+    let tauri_driver = workspace_root().join(".tools/bin/tauri-driver");
+    let missing = missing_prerequisites(&tauri_driver);
+    if !missing.is_empty() {
+        let msg = format!("real-window test cannot run; missing: {}", missing.join(", "));
+        if std::env::var("ANOLA_REQUIRE_GUI_TESTS").as_deref() == Ok("1") {
+            panic!("{msg}");
+        }
+        eprintln!("skipped: {msg}");
+        return;
+    }
+    let app = target_bin("anola-clinic");
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let native_port = free_port();
+    let log = std::fs::File::create(artifacts().join("tauri-driver.log")).expect("driver log");
+    let _driver = Driver(
+        Command::new(&tauri_driver)
+            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            // Inherited by the app: a fresh replica and a server address nothing listens on.
+            .env("ANOLA_DATA_DIR", data.path())
+            .env("ANOLA_SERVER_URL", format!("http://127.0.0.1:{}", free_port()))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start tauri-driver"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "tauri-driver did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let wd = WebDriver::launch(&format!("http://127.0.0.1:{port}"), app.to_str().unwrap()).await.expect("WebDriver session");
+    let result = drive(&wd).await;
+    if result.is_err() {
+        screenshot(&wd, "app-failure.png").await;
+    }
+    wd.quit().await;
+    result.expect("UI flow");
+}
+
+async fn drive(wd: &WebDriver) -> Result<(), anola_e2e::webdriver::WdError> {
+    let long = Duration::from_secs(30);
+    let short = Duration::from_secs(10);
+
+    // A new device: empty list, offline, nothing pending.
+    wd.wait_for("[data-testid=patients-empty]", long).await?;
+    wd.wait_text("[data-testid=sync-state]", short, |t| t == "Offline").await?;
+    wd.wait_text("[data-testid=sync-pending-count]", short, |t| t == "0").await?;
+
+    // The form refuses an empty registration and says which fields are missing.
+    let register = wd.wait_for("[data-testid=register-button]", short).await?;
+    wd.click(&register).await?;
+    wd.wait_for("[data-testid=patient-form]", short).await?;
+    wd.click(&wd.wait_for("[data-testid=submit-patient]", short).await?).await?;
+    wd.wait_for("[data-testid='field-error-given_name']", short).await?;
+    wd.wait_for("[data-testid='field-error-date_of_birth']", short).await?;
+
+    // Fill it in and save.
+    for (field, value) in [("given_name", "Amina"), ("family_name", "Okafor"), ("date_of_birth", "1988-04-12"), ("phone", "+254 712 345 678")] {
+        let el = wd.wait_for(&format!("[data-testid='field-{field}']"), short).await?;
+        wd.send_keys(&el, value).await?;
+    }
+    wd.click(&wd.wait_for("[data-testid=submit-patient]", short).await?).await?;
+    wd.wait_for("[data-testid=patient-detail]", short).await?;
+    wd.wait_text("[data-testid=patient-name]", short, |t| t.contains("Okafor")).await?;
+    wd.wait_for("[data-testid=patient-pending]", short).await?;
+
+    // Back to the list: the patient is there, marked not synced, and counted as pending.
+    wd.click(&wd.wait_for("[data-testid=back-to-list]", short).await?).await?;
+    wd.wait_text("[data-testid=patient-row]", short, |t| t.contains("Okafor, Amina")).await?;
+    wd.wait_for("[data-testid=pending-badge]", short).await?;
+    wd.wait_text("[data-testid=sync-pending-count]", short, |t| t == "1").await?;
+
+    // Search as you type finds her by phone digits.
+    let search = wd.wait_for("[data-testid=patient-search]", short).await?;
+    wd.send_keys(&search, "712345").await?;
+    wd.wait_text("[data-testid=patient-row]", short, |t| t.contains("Okafor, Amina")).await?;
+
+    screenshot(wd, "app-register-patient.png").await;
+    Ok(())
+}
