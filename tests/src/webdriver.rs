@@ -104,6 +104,10 @@ impl WebDriver {
         self.post(&format!("/element/{el}/value"), json!({"text": text})).await.map(|_| ())
     }
 
+    pub async fn clear(&self, el: &str) -> Result<()> {
+        self.post(&format!("/element/{el}/clear"), json!({})).await.map(|_| ())
+    }
+
     pub async fn text(&self, el: &str) -> Result<String> {
         Ok(self.get(&format!("/element/{el}/text")).await?.as_str().unwrap_or_default().to_owned())
     }

@@ -131,10 +131,17 @@ async fn drive(wd: &WebDriver) -> Result<(), anola_e2e::webdriver::WdError> {
     wd.wait_for("[data-testid=pending-badge]", short).await?;
     wd.wait_text("[data-testid=sync-pending-count]", short, |t| t == "1").await?;
 
-    // Search as you type finds her by phone digits.
+    // Search as you type: a query that matches nobody shows the no-match state; her phone
+    // digits find her again.
     let search = wd.wait_for("[data-testid=patient-search]", short).await?;
+    wd.click(&search).await?;
+    wd.send_keys(&search, "zzzz").await?;
+    wd.wait_for("[data-testid=patients-empty][data-empty-kind=no-matches]", short).await?;
+    wd.clear(&search).await?;
     wd.send_keys(&search, "712345").await?;
     wd.wait_text("[data-testid=patient-row]", short, |t| t.contains("Okafor, Amina")).await?;
+    let typed = wd.execute("return document.querySelector('[data-testid=patient-search]').value").await?;
+    assert_eq!(typed, "712345");
 
     screenshot(wd, "app-register-patient.png").await;
     Ok(())

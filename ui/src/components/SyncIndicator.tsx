@@ -40,6 +40,9 @@ export function SyncIndicator({ status, error, syncNow }: SyncState) {
 
   const lastError = status?.last_error ?? null;
   const problem = error?.message ?? lastError;
+  // Being offline is the normal state of a field clinic, already shown by the dot; only call it an
+  // error when the server was reached and still something failed.
+  const alarming = Boolean(error) || (Boolean(lastError) && status?.online === true);
 
   return (
     <div className="sync" data-testid="sync-indicator" role="region" aria-label="Sync status" ref={rootRef}>
@@ -89,14 +92,14 @@ export function SyncIndicator({ status, error, syncNow }: SyncState) {
 
       <button
         type="button"
-        className={`sync-details-toggle ${problem ? 'has-error' : ''}`}
+        className={`sync-details-toggle ${alarming ? 'has-error' : ''}`}
         aria-expanded={open}
         aria-controls={panelId}
         title={problem ?? 'Sync details'}
         data-testid="sync-details-toggle"
         onClick={() => setOpen((o) => !o)}
       >
-        {problem ? 'Sync error' : 'Details'}
+        {alarming ? 'Sync error' : 'Details'}
       </button>
       <button type="button" className="btn btn-small" data-testid="sync-now" onClick={syncNow}>
         Sync now
