@@ -20,12 +20,18 @@ fn config(app: &tauri::App) -> Result<ClinicConfig, Box<dyn std::error::Error>> 
         None => app.path().app_data_dir()?,
     };
     let server_url = std::env::var("ANOLA_SERVER_URL").unwrap_or_else(|_| DEFAULT_SERVER.into());
-    Ok(ClinicConfig { data_dir, server_url })
+    Ok(ClinicConfig {
+        data_dir,
+        server_url,
+    })
 }
 
 pub fn run() {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("ANOLA_LOG").unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ANOLA_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
         .init();
     tauri::Builder::default()
         .setup(|app| {

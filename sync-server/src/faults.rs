@@ -19,7 +19,10 @@ impl Faults {
             .ok()
             .and_then(|v| v.parse().ok());
         if abort_after_versions.is_some() {
-            tracing::warn!(?abort_after_versions, "fault injection is ON: this server will crash on purpose");
+            tracing::warn!(
+                ?abort_after_versions,
+                "fault injection is ON: this server will crash on purpose"
+            );
         }
         Self {
             abort_after_versions,

@@ -13,12 +13,20 @@ pub struct Ferret {
 impl Ferret {
     pub fn start() -> Ferret {
         if let Ok(uri) = std::env::var("MONGODB_URI") {
-            return Ferret { child: None, uri, _dir: None };
+            return Ferret {
+                child: None,
+                uri,
+                _dir: None,
+            };
         }
         let bin = std::env::var_os("ANOLA_FERRETDB_BIN")
             .map(std::path::PathBuf::from)
             .unwrap_or_else(|| crate::workspace_root().join(".tools/bin/anola-ferretdb"));
-        assert!(bin.exists(), "{} is missing: run scripts/ferretdb.sh build (scripts/test.sh does)", bin.display());
+        assert!(
+            bin.exists(),
+            "{} is missing: run scripts/ferretdb.sh build (scripts/test.sh does)",
+            bin.display()
+        );
         let dir = tempfile::tempdir().expect("temp dir");
         let port = crate::free_port();
         let child = Command::new(&bin)
@@ -40,10 +48,17 @@ impl Ferret {
     }
 
     fn wait_ready(&self) {
-        let addr = self.uri.trim_start_matches("mongodb://").trim_end_matches('/').to_owned();
+        let addr = self
+            .uri
+            .trim_start_matches("mongodb://")
+            .trim_end_matches('/')
+            .to_owned();
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(&addr).is_err() {
-            assert!(Instant::now() < deadline, "FerretDB did not listen on {addr} within 30 s");
+            assert!(
+                Instant::now() < deadline,
+                "FerretDB did not listen on {addr} within 30 s"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -53,7 +68,9 @@ impl Ferret {
     }
 
     pub async fn client(&self) -> mongodb::Client {
-        mongodb::Client::with_uri_str(&self.uri).await.expect("driver connects")
+        mongodb::Client::with_uri_str(&self.uri)
+            .await
+            .expect("driver connects")
     }
 }
 

@@ -23,33 +23,66 @@ struct Harness {
 async fn start() -> Harness {
     let ferret = Ferret::start();
     let dbname = unique_db("badinput");
-    let store = MongoStore::connect(ferret.uri(), &dbname, Arc::new(Faults::none())).await.unwrap();
+    let store = MongoStore::connect(ferret.uri(), &dbname, Arc::new(Faults::none()))
+        .await
+        .unwrap();
     store.ensure_indexes().await.unwrap();
     let db = store.database().clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let state = AppState { store: Arc::new(store), max_body_bytes: MAX_BODY };
+    let state = AppState {
+        store: Arc::new(store),
+        max_body_bytes: MAX_BODY,
+    };
     tokio::spawn(serve(listener, state, async move {
         let _ = rx.await;
     }));
-    Harness { url, http: reqwest::Client::new(), db, _ferret: ferret, _shutdown: tx }
+    Harness {
+        url,
+        http: reqwest::Client::new(),
+        db,
+        _ferret: ferret,
+        _shutdown: tx,
+    }
 }
 
 impl Harness {
     async fn raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> (u16, Value) {
-        let r = self.http.post(format!("{}{path}", self.url)).header("content-type", content_type).body(body).send().await.unwrap();
+        let r = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
     async fn push(&self, body: &Value) -> (u16, Value) {
-        self.raw("/sync/push", "application/json", serde_json::to_vec(body).unwrap()).await
+        self.raw(
+            "/sync/push",
+            "application/json",
+            serde_json::to_vec(body).unwrap(),
+        )
+        .await
     }
 
     async fn applied(&self) -> (u64, u64, u64) {
-        let c = |n: &'static str| async move { self.db.collection::<Document>(n).count_documents(doc! {}).await.unwrap() };
-        (c("mutations").await, c("patient_versions").await, c("changes").await)
+        let c = |n: &'static str| async move {
+            self.db
+                .collection::<Document>(n)
+                .count_documents(doc! {})
+                .await
+                .unwrap()
+        };
+        (
+            c("mutations").await,
+            c("patient_versions").await,
+            c("changes").await,
+        )
     }
 }
 
@@ -75,7 +108,10 @@ fn push_body(mutations: Vec<Value>) -> Value {
 fn assert_error(status: u16, body: &Value, want_status: u16, want_code: &str) {
     assert_eq!(status, want_status, "{body}");
     assert_eq!(body["code"], want_code, "{body}");
-    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -84,34 +120,65 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
     let before = h.applied().await;
 
     // Malformed JSON.
-    let (s, b) = h.raw("/sync/push", "application/json", b"{\"protocol_version\": 1, \"mutations\": [".to_vec()).await;
+    let (s, b) = h
+        .raw(
+            "/sync/push",
+            "application/json",
+            b"{\"protocol_version\": 1, \"mutations\": [".to_vec(),
+        )
+        .await;
     assert_error(s, &b, 400, "malformed_json");
 
     // Wrong field types, named by path.
-    let (s, b) = h.push(&push_body(vec![mutation(1, json!({"given_name": 12, "family_name": "X", "date_of_birth": "1990-01-01"}))])).await;
+    let (s, b) = h
+        .push(&push_body(vec![mutation(
+            1,
+            json!({"given_name": 12, "family_name": "X", "date_of_birth": "1990-01-01"}),
+        )]))
+        .await;
     assert_error(s, &b, 400, "invalid_request");
     assert_eq!(b["field"], "mutations[0].fields.given_name");
-    let (s, b) = h.push(&json!({"protocol_version": 1, "device_id": "dev1", "mutations": "all of them"})).await;
+    let (s, b) = h
+        .push(&json!({"protocol_version": 1, "device_id": "dev1", "mutations": "all of them"}))
+        .await;
     assert_error(s, &b, 400, "invalid_request");
     assert_eq!(b["field"], "mutations");
-    let (s, b) = h.push(&push_body(vec![mutation(1, json!({"given_name": "A", "shoe_size": 44}))])).await;
+    let (s, b) = h
+        .push(&push_body(vec![mutation(
+            1,
+            json!({"given_name": "A", "shoe_size": 44}),
+        )]))
+        .await;
     assert_error(s, &b, 400, "invalid_request");
-    let (s, b) = h.push(&push_body(vec![json!({"id": "not-a-uuid", "entity": "patient"})])).await;
+    let (s, b) = h
+        .push(&push_body(vec![
+            json!({"id": "not-a-uuid", "entity": "patient"}),
+        ]))
+        .await;
     assert_error(s, &b, 400, "invalid_request");
 
     // Unknown protocol version; missing version.
-    let (s, b) = h.push(&json!({"protocol_version": 7, "device_id": "dev1", "mutations": []})).await;
+    let (s, b) = h
+        .push(&json!({"protocol_version": 7, "device_id": "dev1", "mutations": []}))
+        .await;
     assert_error(s, &b, 400, "unsupported_protocol_version");
     assert_eq!(b["field"], "protocol_version");
     let (s, b) = h.push(&json!({"device_id": "dev1", "mutations": []})).await;
     assert_error(s, &b, 400, "invalid_request");
 
     // Oversized batch (count) and oversized body (bytes).
-    let many: Vec<Value> = (0..501).map(|i| mutation(i, json!({"given_name": "A"}))).collect();
+    let many: Vec<Value> = (0..501)
+        .map(|i| mutation(i, json!({"given_name": "A"})))
+        .collect();
     let (s, b) = h.push(&push_body(many)).await;
     assert!(s == 413, "{s} {b}");
-    assert!(b["code"] == "batch_too_large" || b["code"] == "payload_too_large", "{b}");
-    let few_but_huge: Vec<Value> = (0..3).map(|i| mutation(i, json!({"given_name": "A".repeat(120_000)}))).collect();
+    assert!(
+        b["code"] == "batch_too_large" || b["code"] == "payload_too_large",
+        "{b}"
+    );
+    let few_but_huge: Vec<Value> = (0..3)
+        .map(|i| mutation(i, json!({"given_name": "A".repeat(120_000)})))
+        .collect();
     let (s, b) = h.push(&push_body(few_but_huge)).await;
     assert_error(s, &b, 413, "payload_too_large");
 
@@ -122,18 +189,43 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
     assert_eq!(b["errors"][0]["mutation_index"], 1);
 
     // Wrong media type, bad device id, bad cursor, unknown route, wrong method.
-    let (s, b) = h.raw("/sync/push", "text/plain", serde_json::to_vec(&push_body(vec![])).unwrap()).await;
+    let (s, b) = h
+        .raw(
+            "/sync/push",
+            "text/plain",
+            serde_json::to_vec(&push_body(vec![])).unwrap(),
+        )
+        .await;
     assert_error(s, &b, 415, "unsupported_media_type");
-    let (s, b) = h.push(&json!({"protocol_version": 1, "device_id": "bad id with spaces", "mutations": []})).await;
+    let (s, b) = h
+        .push(&json!({"protocol_version": 1, "device_id": "bad id with spaces", "mutations": []}))
+        .await;
     assert_error(s, &b, 400, "invalid_request");
     assert_eq!(b["field"], "device_id");
-    let (s, b) = h.raw("/sync/pull", "application/json", serde_json::to_vec(&json!({"protocol_version": 1, "device_id": "dev1", "cursor": "!!nope!!"})).unwrap()).await;
+    let (s, b) = h
+        .raw(
+            "/sync/pull",
+            "application/json",
+            serde_json::to_vec(
+                &json!({"protocol_version": 1, "device_id": "dev1", "cursor": "!!nope!!"}),
+            )
+            .unwrap(),
+        )
+        .await;
     assert_error(s, &b, 400, "invalid_cursor");
     let (s, b) = h.raw("/nowhere", "application/json", b"{}".to_vec()).await;
     assert_error(s, &b, 404, "not_found");
-    let r = h.http.get(format!("{}/sync/push", h.url)).send().await.unwrap();
+    let r = h
+        .http
+        .get(format!("{}/sync/push", h.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 405);
-    assert_eq!(r.json::<Value>().await.unwrap()["code"], "method_not_allowed");
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["code"],
+        "method_not_allowed"
+    );
 
     assert_eq!(h.applied().await, before, "no bad request applied anything");
 
@@ -149,12 +241,27 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
                 (seed & 0xff) as u8
             })
             .collect();
-        let (s, b) = h.raw(if n % 2 == 0 { "/sync/push" } else { "/sync/pull" }, "application/json", bytes).await;
+        let (s, b) = h
+            .raw(
+                if n % 2 == 0 {
+                    "/sync/push"
+                } else {
+                    "/sync/pull"
+                },
+                "application/json",
+                bytes,
+            )
+            .await;
         assert!((400..500).contains(&s), "garbage got {s}: {b}");
     }
 
     // And it keeps serving.
-    let health = h.http.get(format!("{}/health", h.url)).send().await.unwrap();
+    let health = h
+        .http
+        .get(format!("{}/health", h.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status().as_u16(), 200);
     let (s, b) = h.push(&push_body(vec![mutation(3, good_fields())])).await;
     assert_eq!(s, 200, "{b}");

@@ -10,17 +10,28 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 fn name_of(p: &serde_json::Value) -> String {
-    format!("{} {}", p["given_name"].as_str().unwrap_or(""), p["family_name"].as_str().unwrap_or(""))
+    format!(
+        "{} {}",
+        p["given_name"].as_str().unwrap_or(""),
+        p["family_name"].as_str().unwrap_or("")
+    )
 }
 
 async fn count(db: &mongodb::Database, coll: &str) -> u64 {
-    db.collection::<Document>(coll).count_documents(doc! {}).await.expect("count")
+    db.collection::<Document>(coll)
+        .count_documents(doc! {})
+        .await
+        .expect("count")
 }
 
 /// Every mutation id appears in at most one patient version: nothing was applied twice.
 async fn assert_no_double_apply(db: &mongodb::Database) {
     use futures::StreamExt;
-    let mut cur = db.collection::<Document>("patient_versions").find(doc! {}).await.expect("find");
+    let mut cur = db
+        .collection::<Document>("patient_versions")
+        .find(doc! {})
+        .await
+        .expect("find");
     let mut seen: HashMap<String, u32> = HashMap::new();
     while let Some(d) = cur.next().await {
         let d = d.expect("doc");
@@ -29,7 +40,10 @@ async fn assert_no_double_apply(db: &mongodb::Database) {
         }
     }
     let doubled: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(doubled.is_empty(), "mutations applied more than once: {doubled:?}");
+    assert!(
+        doubled.is_empty(),
+        "mutations applied more than once: {doubled:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -43,15 +57,34 @@ async fn offline_registration_reaches_mongodb_and_another_device() {
     let b = Device::new(&dirs.path().join("b"), &url);
 
     // 1. Server down: A registers three patients; they are saved locally and queued.
-    let people = [("Amina", "Okafor", "1988-04-12"), ("Juma", "Otieno", "1975-01-02"), ("Wanjiru", "Kamau", "2001-09-30")];
+    let people = [
+        ("Amina", "Okafor", "1988-04-12"),
+        ("Juma", "Otieno", "1975-01-02"),
+        ("Wanjiru", "Kamau", "2001-09-30"),
+    ];
     let mut ids = Vec::new();
     for (g, f, d) in people {
-        let p = a.ok(&["patient", "add", "--given", g, "--family", f, "--dob", d, "--phone", "+254 700 000 111"]);
+        let p = a.ok(&[
+            "patient",
+            "add",
+            "--given",
+            g,
+            "--family",
+            f,
+            "--dob",
+            d,
+            "--phone",
+            "+254 700 000 111",
+        ]);
         assert_eq!(p["pending"], true);
         ids.push(p["id"].as_str().unwrap().to_owned());
     }
     let offline = a.run(&["sync"]);
-    assert_eq!(offline.code, 3, "sync with the server down exits 3 (offline): {}", offline.json);
+    assert_eq!(
+        offline.code, 3,
+        "sync with the server down exits 3 (offline): {}",
+        offline.json
+    );
     let st = a.ok(&["status"]);
     assert_eq!(st["pending"], 3);
     assert_eq!(st["online"], false);
@@ -72,7 +105,15 @@ async fn offline_registration_reaches_mongodb_and_another_device() {
     assert_eq!(names, vec!["Amina Okafor", "Juma Otieno", "Wanjiru Kamau"]);
 
     // 4. B edits one; A pulls the edit.
-    b.ok(&["patient", "edit", &ids[0], "--phone", "+254 711 222 333", "--email", "amina@example.org"]);
+    b.ok(&[
+        "patient",
+        "edit",
+        &ids[0],
+        "--phone",
+        "+254 711 222 333",
+        "--email",
+        "amina@example.org",
+    ]);
     b.ok(&["sync"]);
     a.ok(&["sync"]);
     let shown = a.ok(&["patient", "show", &ids[0]]);
@@ -84,7 +125,12 @@ async fn offline_registration_reaches_mongodb_and_another_device() {
     let client = ferret.client().await;
     let db = client.database(&dbname);
     assert_eq!(count(&db, "patients").await, 3);
-    let amina = db.collection::<Document>("patients").find_one(doc! {"_id": &ids[0]}).await.unwrap().expect("Amina in MongoDB");
+    let amina = db
+        .collection::<Document>("patients")
+        .find_one(doc! {"_id": &ids[0]})
+        .await
+        .unwrap()
+        .expect("Amina in MongoDB");
     assert_eq!(amina.get_str("given_name").unwrap(), "Amina");
     assert_eq!(amina.get_str("phone").unwrap(), "+254 711 222 333");
     assert_eq!(amina.get_str("email").unwrap(), "amina@example.org");
@@ -118,7 +164,15 @@ async fn duplicated_and_replayed_pushes_change_nothing() {
         let http = http.clone();
         let url = format!("{}/sync/push", server.url());
         async move {
-            let text = http.post(url).json(&body).send().await.unwrap().text().await.unwrap();
+            let text = http
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
             serde_json::from_str::<PushResponse>(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
         }
     };
@@ -127,27 +181,60 @@ async fn duplicated_and_replayed_pushes_change_nothing() {
 
     let first = push(req.clone()).await;
     assert_eq!(first.results[0].status, MutationStatus::Applied);
-    let snapshot = (count(&db, "patient_versions").await, count(&db, "changes").await, count(&db, "mutations").await);
+    let snapshot = (
+        count(&db, "patient_versions").await,
+        count(&db, "changes").await,
+        count(&db, "mutations").await,
+    );
 
     // The same request twice at the same time (a duplicated packet), then once more.
     let (d1, d2) = tokio::join!(push(req.clone()), push(req.clone()));
     for r in [d1, d2, push(req.clone()).await] {
         assert_eq!(r.results[0].status, MutationStatus::AlreadyApplied);
     }
-    assert_eq!((count(&db, "patient_versions").await, count(&db, "changes").await, count(&db, "mutations").await), snapshot);
+    assert_eq!(
+        (
+            count(&db, "patient_versions").await,
+            count(&db, "changes").await,
+            count(&db, "mutations").await
+        ),
+        snapshot
+    );
 
     // Other writes happen; then the old request is replayed: still nothing.
     let mut later = req.clone();
     later.mutations[0].id = uuid::Uuid::now_v7();
     later.mutations[0].op = patient::PatientOp::Update;
     later.mutations[0].hlc = Hlc::new(1_800_000_000_500, 0, "replaytest");
-    later.mutations[0].fields = serde_json::from_value(serde_json::json!({"phone": "0700111222"})).unwrap();
+    later.mutations[0].fields =
+        serde_json::from_value(serde_json::json!({"phone": "0700111222"})).unwrap();
     assert_eq!(push(later).await.results[0].status, MutationStatus::Applied);
-    let snapshot = (count(&db, "patient_versions").await, count(&db, "changes").await);
-    assert_eq!(push(req.clone()).await.results[0].status, MutationStatus::AlreadyApplied);
-    assert_eq!((count(&db, "patient_versions").await, count(&db, "changes").await), snapshot);
-    let doc = db.collection::<Document>("patients").find_one(doc! {"_id": patient.to_string()}).await.unwrap().unwrap();
-    assert_eq!(doc.get_str("phone").unwrap(), "0700111222", "the replay did not roll the patient back");
+    let snapshot = (
+        count(&db, "patient_versions").await,
+        count(&db, "changes").await,
+    );
+    assert_eq!(
+        push(req.clone()).await.results[0].status,
+        MutationStatus::AlreadyApplied
+    );
+    assert_eq!(
+        (
+            count(&db, "patient_versions").await,
+            count(&db, "changes").await
+        ),
+        snapshot
+    );
+    let doc = db
+        .collection::<Document>("patients")
+        .find_one(doc! {"_id": patient.to_string()})
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        doc.get_str("phone").unwrap(),
+        "0700111222",
+        "the replay did not roll the patient back"
+    );
 
     // The same id with different content is refused, not applied.
     let mut reused = req.clone();
@@ -170,19 +257,43 @@ async fn server_killed_mid_push_loses_and_doubles_nothing() {
 
     let total = 12;
     for i in 0..total {
-        a.ok(&["patient", "add", "--given", &format!("Given{i}"), "--family", "Crashtest", "--dob", "1999-05-05"]);
+        a.ok(&[
+            "patient",
+            "add",
+            "--given",
+            &format!("Given{i}"),
+            "--family",
+            "Crashtest",
+            "--dob",
+            "1999-05-05",
+        ]);
     }
     // The server dies (abort: no response, no clean-up) after writing 5 of the 12 patient versions.
-    let mut crashing = ServerProc::start(port, ferret.uri(), &dbname, &[("ANOLA_FAULT_ABORT_AFTER_VERSIONS", "5")]);
+    let mut crashing = ServerProc::start(
+        port,
+        ferret.uri(),
+        &dbname,
+        &[("ANOLA_FAULT_ABORT_AFTER_VERSIONS", "5")],
+    );
     let r = a.run(&["sync"]);
     assert_eq!(r.code, 3, "the push failed as the server died: {}", r.json);
-    assert!(crashing.wait_exit(Duration::from_secs(10)), "the fault-injected server exited");
-    assert_eq!(a.ok(&["status"])["pending"], total, "nothing left the outbox without an answer");
+    assert!(
+        crashing.wait_exit(Duration::from_secs(10)),
+        "the fault-injected server exited"
+    );
+    assert_eq!(
+        a.ok(&["status"])["pending"],
+        total,
+        "nothing left the outbox without an answer"
+    );
 
     let client = ferret.client().await;
     let db = client.database(&dbname);
     let half = count(&db, "patient_versions").await;
-    assert!((1..total).contains(&(half as usize)), "the crash happened mid-push ({half} versions)");
+    assert!(
+        (1..total).contains(&(half as usize)),
+        "the crash happened mid-push ({half} versions)"
+    );
 
     // Restart and retry: everything arrives exactly once.
     let _server = ServerProc::start(port, ferret.uri(), &dbname, &[]);
@@ -193,7 +304,14 @@ async fn server_killed_mid_push_loses_and_doubles_nothing() {
     assert_eq!(count(&db, "patients").await, total as u64);
     assert_no_double_apply(&db).await;
     let r = b.ok(&["sync"]);
-    assert_eq!(b.ok(&["patient", "list", "--limit", "100"]).as_array().unwrap().len(), total, "{r}");
+    assert_eq!(
+        b.ok(&["patient", "list", "--limit", "100"])
+            .as_array()
+            .unwrap()
+            .len(),
+        total,
+        "{r}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -230,7 +348,16 @@ async fn concurrent_servers_never_skip_a_change() {
             std::thread::spawn(move || {
                 let d = Device::new(&dir, &url);
                 for i in 0..per_writer {
-                    d.ok(&["patient", "add", "--given", &format!("W{w}P{i}"), "--family", "Race", "--dob", "1980-01-01"]);
+                    d.ok(&[
+                        "patient",
+                        "add",
+                        "--given",
+                        &format!("W{w}P{i}"),
+                        "--family",
+                        "Race",
+                        "--dob",
+                        "1980-01-01",
+                    ]);
                     if i % 3 == 2 {
                         d.ok(&["sync"]);
                     }
@@ -246,7 +373,11 @@ async fn concurrent_servers_never_skip_a_change() {
     let rounds = reader_thread.join().expect("reader thread");
     reader.ok(&["sync"]);
     let listed = reader.ok(&["patient", "list", "--limit", "1000"]);
-    assert_eq!(listed.as_array().unwrap().len(), writers * per_writer, "the reader missed changes after {rounds} racing pulls");
+    assert_eq!(
+        listed.as_array().unwrap().len(),
+        writers * per_writer,
+        "the reader missed changes after {rounds} racing pulls"
+    );
     let client = ferret.client().await;
     assert_no_double_apply(&client.database(&dbname)).await;
 }

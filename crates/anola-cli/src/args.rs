@@ -7,13 +7,27 @@ use std::path::PathBuf;
 use uuid::Uuid;
 
 #[derive(Debug, Parser)]
-#[command(name = "anola", version, about = "Anola Health clinic engine, headless")]
+#[command(
+    name = "anola",
+    version,
+    about = "Anola Health clinic engine, headless"
+)]
 pub struct Cli {
     /// Directory holding this device's replica.
-    #[arg(long, env = "ANOLA_DATA_DIR", default_value = ".data/device", global = true)]
+    #[arg(
+        long,
+        env = "ANOLA_DATA_DIR",
+        default_value = ".data/device",
+        global = true
+    )]
     pub data_dir: PathBuf,
     /// Sync server base URL.
-    #[arg(long, env = "ANOLA_SERVER_URL", default_value = "http://127.0.0.1:8787", global = true)]
+    #[arg(
+        long,
+        env = "ANOLA_SERVER_URL",
+        default_value = "http://127.0.0.1:8787",
+        global = true
+    )]
     pub server: String,
     /// Print JSON instead of text.
     #[arg(long, global = true)]
@@ -27,7 +41,7 @@ pub enum Command {
     /// Register, change, show and find patients.
     Patient {
         #[command(subcommand)]
-        command: PatientCommand,
+        command: Box<PatientCommand>,
     },
     /// Push local changes, then pull everyone else's.
     Sync,
@@ -116,7 +130,13 @@ impl FieldArgs {
         let mut obj = match &self.fields_json {
             Some(j) => match serde_json::from_str::<serde_json::Value>(j) {
                 Ok(serde_json::Value::Object(m)) => m,
-                _ => return Err(invalid("fields_json", "malformed_json", "must be a JSON object".into())),
+                _ => {
+                    return Err(invalid(
+                        "fields_json",
+                        "malformed_json",
+                        "must be a JSON object".into(),
+                    ))
+                }
             },
             None => serde_json::Map::new(),
         };
@@ -139,7 +159,11 @@ impl FieldArgs {
         }
         for f in &self.clear {
             if registering {
-                return Err(invalid(f, "invalid_request", "--clear only applies to edit".into()));
+                return Err(invalid(
+                    f,
+                    "invalid_request",
+                    "--clear only applies to edit".into(),
+                ));
             }
             obj.insert(f.clone(), serde_json::Value::Null);
         }

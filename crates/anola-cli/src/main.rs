@@ -13,7 +13,10 @@ use output::Out;
 fn main() {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("ANOLA_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ANOLA_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let out = Out { json: cli.json };
@@ -34,7 +37,9 @@ fn runtime() -> Result<tokio::runtime::Runtime, ClientError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| ClientError::Internal { message: e.to_string() })
+        .map_err(|e| ClientError::Internal {
+            message: e.to_string(),
+        })
 }
 
 fn run(cli: &Cli, out: &Out) -> Result<(), ClientError> {
@@ -43,11 +48,17 @@ fn run(cli: &Cli, out: &Out) -> Result<(), ClientError> {
         server_url: cli.server.clone(),
     })?;
     match &cli.command {
-        Command::Patient { command } => match command {
-            PatientCommand::Add(a) => out.patient(&clinic.register_patient(a.fields.to_fields(true)?)?),
-            PatientCommand::Edit { id, fields } => out.patient(&clinic.update_patient(*id, fields.to_fields(false)?)?),
+        Command::Patient { command } => match command.as_ref() {
+            PatientCommand::Add(a) => {
+                out.patient(&clinic.register_patient(a.fields.to_fields(true)?)?)
+            }
+            PatientCommand::Edit { id, fields } => {
+                out.patient(&clinic.update_patient(*id, fields.to_fields(false)?)?)
+            }
             PatientCommand::Show { id } => out.patient(&clinic.get_patient(*id)?),
-            PatientCommand::List { query, limit } => out.patients(&clinic.list_patients(query.as_deref().unwrap_or(""), *limit)?),
+            PatientCommand::List { query, limit } => {
+                out.patients(&clinic.list_patients(query.as_deref().unwrap_or(""), *limit)?)
+            }
         },
         Command::Sync => {
             let report = runtime()?.block_on(clinic.sync_now());

@@ -10,7 +10,10 @@ pub struct Out {
 }
 
 fn print_json<T: Serialize>(v: &T) {
-    println!("{}", serde_json::to_string_pretty(v).expect("output serializes"));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).expect("output serializes")
+    );
 }
 
 impl Out {
@@ -58,12 +61,19 @@ impl Out {
         if self.json {
             return print_json(s);
         }
-        println!("server        {} ({})", s.server_url, if s.online { "online" } else { "offline" });
+        println!(
+            "server        {} ({})",
+            s.server_url,
+            if s.online { "online" } else { "offline" }
+        );
         println!("device        {}", s.device_id);
         println!("patients      {}", s.patients);
         println!("pending       {}", s.pending);
         println!("rejected      {}", s.rejected);
-        println!("last synced   {}", s.last_synced_at.as_deref().unwrap_or("never"));
+        println!(
+            "last synced   {}",
+            s.last_synced_at.as_deref().unwrap_or("never")
+        );
         if let Some(e) = &s.last_error {
             println!("last error    {e}");
         }
@@ -73,12 +83,18 @@ impl Out {
         if self.json {
             return print_json(&serde_json::json!({"report": r, "status": s}));
         }
-        println!("synced: pushed {}, refused {}, pulled {} in {} page(s); {} pending", r.pushed, r.rejected, r.pulled, r.pull_pages, s.pending);
+        println!(
+            "synced: pushed {}, refused {}, pulled {} in {} page(s); {} pending",
+            r.pushed, r.rejected, r.pulled, r.pull_pages, s.pending
+        );
     }
 
     pub fn rejected(&self, rows: &[(Mutation, String, String)]) {
         if self.json {
-            let v: Vec<_> = rows.iter().map(|(m, c, msg)| serde_json::json!({"mutation": m, "code": c, "message": msg})).collect();
+            let v: Vec<_> = rows
+                .iter()
+                .map(|(m, c, msg)| serde_json::json!({"mutation": m, "code": c, "message": msg}))
+                .collect();
             return print_json(&v);
         }
         if rows.is_empty() {

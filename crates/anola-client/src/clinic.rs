@@ -138,7 +138,12 @@ impl Clinic {
                 Ok(report) => {
                     s.set_meta("last_synced_at", &rfc3339_now())?;
                     s.set_meta("last_error", "")?;
-                    tracing::info!(pushed = report.pushed, pulled = report.pulled, rejected = report.rejected, "sync round done");
+                    tracing::info!(
+                        pushed = report.pushed,
+                        pulled = report.pulled,
+                        rejected = report.rejected,
+                        "sync round done"
+                    );
                 }
                 Err(e) => {
                     s.set_meta("last_error", &e.to_string())?;

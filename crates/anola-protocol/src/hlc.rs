@@ -199,6 +199,8 @@ mod tests {
         assert!("12-00001-a".parse::<Hlc>().is_err());
         assert!("000000000000012-00001-".parse::<Hlc>().is_err());
         assert!("000000000000012-00001-a b".parse::<Hlc>().is_err());
-        assert!("000000000000012-00001-node-with-dash".parse::<Hlc>().is_err());
+        assert!("000000000000012-00001-node-with-dash"
+            .parse::<Hlc>()
+            .is_err());
     }
 }

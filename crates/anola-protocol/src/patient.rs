@@ -107,7 +107,9 @@ pub struct ChronicCondition {
 }
 
 /// Absent → `None` (unchanged); `null` → `Some(None)` (cleared); a value → `Some(Some(v))`.
-fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 
@@ -225,10 +227,11 @@ impl Checker<'_> {
                 "invalid_date",
                 format!("{field} must be a calendar date written YYYY-MM-DD"),
             )),
-            Some(d) if d > today => {
-                self.errors
-                    .push(err(field, "in_future", format!("{field} must not be in the future")))
-            }
+            Some(d) if d > today => self.errors.push(err(
+                field,
+                "in_future",
+                format!("{field} must not be in the future"),
+            )),
             Some(d) if d.year() < 1880 => self.errors.push(err(
                 field,
                 "out_of_range",
@@ -289,7 +292,8 @@ impl Checker<'_> {
     }
 }
 
-static HEALTH_CARD_HINT: &str = "health_card_id must look like AH-XXXX-XXXX (letters, digits and dashes after AH-)";
+static HEALTH_CARD_HINT: &str =
+    "health_card_id must look like AH-XXXX-XXXX (letters, digits and dashes after AH-)";
 
 impl PatientFields {
     /// Checks every field against the rules; `today` bounds dates of birth. Returns all problems, not
@@ -302,9 +306,21 @@ impl PatientFields {
         let required = |name: &str| REQUIRED_ON_CREATE.contains(&name);
         // Required fields can never be cleared; on create they must be present.
         for (name, present, cleared) in [
-            ("given_name", self.given_name.is_some(), matches!(self.given_name, Some(None))),
-            ("family_name", self.family_name.is_some(), matches!(self.family_name, Some(None))),
-            ("date_of_birth", self.date_of_birth.is_some(), matches!(self.date_of_birth, Some(None))),
+            (
+                "given_name",
+                self.given_name.is_some(),
+                matches!(self.given_name, Some(None)),
+            ),
+            (
+                "family_name",
+                self.family_name.is_some(),
+                matches!(self.family_name, Some(None)),
+            ),
+            (
+                "date_of_birth",
+                self.date_of_birth.is_some(),
+                matches!(self.date_of_birth, Some(None)),
+            ),
         ] {
             if cleared || (op == PatientOp::Create && !present) {
                 c.errors
@@ -336,10 +352,15 @@ impl PatientFields {
             let ok = v.len() <= 40
                 && v.starts_with("AH-")
                 && v.len() > 3
-                && v[3..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+                && v[3..]
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-');
             if !ok {
-                c.errors
-                    .push(err("health_card_id", "invalid_health_card_id", HEALTH_CARD_HINT));
+                c.errors.push(err(
+                    "health_card_id",
+                    "invalid_health_card_id",
+                    HEALTH_CARD_HINT,
+                ));
             }
         }
         if let Some(Some(a)) = &self.address {
@@ -366,14 +387,22 @@ impl PatientFields {
         if let Some(Some(list)) = &self.chronic_conditions {
             c.list_len("chronic_conditions", list);
             for (i, cc) in list.iter().enumerate() {
-                c.text(&format!("chronic_conditions[{i}].condition"), &cc.condition, true);
+                c.text(
+                    &format!("chronic_conditions[{i}].condition"),
+                    &cc.condition,
+                    true,
+                );
                 if let Some(d) = &cc.diagnosed_date {
                     c.date(&format!("chronic_conditions[{i}].diagnosed_date"), d, today);
                 }
             }
         }
         if self == &PatientFields::default() {
-            errors.push(err("fields", "empty", "a mutation must change at least one field"));
+            errors.push(err(
+                "fields",
+                "empty",
+                "a mutation must change at least one field",
+            ));
         }
         errors
     }
@@ -407,7 +436,9 @@ impl Patient {
                     let mut one = serde_json::Map::new();
                     one.insert("id".into(), serde_json::json!(id));
                     one.insert(k, v);
-                    if let Ok(single) = serde_json::from_value::<Patient>(serde_json::Value::Object(one)) {
+                    if let Ok(single) =
+                        serde_json::from_value::<Patient>(serde_json::Value::Object(one))
+                    {
                         p.fill_from(single);
                     }
                 }
@@ -469,14 +500,23 @@ mod tests {
             "health_card_id": "XY-1", "allergies": [{"allergen": ""}]
         }));
         let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
-        for f in ["given_name", "family_name", "date_of_birth", "phone", "email", "health_card_id", "allergies[0].allergen"] {
+        for f in [
+            "given_name",
+            "family_name",
+            "date_of_birth",
+            "phone",
+            "email",
+            "health_card_id",
+            "allergies[0].allergen",
+        ] {
             assert!(fields.contains(&f), "{f} missing from {fields:?}");
         }
     }
 
     #[test]
     fn absent_null_and_value_are_distinct() {
-        let f: PatientFields = serde_json::from_value(serde_json::json!({"phone": null, "email": "a@b.co"})).unwrap();
+        let f: PatientFields =
+            serde_json::from_value(serde_json::json!({"phone": null, "email": "a@b.co"})).unwrap();
         assert_eq!(f.phone, Some(None));
         assert_eq!(f.email, Some(Some("a@b.co".into())));
         assert_eq!(f.gender, None);
@@ -487,16 +527,24 @@ mod tests {
 
     #[test]
     fn required_fields_cannot_be_cleared() {
-        let f: PatientFields = serde_json::from_value(serde_json::json!({"family_name": null})).unwrap();
+        let f: PatientFields =
+            serde_json::from_value(serde_json::json!({"family_name": null})).unwrap();
         let errs = f.validate(PatientOp::Update, TODAY);
         assert_eq!(errs[0].code, "required");
     }
 
     #[test]
     fn unknown_fields_and_wrong_types_fail_to_parse() {
-        assert!(serde_json::from_value::<PatientFields>(serde_json::json!({"shoe_size": 4})).is_err());
-        assert!(serde_json::from_value::<PatientFields>(serde_json::json!({"given_name": 4})).is_err());
-        assert!(serde_json::from_value::<PatientFields>(serde_json::json!({"blood_type": "C+"})).is_err());
+        assert!(
+            serde_json::from_value::<PatientFields>(serde_json::json!({"shoe_size": 4})).is_err()
+        );
+        assert!(
+            serde_json::from_value::<PatientFields>(serde_json::json!({"given_name": 4})).is_err()
+        );
+        assert!(
+            serde_json::from_value::<PatientFields>(serde_json::json!({"blood_type": "C+"}))
+                .is_err()
+        );
     }
 
     #[test]

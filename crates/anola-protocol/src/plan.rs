@@ -10,7 +10,10 @@ use uuid::Uuid;
 /// What a device shows for a record: the server-confirmed state with the device's own unsent
 /// writes laid over it, oldest first. A pulled change lands in `base`, so it can never hide a
 /// write that is still waiting to upload.
-pub fn visible_state<'a>(base: &LwwState, pending: impl IntoIterator<Item = &'a LwwState>) -> LwwState {
+pub fn visible_state<'a>(
+    base: &LwwState,
+    pending: impl IntoIterator<Item = &'a LwwState>,
+) -> LwwState {
     let mut v = base.clone();
     for p in pending {
         v.overlay(p);
@@ -36,7 +39,9 @@ pub fn outbox_actions(sent: &[Uuid], results: &[MutationResult]) -> Vec<(Uuid, O
         .map(|id| {
             let action = match results.iter().find(|r| r.mutation_id == *id) {
                 Some(r) => match r.status {
-                    MutationStatus::Applied | MutationStatus::AlreadyApplied => OutboxAction::Acknowledge,
+                    MutationStatus::Applied | MutationStatus::AlreadyApplied => {
+                        OutboxAction::Acknowledge
+                    }
                     MutationStatus::Rejected => OutboxAction::Park {
                         code: r.code.clone().unwrap_or_else(|| "rejected".into()),
                         message: r.message.clone().unwrap_or_default(),
@@ -99,8 +104,18 @@ mod tests {
         let b = Uuid::from_u128(2);
         let c = Uuid::from_u128(3);
         let results = vec![
-            MutationResult { mutation_id: a, status: MutationStatus::Applied, code: None, message: None },
-            MutationResult { mutation_id: c, status: MutationStatus::Rejected, code: Some("mutation_id_reused".into()), message: None },
+            MutationResult {
+                mutation_id: a,
+                status: MutationStatus::Applied,
+                code: None,
+                message: None,
+            },
+            MutationResult {
+                mutation_id: c,
+                status: MutationStatus::Rejected,
+                code: Some("mutation_id_reused".into()),
+                message: None,
+            },
         ];
         let actions = outbox_actions(&[a, b, c], &results);
         assert_eq!(actions[0].1, OutboxAction::Acknowledge);

@@ -16,9 +16,10 @@ impl ApiError {
 
     fn status(&self) -> StatusCode {
         match self.0.code {
-            ErrorCode::MalformedJson | ErrorCode::InvalidRequest | ErrorCode::UnsupportedProtocolVersion | ErrorCode::InvalidCursor => {
-                StatusCode::BAD_REQUEST
-            }
+            ErrorCode::MalformedJson
+            | ErrorCode::InvalidRequest
+            | ErrorCode::UnsupportedProtocolVersion
+            | ErrorCode::InvalidCursor => StatusCode::BAD_REQUEST,
             ErrorCode::ValidationFailed => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::BatchTooLarge | ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -41,11 +42,17 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Unavailable(detail) => {
                 tracing::warn!(%detail, "database unavailable");
-                Self::new(ErrorCode::DatabaseUnavailable, "the database did not answer; nothing was lost, retry later")
+                Self::new(
+                    ErrorCode::DatabaseUnavailable,
+                    "the database did not answer; nothing was lost, retry later",
+                )
             }
             StoreError::Corrupt(detail) => {
                 tracing::error!(%detail, "stored data has an unexpected shape");
-                Self::new(ErrorCode::Internal, "the server found inconsistent stored data; the request can be retried")
+                Self::new(
+                    ErrorCode::Internal,
+                    "the server found inconsistent stored data; the request can be retried",
+                )
             }
         }
     }
@@ -55,7 +62,11 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         if status.is_client_error() {
-            tracing::info!(code = self.0.code.as_str(), field = self.0.field.as_deref(), "request refused");
+            tracing::info!(
+                code = self.0.code.as_str(),
+                field = self.0.field.as_deref(),
+                "request refused"
+            );
         }
         (status, Json(self.0)).into_response()
     }

@@ -4,7 +4,10 @@ use super::error::ApiError;
 use super::extract::JsonBody;
 use crate::store::Store;
 use crate::sync::{pull, push, validate};
-use anola_protocol::{Cursor, ErrorBody, ErrorCode, HealthResponse, PullRequest, PullResponse, PushRequest, PushResponse, PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS};
+use anola_protocol::{
+    Cursor, ErrorBody, ErrorCode, HealthResponse, PullRequest, PullResponse, PushRequest,
+    PushResponse, PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS,
+};
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -50,8 +53,14 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
 
 /// Serves on a listener the caller bound (tests bind 127.0.0.1:0) until `shutdown` completes;
 /// in-flight requests finish first.
-pub async fn serve<S: Store>(listener: TcpListener, state: AppState<S>, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+pub async fn serve<S: Store>(
+    listener: TcpListener,
+    state: AppState<S>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 async fn health<S: Store>(State(state): State<AppState<S>>) -> impl IntoResponse {
@@ -62,29 +71,46 @@ async fn health<S: Store>(State(state): State<AppState<S>>) -> impl IntoResponse
         protocol_versions: SUPPORTED_PROTOCOL_VERSIONS.to_vec(),
         version: env!("CARGO_PKG_VERSION").into(),
     };
-    let status = if db_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if db_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, Json(body))
 }
 
-async fn push_handler<S: Store>(State(state): State<AppState<S>>, JsonBody(req): JsonBody<PushRequest>) -> Result<Json<PushResponse>, ApiError> {
+async fn push_handler<S: Store>(
+    State(state): State<AppState<S>>,
+    JsonBody(req): JsonBody<PushRequest>,
+) -> Result<Json<PushResponse>, ApiError> {
     validate::push(&req, validate::today())?;
-    let span = tracing::info_span!("push", device = %req.device_id, mutations = req.mutations.len());
-    let results = push::apply(state.store.as_ref(), &req).instrument(span).await?;
+    let span =
+        tracing::info_span!("push", device = %req.device_id, mutations = req.mutations.len());
+    let results = push::apply(state.store.as_ref(), &req)
+        .instrument(span)
+        .await?;
     Ok(Json(PushResponse {
         protocol_version: PROTOCOL_VERSION,
         results,
     }))
 }
 
-async fn pull_handler<S: Store>(State(state): State<AppState<S>>, JsonBody(req): JsonBody<PullRequest>) -> Result<Json<PullResponse>, ApiError> {
+async fn pull_handler<S: Store>(
+    State(state): State<AppState<S>>,
+    JsonBody(req): JsonBody<PullRequest>,
+) -> Result<Json<PullResponse>, ApiError> {
     validate::protocol_version(req.protocol_version)?;
     validate::device_id(&req.device_id)?;
     let cursor = match req.cursor.as_deref() {
         None => Cursor::at(0),
-        Some(c) => Cursor::decode(c).map_err(|e| ApiError(ErrorBody::new(ErrorCode::InvalidCursor, e.to_string()).with_field("cursor")))?,
+        Some(c) => Cursor::decode(c).map_err(|e| {
+            ApiError(ErrorBody::new(ErrorCode::InvalidCursor, e.to_string()).with_field("cursor"))
+        })?,
     };
     let span = tracing::info_span!("pull", device = %req.device_id, from = cursor.seq);
-    let page = pull::page(state.store.as_ref(), cursor, req.limit).instrument(span).await?;
+    let page = pull::page(state.store.as_ref(), cursor, req.limit)
+        .instrument(span)
+        .await?;
     Ok(Json(PullResponse {
         protocol_version: PROTOCOL_VERSION,
         changes: page.changes,
@@ -98,5 +124,8 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(ErrorCode::MethodNotAllowed, "this endpoint does not accept that method")
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        "this endpoint does not accept that method",
+    )
 }

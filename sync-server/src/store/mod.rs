@@ -29,7 +29,10 @@ pub enum Accepted {
     New,
     /// Seen before. `digest` is the content it was first sent with; `finished` tells whether the
     /// request that first accepted it completed all its steps.
-    Existing { digest: String, finished: Option<MutationStatus> },
+    Existing {
+        digest: String,
+        finished: Option<MutationStatus>,
+    },
 }
 
 /// One version in a patient's chain. Version `n + 1` is only ever written by someone who read
@@ -88,5 +91,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Log entries after `after`, in order, stopping at the first missing number, until at least
     /// `min_records` records or `max_entries` entries are collected.
-    async fn read_changes(&self, after: u64, min_records: usize, max_entries: usize) -> Result<Vec<ChangeEntry>, StoreError>;
+    async fn read_changes(
+        &self,
+        after: u64,
+        min_records: usize,
+        max_entries: usize,
+    ) -> Result<Vec<ChangeEntry>, StoreError>;
 }

@@ -67,7 +67,11 @@ fn now() -> bson::DateTime {
 impl MongoStore {
     /// Connects lazily; fails only on a malformed URI. Short timeouts so a dead database turns into
     /// a quick 503 rather than a hung request.
-    pub async fn connect(uri: &str, database: &str, faults: Arc<Faults>) -> Result<Self, StoreError> {
+    pub async fn connect(
+        uri: &str,
+        database: &str,
+        faults: Arc<Faults>,
+    ) -> Result<Self, StoreError> {
         let mut opts = ClientOptions::parse(uri)
             .await
             .map_err(|e| StoreError::Unavailable(format!("MONGODB_URI: {e}")))?;
@@ -100,7 +104,11 @@ impl MongoStore {
             .is_some())
     }
 
-    async fn read_version(&self, patient: Uuid, version: u64) -> Result<Option<PatientVersion>, StoreError> {
+    async fn read_version(
+        &self,
+        patient: Uuid,
+        version: u64,
+    ) -> Result<Option<PatientVersion>, StoreError> {
         let Some(d) = self
             .coll("patient_versions")
             .find_one(doc! {"_id": version_key(patient, version)})
@@ -110,10 +118,7 @@ impl MongoStore {
             return Ok(None);
         };
         let state: LwwState = from_bson(d.get("state").cloned().unwrap_or(Bson::Null))?;
-        let mutation_id = d
-            .get_str("mutation_id")
-            .ok()
-            .and_then(|s| s.parse().ok());
+        let mutation_id = d.get_str("mutation_id").ok().and_then(|s| s.parse().ok());
         Ok(Some(PatientVersion {
             patient_id: patient,
             version,
@@ -132,7 +137,8 @@ impl MongoStore {
         else {
             return Ok(None);
         };
-        let records: Vec<ChangeRecord> = from_bson(d.get("records").cloned().unwrap_or(Bson::Null))?;
+        let records: Vec<ChangeRecord> =
+            from_bson(d.get("records").cloned().unwrap_or(Bson::Null))?;
         Ok(Some(ChangeEntry { seq, records }))
     }
 }
@@ -140,7 +146,10 @@ impl MongoStore {
 #[async_trait]
 impl Store for MongoStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        self.db.run_command(doc! {"ping": 1}).await.map_err(unavailable)?;
+        self.db
+            .run_command(doc! {"ping": 1})
+            .await
+            .map_err(unavailable)?;
         Ok(())
     }
 
@@ -148,7 +157,11 @@ impl Store for MongoStore {
         let unique = IndexOptions::builder().unique(true).build();
         let indexes: [(&str, Document, Option<IndexOptions>); 5] = [
             // The chain key is already `_id`; this index serves "all versions of a patient" reads.
-            ("patient_versions", doc! {"patient_id": 1, "version": 1}, Some(unique)),
+            (
+                "patient_versions",
+                doc! {"patient_id": 1, "version": 1},
+                Some(unique),
+            ),
             ("patient_versions", doc! {"mutation_id": 1}, None),
             ("patients", doc! {"family_name": 1, "given_name": 1}, None),
             ("patients", doc! {"national_id": 1}, None),
@@ -156,7 +169,10 @@ impl Store for MongoStore {
         ];
         for (coll, keys, options) in indexes {
             let model = IndexModel::builder().keys(keys).options(options).build();
-            self.coll(coll).create_index(model).await.map_err(unavailable)?;
+            self.coll(coll)
+                .create_index(model)
+                .await
+                .map_err(unavailable)?;
         }
         Ok(())
     }
@@ -182,13 +198,17 @@ impl Store for MongoStore {
                     .projection(doc! {"digest": 1})
                     .await
                     .map_err(unavailable)?
-                    .ok_or_else(|| StoreError::Corrupt("mutation vanished after duplicate key".into()))?;
+                    .ok_or_else(|| {
+                        StoreError::Corrupt("mutation vanished after duplicate key".into())
+                    })?;
                 let finished = self
                     .coll("mutation_results")
                     .find_one(doc! {"_id": m.id.to_string()})
                     .await
                     .map_err(unavailable)?
-                    .map(|d| from_bson::<MutationStatus>(d.get("status").cloned().unwrap_or(Bson::Null)))
+                    .map(|d| {
+                        from_bson::<MutationStatus>(d.get("status").cloned().unwrap_or(Bson::Null))
+                    })
                     .transpose()?;
                 Ok(Accepted::Existing {
                     digest: first.get_str("digest").unwrap_or_default().to_owned(),
@@ -217,11 +237,21 @@ impl Store for MongoStore {
             .projection(doc! {"_sync.version": 1})
             .await
             .map_err(unavailable)?
-            .and_then(|d| d.get_document("_sync").ok().and_then(|s| s.get_i64("version").ok()))
+            .and_then(|d| {
+                d.get_document("_sync")
+                    .ok()
+                    .and_then(|s| s.get_i64("version").ok())
+            })
             .unwrap_or(0) as u64;
-        let mut head = if hint > 0 { self.read_version(id, hint).await? } else { None };
+        let mut head = if hint > 0 {
+            self.read_version(id, hint).await?
+        } else {
+            None
+        };
         if hint > 0 && head.is_none() {
-            return Err(StoreError::Corrupt(format!("patient view points at missing version {hint}")));
+            return Err(StoreError::Corrupt(format!(
+                "patient view points at missing version {hint}"
+            )));
         }
         let mut next = hint + 1;
         while let Some(v) = self.read_version(id, next).await? {
@@ -274,7 +304,10 @@ impl Store for MongoStore {
                 .map_err(unavailable)?;
             // A writer of a newer version may have written its view before ours landed. Whoever
             // writes last checks for a successor, so the view ends on the newest version.
-            match self.read_version(current.patient_id, current.version + 1).await? {
+            match self
+                .read_version(current.patient_id, current.version + 1)
+                .await?
+            {
                 None => return Ok(()),
                 Some(_) => {
                     current = self
@@ -304,7 +337,7 @@ impl Store for MongoStore {
                 // Another server process took this number: it exists, so the next one may be tried.
                 Err(e) if is_duplicate_key(&e) => {
                     collisions += 1;
-                    seq = if collisions % 8 == 0 {
+                    seq = if collisions.is_multiple_of(8) {
                         // Far behind (another process appended a lot): find the end again.
                         last_present(|n| self.exists("changes", Bson::Int64(n as i64))).await? + 1
                     } else {
@@ -320,7 +353,12 @@ impl Store for MongoStore {
         }
     }
 
-    async fn read_changes(&self, after: u64, min_records: usize, max_entries: usize) -> Result<Vec<ChangeEntry>, StoreError> {
+    async fn read_changes(
+        &self,
+        after: u64,
+        min_records: usize,
+        max_entries: usize,
+    ) -> Result<Vec<ChangeEntry>, StoreError> {
         let mut out: Vec<ChangeEntry> = Vec::new();
         let mut records = 0usize;
         let mut next = after + 1;

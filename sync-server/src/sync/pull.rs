@@ -13,9 +13,15 @@ pub struct Page {
 /// Entries read per page at most, whatever their size: bounds the work of one request.
 const MAX_ENTRIES_PER_PAGE: usize = 256;
 
-pub async fn page<S: Store>(store: &S, cursor: Cursor, limit: Option<u32>) -> Result<Page, StoreError> {
+pub async fn page<S: Store>(
+    store: &S,
+    cursor: Cursor,
+    limit: Option<u32>,
+) -> Result<Page, StoreError> {
     let limit = limit.unwrap_or(DEFAULT_PULL_LIMIT).clamp(1, MAX_PULL_LIMIT) as usize;
-    let entries = store.read_changes(cursor.seq, limit, MAX_ENTRIES_PER_PAGE).await?;
+    let entries = store
+        .read_changes(cursor.seq, limit, MAX_ENTRIES_PER_PAGE)
+        .await?;
     let records: usize = entries.iter().map(|e| e.records.len()).sum();
     // A page that stopped for size may have more behind it; one that stopped at the log's end has not.
     let has_more = records >= limit || entries.len() >= MAX_ENTRIES_PER_PAGE;

@@ -10,7 +10,9 @@
 //!   so two concurrent writers cannot both extend the same version.
 
 use crate::store::{Accepted, Inserted, PatientVersion, Store, StoreError};
-use anola_protocol::{ChangeRecord, EntityKind, Mutation, MutationResult, MutationStatus, PushRequest};
+use anola_protocol::{
+    ChangeRecord, EntityKind, Mutation, MutationResult, MutationStatus, PushRequest,
+};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
@@ -23,7 +25,12 @@ enum Plan {
     Apply { fresh: bool },
 }
 
-fn result(m: &Mutation, status: MutationStatus, code: Option<&str>, message: Option<String>) -> MutationResult {
+fn result(
+    m: &Mutation,
+    status: MutationStatus,
+    code: Option<&str>,
+    message: Option<String>,
+) -> MutationResult {
     MutationResult {
         mutation_id: m.id,
         status,
@@ -73,7 +80,10 @@ async fn fold<S: Store>(
     }
 }
 
-pub async fn apply<S: Store>(store: &S, req: &PushRequest) -> Result<Vec<MutationResult>, StoreError> {
+pub async fn apply<S: Store>(
+    store: &S,
+    req: &PushRequest,
+) -> Result<Vec<MutationResult>, StoreError> {
     let device = req.device_id.as_str();
     let mut plans = Vec::with_capacity(req.mutations.len());
     for m in &req.mutations {
@@ -85,7 +95,9 @@ pub async fn apply<S: Store>(store: &S, req: &PushRequest) -> Result<Vec<Mutatio
                 Some("mutation_id_reused"),
                 Some("this mutation id was already used for a different change".into()),
             )),
-            Accepted::Existing { finished: Some(_), .. } => Plan::Done(result(m, MutationStatus::AlreadyApplied, None, None)),
+            Accepted::Existing {
+                finished: Some(_), ..
+            } => Plan::Done(result(m, MutationStatus::AlreadyApplied, None, None)),
             Accepted::Existing { finished: None, .. } => Plan::Apply { fresh: false },
         };
         plans.push(plan);

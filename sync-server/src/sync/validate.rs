@@ -1,12 +1,18 @@
 //! Request checks that run before anything is written: a request either passes all of them or
 //! nothing of it is applied.
 
-use anola_protocol::{validate_device_id, ErrorBody, ErrorCode, FieldError, PushRequest, MAX_PUSH_BATCH, SUPPORTED_PROTOCOL_VERSIONS};
+use anola_protocol::{
+    validate_device_id, ErrorBody, ErrorCode, FieldError, PushRequest, MAX_PUSH_BATCH,
+    SUPPORTED_PROTOCOL_VERSIONS,
+};
 use time::{Date, OffsetDateTime};
 
 pub fn today() -> Date {
     // A day of slack: a clinic east of UTC is already on tomorrow's date.
-    OffsetDateTime::now_utc().date().next_day().unwrap_or(Date::MAX)
+    OffsetDateTime::now_utc()
+        .date()
+        .next_day()
+        .unwrap_or(Date::MAX)
 }
 
 pub fn protocol_version(v: u32) -> Result<(), ErrorBody> {
@@ -26,7 +32,9 @@ pub fn protocol_version(v: u32) -> Result<(), ErrorBody> {
 pub fn device_id(id: &str) -> Result<(), ErrorBody> {
     match validate_device_id(id) {
         None => Ok(()),
-        Some(e) => Err(ErrorBody::new(ErrorCode::InvalidRequest, e.message).with_field("device_id")),
+        Some(e) => {
+            Err(ErrorBody::new(ErrorCode::InvalidRequest, e.message).with_field("device_id"))
+        }
     }
 }
 
@@ -37,7 +45,10 @@ pub fn push(req: &PushRequest, today: Date) -> Result<(), ErrorBody> {
     if req.mutations.len() > MAX_PUSH_BATCH {
         return Err(ErrorBody::new(
             ErrorCode::BatchTooLarge,
-            format!("a push may carry at most {MAX_PUSH_BATCH} mutations; this one has {}", req.mutations.len()),
+            format!(
+                "a push may carry at most {MAX_PUSH_BATCH} mutations; this one has {}",
+                req.mutations.len()
+            ),
         )
         .with_field("mutations"));
     }
@@ -64,7 +75,12 @@ pub fn push(req: &PushRequest, today: Date) -> Result<(), ErrorBody> {
     let first = errors[0].field.clone();
     let mut body = ErrorBody::new(
         ErrorCode::ValidationFailed,
-        format!("{} field error(s); first: {}: {}. Nothing was applied.", errors.len(), first, errors[0].message),
+        format!(
+            "{} field error(s); first: {}: {}. Nothing was applied.",
+            errors.len(),
+            first,
+            errors[0].message
+        ),
     )
     .with_field(first);
     body.errors = errors;

@@ -26,7 +26,8 @@ pub(crate) fn now_ms() -> u64 {
 }
 
 pub(crate) fn get_meta(tx: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
-    tx.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()
+    tx.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()
 }
 
 /// This device's clock, resumed from the last stamp it issued or observed.

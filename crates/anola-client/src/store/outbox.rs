@@ -24,10 +24,12 @@ pub struct OutboxCounts {
 impl LocalStore {
     /// The oldest `limit` pending writes, in the order they were made.
     pub fn pending_batch(&self, limit: usize) -> Result<Vec<OutboxEntry>, ClientError> {
-        let mut stmt = self
-            .conn()
-            .prepare_cached("SELECT seq, body FROM outbox WHERE status = 'pending' ORDER BY seq LIMIT ?1")?;
-        let rows = stmt.query_map([limit as i64], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT seq, body FROM outbox WHERE status = 'pending' ORDER BY seq LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })?;
         rows.map(|row| {
             let (seq, body) = row?;
             Ok(OutboxEntry {
@@ -52,12 +54,16 @@ impl LocalStore {
 
     /// Carries out the server's answers in one transaction: acknowledged writes leave the outbox
     /// and join the confirmed state; refused ones are parked with their reason; the rest stay.
-    pub fn apply_outbox_actions(&mut self, actions: &[(Uuid, OutboxAction)]) -> Result<(), ClientError> {
+    pub fn apply_outbox_actions(
+        &mut self,
+        actions: &[(Uuid, OutboxAction)],
+    ) -> Result<(), ClientError> {
         let tx = self.conn_mut().transaction()?;
         let mut touched = BTreeSet::new();
         for (id, action) in actions {
             let row: Option<(String, String)> = {
-                let mut stmt = tx.prepare_cached("SELECT entity_id, body FROM outbox WHERE mutation_id = ?1")?;
+                let mut stmt =
+                    tx.prepare_cached("SELECT entity_id, body FROM outbox WHERE mutation_id = ?1")?;
                 let mut rows = stmt.query([id.to_string()])?;
                 match rows.next()? {
                     Some(r) => Some((r.get(0)?, r.get(1)?)),
@@ -72,7 +78,10 @@ impl LocalStore {
                 OutboxAction::Acknowledge => {
                     let m: Mutation = serde_json::from_str(&body)?;
                     merge_base(&tx, entity, &m.state())?;
-                    tx.execute("DELETE FROM outbox WHERE mutation_id = ?1", [id.to_string()])?;
+                    tx.execute(
+                        "DELETE FROM outbox WHERE mutation_id = ?1",
+                        [id.to_string()],
+                    )?;
                 }
                 OutboxAction::Park { code, message } => {
                     tx.execute(
@@ -81,7 +90,10 @@ impl LocalStore {
                     )?;
                 }
                 OutboxAction::Retry => {
-                    tx.execute("UPDATE outbox SET attempts = attempts + 1 WHERE mutation_id = ?1", [id.to_string()])?;
+                    tx.execute(
+                        "UPDATE outbox SET attempts = attempts + 1 WHERE mutation_id = ?1",
+                        [id.to_string()],
+                    )?;
                 }
             }
             touched.insert(entity);
@@ -98,7 +110,13 @@ impl LocalStore {
         let mut stmt = self.conn().prepare(
             "SELECT body, COALESCE(error_code, ''), COALESCE(last_error, '') FROM outbox WHERE status = 'rejected' ORDER BY seq DESC",
         )?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
         rows.map(|r| {
             let (b, c, m) = r?;
             Ok((serde_json::from_str(&b)?, c, m))

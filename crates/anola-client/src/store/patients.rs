@@ -2,9 +2,11 @@
 
 use super::{clock, now_ms, set_meta, tick, LocalStore};
 use crate::error::ClientError;
-use anola_protocol::plan::visible_state;
-use anola_protocol::{ChangeRecord, Cursor, EntityKind, LwwState, Mutation, Patient, PatientFields};
 use anola_protocol::patient::PatientOp;
+use anola_protocol::plan::visible_state;
+use anola_protocol::{
+    ChangeRecord, Cursor, EntityKind, LwwState, Mutation, Patient, PatientFields,
+};
 use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
 
@@ -17,7 +19,17 @@ fn today() -> time::Date {
 /// Lower-cased names, digits of the phone, and ids: what search-as-you-type matches against.
 fn search_text(p: &Patient) -> String {
     let mut parts: Vec<String> = Vec::new();
-    for s in [&p.family_name, &p.given_name, &p.middle_name, &p.national_id, &p.health_card_id, &p.email].into_iter().flatten() {
+    for s in [
+        &p.family_name,
+        &p.given_name,
+        &p.middle_name,
+        &p.national_id,
+        &p.health_card_id,
+        &p.email,
+    ]
+    .into_iter()
+    .flatten()
+    {
         parts.push(s.to_lowercase());
     }
     if let Some(phone) = &p.phone {
@@ -28,7 +40,11 @@ fn search_text(p: &Patient) -> String {
 
 fn load_base(tx: &Connection, id: Uuid) -> Result<LwwState, ClientError> {
     let s: Option<String> = tx
-        .query_row("SELECT state FROM patient_base WHERE id = ?1", [id.to_string()], |r| r.get(0))
+        .query_row(
+            "SELECT state FROM patient_base WHERE id = ?1",
+            [id.to_string()],
+            |r| r.get(0),
+        )
         .optional()?;
     Ok(match s {
         Some(s) => serde_json::from_str(&s)?,
@@ -36,7 +52,11 @@ fn load_base(tx: &Connection, id: Uuid) -> Result<LwwState, ClientError> {
     })
 }
 
-pub(crate) fn merge_base(tx: &Connection, id: Uuid, incoming: &LwwState) -> Result<(), ClientError> {
+pub(crate) fn merge_base(
+    tx: &Connection,
+    id: Uuid,
+    incoming: &LwwState,
+) -> Result<(), ClientError> {
     let mut base = load_base(tx, id)?;
     if base.merge(incoming) {
         tx.execute(
@@ -50,7 +70,9 @@ pub(crate) fn merge_base(tx: &Connection, id: Uuid, incoming: &LwwState) -> Resu
 /// Recomputes what the device shows for one patient from its base and its unsent writes.
 pub(crate) fn refresh_view(tx: &Connection, id: Uuid) -> Result<Option<Patient>, ClientError> {
     let base = load_base(tx, id)?;
-    let mut stmt = tx.prepare_cached("SELECT body FROM outbox WHERE entity_id = ?1 AND status = 'pending' ORDER BY seq")?;
+    let mut stmt = tx.prepare_cached(
+        "SELECT body FROM outbox WHERE entity_id = ?1 AND status = 'pending' ORDER BY seq",
+    )?;
     let pending: Vec<LwwState> = stmt
         .query_map([id.to_string()], |r| r.get::<_, String>(0))?
         .map(|b| -> Result<LwwState, ClientError> {
@@ -86,7 +108,12 @@ pub(crate) fn refresh_view(tx: &Connection, id: Uuid) -> Result<Option<Patient>,
 }
 
 impl LocalStore {
-    fn write(&mut self, id: Uuid, op: PatientOp, fields: PatientFields) -> Result<Patient, ClientError> {
+    fn write(
+        &mut self,
+        id: Uuid,
+        op: PatientOp,
+        fields: PatientFields,
+    ) -> Result<Patient, ClientError> {
         let errors = fields.validate(op, today());
         if !errors.is_empty() {
             return Err(ClientError::validation(errors));
@@ -94,7 +121,11 @@ impl LocalStore {
         let device = self.device_id().to_owned();
         let tx = self.conn_mut().transaction()?;
         if op == PatientOp::Update {
-            let exists: bool = tx.query_row("SELECT EXISTS(SELECT 1 FROM patients WHERE id = ?1)", [id.to_string()], |r| r.get(0))?;
+            let exists: bool = tx.query_row(
+                "SELECT EXISTS(SELECT 1 FROM patients WHERE id = ?1)",
+                [id.to_string()],
+                |r| r.get(0),
+            )?;
             if !exists {
                 return Err(ClientError::NotFound {
                     message: format!("no patient {id} on this device"),
@@ -112,7 +143,12 @@ impl LocalStore {
         };
         tx.execute(
             "INSERT INTO outbox(mutation_id, entity_id, body, created_at) VALUES (?1, ?2, ?3, ?4)",
-            params![m.id.to_string(), id.to_string(), serde_json::to_string(&m)?, now_ms() as i64],
+            params![
+                m.id.to_string(),
+                id.to_string(),
+                serde_json::to_string(&m)?,
+                now_ms() as i64
+            ],
         )?;
         let p = refresh_view(&tx, id)?.ok_or_else(|| ClientError::Internal {
             message: "a saved patient has no fields".into(),
@@ -127,14 +163,22 @@ impl LocalStore {
     }
 
     /// Changes some fields of a patient (`Some(None)` clears a field).
-    pub fn update_patient(&mut self, id: Uuid, fields: PatientFields) -> Result<Patient, ClientError> {
+    pub fn update_patient(
+        &mut self,
+        id: Uuid,
+        fields: PatientFields,
+    ) -> Result<Patient, ClientError> {
         self.write(id, PatientOp::Update, fields)
     }
 
     pub fn get_patient(&self, id: Uuid) -> Result<Patient, ClientError> {
         let doc: Option<String> = self
             .conn()
-            .query_row("SELECT doc FROM patients WHERE id = ?1", [id.to_string()], |r| r.get(0))
+            .query_row(
+                "SELECT doc FROM patients WHERE id = ?1",
+                [id.to_string()],
+                |r| r.get(0),
+            )
             .optional()?;
         match doc {
             Some(d) => Ok(serde_json::from_str(&d)?),
@@ -153,13 +197,24 @@ impl LocalStore {
                 let lower = w.to_lowercase();
                 // "+254 712" should find a phone stored as digits.
                 let digits: String = lower.chars().filter(char::is_ascii_digit).collect();
-                if !digits.is_empty() && lower.chars().all(|c| c.is_ascii_digit() || "+-().".contains(c)) {
+                if !digits.is_empty()
+                    && lower
+                        .chars()
+                        .all(|c| c.is_ascii_digit() || "+-().".contains(c))
+                {
                     digits
                 } else {
                     lower
                 }
             })
-            .map(|w| format!("%{}%", w.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")))
+            .map(|w| {
+                format!(
+                    "%{}%",
+                    w.replace('\\', "\\\\")
+                        .replace('%', "\\%")
+                        .replace('_', "\\_")
+                )
+            })
             .collect();
         let mut sql = String::from("SELECT doc FROM patients");
         for i in 0..words.len() {
@@ -173,17 +228,26 @@ impl LocalStore {
         });
         sql.push_str(&format!(" LIMIT {}", limit.clamp(1, 1000)));
         let mut stmt = self.conn().prepare(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(words.iter()), |r| r.get::<_, String>(0))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(words.iter()), |r| {
+            r.get::<_, String>(0)
+        })?;
         rows.map(|d| Ok(serde_json::from_str(&d?)?)).collect()
     }
 
     pub fn count_patients(&self) -> Result<u64, ClientError> {
-        Ok(self.conn().query_row("SELECT COUNT(*) FROM patients", [], |r| r.get::<_, i64>(0))? as u64)
+        Ok(self
+            .conn()
+            .query_row("SELECT COUNT(*) FROM patients", [], |r| r.get::<_, i64>(0))?
+            as u64)
     }
 
     /// Applies one pulled page and its cursor in one transaction: a crash leaves either the whole
     /// page applied with its cursor, or neither, and the page is simply pulled again.
-    pub fn apply_pull_page(&mut self, changes: &[ChangeRecord], cursor: &str) -> Result<(), ClientError> {
+    pub fn apply_pull_page(
+        &mut self,
+        changes: &[ChangeRecord],
+        cursor: &str,
+    ) -> Result<(), ClientError> {
         let device = self.device_id().to_owned();
         let tx = self.conn_mut().transaction()?;
         let mut clock = clock(&tx, &device)?;
@@ -210,4 +274,3 @@ impl LocalStore {
         Ok(c.filter(|c| Cursor::decode(c).is_ok()))
     }
 }
-

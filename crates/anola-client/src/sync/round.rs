@@ -7,7 +7,9 @@ use super::transport::{Transport, TransportError};
 use crate::error::ClientError;
 use crate::store::LocalStore;
 use anola_protocol::plan::{outbox_actions, OutboxAction};
-use anola_protocol::{ErrorCode, PullRequest, PushRequest, DEFAULT_PULL_LIMIT, MAX_PUSH_BATCH, PROTOCOL_VERSION};
+use anola_protocol::{
+    ErrorCode, PullRequest, PushRequest, DEFAULT_PULL_LIMIT, MAX_PUSH_BATCH, PROTOCOL_VERSION,
+};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use uuid::Uuid;
@@ -28,20 +30,33 @@ pub(crate) fn lock(store: &Mutex<LocalStore>) -> std::sync::MutexGuard<'_, Local
 
 pub(crate) fn client_error(e: TransportError) -> ClientError {
     match e {
-        TransportError::Refused { body, .. } if body.code == ErrorCode::UnsupportedProtocolVersion => ClientError::IncompatibleServer {
-            message: format!("{} Your changes are kept on this device.", body.message),
+        TransportError::Refused { body, .. }
+            if body.code == ErrorCode::UnsupportedProtocolVersion =>
+        {
+            ClientError::IncompatibleServer {
+                message: format!("{} Your changes are kept on this device.", body.message),
+            }
+        }
+        e if e.is_transient() => ClientError::Offline {
+            message: e.to_string(),
         },
-        e if e.is_transient() => ClientError::Offline { message: e.to_string() },
         TransportError::Refused { body, .. } => ClientError::ServerRejected {
             server_code: body.code.as_str().to_owned(),
             message: body.message,
         },
-        other => ClientError::Internal { message: other.to_string() },
+        other => ClientError::Internal {
+            message: other.to_string(),
+        },
     }
 }
 
 /// Pushes every pending write, batch by batch, in the order they were made.
-async fn push_all(store: &Mutex<LocalStore>, transport: &Transport, report: &mut RoundReport, on_progress: &(dyn Fn() + Sync)) -> Result<(), ClientError> {
+async fn push_all(
+    store: &Mutex<LocalStore>,
+    transport: &Transport,
+    report: &mut RoundReport,
+    on_progress: &(dyn Fn() + Sync),
+) -> Result<(), ClientError> {
     loop {
         let (device_id, batch) = {
             let s = lock(store);
@@ -60,11 +75,14 @@ async fn push_all(store: &Mutex<LocalStore>, transport: &Transport, report: &mut
             Ok(resp) => outbox_actions(&ids, &resp.results),
             // The server names the mutations that break its rules and applied nothing: park those
             // (they will never pass) and send the rest again, so one bad write cannot block the queue.
-            Err(TransportError::Refused { body, .. }) if body.code == ErrorCode::ValidationFailed => {
+            Err(TransportError::Refused { body, .. })
+                if body.code == ErrorCode::ValidationFailed =>
+            {
                 let mut bad: BTreeMap<usize, String> = BTreeMap::new();
                 for e in &body.errors {
                     if let Some(i) = e.mutation_index {
-                        bad.entry(i).or_insert_with(|| format!("{}: {}", e.field, e.message));
+                        bad.entry(i)
+                            .or_insert_with(|| format!("{}: {}", e.field, e.message));
                     }
                 }
                 if bad.is_empty() {
@@ -76,15 +94,27 @@ async fn push_all(store: &Mutex<LocalStore>, transport: &Transport, report: &mut
                 ids.iter()
                     .enumerate()
                     .map(|(i, id)| match bad.get(&i) {
-                        Some(msg) => (*id, OutboxAction::Park { code: "validation_failed".into(), message: msg.clone() }),
+                        Some(msg) => (
+                            *id,
+                            OutboxAction::Park {
+                                code: "validation_failed".into(),
+                                message: msg.clone(),
+                            },
+                        ),
                         None => (*id, OutboxAction::Retry),
                     })
                     .collect()
             }
             Err(e) => return Err(client_error(e)),
         };
-        let acked = actions.iter().filter(|(_, a)| *a == OutboxAction::Acknowledge).count() as u64;
-        let parked = actions.iter().filter(|(_, a)| matches!(a, OutboxAction::Park { .. })).count() as u64;
+        let acked = actions
+            .iter()
+            .filter(|(_, a)| *a == OutboxAction::Acknowledge)
+            .count() as u64;
+        let parked = actions
+            .iter()
+            .filter(|(_, a)| matches!(a, OutboxAction::Park { .. }))
+            .count() as u64;
         let unanswered = actions.iter().any(|(_, a)| *a == OutboxAction::Retry);
         lock(store).apply_outbox_actions(&actions)?;
         report.pushed += acked;
@@ -99,7 +129,12 @@ async fn push_all(store: &Mutex<LocalStore>, transport: &Transport, report: &mut
 }
 
 /// Pulls pages until the server says there is no more; each page commits with its cursor.
-async fn pull_all(store: &Mutex<LocalStore>, transport: &Transport, report: &mut RoundReport, on_progress: &(dyn Fn() + Sync)) -> Result<(), ClientError> {
+async fn pull_all(
+    store: &Mutex<LocalStore>,
+    transport: &Transport,
+    report: &mut RoundReport,
+    on_progress: &(dyn Fn() + Sync),
+) -> Result<(), ClientError> {
     loop {
         let req = {
             let s = lock(store);
@@ -121,7 +156,11 @@ async fn pull_all(store: &Mutex<LocalStore>, transport: &Transport, report: &mut
     }
 }
 
-pub async fn run(store: &Mutex<LocalStore>, transport: &Transport, on_progress: &(dyn Fn() + Sync)) -> Result<RoundReport, ClientError> {
+pub async fn run(
+    store: &Mutex<LocalStore>,
+    transport: &Transport,
+    on_progress: &(dyn Fn() + Sync),
+) -> Result<RoundReport, ClientError> {
     let mut report = RoundReport::default();
     push_all(store, transport, &mut report, on_progress).await?;
     pull_all(store, transport, &mut report, on_progress).await?;

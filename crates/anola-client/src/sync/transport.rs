@@ -53,7 +53,11 @@ impl Transport {
         &self.base
     }
 
-    async fn post<Req: Serialize, Resp: DeserializeOwned>(&self, path: &str, body: &Req) -> Result<Resp, TransportError> {
+    async fn post<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &Req,
+    ) -> Result<Resp, TransportError> {
         let resp = self
             .http
             .post(format!("{}{path}", self.base))
@@ -62,16 +66,27 @@ impl Transport {
             .await
             .map_err(|e| TransportError::Unreachable(without_url(e)))?;
         let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| TransportError::Unreachable(without_url(e)))?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| TransportError::Unreachable(without_url(e)))?;
         if status.is_success() {
-            return serde_json::from_slice(&bytes).map_err(|e| TransportError::Garbled(e.to_string()));
+            return serde_json::from_slice(&bytes)
+                .map_err(|e| TransportError::Garbled(e.to_string()));
         }
         match serde_json::from_slice::<ErrorBody>(&bytes) {
-            Ok(body) => Err(TransportError::Refused { status: status.as_u16(), body }),
+            Ok(body) => Err(TransportError::Refused {
+                status: status.as_u16(),
+                body,
+            }),
             Err(_) => Err(TransportError::Refused {
                 status: status.as_u16(),
                 body: ErrorBody::new(
-                    if status.is_server_error() { ErrorCode::Internal } else { ErrorCode::InvalidRequest },
+                    if status.is_server_error() {
+                        ErrorCode::Internal
+                    } else {
+                        ErrorCode::InvalidRequest
+                    },
                     format!("HTTP {status} without an error body"),
                 ),
             }),
