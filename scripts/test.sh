@@ -13,8 +13,10 @@ step() { printf '\n==> %s\n' "$*"; }
 step "set-up (Debian packages, tauri-driver, FerretDB, UI packages)"
 scripts/bootstrap.sh
 
+mkdir -p test-artifacts
+
 step "UI: lint, type-check, unit tests, build"
-(cd ui && npm run --silent lint && npm run --silent typecheck && npm run --silent test && npm run --silent build)
+(cd ui && npm run --silent lint && npm run --silent typecheck && npm run --silent test && npm run --silent build) 2>&1 | tee test-artifacts/ui-test.log
 
 step "Rust: format and lints"
 cargo fmt --all -- --check
@@ -24,10 +26,15 @@ step "Rust: build binaries used by the end-to-end tests"
 cargo build --workspace --bins --locked
 
 step "Rust: unit, property, end-to-end and real-window tests"
-mkdir -p test-artifacts
 # The real-window test needs a display: Xvfb provides one. ANOLA_REQUIRE_GUI_TESTS turns a missing
 # prerequisite into a failure instead of a skip.
 ANOLA_REQUIRE_GUI_TESTS=1 xvfb-run -a -s "-screen 0 1400x900x24" \
-  cargo test --workspace --locked -- --test-threads=2
+  cargo test --workspace --locked -- --test-threads=2 2>&1 | tee test-artifacts/cargo-test.log
+
 echo
-echo "screenshots and logs of the app test: $root/test-artifacts/"
+echo "screenshots and logs: $root/test-artifacts/"
+# One closing line over every runner: cargo's per-binary summaries plus the UI's vitest total.
+read -r rust_passed rust_failed < <(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' test-artifacts/cargo-test.log \
+  | awk '{p += $4; f += $6} END {print p + 0, f + 0}')
+ui_passed=$(grep -Eo 'Tests +[0-9]+ passed' test-artifacts/ui-test.log | grep -Eo '[0-9]+' | tail -n 1 || true)
+echo "total: $((rust_passed + ${ui_passed:-0})) passed, ${rust_failed} failed"

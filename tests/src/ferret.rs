@@ -8,6 +8,31 @@ pub struct Ferret {
     child: Option<Child>,
     uri: String,
     _dir: Option<tempfile::TempDir>,
+    port: u16,
+}
+
+fn ferret_bin() -> std::path::PathBuf {
+    let bin = std::env::var_os("ANOLA_FERRETDB_BIN")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| crate::workspace_root().join(".tools/bin/anola-ferretdb"));
+    assert!(
+        bin.exists(),
+        "{} is missing: run scripts/ferretdb.sh build (scripts/test.sh does)",
+        bin.display()
+    );
+    bin
+}
+
+fn spawn(dir: &std::path::Path, port: u16) -> Child {
+    Command::new(ferret_bin())
+        .arg("--listen-addr")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--data-dir")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start FerretDB")
 }
 
 impl Ferret {
@@ -17,34 +42,45 @@ impl Ferret {
                 child: None,
                 uri,
                 _dir: None,
+                port: 0,
             };
         }
-        let bin = std::env::var_os("ANOLA_FERRETDB_BIN")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| crate::workspace_root().join(".tools/bin/anola-ferretdb"));
-        assert!(
-            bin.exists(),
-            "{} is missing: run scripts/ferretdb.sh build (scripts/test.sh does)",
-            bin.display()
-        );
         let dir = tempfile::tempdir().expect("temp dir");
         let port = crate::free_port();
-        let child = Command::new(&bin)
-            .arg("--listen-addr")
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("--data-dir")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start FerretDB");
+        let child = spawn(dir.path(), port);
         let f = Ferret {
             child: Some(child),
             uri: format!("mongodb://127.0.0.1:{port}/"),
             _dir: Some(dir),
+            port,
         };
         f.wait_ready();
         f
+    }
+
+    /// Whether this is a private FerretDB the test may stop and restart.
+    pub fn is_private(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// Kills the database (as a crash would).
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts it again on the same port and data directory.
+    pub fn restart(&mut self) {
+        let dir = self
+            ._dir
+            .as_ref()
+            .expect("a private FerretDB")
+            .path()
+            .to_path_buf();
+        self.child = Some(spawn(&dir, self.port));
+        self.wait_ready();
     }
 
     fn wait_ready(&self) {

@@ -4,7 +4,7 @@ mod migrations;
 mod outbox;
 mod patients;
 
-pub use outbox::OutboxEntry;
+pub use outbox::{OutboxCounts, OutboxEntry};
 
 use crate::error::ClientError;
 use anola_protocol::{Hlc, HlcClock};
