@@ -36,5 +36,5 @@ echo "screenshots and logs: $root/test-artifacts/"
 # One closing line over every runner: cargo's per-binary summaries plus the UI's vitest total.
 read -r rust_passed rust_failed < <(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' test-artifacts/cargo-test.log \
   | awk '{p += $4; f += $6} END {print p + 0, f + 0}')
-ui_passed=$(grep -Eo 'Tests +[0-9]+ passed' test-artifacts/ui-test.log | grep -Eo '[0-9]+' | tail -n 1 || true)
+ui_passed=$(sed 's/\x1b\[[0-9;]*m//g' test-artifacts/ui-test.log | grep -Eo 'Tests +[0-9]+ passed' | grep -Eo '[0-9]+' | tail -n 1 || true)
 echo "total: $((rust_passed + ${ui_passed:-0})) passed, ${rust_failed} failed"

@@ -11,6 +11,7 @@ use anola_protocol::{Mutation, Patient, PatientFields};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{watch, Notify};
+use tracing::Instrument;
 use uuid::Uuid;
 
 #[derive(Debug, Clone)]
@@ -126,11 +127,10 @@ impl Clinic {
     pub async fn sync_now(&self) -> Result<RoundReport, ClientError> {
         let _one_at_a_time = self.round.lock().await;
         self.set_live(|l| l.syncing = true);
-        let span = tracing::info_span!("sync_round");
-        let _enter = span.enter();
         let progress = || self.notify_changed();
-        let result = round::run(&self.store, &self.transport, &progress).await;
-        drop(_enter);
+        let result = round::run(&self.store, &self.transport, &progress)
+            .instrument(tracing::info_span!("sync_round"))
+            .await;
         let online = !matches!(result, Err(ClientError::Offline { .. }));
         {
             let s = lock(&self.store);
