@@ -34,8 +34,10 @@ cleanup() {
     wait "$server_pid" 2>/dev/null || true
   fi
   if [ -n "$started_ferret" ]; then
+    started_ferret=""
     scripts/ferretdb.sh stop --data-dir "$data/ferretdb" >/dev/null || true
   fi
+  server_pid=""
 }
 trap cleanup EXIT INT TERM
 
