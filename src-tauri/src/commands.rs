@@ -7,11 +7,7 @@ use tauri::State;
 use uuid::Uuid;
 
 #[tauri::command]
-pub fn list_patients(
-    state: State<AppState>,
-    query: String,
-    limit: u32,
-) -> Result<Vec<Patient>, ClientError> {
+pub fn list_patients(state: State<AppState>, query: String, limit: u32) -> Result<Vec<Patient>, ClientError> {
     state.clinic.list_patients(&query, limit)
 }
 
@@ -21,19 +17,12 @@ pub fn get_patient(state: State<AppState>, id: Uuid) -> Result<Patient, ClientEr
 }
 
 #[tauri::command]
-pub fn register_patient(
-    state: State<AppState>,
-    fields: PatientFields,
-) -> Result<Patient, ClientError> {
+pub fn register_patient(state: State<AppState>, fields: PatientFields) -> Result<Patient, ClientError> {
     state.clinic.register_patient(fields)
 }
 
 #[tauri::command]
-pub fn update_patient(
-    state: State<AppState>,
-    id: Uuid,
-    fields: PatientFields,
-) -> Result<Patient, ClientError> {
+pub fn update_patient(state: State<AppState>, id: Uuid, fields: PatientFields) -> Result<Patient, ClientError> {
     state.clinic.update_patient(id, fields)
 }
 

@@ -20,18 +20,19 @@ fn config(app: &tauri::App) -> Result<ClinicConfig, Box<dyn std::error::Error>> 
         None => app.path().app_data_dir()?,
     };
     let server_url = std::env::var("ANOLA_SERVER_URL").unwrap_or_else(|_| DEFAULT_SERVER.into());
+    let clinic_id = std::env::var("ANOLA_CLINIC_ID").unwrap_or_else(|_| anola_client::store::DEFAULT_CLINIC.into());
+    let field_worker_id = std::env::var("ANOLA_FIELD_WORKER_ID").ok().filter(|w| !w.is_empty());
     Ok(ClinicConfig {
         data_dir,
         server_url,
+        clinic_id,
+        field_worker_id,
     })
 }
 
 pub fn run() {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ANOLA_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("ANOLA_LOG").unwrap_or_else(|_| "info".into()))
         .init();
     tauri::Builder::default()
         .setup(|app| {

@@ -4,22 +4,14 @@ use clap::Parser;
 use std::net::SocketAddr;
 
 #[derive(Debug, Clone, Parser)]
-#[command(
-    name = "anola-sync-server",
-    version,
-    about = "Anola Health sync server"
-)]
+#[command(name = "anola-sync-server", version, about = "Anola Health sync server")]
 pub struct Config {
     /// Address to listen on.
     #[arg(long, env = "ANOLA_LISTEN", default_value = "127.0.0.1:8787")]
     pub listen: SocketAddr,
 
     /// MongoDB connection string (FerretDB or MongoDB).
-    #[arg(
-        long = "mongodb-uri",
-        env = "MONGODB_URI",
-        default_value = "mongodb://127.0.0.1:27017/"
-    )]
+    #[arg(long = "mongodb-uri", env = "MONGODB_URI", default_value = "mongodb://127.0.0.1:27017/")]
     pub mongodb_uri: String,
 
     /// Database name.
@@ -49,9 +41,7 @@ pub struct ConfigError {
 impl Config {
     /// Checks what clap's types cannot: the shape of the URI and the database name.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if !(self.mongodb_uri.starts_with("mongodb://")
-            || self.mongodb_uri.starts_with("mongodb+srv://"))
-        {
+        if !(self.mongodb_uri.starts_with("mongodb://") || self.mongodb_uri.starts_with("mongodb+srv://")) {
             return Err(ConfigError {
                 setting: "MONGODB_URI (--mongodb-uri)",
                 reason: "must start with mongodb:// or mongodb+srv://".into(),
@@ -91,9 +81,7 @@ mod tests {
 
     #[test]
     fn bad_uri_names_the_setting() {
-        let e = cfg(&["--mongodb-uri", "postgres://x"])
-            .validate()
-            .unwrap_err();
+        let e = cfg(&["--mongodb-uri", "postgres://x"]).validate().unwrap_err();
         assert!(e.to_string().contains("MONGODB_URI"));
     }
 

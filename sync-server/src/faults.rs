@@ -15,14 +15,9 @@ pub struct Faults {
 
 impl Faults {
     pub fn from_env() -> Self {
-        let abort_after_versions = std::env::var("ANOLA_FAULT_ABORT_AFTER_VERSIONS")
-            .ok()
-            .and_then(|v| v.parse().ok());
+        let abort_after_versions = std::env::var("ANOLA_FAULT_ABORT_AFTER_VERSIONS").ok().and_then(|v| v.parse().ok());
         if abort_after_versions.is_some() {
-            tracing::warn!(
-                ?abort_after_versions,
-                "fault injection is ON: this server will crash on purpose"
-            );
+            tracing::warn!(?abort_after_versions, "fault injection is ON: this server will crash on purpose");
         }
         Self {
             abort_after_versions,

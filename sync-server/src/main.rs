@@ -9,11 +9,8 @@ use std::time::{Duration, Instant};
 use tracing_subscriber::EnvFilter;
 
 fn init_tracing(format: &str) {
-    let filter = EnvFilter::try_from_env("ANOLA_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,mongodb=warn,tower_http=info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let filter = EnvFilter::try_from_env("ANOLA_LOG").unwrap_or_else(|_| EnvFilter::new("info,mongodb=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
     } else {
@@ -55,26 +52,15 @@ async fn main() -> anyhow::Result<()> {
                 tracing::warn!(error = %e, "database not answering yet; retrying");
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
-            Err(e) => anyhow::bail!(
-                "the database at MONGODB_URI did not answer within {}s: {e}",
-                config.db_wait_secs
-            ),
+            Err(e) => anyhow::bail!("the database at MONGODB_URI did not answer within {}s: {e}", config.db_wait_secs),
         }
     }
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {} (ANOLA_LISTEN / --listen)",
-                config.listen
-            )
-        })?;
+        .with_context(|| format!("cannot listen on {} (ANOLA_LISTEN / --listen)", config.listen))?;
     tracing::info!(addr = %listener.local_addr()?, database = %config.database, "anola-sync-server listening");
-    let state = AppState {
-        store: Arc::new(store),
-        max_body_bytes: config.max_body_bytes,
-    };
+    let state = AppState::new(store, config.max_body_bytes);
     serve(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())

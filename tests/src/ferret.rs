@@ -73,28 +73,16 @@ impl Ferret {
 
     /// Starts it again on the same port and data directory.
     pub fn restart(&mut self) {
-        let dir = self
-            ._dir
-            .as_ref()
-            .expect("a private FerretDB")
-            .path()
-            .to_path_buf();
+        let dir = self._dir.as_ref().expect("a private FerretDB").path().to_path_buf();
         self.child = Some(spawn(&dir, self.port));
         self.wait_ready();
     }
 
     fn wait_ready(&self) {
-        let addr = self
-            .uri
-            .trim_start_matches("mongodb://")
-            .trim_end_matches('/')
-            .to_owned();
+        let addr = self.uri.trim_start_matches("mongodb://").trim_end_matches('/').to_owned();
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(&addr).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "FerretDB did not listen on {addr} within 30 s"
-            );
+            assert!(Instant::now() < deadline, "FerretDB did not listen on {addr} within 30 s");
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -104,9 +92,7 @@ impl Ferret {
     }
 
     pub async fn client(&self) -> mongodb::Client {
-        mongodb::Client::with_uri_str(&self.uri)
-            .await
-            .expect("driver connects")
+        mongodb::Client::with_uri_str(&self.uri).await.expect("driver connects")
     }
 }
 

@@ -12,12 +12,7 @@ pub struct ServerProc {
 impl ServerProc {
     /// Starts `anola-sync-server` on `port` and waits for `/health` to say ok. `extra_env` can switch
     /// on fault injection.
-    pub fn start(
-        port: u16,
-        mongodb_uri: &str,
-        database: &str,
-        extra_env: &[(&str, &str)],
-    ) -> ServerProc {
+    pub fn start(port: u16, mongodb_uri: &str, database: &str, extra_env: &[(&str, &str)]) -> ServerProc {
         let log = std::env::temp_dir().join(format!("anola-sync-server-{port}.log"));
         let mut cmd = Command::new(crate::target_bin("anola-sync-server"));
         cmd.env("ANOLA_LISTEN", format!("127.0.0.1:{port}"))
@@ -25,11 +20,7 @@ impl ServerProc {
             .env("ANOLA_DATABASE", database)
             .env("ANOLA_LOG", "info")
             .stdout(Stdio::null())
-            .stderr(
-                std::fs::File::create(&log)
-                    .map(Stdio::from)
-                    .unwrap_or(Stdio::null()),
-            );
+            .stderr(std::fs::File::create(&log).map(Stdio::from).unwrap_or(Stdio::null()));
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
@@ -139,11 +130,7 @@ impl Device {
     /// Runs and insists on success; returns the JSON output.
     pub fn ok(&self, args: &[&str]) -> serde_json::Value {
         let r = self.run(args);
-        assert_eq!(
-            r.code, 0,
-            "anola {args:?} failed ({}): {} {}",
-            r.code, r.json, r.stderr
-        );
+        assert_eq!(r.code, 0, "anola {args:?} failed ({}): {} {}", r.code, r.json, r.stderr);
         r.json
     }
 }

@@ -23,25 +23,14 @@ impl std::fmt::Display for WdError {
 
 type Result<T> = std::result::Result<T, WdError>;
 
-async fn call(
-    http: &reqwest::Client,
-    method: reqwest::Method,
-    url: String,
-    body: Option<Value>,
-) -> Result<Value> {
+async fn call(http: &reqwest::Client, method: reqwest::Method, url: String, body: Option<Value>) -> Result<Value> {
     let mut req = http.request(method, &url);
     if let Some(b) = body {
         req = req.json(&b);
     }
-    let resp = req
-        .send()
-        .await
-        .map_err(|e| WdError(format!("{url}: {e}")))?;
+    let resp = req.send().await.map_err(|e| WdError(format!("{url}: {e}")))?;
     let status = resp.status();
-    let v: Value = resp
-        .json()
-        .await
-        .map_err(|e| WdError(format!("{url}: {e}")))?;
+    let v: Value = resp.json().await.map_err(|e| WdError(format!("{url}: {e}")))?;
     if !status.is_success() {
         return Err(WdError(format!("{url}: {status} {v}")));
     }
@@ -56,13 +45,7 @@ impl WebDriver {
             .build()
             .expect("http client");
         let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "wry", "tauri:options": {"application": application}}}});
-        let v = call(
-            &http,
-            reqwest::Method::POST,
-            format!("{base}/session"),
-            Some(caps),
-        )
-        .await?;
+        let v = call(&http, reqwest::Method::POST, format!("{base}/session"), Some(caps)).await?;
         let session = v["sessionId"]
             .as_str()
             .ok_or_else(|| WdError(format!("no session id in {v}")))?
@@ -79,13 +62,7 @@ impl WebDriver {
     }
 
     async fn post(&self, path: &str, body: Value) -> Result<Value> {
-        call(
-            &self.http,
-            reqwest::Method::POST,
-            self.url(path),
-            Some(body),
-        )
-        .await
+        call(&self.http, reqwest::Method::POST, self.url(path), Some(body)).await
     }
 
     async fn get(&self, path: &str) -> Result<Value> {
@@ -93,15 +70,9 @@ impl WebDriver {
     }
 
     pub async fn find_all(&self, css: &str) -> Result<Vec<String>> {
-        let v = self
-            .post("/elements", json!({"using": "css selector", "value": css}))
-            .await?;
+        let v = self.post("/elements", json!({"using": "css selector", "value": css})).await?;
         Ok(v.as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|e| e[ELEMENT_KEY].as_str().map(str::to_owned))
-                    .collect()
-            })
+            .map(|a| a.iter().filter_map(|e| e[ELEMENT_KEY].as_str().map(str::to_owned)).collect())
             .unwrap_or_default())
     }
 
@@ -113,21 +84,14 @@ impl WebDriver {
                 return Ok(e);
             }
             if Instant::now() > deadline {
-                return Err(WdError(format!(
-                    "no element matches {css} after {timeout:?}"
-                )));
+                return Err(WdError(format!("no element matches {css} after {timeout:?}")));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
     /// Waits until `css`'s text satisfies `pred`; returns the text.
-    pub async fn wait_text(
-        &self,
-        css: &str,
-        timeout: Duration,
-        pred: impl Fn(&str) -> bool,
-    ) -> Result<String> {
+    pub async fn wait_text(&self, css: &str, timeout: Duration, pred: impl Fn(&str) -> bool) -> Result<String> {
         let deadline = Instant::now() + timeout;
         let mut last = String::new();
         loop {
@@ -145,21 +109,15 @@ impl WebDriver {
     }
 
     pub async fn click(&self, el: &str) -> Result<()> {
-        self.post(&format!("/element/{el}/click"), json!({}))
-            .await
-            .map(|_| ())
+        self.post(&format!("/element/{el}/click"), json!({})).await.map(|_| ())
     }
 
     pub async fn send_keys(&self, el: &str, text: &str) -> Result<()> {
-        self.post(&format!("/element/{el}/value"), json!({"text": text}))
-            .await
-            .map(|_| ())
+        self.post(&format!("/element/{el}/value"), json!({"text": text})).await.map(|_| ())
     }
 
     pub async fn clear(&self, el: &str) -> Result<()> {
-        self.post(&format!("/element/{el}/clear"), json!({}))
-            .await
-            .map(|_| ())
+        self.post(&format!("/element/{el}/clear"), json!({})).await.map(|_| ())
     }
 
     pub async fn text(&self, el: &str) -> Result<String> {
@@ -173,8 +131,7 @@ impl WebDriver {
 
     /// Runs a script in the page; useful for state the DOM does not show.
     pub async fn execute(&self, script: &str) -> Result<Value> {
-        self.post("/execute/sync", json!({"script": script, "args": []}))
-            .await
+        self.post("/execute/sync", json!({"script": script, "args": []})).await
     }
 
     pub async fn screenshot_png(&self) -> Result<Vec<u8>> {

@@ -21,11 +21,7 @@ impl Drop for Driver {
 }
 
 fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join(name))
-            .find(|p| p.is_file())
-    })
+    std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|p| p.join(name)).find(|p| p.is_file()))
 }
 
 /// The reasons this machine cannot run the test, if any.
@@ -35,10 +31,7 @@ fn missing_prerequisites(tauri_driver: &std::path::Path) -> Vec<String> {
         missing.push("DISPLAY (run under xvfb-run)".to_owned());
     }
     if !tauri_driver.exists() {
-        missing.push(format!(
-            "{} (scripts/bootstrap.sh --only=tauri-driver)",
-            tauri_driver.display()
-        ));
+        missing.push(format!("{} (scripts/bootstrap.sh --only=tauri-driver)", tauri_driver.display()));
     }
     if which("WebKitWebDriver").is_none() {
         missing.push("WebKitWebDriver (Debian package webkit2gtk-driver)".to_owned());
@@ -68,10 +61,7 @@ async fn register_a_patient_offline_in_the_real_window() {
     let tauri_driver = workspace_root().join(".tools/bin/tauri-driver");
     let missing = missing_prerequisites(&tauri_driver);
     if !missing.is_empty() {
-        let msg = format!(
-            "real-window test cannot run; missing: {}",
-            missing.join(", ")
-        );
+        let msg = format!("real-window test cannot run; missing: {}", missing.join(", "));
         if std::env::var("ANOLA_REQUIRE_GUI_TESTS").as_deref() == Ok("1") {
             panic!("{msg}");
         }
@@ -85,18 +75,10 @@ async fn register_a_patient_offline_in_the_real_window() {
     let log = std::fs::File::create(artifacts().join("tauri-driver.log")).expect("driver log");
     let _driver = Driver(
         Command::new(&tauri_driver)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--native-port",
-                &native_port.to_string(),
-            ])
+            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
             // Inherited by the app: a fresh replica and a server address nothing listens on.
             .env("ANOLA_DATA_DIR", data.path())
-            .env(
-                "ANOLA_SERVER_URL",
-                format!("http://127.0.0.1:{}", free_port()),
-            )
+            .env("ANOLA_SERVER_URL", format!("http://127.0.0.1:{}", free_port()))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -104,10 +86,7 @@ async fn register_a_patient_offline_in_the_real_window() {
     );
     let deadline = Instant::now() + Duration::from_secs(20);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "tauri-driver did not listen on {port}"
-        );
+        assert!(Instant::now() < deadline, "tauri-driver did not listen on {port}");
         std::thread::sleep(Duration::from_millis(100));
     }
     let wd = WebDriver::launch(&format!("http://127.0.0.1:{port}"), app.to_str().unwrap())
@@ -127,21 +106,16 @@ async fn drive(wd: &WebDriver) -> Result<(), anola_e2e::webdriver::WdError> {
 
     // A new device: empty list, offline, nothing pending.
     wd.wait_for("[data-testid=patients-empty]", long).await?;
-    wd.wait_text("[data-testid=sync-state]", short, |t| t == "Offline")
-        .await?;
-    wd.wait_text("[data-testid=sync-pending-count]", short, |t| t == "0")
-        .await?;
+    wd.wait_text("[data-testid=sync-state]", short, |t| t == "Offline").await?;
+    wd.wait_text("[data-testid=sync-pending-count]", short, |t| t == "0").await?;
 
     // The form refuses an empty registration and says which fields are missing.
     let register = wd.wait_for("[data-testid=register-button]", short).await?;
     wd.click(&register).await?;
     wd.wait_for("[data-testid=patient-form]", short).await?;
-    wd.click(&wd.wait_for("[data-testid=submit-patient]", short).await?)
-        .await?;
-    wd.wait_for("[data-testid='field-error-given_name']", short)
-        .await?;
-    wd.wait_for("[data-testid='field-error-date_of_birth']", short)
-        .await?;
+    wd.click(&wd.wait_for("[data-testid=submit-patient]", short).await?).await?;
+    wd.wait_for("[data-testid='field-error-given_name']", short).await?;
+    wd.wait_for("[data-testid='field-error-date_of_birth']", short).await?;
 
     // Fill it in and save.
     for (field, value) in [
@@ -150,47 +124,32 @@ async fn drive(wd: &WebDriver) -> Result<(), anola_e2e::webdriver::WdError> {
         ("date_of_birth", "1988-04-12"),
         ("phone", "+254 712 345 678"),
     ] {
-        let el = wd
-            .wait_for(&format!("[data-testid='field-{field}']"), short)
-            .await?;
+        let el = wd.wait_for(&format!("[data-testid='field-{field}']"), short).await?;
         wd.send_keys(&el, value).await?;
     }
-    wd.click(&wd.wait_for("[data-testid=submit-patient]", short).await?)
-        .await?;
+    wd.click(&wd.wait_for("[data-testid=submit-patient]", short).await?).await?;
     wd.wait_for("[data-testid=patient-detail]", short).await?;
-    wd.wait_text("[data-testid=patient-name]", short, |t| {
-        t.contains("Okafor")
-    })
-    .await?;
+    wd.wait_text("[data-testid=patient-name]", short, |t| t.contains("Okafor")).await?;
     wd.wait_for("[data-testid=patient-pending]", short).await?;
 
     // Back to the list: the patient is there, marked not synced, and counted as pending.
-    wd.click(&wd.wait_for("[data-testid=back-to-list]", short).await?)
+    wd.click(&wd.wait_for("[data-testid=back-to-list]", short).await?).await?;
+    wd.wait_text("[data-testid=patient-row]", short, |t| t.contains("Okafor, Amina"))
         .await?;
-    wd.wait_text("[data-testid=patient-row]", short, |t| {
-        t.contains("Okafor, Amina")
-    })
-    .await?;
     wd.wait_for("[data-testid=pending-badge]", short).await?;
-    wd.wait_text("[data-testid=sync-pending-count]", short, |t| t == "1")
-        .await?;
+    wd.wait_text("[data-testid=sync-pending-count]", short, |t| t == "1").await?;
 
     // Search as you type: a query that matches nobody shows the no-match state; her phone
     // digits find her again.
     let search = wd.wait_for("[data-testid=patient-search]", short).await?;
     wd.click(&search).await?;
     wd.send_keys(&search, "zzzz").await?;
-    wd.wait_for(
-        "[data-testid=patients-empty][data-empty-kind=no-matches]",
-        short,
-    )
-    .await?;
+    wd.wait_for("[data-testid=patients-empty][data-empty-kind=no-matches]", short)
+        .await?;
     wd.clear(&search).await?;
     wd.send_keys(&search, "712345").await?;
-    wd.wait_text("[data-testid=patient-row]", short, |t| {
-        t.contains("Okafor, Amina")
-    })
-    .await?;
+    wd.wait_text("[data-testid=patient-row]", short, |t| t.contains("Okafor, Amina"))
+        .await?;
     let typed = wd
         .execute("return document.querySelector('[data-testid=patient-search]').value")
         .await?;

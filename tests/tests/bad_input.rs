@@ -23,18 +23,13 @@ struct Harness {
 async fn start() -> Harness {
     let ferret = Ferret::start();
     let dbname = unique_db("badinput");
-    let store = MongoStore::connect(ferret.uri(), &dbname, Arc::new(Faults::none()))
-        .await
-        .unwrap();
+    let store = MongoStore::connect(ferret.uri(), &dbname, Arc::new(Faults::none())).await.unwrap();
     store.ensure_indexes().await.unwrap();
     let db = store.database().clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let state = AppState {
-        store: Arc::new(store),
-        max_body_bytes: MAX_BODY,
-    };
+    let state = AppState::new(store, MAX_BODY);
     tokio::spawn(serve(listener, state, async move {
         let _ = rx.await;
     }));
@@ -62,27 +57,12 @@ impl Harness {
     }
 
     async fn push(&self, body: &Value) -> (u16, Value) {
-        self.raw(
-            "/sync/push",
-            "application/json",
-            serde_json::to_vec(body).unwrap(),
-        )
-        .await
+        self.raw("/sync/push", "application/json", serde_json::to_vec(body).unwrap()).await
     }
 
     async fn applied(&self) -> (u64, u64, u64) {
-        let c = |n: &'static str| async move {
-            self.db
-                .collection::<Document>(n)
-                .count_documents(doc! {})
-                .await
-                .unwrap()
-        };
-        (
-            c("mutations").await,
-            c("patient_versions").await,
-            c("changes").await,
-        )
+        let c = |n: &'static str| async move { self.db.collection::<Document>(n).count_documents(doc! {}).await.unwrap() };
+        (c("mutations").await, c("versions").await, c("changes").await)
     }
 }
 
@@ -98,20 +78,17 @@ fn mutation(i: u32, fields: Value) -> Value {
 }
 
 fn good_fields() -> Value {
-    json!({"given_name": "Halima", "family_name": "Said", "date_of_birth": "1993-03-03"})
+    json!({"given_name": "Halima", "family_name": "Said", "date_of_birth": "1993-03-03", "clinic_id": "c1"})
 }
 
 fn push_body(mutations: Vec<Value>) -> Value {
-    json!({"protocol_version": 1, "device_id": "dev1", "mutations": mutations})
+    json!({"protocol_version": 1, "device_id": "dev1", "clinic_id": "c1", "mutations": mutations})
 }
 
 fn assert_error(status: u16, body: &Value, want_status: u16, want_code: &str) {
     assert_eq!(status, want_status, "{body}");
     assert_eq!(body["code"], want_code, "{body}");
-    assert!(
-        body["message"].as_str().is_some_and(|m| !m.is_empty()),
-        "{body}"
-    );
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -139,66 +116,54 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
     assert_error(s, &b, 400, "invalid_request");
     assert_eq!(b["field"], "mutations[0].fields.given_name");
     let (s, b) = h
-        .push(&json!({"protocol_version": 1, "device_id": "dev1", "mutations": "all of them"}))
+        .push(&json!({"protocol_version": 1, "device_id": "dev1", "clinic_id": "c1", "mutations": "all of them"}))
         .await;
     assert_error(s, &b, 400, "invalid_request");
     assert_eq!(b["field"], "mutations");
     let (s, b) = h
-        .push(&push_body(vec![mutation(
-            1,
-            json!({"given_name": "A", "shoe_size": 44}),
-        )]))
+        .push(&push_body(vec![mutation(1, json!({"given_name": "A", "shoe_size": 44}))]))
         .await;
     assert_error(s, &b, 400, "invalid_request");
-    let (s, b) = h
-        .push(&push_body(vec![
-            json!({"id": "not-a-uuid", "entity": "patient"}),
-        ]))
-        .await;
+    let (s, b) = h.push(&push_body(vec![json!({"id": "not-a-uuid", "entity": "patient"})])).await;
     assert_error(s, &b, 400, "invalid_request");
 
     // Unknown protocol version; missing version.
-    let (s, b) = h
-        .push(&json!({"protocol_version": 7, "device_id": "dev1", "mutations": []}))
-        .await;
+    let (s, b) = h.push(&json!({"protocol_version": 7, "device_id": "dev1", "mutations": []})).await;
     assert_error(s, &b, 400, "unsupported_protocol_version");
     assert_eq!(b["field"], "protocol_version");
     let (s, b) = h.push(&json!({"device_id": "dev1", "mutations": []})).await;
     assert_error(s, &b, 400, "invalid_request");
 
     // Oversized batch (count) and oversized body (bytes).
-    let many: Vec<Value> = (0..501)
-        .map(|i| mutation(i, json!({"given_name": "A"})))
-        .collect();
+    let many: Vec<Value> = (0..501).map(|i| mutation(i, json!({"given_name": "A"}))).collect();
     let (s, b) = h.push(&push_body(many)).await;
     assert!(s == 413, "{s} {b}");
-    assert!(
-        b["code"] == "batch_too_large" || b["code"] == "payload_too_large",
-        "{b}"
-    );
-    let few_but_huge: Vec<Value> = (0..3)
-        .map(|i| mutation(i, json!({"given_name": "A".repeat(120_000)})))
-        .collect();
+    assert!(b["code"] == "batch_too_large" || b["code"] == "payload_too_large", "{b}");
+    let few_but_huge: Vec<Value> = (0..3).map(|i| mutation(i, json!({"given_name": "A".repeat(120_000)}))).collect();
     let (s, b) = h.push(&push_body(few_but_huge)).await;
     assert_error(s, &b, 413, "payload_too_large");
 
     // Field rules: one bad mutation refuses the batch, naming mutation and field; the good one is not applied.
-    let (s, b) = h.push(&push_body(vec![mutation(1, good_fields()), mutation(2, json!({"given_name": "Baraka", "family_name": "Ali", "date_of_birth": "2999-01-01"}))])).await;
+    let (s, b) = h
+        .push(&push_body(vec![
+            mutation(1, good_fields()),
+            mutation(
+                2,
+                json!({"given_name": "Baraka", "family_name": "Ali", "date_of_birth": "2999-01-01", "clinic_id": "c1"}),
+            ),
+        ]))
+        .await;
     assert_error(s, &b, 422, "validation_failed");
     assert_eq!(b["errors"][0]["field"], "mutations[1].fields.date_of_birth");
     assert_eq!(b["errors"][0]["mutation_index"], 1);
 
     // Wrong media type, bad device id, bad cursor, unknown route, wrong method.
     let (s, b) = h
-        .raw(
-            "/sync/push",
-            "text/plain",
-            serde_json::to_vec(&push_body(vec![])).unwrap(),
-        )
+        .raw("/sync/push", "text/plain", serde_json::to_vec(&push_body(vec![])).unwrap())
         .await;
     assert_error(s, &b, 415, "unsupported_media_type");
     let (s, b) = h
-        .push(&json!({"protocol_version": 1, "device_id": "bad id with spaces", "mutations": []}))
+        .push(&json!({"protocol_version": 1, "device_id": "bad id with spaces", "clinic_id": "c1", "mutations": []}))
         .await;
     assert_error(s, &b, 400, "invalid_request");
     assert_eq!(b["field"], "device_id");
@@ -206,26 +171,15 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
         .raw(
             "/sync/pull",
             "application/json",
-            serde_json::to_vec(
-                &json!({"protocol_version": 1, "device_id": "dev1", "cursor": "!!nope!!"}),
-            )
-            .unwrap(),
+            serde_json::to_vec(&json!({"protocol_version": 1, "device_id": "dev1", "clinic_id": "c1", "cursor": "!!nope!!"})).unwrap(),
         )
         .await;
     assert_error(s, &b, 400, "invalid_cursor");
     let (s, b) = h.raw("/nowhere", "application/json", b"{}".to_vec()).await;
     assert_error(s, &b, 404, "not_found");
-    let r = h
-        .http
-        .get(format!("{}/sync/push", h.url))
-        .send()
-        .await
-        .unwrap();
+    let r = h.http.get(format!("{}/sync/push", h.url)).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 405);
-    assert_eq!(
-        r.json::<Value>().await.unwrap()["code"],
-        "method_not_allowed"
-    );
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "method_not_allowed");
 
     assert_eq!(h.applied().await, before, "no bad request applied anything");
 
@@ -242,26 +196,13 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
             })
             .collect();
         let (s, b) = h
-            .raw(
-                if n % 2 == 0 {
-                    "/sync/push"
-                } else {
-                    "/sync/pull"
-                },
-                "application/json",
-                bytes,
-            )
+            .raw(if n % 2 == 0 { "/sync/push" } else { "/sync/pull" }, "application/json", bytes)
             .await;
         assert!((400..500).contains(&s), "garbage got {s}: {b}");
     }
 
     // And it keeps serving.
-    let health = h
-        .http
-        .get(format!("{}/health", h.url))
-        .send()
-        .await
-        .unwrap();
+    let health = h.http.get(format!("{}/health", h.url)).send().await.unwrap();
     assert_eq!(health.status().as_u16(), 200);
     let (s, b) = h.push(&push_body(vec![mutation(3, good_fields())])).await;
     assert_eq!(s, 200, "{b}");

@@ -18,20 +18,13 @@ fn name_of(p: &serde_json::Value) -> String {
 }
 
 async fn count(db: &mongodb::Database, coll: &str) -> u64 {
-    db.collection::<Document>(coll)
-        .count_documents(doc! {})
-        .await
-        .expect("count")
+    db.collection::<Document>(coll).count_documents(doc! {}).await.expect("count")
 }
 
 /// Every mutation id appears in at most one patient version: nothing was applied twice.
 async fn assert_no_double_apply(db: &mongodb::Database) {
     use futures::StreamExt;
-    let mut cur = db
-        .collection::<Document>("patient_versions")
-        .find(doc! {})
-        .await
-        .expect("find");
+    let mut cur = db.collection::<Document>("versions").find(doc! {}).await.expect("find");
     let mut seen: HashMap<String, u32> = HashMap::new();
     while let Some(d) = cur.next().await {
         let d = d.expect("doc");
@@ -40,10 +33,7 @@ async fn assert_no_double_apply(db: &mongodb::Database) {
         }
     }
     let doubled: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(
-        doubled.is_empty(),
-        "mutations applied more than once: {doubled:?}"
-    );
+    assert!(doubled.is_empty(), "mutations applied more than once: {doubled:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -80,11 +70,7 @@ async fn offline_registration_reaches_mongodb_and_another_device() {
         ids.push(p["id"].as_str().unwrap().to_owned());
     }
     let offline = a.run(&["sync"]);
-    assert_eq!(
-        offline.code, 3,
-        "sync with the server down exits 3 (offline): {}",
-        offline.json
-    );
+    assert_eq!(offline.code, 3, "sync with the server down exits 3 (offline): {}", offline.json);
     let st = a.ok(&["status"]);
     assert_eq!(st["pending"], 3);
     assert_eq!(st["online"], false);
@@ -147,32 +133,26 @@ async fn duplicated_and_replayed_pushes_change_nothing() {
     let server = ServerProc::start(free_port(), ferret.uri(), &dbname, &[]);
     let http = reqwest::Client::new();
     let patient = uuid::Uuid::now_v7();
-    let fields: PatientFields = serde_json::from_value(serde_json::json!({"given_name": "Zawadi", "family_name": "Mwangi", "date_of_birth": "1990-02-03"})).unwrap();
+    let fields = serde_json::json!({"given_name": "Zawadi", "family_name": "Mwangi", "date_of_birth": "1990-02-03", "clinic_id": "main"});
     let req = PushRequest {
         protocol_version: PROTOCOL_VERSION,
         device_id: "replaytest".into(),
+        clinic_id: "main".into(),
         mutations: vec![Mutation {
             id: uuid::Uuid::now_v7(),
             entity: EntityKind::Patient,
             entity_id: patient,
-            op: patient::PatientOp::Create,
+            op: wire::Op::Create,
             hlc: Hlc::new(1_800_000_000_000, 0, "replaytest"),
             fields,
+            base: Default::default(),
         }],
     };
     let push = |body: PushRequest| {
         let http = http.clone();
         let url = format!("{}/sync/push", server.url());
         async move {
-            let text = http
-                .post(url)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let text = http.post(url).json(&body).send().await.unwrap().text().await.unwrap();
             serde_json::from_str::<PushResponse>(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
         }
     };
@@ -182,7 +162,7 @@ async fn duplicated_and_replayed_pushes_change_nothing() {
     let first = push(req.clone()).await;
     assert_eq!(first.results[0].status, MutationStatus::Applied);
     let snapshot = (
-        count(&db, "patient_versions").await,
+        count(&db, "versions").await,
         count(&db, "changes").await,
         count(&db, "mutations").await,
     );
@@ -194,7 +174,7 @@ async fn duplicated_and_replayed_pushes_change_nothing() {
     }
     assert_eq!(
         (
-            count(&db, "patient_versions").await,
+            count(&db, "versions").await,
             count(&db, "changes").await,
             count(&db, "mutations").await
         ),
@@ -204,26 +184,13 @@ async fn duplicated_and_replayed_pushes_change_nothing() {
     // Other writes happen; then the old request is replayed: still nothing.
     let mut later = req.clone();
     later.mutations[0].id = uuid::Uuid::now_v7();
-    later.mutations[0].op = patient::PatientOp::Update;
+    later.mutations[0].op = wire::Op::Update;
     later.mutations[0].hlc = Hlc::new(1_800_000_000_500, 0, "replaytest");
-    later.mutations[0].fields =
-        serde_json::from_value(serde_json::json!({"phone": "0700111222"})).unwrap();
+    later.mutations[0].fields = serde_json::json!({"phone": "0700111222"});
     assert_eq!(push(later).await.results[0].status, MutationStatus::Applied);
-    let snapshot = (
-        count(&db, "patient_versions").await,
-        count(&db, "changes").await,
-    );
-    assert_eq!(
-        push(req.clone()).await.results[0].status,
-        MutationStatus::AlreadyApplied
-    );
-    assert_eq!(
-        (
-            count(&db, "patient_versions").await,
-            count(&db, "changes").await
-        ),
-        snapshot
-    );
+    let snapshot = (count(&db, "versions").await, count(&db, "changes").await);
+    assert_eq!(push(req.clone()).await.results[0].status, MutationStatus::AlreadyApplied);
+    assert_eq!((count(&db, "versions").await, count(&db, "changes").await), snapshot);
     let doc = db
         .collection::<Document>("patients")
         .find_one(doc! {"_id": patient.to_string()})
@@ -238,7 +205,8 @@ async fn duplicated_and_replayed_pushes_change_nothing() {
 
     // The same id with different content is refused, not applied.
     let mut reused = req.clone();
-    reused.mutations[0].fields = serde_json::from_value(serde_json::json!({"given_name": "Impostor", "family_name": "Mwangi", "date_of_birth": "1990-02-03"})).unwrap();
+    reused.mutations[0].fields =
+        serde_json::json!({"given_name": "Impostor", "family_name": "Mwangi", "date_of_birth": "1990-02-03", "clinic_id": "main"});
     let r = push(reused).await;
     assert_eq!(r.results[0].status, MutationStatus::Rejected);
     assert_eq!(r.results[0].code.as_deref(), Some("mutation_id_reused"));
@@ -269,27 +237,15 @@ async fn server_killed_mid_push_loses_and_doubles_nothing() {
         ]);
     }
     // The server dies (abort: no response, no clean-up) after writing 5 of the 12 patient versions.
-    let mut crashing = ServerProc::start(
-        port,
-        ferret.uri(),
-        &dbname,
-        &[("ANOLA_FAULT_ABORT_AFTER_VERSIONS", "5")],
-    );
+    let mut crashing = ServerProc::start(port, ferret.uri(), &dbname, &[("ANOLA_FAULT_ABORT_AFTER_VERSIONS", "5")]);
     let r = a.run(&["sync"]);
     assert_eq!(r.code, 3, "the push failed as the server died: {}", r.json);
-    assert!(
-        crashing.wait_exit(Duration::from_secs(10)),
-        "the fault-injected server exited"
-    );
-    assert_eq!(
-        a.ok(&["status"])["pending"],
-        total,
-        "nothing left the outbox without an answer"
-    );
+    assert!(crashing.wait_exit(Duration::from_secs(10)), "the fault-injected server exited");
+    assert_eq!(a.ok(&["status"])["pending"], total, "nothing left the outbox without an answer");
 
     let client = ferret.client().await;
     let db = client.database(&dbname);
-    let half = count(&db, "patient_versions").await;
+    let half = count(&db, "versions").await;
     assert!(
         (1..total).contains(&(half as usize)),
         "the crash happened mid-push ({half} versions)"
@@ -299,19 +255,12 @@ async fn server_killed_mid_push_loses_and_doubles_nothing() {
     let _server = ServerProc::start(port, ferret.uri(), &dbname, &[]);
     let r = a.ok(&["sync"]);
     assert_eq!(r["status"]["pending"], 0);
-    assert_eq!(count(&db, "patient_versions").await, total as u64);
+    assert_eq!(count(&db, "versions").await, total as u64);
     assert_eq!(count(&db, "mutations").await, total as u64);
     assert_eq!(count(&db, "patients").await, total as u64);
     assert_no_double_apply(&db).await;
     let r = b.ok(&["sync"]);
-    assert_eq!(
-        b.ok(&["patient", "list", "--limit", "100"])
-            .as_array()
-            .unwrap()
-            .len(),
-        total,
-        "{r}"
-    );
+    assert_eq!(b.ok(&["patient", "list", "--limit", "100"]).as_array().unwrap().len(), total, "{r}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -13,11 +13,7 @@ fn start_with(env: &[(&str, &str)]) -> std::process::Output {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     while child.try_wait().unwrap().is_none() {
         if Instant::now() > deadline {
@@ -50,11 +46,7 @@ fn bad_settings_are_named_at_start_up() {
 
     // Nothing listens on this port: the server waits briefly, then says which setting to check.
     let dead = format!("mongodb://127.0.0.1:{}/", free_port());
-    let out = start_with(&[
-        ("MONGODB_URI", &dead),
-        ("ANOLA_DB_WAIT_SECS", "1"),
-        ("ANOLA_LISTEN", &listen),
-    ]);
+    let out = start_with(&[("MONGODB_URI", &dead), ("ANOLA_DB_WAIT_SECS", "1"), ("ANOLA_LISTEN", &listen)]);
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("MONGODB_URI"),
@@ -67,15 +59,9 @@ fn bad_settings_are_named_at_start_up() {
 fn sigterm_stops_the_server_cleanly() {
     let ferret = Ferret::start();
     let mut server = ServerProc::start(free_port(), ferret.uri(), &unique_db("sigterm"), &[]);
-    let status = Command::new("kill")
-        .args(["-TERM", &server.pid().to_string()])
-        .status()
-        .unwrap();
+    let status = Command::new("kill").args(["-TERM", &server.pid().to_string()]).status().unwrap();
     assert!(status.success());
-    assert!(
-        server.wait_exit(Duration::from_secs(10)),
-        "server still running 10 s after SIGTERM"
-    );
+    assert!(server.wait_exit(Duration::from_secs(10)), "server still running 10 s after SIGTERM");
     assert_eq!(server.exit_code(), Some(0));
 }
 
@@ -91,46 +77,17 @@ async fn a_database_restart_costs_requests_not_data() {
     let dirs = tempfile::tempdir().unwrap();
     let a = Device::new(&dirs.path().join("a"), &server.url());
     let b = Device::new(&dirs.path().join("b"), &server.url());
-    a.ok(&[
-        "patient",
-        "add",
-        "--given",
-        "Before",
-        "--family",
-        "Restart",
-        "--dob",
-        "1970-07-07",
-    ]);
+    a.ok(&["patient", "add", "--given", "Before", "--family", "Restart", "--dob", "1970-07-07"]);
     a.ok(&["sync"]);
 
     ferret.kill();
     let http = reqwest::Client::new();
-    let health = http
-        .get(format!("{}/health", server.url()))
-        .send()
-        .await
-        .unwrap();
+    let health = http.get(format!("{}/health", server.url())).send().await.unwrap();
     assert_eq!(health.status().as_u16(), 503);
-    assert_eq!(
-        health.json::<serde_json::Value>().await.unwrap()["database"],
-        "unreachable"
-    );
-    a.ok(&[
-        "patient",
-        "add",
-        "--given",
-        "During",
-        "--family",
-        "Restart",
-        "--dob",
-        "1971-07-07",
-    ]);
+    assert_eq!(health.json::<serde_json::Value>().await.unwrap()["database"], "unreachable");
+    a.ok(&["patient", "add", "--given", "During", "--family", "Restart", "--dob", "1971-07-07"]);
     let r = a.run(&["sync"]);
-    assert_eq!(
-        r.code, 3,
-        "a sync while the database is down is a retryable failure: {}",
-        r.json
-    );
+    assert_eq!(r.code, 3, "a sync while the database is down is a retryable failure: {}", r.json);
     assert_eq!(a.ok(&["status"])["pending"], 1, "the write stays queued");
 
     ferret.restart();

@@ -7,28 +7,20 @@ use std::path::PathBuf;
 use uuid::Uuid;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "anola",
-    version,
-    about = "Anola Health clinic engine, headless"
-)]
+#[command(name = "anola", version, about = "Anola Health clinic engine, headless")]
 pub struct Cli {
     /// Directory holding this device's replica.
-    #[arg(
-        long,
-        env = "ANOLA_DATA_DIR",
-        default_value = ".data/device",
-        global = true
-    )]
+    #[arg(long, env = "ANOLA_DATA_DIR", default_value = ".data/device", global = true)]
     pub data_dir: PathBuf,
     /// Sync server base URL.
-    #[arg(
-        long,
-        env = "ANOLA_SERVER_URL",
-        default_value = "http://127.0.0.1:8787",
-        global = true
-    )]
+    #[arg(long, env = "ANOLA_SERVER_URL", default_value = "http://127.0.0.1:8787", global = true)]
     pub server: String,
+    /// The clinic this device serves.
+    #[arg(long = "clinic", env = "ANOLA_CLINIC_ID", default_value = "main", global = true)]
+    pub clinic_id: String,
+    /// Makes this a community field worker's device: only that worker's assigned patients sync.
+    #[arg(long = "field-worker", env = "ANOLA_FIELD_WORKER_ID", global = true)]
+    pub field_worker_id: Option<String>,
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     pub json: bool,
@@ -43,7 +35,30 @@ pub enum Command {
         #[command(subcommand)]
         command: Box<PatientCommand>,
     },
-    /// Push local changes, then pull everyone else's.
+    /// Book, list, reschedule and cancel appointments.
+    Appointment {
+        #[command(subcommand)]
+        command: Box<AppointmentCommand>,
+    },
+    /// Write, amend and list medical records (append-only).
+    Record {
+        #[command(subcommand)]
+        command: Box<RecordCommand>,
+    },
+    /// Providers of this clinic (maintained on the server).
+    Providers,
+    /// Conflict notes the server sent: overwritten values, taken slots, duplicates, amendments.
+    Conflicts {
+        /// Only notes about this patient, appointment or record.
+        #[arg(long)]
+        about: Option<Uuid>,
+    },
+    /// Staff operations on the server (providers, duplicate merges, resync).
+    Admin {
+        #[command(subcommand)]
+        command: Box<AdminCommand>,
+    },
+    /// Push local changes, then pull everyone else's (progress on stderr).
     Sync,
     /// Online/offline, pending changes, last successful sync, last error.
     Status,
@@ -62,6 +77,10 @@ pub enum PatientCommand {
         fields: FieldArgs,
     },
     Show {
+        id: Uuid,
+    },
+    /// Delete a patient (a tombstone every device receives).
+    Delete {
         id: Uuid,
     },
     /// Find patients by name, phone or id; lists recent ones without a query.
@@ -130,13 +149,7 @@ impl FieldArgs {
         let mut obj = match &self.fields_json {
             Some(j) => match serde_json::from_str::<serde_json::Value>(j) {
                 Ok(serde_json::Value::Object(m)) => m,
-                _ => {
-                    return Err(invalid(
-                        "fields_json",
-                        "malformed_json",
-                        "must be a JSON object".into(),
-                    ))
-                }
+                _ => return Err(invalid("fields_json", "malformed_json", "must be a JSON object".into())),
             },
             None => serde_json::Map::new(),
         };
@@ -159,11 +172,7 @@ impl FieldArgs {
         }
         for f in &self.clear {
             if registering {
-                return Err(invalid(
-                    f,
-                    "invalid_request",
-                    "--clear only applies to edit".into(),
-                ));
+                return Err(invalid(f, "invalid_request", "--clear only applies to edit".into()));
             }
             obj.insert(f.clone(), serde_json::Value::Null);
         }
@@ -177,5 +186,168 @@ impl FieldArgs {
                 .to_owned();
             invalid(&field, "invalid_value", msg)
         })
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AppointmentCommand {
+    /// Book an appointment (the server confirms the slot at the next sync).
+    Book {
+        #[arg(long)]
+        patient: Uuid,
+        #[arg(long)]
+        provider: Uuid,
+        /// YYYY-MM-DD
+        #[arg(long)]
+        date: String,
+        /// HH:MM
+        #[arg(long)]
+        time: String,
+        #[arg(long, default_value_t = 30)]
+        duration: u32,
+        /// consultation, follow_up, emergency, routine_checkup, vaccination, lab_test, procedure
+        #[arg(long = "type", default_value = "consultation")]
+        appointment_type: String,
+        /// in_person, video, phone, home_visit
+        #[arg(long, default_value = "in_person")]
+        mode: String,
+        #[arg(long)]
+        reason: Option<String>,
+        /// low, medium, high, emergency
+        #[arg(long)]
+        urgency: Option<String>,
+        #[arg(long = "tz", default_value = "Africa/Nairobi")]
+        time_zone: String,
+    },
+    /// Appointments of a day or of a patient (all when neither is given).
+    List {
+        #[arg(long)]
+        date: Option<String>,
+        #[arg(long)]
+        patient: Option<Uuid>,
+    },
+    Show {
+        id: Uuid,
+    },
+    /// Move an appointment to another time (the server checks the new slot).
+    Reschedule {
+        id: Uuid,
+        #[arg(long)]
+        date: String,
+        #[arg(long)]
+        time: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Cancel (kept as history).
+    Cancel {
+        id: Uuid,
+        #[arg(long)]
+        reason: Option<String>,
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Set the status: confirmed, checked_in, in_progress, completed, no_show.
+    Status {
+        id: Uuid,
+        status: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RecordCommand {
+    /// Write a new record for a patient.
+    Add {
+        #[arg(long)]
+        patient: Uuid,
+        #[command(flatten)]
+        content: RecordArgs,
+    },
+    /// Amend a record version: a new version; the old one stays.
+    Amend {
+        /// The version being amended.
+        version: Uuid,
+        #[command(flatten)]
+        content: RecordArgs,
+    },
+    /// Every version of every record of a patient.
+    List {
+        #[arg(long)]
+        patient: Uuid,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    #[arg(long)]
+    pub author: String,
+    #[arg(long)]
+    pub notes: Option<String>,
+    #[arg(long)]
+    pub plan: Option<String>,
+    /// CODE or CODE:description (repeatable), e.g. --diagnosis "I10:Essential hypertension".
+    #[arg(long = "diagnosis")]
+    pub diagnoses: Vec<String>,
+    /// Any other record fields as JSON, e.g. '{"vitals": {"systolic_mmhg": 150}}'.
+    #[arg(long)]
+    pub fields_json: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create or replace a provider from JSON (see anola_protocol::Provider).
+    PutProvider {
+        /// The provider as JSON, or @FILE.
+        json: String,
+    },
+    /// Open merge candidates (possible duplicate registrations).
+    Duplicates,
+    /// Merge a duplicate registration into the surviving patient.
+    Merge {
+        #[arg(long)]
+        survivor: Uuid,
+        #[arg(long)]
+        duplicate: Uuid,
+        #[arg(long)]
+        by: String,
+    },
+    /// Every conflict note of the clinic, from the server.
+    Conflicts,
+    /// Make every device of the clinic re-pull everything at its next sync.
+    Resync,
+}
+
+impl RecordArgs {
+    pub fn to_fields(&self, patient: Uuid) -> Result<anola_protocol::RecordFields, ClientError> {
+        let mut obj = match &self.fields_json {
+            Some(j) => match serde_json::from_str::<serde_json::Value>(j) {
+                Ok(serde_json::Value::Object(m)) => m,
+                _ => return Err(invalid("fields_json", "malformed_json", "must be a JSON object".into())),
+            },
+            None => serde_json::Map::new(),
+        };
+        // Filled in by the store (ids, clinic); placeholders satisfy the typed parse.
+        obj.insert("record_id".into(), serde_json::json!(Uuid::nil()));
+        obj.insert("patient_id".into(), serde_json::json!(patient));
+        obj.insert("clinic_id".into(), serde_json::json!("-"));
+        obj.insert("author".into(), serde_json::json!(self.author));
+        if let Some(n) = &self.notes {
+            obj.insert("consultation_notes".into(), serde_json::json!(n));
+        }
+        if let Some(p) = &self.plan {
+            obj.insert("plan".into(), serde_json::json!(p));
+        }
+        if !self.diagnoses.is_empty() {
+            let list: Vec<serde_json::Value> = self
+                .diagnoses
+                .iter()
+                .map(|d| match d.split_once(':') {
+                    Some((code, desc)) => serde_json::json!({"code": code, "description": desc}),
+                    None => serde_json::json!({"code": d}),
+                })
+                .collect();
+            obj.insert("diagnoses".into(), serde_json::Value::Array(list));
+        }
+        serde_json::from_value(serde_json::Value::Object(obj)).map_err(|e| invalid("fields", "invalid_value", e.to_string()))
     }
 }

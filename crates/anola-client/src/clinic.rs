@@ -2,12 +2,14 @@
 //! are thin wrappers over these.
 
 use crate::error::ClientError;
-use crate::store::LocalStore;
+use crate::store::{LocalStore, RecordVersionView, Scope, DEFAULT_CLINIC};
 use crate::sync::round::{self, lock, RoundReport};
 use crate::sync::status::{LiveStatus, SyncStatus};
 use crate::sync::task;
 use crate::sync::transport::Transport;
-use anola_protocol::{Mutation, Patient, PatientFields};
+use anola_protocol::{
+    Appointment, AppointmentFields, ConflictNote, MedicalRecordVersion, Mutation, Patient, PatientFields, Progress, Provider, RecordFields,
+};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{watch, Notify};
@@ -18,6 +20,21 @@ use uuid::Uuid;
 pub struct ClinicConfig {
     pub data_dir: PathBuf,
     pub server_url: String,
+    /// The clinic this device serves (`store::DEFAULT_CLINIC` when not configured).
+    pub clinic_id: String,
+    /// Set on a community field worker's device: only that worker's patients are synced.
+    pub field_worker_id: Option<String>,
+}
+
+impl ClinicConfig {
+    pub fn new(data_dir: impl Into<PathBuf>, server_url: impl Into<String>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            server_url: server_url.into(),
+            clinic_id: DEFAULT_CLINIC.into(),
+            field_worker_id: None,
+        }
+    }
 }
 
 pub struct Clinic {
@@ -38,7 +55,11 @@ fn rfc3339_now() -> String {
 
 impl Clinic {
     pub fn open(config: ClinicConfig) -> Result<Arc<Clinic>, ClientError> {
-        let store = LocalStore::open(&config.data_dir)?;
+        let scope = Scope {
+            clinic_id: config.clinic_id.clone(),
+            field_worker_id: config.field_worker_id.clone(),
+        };
+        let store = LocalStore::open_scoped(&config.data_dir, &scope)?;
         Ok(Arc::new(Clinic {
             store: Mutex::new(store),
             transport: Transport::new(&config.server_url),
@@ -84,6 +105,56 @@ impl Clinic {
         Ok(p)
     }
 
+    pub fn delete_patient(&self, id: Uuid) -> Result<Patient, ClientError> {
+        let p = lock(&self.store).delete_patient(id)?;
+        self.after_write();
+        Ok(p)
+    }
+
+    pub fn book_appointment(&self, fields: AppointmentFields) -> Result<Appointment, ClientError> {
+        let a = lock(&self.store).book_appointment(fields)?;
+        self.after_write();
+        Ok(a)
+    }
+
+    pub fn update_appointment(&self, id: Uuid, fields: AppointmentFields) -> Result<Appointment, ClientError> {
+        let a = lock(&self.store).update_appointment(id, fields)?;
+        self.after_write();
+        Ok(a)
+    }
+
+    pub fn get_appointment(&self, id: Uuid) -> Result<Appointment, ClientError> {
+        lock(&self.store).get_appointment(id)
+    }
+
+    pub fn list_appointments(&self, date: Option<&str>, patient: Option<Uuid>) -> Result<Vec<Appointment>, ClientError> {
+        lock(&self.store).list_appointments(date, patient)
+    }
+
+    pub fn add_record(&self, fields: RecordFields) -> Result<MedicalRecordVersion, ClientError> {
+        let r = lock(&self.store).add_record(fields)?;
+        self.after_write();
+        Ok(r)
+    }
+
+    pub fn amend_record(&self, amends: Uuid, fields: RecordFields) -> Result<MedicalRecordVersion, ClientError> {
+        let r = lock(&self.store).amend_record(amends, fields)?;
+        self.after_write();
+        Ok(r)
+    }
+
+    pub fn list_records(&self, patient: Uuid) -> Result<Vec<RecordVersionView>, ClientError> {
+        lock(&self.store).list_records(patient)
+    }
+
+    pub fn list_providers(&self) -> Result<Vec<Provider>, ClientError> {
+        lock(&self.store).list_providers()
+    }
+
+    pub fn list_conflicts(&self, entity_id: Option<Uuid>) -> Result<Vec<ConflictNote>, ClientError> {
+        lock(&self.store).list_conflicts(entity_id)
+    }
+
     pub fn get_patient(&self, id: Uuid) -> Result<Patient, ClientError> {
         lock(&self.store).get_patient(id)
     }
@@ -114,7 +185,10 @@ impl Clinic {
             last_error: s.meta("last_error")?.filter(|e| !e.is_empty()),
             server_url: self.transport.base_url().to_owned(),
             device_id: s.device_id().to_owned(),
+            clinic_id: s.clinic_id().to_owned(),
             patients: s.count_patients()?,
+            conflicts: s.count_conflicts()?,
+            progress: live.progress,
         })
     }
 
@@ -125,9 +199,20 @@ impl Clinic {
 
     /// Runs one round (push, then pull) now and records the outcome in the status.
     pub async fn sync_now(&self) -> Result<RoundReport, ClientError> {
+        self.sync_now_reporting(&|_| {}).await
+    }
+
+    /// Like `sync_now`, calling `report` with the pull's progress after every page.
+    pub async fn sync_now_reporting(&self, report: &(dyn Fn(Progress) + Sync)) -> Result<RoundReport, ClientError> {
         let _one_at_a_time = self.round.lock().await;
         self.set_live(|l| l.syncing = true);
-        let progress = || self.notify_changed();
+        let progress = |p: Option<Progress>| {
+            if let Some(p) = p {
+                self.live.lock().unwrap_or_else(|e| e.into_inner()).progress = Some(p);
+                report(p);
+            }
+            self.notify_changed();
+        };
         let result = round::run(&self.store, &self.transport, &progress)
             .instrument(tracing::info_span!("sync_round"))
             .await;
@@ -154,6 +239,10 @@ impl Clinic {
         self.set_live(|l| {
             l.syncing = false;
             l.online = online;
+            // Progress describes the round in flight; a finished round shows none.
+            if result.is_ok() {
+                l.progress = None;
+            }
         });
         result
     }

@@ -8,10 +8,7 @@ use serde::Serialize;
 pub enum ClientError {
     /// The input breaks field rules; nothing was saved.
     #[error("{message}")]
-    ValidationFailed {
-        message: String,
-        errors: Vec<FieldError>,
-    },
+    ValidationFailed { message: String, errors: Vec<FieldError> },
     #[error("{message}")]
     NotFound { message: String },
     /// The local database failed. Nothing half-written stays: every write is one transaction.
@@ -25,10 +22,7 @@ pub enum ClientError {
     IncompatibleServer { message: String },
     /// The server refused a request for a reason retrying will not fix.
     #[error("server refused the request ({server_code}): {message}")]
-    ServerRejected {
-        server_code: String,
-        message: String,
-    },
+    ServerRejected { server_code: String, message: String },
     #[error("{message}")]
     Internal { message: String },
 }
@@ -49,12 +43,7 @@ impl ClientError {
     pub(crate) fn validation(errors: Vec<FieldError>) -> Self {
         let message = match errors.first() {
             Some(first) if errors.len() == 1 => format!("{}: {}", first.field, first.message),
-            Some(first) => format!(
-                "{} fields need attention; first: {}: {}",
-                errors.len(),
-                first.field,
-                first.message
-            ),
+            Some(first) => format!("{} fields need attention; first: {}: {}", errors.len(), first.field, first.message),
             None => "invalid input".into(),
         };
         ClientError::ValidationFailed { message, errors }
@@ -63,9 +52,7 @@ impl ClientError {
 
 impl From<rusqlite::Error> for ClientError {
     fn from(e: rusqlite::Error) -> Self {
-        ClientError::Storage {
-            message: e.to_string(),
-        }
+        ClientError::Storage { message: e.to_string() }
     }
 }
 

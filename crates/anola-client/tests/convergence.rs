@@ -5,10 +5,7 @@
 
 use anola_client::store::LocalStore;
 use anola_protocol::plan::outbox_actions;
-use anola_protocol::{
-    ChangeRecord, Cursor, EntityKind, LwwState, MutationResult, MutationStatus, Patient,
-    PatientFields, MAX_PUSH_BATCH,
-};
+use anola_protocol::{ChangeRecord, Cursor, EntityKind, LwwState, MutationResult, MutationStatus, Patient, PatientFields, MAX_PUSH_BATCH};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, HashSet};
 use uuid::Uuid;
@@ -35,7 +32,8 @@ impl Server {
                     self.log.push(ChangeRecord {
                         entity: EntityKind::Patient,
                         id: m.entity_id,
-                        state: s.clone(),
+                        state: Some(s.clone()),
+                        doc: None,
                     });
                     MutationStatus::Applied
                 } else {
@@ -56,14 +54,10 @@ impl Server {
 
     fn pull(&self, store: &mut LocalStore, page: usize) {
         loop {
-            let from = store
-                .pull_cursor()
-                .unwrap()
-                .map(|c| Cursor::decode(&c).unwrap().seq)
-                .unwrap_or(0) as usize;
+            let from = store.pull_cursor().unwrap().map(|c| Cursor::decode(&c).unwrap().seq).unwrap_or(0) as usize;
             let to = (from + page).min(self.log.len());
             store
-                .apply_pull_page(&self.log[from..to], &Cursor::at(to as u64).encode())
+                .apply_pull_page(&self.log[from..to], &Cursor::at(to as u64).encode(), false)
                 .unwrap();
             if to == self.log.len() {
                 return;
@@ -75,29 +69,15 @@ impl Server {
 fn deliver(store: &mut LocalStore, answers: &[(Uuid, MutationResult)]) {
     let ids: Vec<Uuid> = answers.iter().map(|(id, _)| *id).collect();
     let results: Vec<MutationResult> = answers.iter().map(|(_, r)| r.clone()).collect();
-    store
-        .apply_outbox_actions(&outbox_actions(&ids, &results))
-        .unwrap();
+    store.apply_outbox_actions(&outbox_actions(&ids, &results)).unwrap();
 }
 
 #[derive(Debug, Clone)]
 enum Op {
-    Register {
-        device: usize,
-    },
-    Edit {
-        device: usize,
-        patient: usize,
-        phone: u32,
-    },
-    Push {
-        device: usize,
-        response: Fate,
-    },
-    Pull {
-        device: usize,
-        page: usize,
-    },
+    Register { device: usize },
+    Edit { device: usize, patient: usize, phone: u32 },
+    Push { device: usize, response: Fate },
+    Pull { device: usize, page: usize },
 }
 
 #[derive(Debug, Clone, Copy)]

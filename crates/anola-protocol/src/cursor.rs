@@ -13,6 +13,10 @@ pub struct Cursor {
     pub v: u32,
     /// Highest change-log sequence number already delivered; 0 before the first pull.
     pub seq: u64,
+    /// The clinic's resync generation when the cursor was issued: a newer generation on the
+    /// server means "start over".
+    #[serde(default)]
+    pub gen: u64,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -26,6 +30,15 @@ impl Cursor {
         Self {
             v: CURSOR_FORMAT,
             seq,
+            gen: 0,
+        }
+    }
+
+    pub fn at_gen(seq: u64, gen: u64) -> Self {
+        Self {
+            v: CURSOR_FORMAT,
+            seq,
+            gen,
         }
     }
 

@@ -50,11 +50,7 @@ impl fmt::Display for Hlc {
 }
 
 fn valid_node(node: &str) -> bool {
-    !node.is_empty()
-        && node.len() <= NODE_MAX_LEN
-        && node
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+    !node.is_empty() && node.len() <= NODE_MAX_LEN && node.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
 }
 
 impl FromStr for Hlc {
@@ -71,9 +67,7 @@ impl FromStr for Hlc {
             return Err(HlcParseError("counter must be 5 digits"));
         }
         if !valid_node(node) {
-            return Err(HlcParseError(
-                "node id must be 1-64 characters of letters, digits, '_' or '.'",
-            ));
+            return Err(HlcParseError("node id must be 1-64 characters of letters, digits, '_' or '.'"));
         }
         Ok(Hlc {
             wall_ms: wall.parse().map_err(|_| HlcParseError("wall clock"))?,
@@ -199,8 +193,6 @@ mod tests {
         assert!("12-00001-a".parse::<Hlc>().is_err());
         assert!("000000000000012-00001-".parse::<Hlc>().is_err());
         assert!("000000000000012-00001-a b".parse::<Hlc>().is_err());
-        assert!("000000000000012-00001-node-with-dash"
-            .parse::<Hlc>()
-            .is_err());
+        assert!("000000000000012-00001-node-with-dash".parse::<Hlc>().is_err());
     }
 }

@@ -4,17 +4,26 @@
 //! sync (how states merge, what a device shows while changes wait to upload). Both the client
 //! library and the server depend on it, so the rules cannot drift apart.
 
+pub mod appointment;
+pub mod conflict;
 pub mod cursor;
 pub mod error;
 pub mod hlc;
 pub mod lww;
 pub mod patient;
 pub mod plan;
+pub mod provider;
+pub mod record;
+pub mod validate;
 pub mod wire;
 
+pub use appointment::{Appointment, AppointmentFields, AppointmentStatus};
+pub use conflict::{ConflictKind, ConflictNote};
 pub use cursor::Cursor;
 pub use error::{ErrorBody, ErrorCode, FieldError};
 pub use hlc::{Hlc, HlcClock};
 pub use lww::{LwwState, Stamped};
 pub use patient::{Patient, PatientFields};
+pub use provider::Provider;
+pub use record::{MedicalRecordVersion, RecordFields};
 pub use wire::*;

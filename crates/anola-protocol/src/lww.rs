@@ -60,10 +60,7 @@ impl LwwState {
 
     /// True when merging `other` would change nothing.
     pub fn dominates(&self, other: &LwwState) -> bool {
-        other
-            .0
-            .iter()
-            .all(|(f, s)| self.0.get(f).is_some_and(|c| c.hlc >= s.hlc))
+        other.0.iter().all(|(f, s)| self.0.get(f).is_some_and(|c| c.hlc >= s.hlc))
     }
 
     /// Lays `overlay` over `self` regardless of stamps. Used for a device's own unsent writes, which
@@ -76,10 +73,7 @@ impl LwwState {
 
     /// The plain field values, as a JSON object.
     pub fn values(&self) -> serde_json::Map<String, serde_json::Value> {
-        self.0
-            .iter()
-            .map(|(k, s)| (k.clone(), s.value.clone()))
-            .collect()
+        self.0.iter().map(|(k, s)| (k.clone(), s.value.clone())).collect()
     }
 
     /// The greatest stamp in the state, if any.

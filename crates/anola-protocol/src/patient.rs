@@ -6,12 +6,11 @@
 
 use crate::error::FieldError;
 use crate::lww::LwwState;
+use crate::validate::{err, Checker};
+use crate::wire::Op;
 use serde::{Deserialize, Deserializer, Serialize};
-use time::{Date, Month};
+use time::Date;
 use uuid::Uuid;
-
-pub const MAX_TEXT: usize = 200;
-pub const MAX_LIST: usize = 50;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -107,9 +106,7 @@ pub struct ChronicCondition {
 }
 
 /// Absent → `None` (unchanged); `null` → `Some(None)` (cleared); a value → `Some(Some(v))`.
-fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
+fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 
@@ -156,175 +153,39 @@ patient_fields! {
     blood_type: BloodType,
     allergies: Vec<Allergy>,
     chronic_conditions: Vec<ChronicCondition>,
-}
-
-/// Whether a mutation registers a patient or changes one. The merge is the same; validation differs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PatientOp {
-    Create,
-    Update,
+    /// The clinic whose devices hold this patient; set at registration, never changed.
+    clinic_id: String,
+    /// The community field worker this patient is assigned to, if any.
+    field_worker_id: String,
+    /// Tombstone: set by a delete, never by a field edit.
+    deleted: bool,
+    /// Set by the server when staff merged this registration into another patient.
+    merged_into: Uuid,
 }
 
 pub const REQUIRED_ON_CREATE: &[&str] = &["given_name", "family_name", "date_of_birth"];
 
-fn parse_date(s: &str) -> Option<Date> {
-    let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    let y: i32 = s[0..4].parse().ok()?;
-    let m: u8 = s[5..7].parse().ok()?;
-    let d: u8 = s[8..10].parse().ok()?;
-    Date::from_calendar_date(y, Month::try_from(m).ok()?, d).ok()
-}
-
-fn err(field: &str, code: &str, message: impl Into<String>) -> FieldError {
-    FieldError {
-        field: field.to_owned(),
-        code: code.to_owned(),
-        message: message.into(),
-        mutation_index: None,
-    }
-}
-
-struct Checker<'a> {
-    errors: &'a mut Vec<FieldError>,
-}
-
-impl Checker<'_> {
-    fn text(&mut self, field: &str, v: &str, required: bool) {
-        if v.trim().is_empty() {
-            if required {
-                self.errors
-                    .push(err(field, "required", format!("{field} must not be empty")));
-            } else {
-                self.errors.push(err(
-                    field,
-                    "empty",
-                    format!("{field} must not be blank; send null to clear it"),
-                ));
-            }
-        } else if v.chars().count() > MAX_TEXT {
-            self.errors.push(err(
-                field,
-                "too_long",
-                format!("{field} must be at most {MAX_TEXT} characters"),
-            ));
-        } else if v.chars().any(|c| c.is_control()) {
-            self.errors.push(err(
-                field,
-                "invalid_characters",
-                format!("{field} must not contain control characters"),
-            ));
-        }
-    }
-
-    fn date(&mut self, field: &str, v: &str, today: Date) {
-        match parse_date(v) {
-            None => self.errors.push(err(
-                field,
-                "invalid_date",
-                format!("{field} must be a calendar date written YYYY-MM-DD"),
-            )),
-            Some(d) if d > today => self.errors.push(err(
-                field,
-                "in_future",
-                format!("{field} must not be in the future"),
-            )),
-            Some(d) if d.year() < 1880 => self.errors.push(err(
-                field,
-                "out_of_range",
-                format!("{field} must be after 1880"),
-            )),
-            Some(_) => {}
-        }
-    }
-
-    fn phone(&mut self, field: &str, v: &str) {
-        let digits = v.chars().filter(|c| c.is_ascii_digit()).count();
-        let allowed = v
-            .chars()
-            .enumerate()
-            .all(|(i, c)| c.is_ascii_digit() || " -().".contains(c) || (c == '+' && i == 0));
-        if !allowed || !(7..=15).contains(&digits) {
-            self.errors.push(err(
-                field,
-                "invalid_phone",
-                format!("{field} must be 7 to 15 digits, optionally starting with + (spaces, dashes, dots and brackets allowed)"),
-            ));
-        }
-    }
-
-    fn email(&mut self, field: &str, v: &str) {
-        let ok = v.len() <= 254
-            && !v.chars().any(char::is_whitespace)
-            && v.split_once('@').is_some_and(|(local, domain)| {
-                !local.is_empty()
-                    && !domain.contains('@')
-                    && domain.contains('.')
-                    && !domain.starts_with('.')
-                    && !domain.ends_with('.')
-            });
-        if !ok {
-            self.errors.push(err(
-                field,
-                "invalid_email",
-                format!("{field} must be an address like name@example.org"),
-            ));
-        }
-    }
-
-    fn opt_text(&mut self, field: &str, v: &Option<String>) {
-        if let Some(v) = v {
-            self.text(field, v, false);
-        }
-    }
-
-    fn list_len<T>(&mut self, field: &str, v: &[T]) {
-        if v.len() > MAX_LIST {
-            self.errors.push(err(
-                field,
-                "too_many",
-                format!("{field} must hold at most {MAX_LIST} entries"),
-            ));
-        }
-    }
-}
-
-static HEALTH_CARD_HINT: &str =
-    "health_card_id must look like AH-XXXX-XXXX (letters, digits and dashes after AH-)";
+static HEALTH_CARD_HINT: &str = "health_card_id must look like AH-XXXX-XXXX (letters, digits and dashes after AH-)";
 
 impl PatientFields {
     /// Checks every field against the rules; `today` bounds dates of birth. Returns all problems, not
     /// just the first, so a form can mark every bad field at once.
-    pub fn validate(&self, op: PatientOp, today: Date) -> Vec<FieldError> {
+    pub fn validate(&self, op: Op, today: Date) -> Vec<FieldError> {
         let mut errors = Vec::new();
-        let mut c = Checker {
-            errors: &mut errors,
-        };
+        let mut c = Checker { errors: &mut errors };
         let required = |name: &str| REQUIRED_ON_CREATE.contains(&name);
         // Required fields can never be cleared; on create they must be present.
         for (name, present, cleared) in [
-            (
-                "given_name",
-                self.given_name.is_some(),
-                matches!(self.given_name, Some(None)),
-            ),
-            (
-                "family_name",
-                self.family_name.is_some(),
-                matches!(self.family_name, Some(None)),
-            ),
+            ("given_name", self.given_name.is_some(), matches!(self.given_name, Some(None))),
+            ("family_name", self.family_name.is_some(), matches!(self.family_name, Some(None))),
             (
                 "date_of_birth",
                 self.date_of_birth.is_some(),
                 matches!(self.date_of_birth, Some(None)),
             ),
         ] {
-            if cleared || (op == PatientOp::Create && !present) {
-                c.errors
-                    .push(err(name, "required", format!("{name} is required")));
+            if cleared || (op == Op::Create && !present) {
+                c.errors.push(err(name, "required", format!("{name} is required")));
             }
         }
         if let Some(Some(v)) = &self.given_name {
@@ -349,18 +210,9 @@ impl PatientFields {
             c.text("national_id", v, false);
         }
         if let Some(Some(v)) = &self.health_card_id {
-            let ok = v.len() <= 40
-                && v.starts_with("AH-")
-                && v.len() > 3
-                && v[3..]
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+            let ok = v.len() <= 40 && v.starts_with("AH-") && v.len() > 3 && v[3..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
             if !ok {
-                c.errors.push(err(
-                    "health_card_id",
-                    "invalid_health_card_id",
-                    HEALTH_CARD_HINT,
-                ));
+                c.errors.push(err("health_card_id", "invalid_health_card_id", HEALTH_CARD_HINT));
             }
         }
         if let Some(Some(a)) = &self.address {
@@ -387,22 +239,44 @@ impl PatientFields {
         if let Some(Some(list)) = &self.chronic_conditions {
             c.list_len("chronic_conditions", list);
             for (i, cc) in list.iter().enumerate() {
-                c.text(
-                    &format!("chronic_conditions[{i}].condition"),
-                    &cc.condition,
-                    true,
-                );
+                c.text(&format!("chronic_conditions[{i}].condition"), &cc.condition, true);
                 if let Some(d) = &cc.diagnosed_date {
                     c.date(&format!("chronic_conditions[{i}].diagnosed_date"), d, today);
                 }
             }
         }
+        if let Some(v) = &self.clinic_id {
+            match (op, v) {
+                (Op::Create, Some(v)) => c.text("clinic_id", v, true),
+                (Op::Create, None) => c.errors.push(err("clinic_id", "required", "clinic_id is required")),
+                _ => c
+                    .errors
+                    .push(err("clinic_id", "immutable", "clinic_id is set at registration and cannot change")),
+            }
+        } else if op == Op::Create {
+            c.errors.push(err("clinic_id", "required", "clinic_id is required"));
+        }
+        if let Some(Some(v)) = &self.field_worker_id {
+            c.text("field_worker_id", v, false);
+        }
+        for (name, present) in [("deleted", self.deleted.is_some()), ("merged_into", self.merged_into.is_some())] {
+            if present {
+                c.errors.push(err(
+                    name,
+                    "server_only",
+                    format!("{name} cannot be written by a device (use a delete, or a staff merge)"),
+                ));
+            }
+        }
+        if op == Op::Delete {
+            // A delete carries no fields: its whole effect is the tombstone.
+            if self != &PatientFields::default() {
+                errors.push(err("fields", "not_allowed", "a delete must not carry fields"));
+            }
+            return errors;
+        }
         if self == &PatientFields::default() {
-            errors.push(err(
-                "fields",
-                "empty",
-                "a mutation must change at least one field",
-            ));
+            errors.push(err("fields", "empty", "a mutation must change at least one field"));
         }
         errors
     }
@@ -436,9 +310,7 @@ impl Patient {
                     let mut one = serde_json::Map::new();
                     one.insert("id".into(), serde_json::json!(id));
                     one.insert(k, v);
-                    if let Ok(single) =
-                        serde_json::from_value::<Patient>(serde_json::Value::Object(one))
-                    {
+                    if let Ok(single) = serde_json::from_value::<Patient>(serde_json::Value::Object(one)) {
                         p.fill_from(single);
                     }
                 }
@@ -448,8 +320,7 @@ impl Patient {
     }
 
     fn empty(id: Uuid, pending: bool) -> Patient {
-        serde_json::from_value(serde_json::json!({ "id": id, "pending": pending }))
-            .expect("an id alone is a valid patient")
+        serde_json::from_value(serde_json::json!({ "id": id, "pending": pending })).expect("an id alone is a valid patient")
     }
 
     fn fill_from(&mut self, other: Patient) {
@@ -483,9 +354,10 @@ mod tests {
 
     const TODAY: Date = date!(2026 - 11 - 23);
 
-    fn create(json: serde_json::Value) -> Vec<FieldError> {
+    fn create(mut json: serde_json::Value) -> Vec<FieldError> {
+        json["clinic_id"] = serde_json::json!("c1");
         let f: PatientFields = serde_json::from_value(json).unwrap();
-        f.validate(PatientOp::Create, TODAY)
+        f.validate(Op::Create, TODAY)
     }
 
     #[test]
@@ -515,8 +387,7 @@ mod tests {
 
     #[test]
     fn absent_null_and_value_are_distinct() {
-        let f: PatientFields =
-            serde_json::from_value(serde_json::json!({"phone": null, "email": "a@b.co"})).unwrap();
+        let f: PatientFields = serde_json::from_value(serde_json::json!({"phone": null, "email": "a@b.co"})).unwrap();
         assert_eq!(f.phone, Some(None));
         assert_eq!(f.email, Some(Some("a@b.co".into())));
         assert_eq!(f.gender, None);
@@ -527,24 +398,16 @@ mod tests {
 
     #[test]
     fn required_fields_cannot_be_cleared() {
-        let f: PatientFields =
-            serde_json::from_value(serde_json::json!({"family_name": null})).unwrap();
-        let errs = f.validate(PatientOp::Update, TODAY);
+        let f: PatientFields = serde_json::from_value(serde_json::json!({"family_name": null})).unwrap();
+        let errs = f.validate(Op::Update, TODAY);
         assert_eq!(errs[0].code, "required");
     }
 
     #[test]
     fn unknown_fields_and_wrong_types_fail_to_parse() {
-        assert!(
-            serde_json::from_value::<PatientFields>(serde_json::json!({"shoe_size": 4})).is_err()
-        );
-        assert!(
-            serde_json::from_value::<PatientFields>(serde_json::json!({"given_name": 4})).is_err()
-        );
-        assert!(
-            serde_json::from_value::<PatientFields>(serde_json::json!({"blood_type": "C+"}))
-                .is_err()
-        );
+        assert!(serde_json::from_value::<PatientFields>(serde_json::json!({"shoe_size": 4})).is_err());
+        assert!(serde_json::from_value::<PatientFields>(serde_json::json!({"given_name": 4})).is_err());
+        assert!(serde_json::from_value::<PatientFields>(serde_json::json!({"blood_type": "C+"})).is_err());
     }
 
     #[test]

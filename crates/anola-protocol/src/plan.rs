@@ -10,10 +10,7 @@ use uuid::Uuid;
 /// What a device shows for a record: the server-confirmed state with the device's own unsent
 /// writes laid over it, oldest first. A pulled change lands in `base`, so it can never hide a
 /// write that is still waiting to upload.
-pub fn visible_state<'a>(
-    base: &LwwState,
-    pending: impl IntoIterator<Item = &'a LwwState>,
-) -> LwwState {
+pub fn visible_state<'a>(base: &LwwState, pending: impl IntoIterator<Item = &'a LwwState>) -> LwwState {
     let mut v = base.clone();
     for p in pending {
         v.overlay(p);
@@ -39,7 +36,7 @@ pub fn outbox_actions(sent: &[Uuid], results: &[MutationResult]) -> Vec<(Uuid, O
         .map(|id| {
             let action = match results.iter().find(|r| r.mutation_id == *id) {
                 Some(r) => match r.status {
-                    MutationStatus::Applied | MutationStatus::AlreadyApplied => {
+                    MutationStatus::Applied | MutationStatus::AlreadyApplied | MutationStatus::AppliedWithConflict => {
                         OutboxAction::Acknowledge
                     }
                     MutationStatus::Rejected => OutboxAction::Park {

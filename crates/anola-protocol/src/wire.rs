@@ -1,11 +1,15 @@
 //! Request and response bodies of sync protocol v1 (see docs/sync-protocol.md).
 
+use crate::appointment::AppointmentFields;
 use crate::error::FieldError;
 use crate::hlc::Hlc;
 use crate::lww::LwwState;
-use crate::patient::{PatientFields, PatientOp};
+use crate::patient::PatientFields;
+use crate::record::RecordFields;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use time::Date;
 use uuid::Uuid;
 
 /// The protocol version this build speaks.
@@ -18,10 +22,46 @@ pub const MAX_PUSH_BATCH: usize = 500;
 pub const MAX_PULL_LIMIT: u32 = 1000;
 pub const DEFAULT_PULL_LIMIT: u32 = 500;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EntityKind {
     Patient,
+    Appointment,
+    MedicalRecord,
+    /// Server-maintained; devices only receive.
+    Provider,
+    /// Server-written notes about concurrent writes (see `conflict.rs`); devices only receive.
+    Conflict,
+    /// Server-written: a duplicate registration was merged into another patient.
+    Merge,
+}
+
+impl EntityKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntityKind::Patient => "patient",
+            EntityKind::Appointment => "appointment",
+            EntityKind::MedicalRecord => "medical_record",
+            EntityKind::Provider => "provider",
+            EntityKind::Conflict => "conflict",
+            EntityKind::Merge => "merge",
+        }
+    }
+
+    /// Entities whose state merges per field by HLC (the rest are immutable documents).
+    pub fn is_lww(self) -> bool {
+        matches!(self, EntityKind::Patient | EntityKind::Appointment | EntityKind::Provider)
+    }
+}
+
+/// What a mutation does. The merge is the same for create and update; validation differs. A delete
+/// writes a tombstone (`deleted: true`) and carries no fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    Create,
+    Update,
+    Delete,
 }
 
 /// One change made on a device. `id` is generated on the device and makes the change idempotent:
@@ -32,15 +72,80 @@ pub struct Mutation {
     pub id: Uuid,
     pub entity: EntityKind,
     pub entity_id: Uuid,
-    pub op: PatientOp,
+    pub op: Op,
     pub hlc: Hlc,
-    pub fields: PatientFields,
+    /// The changed fields, as a JSON object; their shape depends on `entity` (`Mutation::typed`).
+    pub fields: serde_json::Value,
+    /// For each changed field, the stamp of the value the device showed when the user edited it
+    /// (`null`: the field was empty). Lets the server tell a sequential edit from a concurrent one.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub base: BTreeMap<String, Option<Hlc>>,
+}
+
+/// A mutation's fields, parsed for its entity.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TypedFields {
+    Patient(PatientFields),
+    Appointment(AppointmentFields),
+    MedicalRecord(RecordFields),
 }
 
 impl Mutation {
-    /// The state this mutation writes: each field it carries, stamped with its HLC.
+    /// Parses `fields` for the mutation's entity; on failure returns the path inside `fields` and
+    /// the reason.
+    pub fn typed(&self) -> Result<TypedFields, (String, String)> {
+        fn parse<T: serde::de::DeserializeOwned>(v: &serde_json::Value) -> Result<T, (String, String)> {
+            serde_path_to_error::deserialize(v.clone()).map_err(|e| {
+                let path = e.path().to_string();
+                (if path == "." { String::new() } else { path }, e.into_inner().to_string())
+            })
+        }
+        match self.entity {
+            EntityKind::Patient => parse(&self.fields).map(TypedFields::Patient),
+            EntityKind::Appointment => parse(&self.fields).map(TypedFields::Appointment),
+            EntityKind::MedicalRecord => parse(&self.fields).map(TypedFields::MedicalRecord),
+            other => Err((String::new(), format!("devices cannot write {} entities", other.as_str()))),
+        }
+    }
+
+    /// Checks the mutation's fields against its entity's rules (after `typed` succeeded).
+    pub fn validate(&self, today: Date) -> Vec<FieldError> {
+        match self.typed() {
+            Err((path, msg)) => vec![FieldError {
+                field: if path.is_empty() { "fields".into() } else { path },
+                code: "invalid_type".into(),
+                message: msg,
+                mutation_index: None,
+            }],
+            Ok(TypedFields::Patient(f)) => f.validate(self.op, today),
+            Ok(TypedFields::Appointment(f)) => f.validate(self.op),
+            Ok(TypedFields::MedicalRecord(f)) => {
+                let mut e = f.validate(self.entity_id);
+                if self.op != Op::Create {
+                    e.push(FieldError {
+                        field: "op".into(),
+                        code: "append_only".into(),
+                        message: "medical records are append-only: write an amendment (a new version with amends) instead".into(),
+                        mutation_index: None,
+                    });
+                }
+                e
+            }
+        }
+    }
+
+    /// The state this mutation writes for a per-field LWW entity: each field it carries, stamped
+    /// with its HLC; a delete writes the tombstone.
     pub fn state(&self) -> LwwState {
-        LwwState::from_fields(&self.fields.to_map(), &self.hlc)
+        if self.op == Op::Delete {
+            let mut m = serde_json::Map::new();
+            m.insert("deleted".into(), serde_json::Value::Bool(true));
+            return LwwState::from_fields(&m, &self.hlc);
+        }
+        match &self.fields {
+            serde_json::Value::Object(m) => LwwState::from_fields(m, &self.hlc),
+            _ => LwwState::new(),
+        }
     }
 
     /// A digest of the mutation's content, to tell a retry (same id, same content) from a client
@@ -57,6 +162,9 @@ impl Mutation {
 pub struct PushRequest {
     pub protocol_version: u32,
     pub device_id: String,
+    /// The clinic this device serves: new records are created in it, and it may only change
+    /// records of it.
+    pub clinic_id: String,
     pub mutations: Vec<Mutation>,
 }
 
@@ -69,6 +177,9 @@ pub enum MutationStatus {
     AlreadyApplied,
     /// Not applied, and retrying it will not help; `code` says why.
     Rejected,
+    /// Applied, but the server changed the outcome (e.g. the slot was taken and the appointment
+    /// now needs rescheduling); `code` and `message` say what happened.
+    AppliedWithConflict,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,6 +204,11 @@ pub struct PushResponse {
 pub struct PullRequest {
     pub protocol_version: u32,
     pub device_id: String,
+    pub clinic_id: String,
+    /// Set on a community field worker's device: only that worker's assigned patients (and their
+    /// appointments and records) are sent.
+    #[serde(default)]
+    pub field_worker_id: Option<String>,
     /// `None` on the first pull.
     #[serde(default)]
     pub cursor: Option<String>,
@@ -106,7 +222,19 @@ pub struct PullRequest {
 pub struct ChangeRecord {
     pub entity: EntityKind,
     pub id: Uuid,
-    pub state: LwwState,
+    /// Per-field LWW entities (patient, appointment, provider): the merged state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<LwwState>,
+    /// Immutable documents (medical record versions, conflict notes, merges).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc: Option<serde_json::Value>,
+}
+
+/// How far a pull has come, in change-log entries: `done` of `total` at the time of the page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    pub done: u64,
+    pub total: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,6 +245,31 @@ pub struct PullResponse {
     pub cursor: String,
     /// More changes are waiting: pull again right away.
     pub has_more: bool,
+    pub progress: Progress,
+    /// The server asks for a full resync: drop every server-confirmed record (keep unsent
+    /// changes) before applying this page, which starts from the beginning.
+    #[serde(default)]
+    pub reset: bool,
+}
+
+/// A merge request from staff: `duplicate` is folded into `survivor`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MergeRequest {
+    pub protocol_version: u32,
+    pub clinic_id: String,
+    pub survivor: Uuid,
+    pub duplicate: Uuid,
+    pub merged_by: String,
+}
+
+/// Announces a merge to devices: records and appointments of `duplicate` now belong to `survivor`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergeNote {
+    pub survivor: Uuid,
+    pub duplicate: Uuid,
+    pub merged_by: String,
+    pub merged_at: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,15 +282,23 @@ pub struct HealthResponse {
 
 /// Checks a device id: what the server logs and keys audit entries by, so it must be tame.
 pub fn validate_device_id(id: &str) -> Option<FieldError> {
-    let ok = !id.is_empty()
-        && id.len() <= crate::hlc::NODE_MAX_LEN
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
+    let ok =
+        !id.is_empty() && id.len() <= crate::hlc::NODE_MAX_LEN && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
     (!ok).then(|| FieldError {
         field: "device_id".into(),
         code: "invalid_device_id".into(),
         message: "device_id must be 1-64 characters of letters, digits, '_' or '.'".into(),
+        mutation_index: None,
+    })
+}
+
+/// Checks a clinic id (device configuration, scope key).
+pub fn validate_clinic_id(id: &str) -> Option<FieldError> {
+    let ok = !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    (!ok).then(|| FieldError {
+        field: "clinic_id".into(),
+        code: "invalid_clinic_id".into(),
+        message: "clinic_id must be 1-64 characters of letters, digits, '_' or '-'".into(),
         mutation_index: None,
     })
 }

@@ -16,10 +16,9 @@ impl ApiError {
 
     fn status(&self) -> StatusCode {
         match self.0.code {
-            ErrorCode::MalformedJson
-            | ErrorCode::InvalidRequest
-            | ErrorCode::UnsupportedProtocolVersion
-            | ErrorCode::InvalidCursor => StatusCode::BAD_REQUEST,
+            ErrorCode::MalformedJson | ErrorCode::InvalidRequest | ErrorCode::UnsupportedProtocolVersion | ErrorCode::InvalidCursor => {
+                StatusCode::BAD_REQUEST
+            }
             ErrorCode::ValidationFailed => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::BatchTooLarge | ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -62,11 +61,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         if status.is_client_error() {
-            tracing::info!(
-                code = self.0.code.as_str(),
-                field = self.0.field.as_deref(),
-                "request refused"
-            );
+            tracing::info!(code = self.0.code.as_str(), field = self.0.field.as_deref(), "request refused");
         }
         (status, Json(self.0)).into_response()
     }

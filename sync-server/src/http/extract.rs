@@ -24,22 +24,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                     .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
             });
         if !is_json {
-            return Err(ApiError::new(
-                ErrorCode::UnsupportedMediaType,
-                "send the body as application/json",
-            ));
+            return Err(ApiError::new(ErrorCode::UnsupportedMediaType, "send the body as application/json"));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.into_response().status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    ErrorCode::PayloadTooLarge,
-                    "the request body is larger than this server accepts",
-                )
+                ApiError::new(ErrorCode::PayloadTooLarge, "the request body is larger than this server accepts")
             } else {
-                ApiError::new(
-                    ErrorCode::InvalidRequest,
-                    "the request body could not be read",
-                )
+                ApiError::new(ErrorCode::InvalidRequest, "the request body could not be read")
             }
         })?;
         parse(&bytes).map(JsonBody)
@@ -50,12 +41,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 /// version this server does not speak (checked before the shape, which may differ between
 /// versions), then the exact shape with the path of the first offending field.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::new(
-            ErrorCode::MalformedJson,
-            format!("the body is not valid JSON: {e}"),
-        )
-    })?;
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| ApiError::new(ErrorCode::MalformedJson, format!("the body is not valid JSON: {e}")))?;
     match value.get("protocol_version") {
         Some(v) => match v.as_u64() {
             Some(n) if SUPPORTED_PROTOCOL_VERSIONS.iter().any(|s| u64::from(*s) == n) => {}
@@ -63,7 +50,9 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 return Err(ApiError(
                     ErrorBody::new(
                         ErrorCode::UnsupportedProtocolVersion,
-                        format!("protocol_version {n} is not supported; this server speaks {SUPPORTED_PROTOCOL_VERSIONS:?}. Update the app."),
+                        format!(
+                            "protocol_version {n} is not supported; this server speaks {SUPPORTED_PROTOCOL_VERSIONS:?}. Update the app."
+                        ),
                     )
                     .with_field("protocol_version"),
                 ))
@@ -84,11 +73,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
-        let field = if path == "." {
-            None
-        } else {
-            Some(path.clone())
-        };
+        let field = if path == "." { None } else { Some(path.clone()) };
         let message = match &field {
             Some(f) => format!("{f}: {inner}"),
             None => inner,
@@ -116,14 +101,8 @@ mod tests {
             code(br#"{"protocol_version": 99, "x": 1}"#).0,
             ErrorCode::UnsupportedProtocolVersion
         );
-        assert_eq!(
-            code(br#"{"protocol_version": "1"}"#).0,
-            ErrorCode::InvalidRequest
-        );
-        assert_eq!(
-            code(br#"{"device_id": "a", "mutations": []}"#).0,
-            ErrorCode::InvalidRequest
-        );
+        assert_eq!(code(br#"{"protocol_version": "1"}"#).0, ErrorCode::InvalidRequest);
+        assert_eq!(code(br#"{"device_id": "a", "mutations": []}"#).0, ErrorCode::InvalidRequest);
         assert_eq!(code(br#"[1,2]"#).0, ErrorCode::InvalidRequest);
         let (c, f) = code(br#"{"protocol_version": 1, "device_id": "d", "mutations": [{"id": "00000000-0000-0000-0000-000000000001", "entity": "patient", "entity_id": "00000000-0000-0000-0000-000000000002", "op": "create", "hlc": "000000000000001-00000-d", "fields": {"given_name": 42}}]}"#);
         assert_eq!(c, ErrorCode::InvalidRequest);

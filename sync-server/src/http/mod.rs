@@ -1,5 +1,6 @@
 //! The HTTP API: routing, request parsing and error bodies. No storage logic here.
 
+mod admin;
 mod error;
 mod extract;
 mod routes;

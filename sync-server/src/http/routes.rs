@@ -3,10 +3,11 @@
 use super::error::ApiError;
 use super::extract::JsonBody;
 use crate::store::Store;
+use crate::sync::clock::ServerClock;
 use crate::sync::{pull, push, validate};
 use anola_protocol::{
-    Cursor, ErrorBody, ErrorCode, HealthResponse, PullRequest, PullResponse, PushRequest,
-    PushResponse, PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS,
+    Cursor, ErrorBody, ErrorCode, HealthResponse, PullRequest, PullResponse, PushRequest, PushResponse, PROTOCOL_VERSION,
+    SUPPORTED_PROTOCOL_VERSIONS,
 };
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::StatusCode;
@@ -21,13 +22,25 @@ use tracing::Instrument;
 
 pub struct AppState<S> {
     pub store: Arc<S>,
+    pub clock: Arc<ServerClock>,
     pub max_body_bytes: usize,
+}
+
+impl<S> AppState<S> {
+    pub fn new(store: S, max_body_bytes: usize) -> Self {
+        Self {
+            store: Arc::new(store),
+            clock: Arc::new(ServerClock::default()),
+            max_body_bytes,
+        }
+    }
 }
 
 impl<S> Clone for AppState<S> {
     fn clone(&self) -> Self {
         Self {
             store: self.store.clone(),
+            clock: self.clock.clone(),
             max_body_bytes: self.max_body_bytes,
         }
     }
@@ -39,15 +52,14 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
         .route("/health", get(health::<S>))
         .route("/sync/push", post(push_handler::<S>))
         .route("/sync/pull", post(pull_handler::<S>))
+        .merge(super::admin::routes::<S>())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                // Method and route only: bodies and query strings may hold patient data.
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), id = %uuid::Uuid::new_v4())
-            }),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            // Method and route only: bodies and query strings may hold patient data.
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), id = %uuid::Uuid::new_v4())
+        }))
         .with_state(state)
 }
 
@@ -58,9 +70,7 @@ pub async fn serve<S: Store>(
     state: AppState<S>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
 }
 
 async fn health<S: Store>(State(state): State<AppState<S>>) -> impl IntoResponse {
@@ -71,11 +81,7 @@ async fn health<S: Store>(State(state): State<AppState<S>>) -> impl IntoResponse
         protocol_versions: SUPPORTED_PROTOCOL_VERSIONS.to_vec(),
         version: env!("CARGO_PKG_VERSION").into(),
     };
-    let status = if db_ok {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
+    let status = if db_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(body))
 }
 
@@ -84,11 +90,8 @@ async fn push_handler<S: Store>(
     JsonBody(req): JsonBody<PushRequest>,
 ) -> Result<Json<PushResponse>, ApiError> {
     validate::push(&req, validate::today())?;
-    let span =
-        tracing::info_span!("push", device = %req.device_id, mutations = req.mutations.len());
-    let results = push::apply(state.store.as_ref(), &req)
-        .instrument(span)
-        .await?;
+    let span = tracing::info_span!("push", device = %req.device_id, mutations = req.mutations.len());
+    let results = push::apply(state.store.as_ref(), &state.clock, &req).instrument(span).await?;
     Ok(Json(PushResponse {
         protocol_version: PROTOCOL_VERSION,
         results,
@@ -101,21 +104,28 @@ async fn pull_handler<S: Store>(
 ) -> Result<Json<PullResponse>, ApiError> {
     validate::protocol_version(req.protocol_version)?;
     validate::device_id(&req.device_id)?;
+    validate::clinic_id(&req.clinic_id)?;
     let cursor = match req.cursor.as_deref() {
         None => Cursor::at(0),
-        Some(c) => Cursor::decode(c).map_err(|e| {
-            ApiError(ErrorBody::new(ErrorCode::InvalidCursor, e.to_string()).with_field("cursor"))
-        })?,
+        Some(c) => Cursor::decode(c).map_err(|e| ApiError(ErrorBody::new(ErrorCode::InvalidCursor, e.to_string()).with_field("cursor")))?,
     };
     let span = tracing::info_span!("pull", device = %req.device_id, from = cursor.seq);
-    let page = pull::page(state.store.as_ref(), cursor, req.limit)
-        .instrument(span)
-        .await?;
+    let page = pull::page(
+        state.store.as_ref(),
+        &req.clinic_id,
+        req.field_worker_id.as_deref(),
+        cursor,
+        req.limit,
+    )
+    .instrument(span)
+    .await?;
     Ok(Json(PullResponse {
         protocol_version: PROTOCOL_VERSION,
         changes: page.changes,
         cursor: page.cursor.encode(),
         has_more: page.has_more,
+        progress: page.progress,
+        reset: page.reset,
     }))
 }
 
@@ -124,8 +134,5 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        ErrorCode::MethodNotAllowed,
-        "this endpoint does not accept that method",
-    )
+    ApiError::new(ErrorCode::MethodNotAllowed, "this endpoint does not accept that method")
 }

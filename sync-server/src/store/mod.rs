@@ -8,6 +8,7 @@
 pub mod mongo;
 mod sequence;
 
+use anola_protocol::wire::EntityKind;
 use anola_protocol::{ChangeRecord, LwwState, Mutation, MutationStatus};
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -29,21 +30,27 @@ pub enum Accepted {
     New,
     /// Seen before. `digest` is the content it was first sent with; `finished` tells whether the
     /// request that first accepted it completed all its steps.
-    Existing {
-        digest: String,
-        finished: Option<MutationStatus>,
-    },
+    Existing { digest: String, finished: Option<MutationStatus> },
 }
 
-/// One version in a patient's chain. Version `n + 1` is only ever written by someone who read
-/// version `n`, and the unique key makes two writers of the same `n + 1` collide.
+/// One version in a per-field LWW entity's chain. Version `n + 1` is only ever written by someone
+/// who read version `n`, and the unique key makes two writers of the same `n + 1` collide.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PatientVersion {
-    pub patient_id: Uuid,
+pub struct Version {
+    pub entity: EntityKind,
+    pub id: Uuid,
     pub version: u64,
     pub state: LwwState,
+    /// `None` for a change the server made itself (slot conflict, merge, provider edit).
     pub mutation_id: Option<Uuid>,
     pub device_id: String,
+}
+
+impl Version {
+    /// A string field of the state, if set.
+    pub fn text(&self, field: &str) -> Option<&str> {
+        self.state.0.get(field).and_then(|s| s.value.as_str())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +60,16 @@ pub enum Inserted {
     Taken,
 }
 
-/// One entry of the change log: a dense sequence number and the records it announces.
+/// The outcome of claiming a unique key (a slot block, an identity key, an amendment target).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// The key is held by the caller (now, or already before).
+    Mine,
+    /// Someone else holds it.
+    HeldBy(Uuid),
+}
+
+/// One entry of a clinic's change log: a dense sequence number and the records it announces.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeEntry {
     pub seq: u64,
@@ -69,32 +85,58 @@ pub trait Store: Send + Sync + 'static {
     async fn ensure_indexes(&self) -> Result<(), StoreError>;
 
     /// The exactly-once gate: records the mutation under its id unless the id is already there.
-    async fn accept_mutation(&self, device_id: &str, m: &Mutation) -> Result<Accepted, StoreError>;
+    async fn accept_mutation(&self, device_id: &str, clinic_id: &str, m: &Mutation) -> Result<Accepted, StoreError>;
 
     /// Marks a mutation's processing complete. Idempotent.
     async fn finish_mutation(&self, id: Uuid, status: MutationStatus) -> Result<(), StoreError>;
 
-    /// The newest version of a patient, if any.
-    async fn patient_head(&self, id: Uuid) -> Result<Option<PatientVersion>, StoreError>;
+    /// The newest version of an LWW entity, if any.
+    async fn head(&self, entity: EntityKind, id: Uuid) -> Result<Option<Version>, StoreError>;
 
     /// Writes a version; `Taken` when that version number already exists.
-    async fn insert_patient_version(&self, v: &PatientVersion) -> Result<Inserted, StoreError>;
+    async fn insert_version(&self, v: &Version) -> Result<Inserted, StoreError>;
 
-    /// Refreshes the readable patient document from a version. Never moves it backwards for long:
-    /// if a newer version appears meanwhile, the newest one is written.
-    async fn write_patient_view(&self, v: &PatientVersion) -> Result<(), StoreError>;
+    /// Refreshes the readable document of an LWW entity from a version. If a newer version appears
+    /// meanwhile, the newest one is written.
+    async fn write_view(&self, v: &Version) -> Result<(), StoreError>;
 
-    /// Appends an entry to the change log and returns its sequence number. The log is dense: a
-    /// number is only taken once its predecessor exists, so a reader that stops at the first gap
+    /// LWW entities whose readable document has `field == value` (a collection scan on FerretDB:
+    /// staff operations only, never the sync path).
+    async fn find_views(&self, entity: EntityKind, field: &str, value: &str) -> Result<Vec<Uuid>, StoreError>;
+
+    /// Inserts an immutable document (record version, conflict note, merge note) under `id`.
+    async fn insert_doc(&self, entity: EntityKind, id: Uuid, doc: &serde_json::Value) -> Result<Inserted, StoreError>;
+
+    async fn get_doc(&self, entity: EntityKind, id: Uuid) -> Result<Option<serde_json::Value>, StoreError>;
+
+    /// Overwrites an immutable document's *links* (a merge re-points a record to the survivor).
+    async fn replace_doc(&self, entity: EntityKind, id: Uuid, doc: &serde_json::Value) -> Result<(), StoreError>;
+
+    /// Documents of a kind whose `field == value` (scan; staff operations only).
+    async fn find_docs(&self, entity: EntityKind, field: &str, value: &str) -> Result<Vec<serde_json::Value>, StoreError>;
+
+    /// Claims a unique key for `holder`.
+    async fn claim(&self, key: &str, holder: Uuid) -> Result<Claim, StoreError>;
+
+    /// Releases a key if `holder` holds it. Only a holder ever deletes its own key, so the check
+    /// and the delete need no atomicity.
+    async fn release(&self, key: &str, holder: Uuid) -> Result<(), StoreError>;
+
+    /// Appends an entry to a clinic's change log and returns its sequence number. The log is dense:
+    /// a number is only taken once its predecessor exists, so a reader that stops at the first gap
     /// never skips an entry.
-    async fn append_changes(&self, records: Vec<ChangeRecord>) -> Result<u64, StoreError>;
+    async fn append_changes(&self, clinic: &str, records: Vec<ChangeRecord>) -> Result<u64, StoreError>;
 
     /// Log entries after `after`, in order, stopping at the first missing number, until at least
     /// `min_records` records or `max_entries` entries are collected.
-    async fn read_changes(
-        &self,
-        after: u64,
-        min_records: usize,
-        max_entries: usize,
-    ) -> Result<Vec<ChangeEntry>, StoreError>;
+    async fn read_changes(&self, clinic: &str, after: u64, min_records: usize, max_entries: usize) -> Result<Vec<ChangeEntry>, StoreError>;
+
+    /// The highest sequence number in a clinic's log (O(log n) point reads).
+    async fn log_head(&self, clinic: &str) -> Result<u64, StoreError>;
+
+    /// The clinic's current resync generation (0 if never).
+    async fn resync_generation(&self, clinic: &str) -> Result<u64, StoreError>;
+
+    /// Starts a new resync generation: every device of the clinic re-pulls from the beginning.
+    async fn bump_resync(&self, clinic: &str) -> Result<u64, StoreError>;
 }

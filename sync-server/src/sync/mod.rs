@@ -1,5 +1,11 @@
 //! The sync rules, generic over `Store`. Handlers parse and validate; these functions decide.
 
+pub mod admin;
+pub mod batch;
+pub mod clock;
+pub mod patients;
 pub mod pull;
 pub mod push;
+pub mod records;
+pub mod slots;
 pub mod validate;

@@ -1,36 +1,31 @@
 //! Applying a validated push. Invariants (docs/sync-protocol.md):
 //!
 //! - P1 exactly once: a mutation id passes the gate (`accept_mutation`) once; its effect is a merge
-//!   into the patient's version chain, which is idempotent, so finishing an interrupted mutation a
-//!   second time cannot apply it twice.
-//! - P2 never lost: a mutation is answered `applied` only after its version, its change-log entry
-//!   and its readable document are written. A crash before that leaves it unanswered; the device
-//!   retries and the retry completes the remaining steps.
-//! - P3 linear per patient: version n+1 is derived from version n and written with a unique key,
-//!   so two concurrent writers cannot both extend the same version.
+//!   into a version chain (idempotent) or an insert under the version's own id (idempotent), so
+//!   finishing an interrupted mutation a second time cannot apply it twice.
+//! - P2 never lost: a mutation is answered only after its version, its change-log entry and its
+//!   readable document are written. A crash before that leaves it unanswered; the device retries
+//!   and the retry completes the remaining steps.
+//! - P3 linear per entity: version n+1 is derived from version n and written under a unique key.
 
-use crate::store::{Accepted, Inserted, PatientVersion, Store, StoreError};
-use anola_protocol::{
-    ChangeRecord, EntityKind, Mutation, MutationResult, MutationStatus, PushRequest,
-};
-use std::collections::BTreeMap;
-use uuid::Uuid;
+use super::batch::Batch;
+use super::clock::ServerClock;
+use super::records::{self, RecordOutcome};
+use super::{patients, slots};
+use crate::store::{Accepted, Store, StoreError};
+use anola_protocol::wire::{EntityKind, TypedFields};
+use anola_protocol::{Mutation, MutationResult, MutationStatus, PushRequest};
 
 /// What the gate decided for one mutation before any state was touched.
 enum Plan {
     /// Answer now; nothing to do.
     Done(MutationResult),
-    /// Merge into the chain. `fresh` is false when an earlier request accepted it but may not have
-    /// finished: the merge then tells whether anything was still missing.
+    /// Apply it. `fresh` is false when an earlier request accepted it but may not have finished:
+    /// the merge then tells whether anything was still missing.
     Apply { fresh: bool },
 }
 
-fn result(
-    m: &Mutation,
-    status: MutationStatus,
-    code: Option<&str>,
-    message: Option<String>,
-) -> MutationResult {
+fn result(m: &Mutation, status: MutationStatus, code: Option<&str>, message: Option<String>) -> MutationResult {
     MutationResult {
         mutation_id: m.id,
         status,
@@ -39,115 +34,87 @@ fn result(
     }
 }
 
-/// Folds one mutation into its patient's chain; returns the head after it and whether it changed.
-async fn fold<S: Store>(
-    store: &S,
-    device_id: &str,
-    m: &Mutation,
-    heads: &mut BTreeMap<Uuid, Option<PatientVersion>>,
-) -> Result<(PatientVersion, bool), StoreError> {
-    let incoming = m.state();
-    loop {
-        let head = match heads.get(&m.entity_id) {
-            Some(h) => h.clone(),
-            None => store.patient_head(m.entity_id).await?,
-        };
-        if let Some(h) = &head {
-            if h.state.dominates(&incoming) {
-                heads.insert(m.entity_id, head.clone());
-                return Ok((h.clone(), false));
-            }
+fn rejected(m: &Mutation, code: &str, message: &str) -> MutationResult {
+    result(m, MutationStatus::Rejected, Some(code), Some(message.to_owned()))
+}
+
+/// Applies one mutation inside the batch; the caller records its result.
+async fn apply_one<S: Store>(batch: &mut Batch<'_, S>, m: &Mutation, fresh: bool) -> Result<MutationResult, StoreError> {
+    let typed = m
+        .typed()
+        .map_err(|(_, e)| StoreError::Corrupt(format!("validated mutation failed to parse: {e}")))?;
+    let applied = |changed: bool| {
+        if fresh || changed {
+            result(m, MutationStatus::Applied, None, None)
+        } else {
+            result(m, MutationStatus::AlreadyApplied, None, None)
         }
-        let mut state = head.as_ref().map(|h| h.state.clone()).unwrap_or_default();
-        state.merge(&incoming);
-        let next = PatientVersion {
-            patient_id: m.entity_id,
-            version: head.as_ref().map_or(1, |h| h.version + 1),
-            state,
-            mutation_id: Some(m.id),
-            device_id: device_id.to_owned(),
-        };
-        match store.insert_patient_version(&next).await? {
-            Inserted::Yes => {
-                heads.insert(m.entity_id, Some(next.clone()));
-                return Ok((next, true));
+    };
+    match typed {
+        TypedFields::MedicalRecord(fields) => Ok(match records::append(batch, m, fields).await? {
+            RecordOutcome::Stored => applied(fresh),
+            RecordOutcome::Immutable => rejected(
+                m,
+                "record_immutable",
+                "a different medical record version already has this id; versions never change",
+            ),
+        }),
+        TypedFields::Patient(_) | TypedFields::Appointment(_) => {
+            let old = batch.head(m.entity, m.entity_id).await?;
+            if let Some(o) = &old {
+                if o.text("clinic_id").is_some_and(|c| c != batch.clinic) {
+                    return Ok(rejected(m, "out_of_scope", "this record belongs to another clinic"));
+                }
             }
-            // Someone else extended the chain first: read the new head and merge onto it.
-            Inserted::Taken => {
-                heads.remove(&m.entity_id);
+            if m.entity == EntityKind::Patient {
+                patients::record_overwrites(batch, old.as_ref(), m).await?;
             }
+            let (new, changed) = batch.fold(m.entity, m.entity_id, &m.state(), Some(m.id)).await?;
+            match m.entity {
+                EntityKind::Appointment => {
+                    if let Some(reason) = slots::enforce(batch, old.as_ref(), &new).await? {
+                        return Ok(result(m, MutationStatus::AppliedWithConflict, Some("slot_taken"), Some(reason)));
+                    }
+                }
+                _ => patients::detect_duplicates(batch, old.as_ref(), &new).await?,
+            }
+            Ok(applied(changed))
         }
     }
 }
 
-pub async fn apply<S: Store>(
-    store: &S,
-    req: &PushRequest,
-) -> Result<Vec<MutationResult>, StoreError> {
-    let device = req.device_id.as_str();
+pub async fn apply<S: Store>(store: &S, clock: &ServerClock, req: &PushRequest) -> Result<Vec<MutationResult>, StoreError> {
     let mut plans = Vec::with_capacity(req.mutations.len());
     for m in &req.mutations {
-        let plan = match store.accept_mutation(device, m).await? {
+        let plan = match store.accept_mutation(&req.device_id, &req.clinic_id, m).await? {
             Accepted::New => Plan::Apply { fresh: true },
-            Accepted::Existing { digest, .. } if digest != m.digest() => Plan::Done(result(
+            Accepted::Existing { digest, .. } if digest != m.digest() => Plan::Done(rejected(
                 m,
-                MutationStatus::Rejected,
-                Some("mutation_id_reused"),
-                Some("this mutation id was already used for a different change".into()),
+                "mutation_id_reused",
+                "this mutation id was already used for a different change",
             )),
-            Accepted::Existing {
-                finished: Some(_), ..
-            } => Plan::Done(result(m, MutationStatus::AlreadyApplied, None, None)),
+            Accepted::Existing { finished: Some(_), .. } => Plan::Done(result(m, MutationStatus::AlreadyApplied, None, None)),
             Accepted::Existing { finished: None, .. } => Plan::Apply { fresh: false },
         };
         plans.push(plan);
     }
 
-    let mut heads: BTreeMap<Uuid, Option<PatientVersion>> = BTreeMap::new();
-    let mut statuses: Vec<Option<MutationStatus>> = Vec::with_capacity(plans.len());
-    for (m, plan) in req.mutations.iter().zip(&plans) {
-        statuses.push(match plan {
-            Plan::Done(_) => None,
-            Plan::Apply { fresh } => {
-                let (_, changed) = fold(store, device, m, &mut heads).await?;
-                Some(if *fresh || changed {
-                    MutationStatus::Applied
-                } else {
-                    MutationStatus::AlreadyApplied
-                })
-            }
+    let mut batch = Batch::new(store, clock, &req.clinic_id, &req.device_id);
+    let mut results = Vec::with_capacity(plans.len());
+    for (m, plan) in req.mutations.iter().zip(plans) {
+        results.push(match plan {
+            Plan::Done(r) => (r, false),
+            Plan::Apply { fresh } => (apply_one(&mut batch, m, fresh).await?, true),
         });
     }
+    batch.commit().await?;
 
-    // One log entry announces the newest state of every patient this push touched, including
-    // patients whose merge was a no-op on a retry: the interrupted request may have died before
-    // announcing them.
-    let touched: Vec<PatientVersion> = heads.into_values().flatten().collect();
-    if !touched.is_empty() {
-        let records = touched
-            .iter()
-            .map(|v| ChangeRecord {
-                entity: EntityKind::Patient,
-                id: v.patient_id,
-                state: v.state.clone(),
-            })
-            .collect();
-        store.append_changes(records).await?;
-        for v in &touched {
-            store.write_patient_view(v).await?;
+    let mut out = Vec::with_capacity(results.len());
+    for (r, record) in results {
+        if record {
+            store.finish_mutation(r.mutation_id, r.status).await?;
         }
+        out.push(r);
     }
-
-    let mut results = Vec::with_capacity(plans.len());
-    for ((m, plan), status) in req.mutations.iter().zip(plans).zip(statuses) {
-        match (plan, status) {
-            (Plan::Done(r), _) => results.push(r),
-            (Plan::Apply { .. }, Some(status)) => {
-                store.finish_mutation(m.id, status).await?;
-                results.push(result(m, status, None, None));
-            }
-            (Plan::Apply { .. }, None) => unreachable!("every applied plan has a status"),
-        }
-    }
-    Ok(results)
+    Ok(out)
 }

@@ -1,18 +1,13 @@
 //! Request checks that run before anything is written: a request either passes all of them or
 //! nothing of it is applied.
 
-use anola_protocol::{
-    validate_device_id, ErrorBody, ErrorCode, FieldError, PushRequest, MAX_PUSH_BATCH,
-    SUPPORTED_PROTOCOL_VERSIONS,
-};
+use anola_protocol::wire::{validate_clinic_id, TypedFields};
+use anola_protocol::{validate_device_id, ErrorBody, ErrorCode, FieldError, PushRequest, MAX_PUSH_BATCH, SUPPORTED_PROTOCOL_VERSIONS};
 use time::{Date, OffsetDateTime};
 
 pub fn today() -> Date {
     // A day of slack: a clinic east of UTC is already on tomorrow's date.
-    OffsetDateTime::now_utc()
-        .date()
-        .next_day()
-        .unwrap_or(Date::MAX)
+    OffsetDateTime::now_utc().date().next_day().unwrap_or(Date::MAX)
 }
 
 pub fn protocol_version(v: u32) -> Result<(), ErrorBody> {
@@ -21,9 +16,7 @@ pub fn protocol_version(v: u32) -> Result<(), ErrorBody> {
     } else {
         Err(ErrorBody::new(
             ErrorCode::UnsupportedProtocolVersion,
-            format!(
-                "protocol_version {v} is not supported; this server speaks {SUPPORTED_PROTOCOL_VERSIONS:?}. Update the app."
-            ),
+            format!("protocol_version {v} is not supported; this server speaks {SUPPORTED_PROTOCOL_VERSIONS:?}. Update the app."),
         )
         .with_field("protocol_version"))
     }
@@ -32,16 +25,33 @@ pub fn protocol_version(v: u32) -> Result<(), ErrorBody> {
 pub fn device_id(id: &str) -> Result<(), ErrorBody> {
     match validate_device_id(id) {
         None => Ok(()),
-        Some(e) => {
-            Err(ErrorBody::new(ErrorCode::InvalidRequest, e.message).with_field("device_id"))
-        }
+        Some(e) => Err(ErrorBody::new(ErrorCode::InvalidRequest, e.message).with_field("device_id")),
+    }
+}
+
+pub fn clinic_id(id: &str) -> Result<(), ErrorBody> {
+    match validate_clinic_id(id) {
+        None => Ok(()),
+        Some(e) => Err(ErrorBody::new(ErrorCode::InvalidRequest, e.message).with_field("clinic_id")),
+    }
+}
+
+/// The clinic a mutation's fields name, if any (creations carry it).
+fn named_clinic(t: &TypedFields) -> Option<&str> {
+    match t {
+        TypedFields::Patient(f) => f.clinic_id.as_ref().and_then(|c| c.as_deref()),
+        TypedFields::Appointment(f) => f.clinic_id.as_ref().and_then(|c| c.as_deref()),
+        TypedFields::MedicalRecord(f) => Some(f.clinic_id.as_str()),
     }
 }
 
 /// Validates a whole push; on failure returns every field error, each tagged with its mutation.
+/// A field of the wrong type is a malformed request (400, first offending path); a value that
+/// breaks a rule is a validation failure (422, every offending field).
 pub fn push(req: &PushRequest, today: Date) -> Result<(), ErrorBody> {
     protocol_version(req.protocol_version)?;
     device_id(&req.device_id)?;
+    clinic_id(&req.clinic_id)?;
     if req.mutations.len() > MAX_PUSH_BATCH {
         return Err(ErrorBody::new(
             ErrorCode::BatchTooLarge,
@@ -55,7 +65,26 @@ pub fn push(req: &PushRequest, today: Date) -> Result<(), ErrorBody> {
     let mut errors: Vec<FieldError> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (i, m) in req.mutations.iter().enumerate() {
-        for mut e in m.fields.validate(m.op, today) {
+        let typed = match m.typed() {
+            Ok(t) => t,
+            Err((path, message)) => {
+                let field = if path.is_empty() {
+                    format!("mutations[{i}].fields")
+                } else {
+                    format!("mutations[{i}].fields.{path}")
+                };
+                return Err(ErrorBody::new(ErrorCode::InvalidRequest, format!("{field}: {message}")).with_field(field));
+            }
+        };
+        if named_clinic(&typed).is_some_and(|c| c != req.clinic_id) {
+            errors.push(FieldError {
+                field: format!("mutations[{i}].fields.clinic_id"),
+                code: "clinic_mismatch".into(),
+                message: "clinic_id must be the clinic of the pushing device".into(),
+                mutation_index: Some(i),
+            });
+        }
+        for mut e in m.validate(today) {
             e.field = format!("mutations[{i}].fields.{}", e.field);
             e.mutation_index = Some(i);
             errors.push(e);

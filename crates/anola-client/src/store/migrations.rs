@@ -43,6 +43,68 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX outbox_entity ON outbox(entity_id, status);
     "#,
+    // 2: all clinic data. LWW entities share one base table; each kind has its own shown table.
+    r#"
+    CREATE TABLE entity_base (
+        entity TEXT NOT NULL,
+        id     TEXT NOT NULL,
+        state  TEXT NOT NULL,
+        PRIMARY KEY (entity, id)
+    );
+    INSERT INTO entity_base(entity, id, state) SELECT 'patient', id, state FROM patient_base;
+    DROP TABLE patient_base;
+    ALTER TABLE outbox ADD COLUMN entity TEXT NOT NULL DEFAULT 'patient';
+    DROP INDEX outbox_entity;
+    CREATE INDEX outbox_entity ON outbox(entity, entity_id, status);
+    ALTER TABLE patients ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE appointments (
+        id           TEXT PRIMARY KEY,
+        doc          TEXT NOT NULL,
+        patient_id   TEXT,
+        provider_id  TEXT,
+        date         TEXT,
+        start_time   TEXT,
+        status       TEXT,
+        deleted      INTEGER NOT NULL DEFAULT 0,
+        pending      INTEGER NOT NULL DEFAULT 0,
+        updated_at   INTEGER NOT NULL
+    );
+    CREATE INDEX appointments_patient ON appointments(patient_id);
+    CREATE INDEX appointments_day ON appointments(date, start_time);
+    CREATE TABLE providers (
+        id           TEXT PRIMARY KEY,
+        doc          TEXT NOT NULL,
+        family_name  TEXT
+    );
+    -- Immutable record versions: written once (locally, or when pulled); never edited by sync
+    -- except to re-point a merged patient.
+    CREATE TABLE medical_records (
+        id          TEXT PRIMARY KEY,
+        record_id   TEXT NOT NULL,
+        amends      TEXT,
+        patient_id  TEXT NOT NULL,
+        doc         TEXT NOT NULL,
+        hlc         TEXT NOT NULL,
+        pending     INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX medical_records_patient ON medical_records(patient_id);
+    CREATE INDEX medical_records_chain ON medical_records(record_id);
+    CREATE TABLE conflicts (
+        id          TEXT PRIMARY KEY,
+        entity      TEXT NOT NULL,
+        entity_id   TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        doc         TEXT NOT NULL,
+        detected_at TEXT NOT NULL
+    );
+    CREATE INDEX conflicts_entity ON conflicts(entity_id);
+    CREATE TABLE merges (
+        id         TEXT PRIMARY KEY,
+        survivor   TEXT NOT NULL,
+        duplicate  TEXT NOT NULL,
+        doc        TEXT NOT NULL
+    );
+    "#,
 ];
 
 pub fn latest() -> i64 {

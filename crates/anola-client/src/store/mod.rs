@@ -1,10 +1,37 @@
 //! The local SQLite replica.
 
+mod appointments;
+mod lww;
 mod migrations;
+mod notes;
 mod outbox;
 mod patients;
+mod pull;
+pub mod records;
 
 pub use outbox::{OutboxCounts, OutboxEntry};
+pub use records::RecordVersionView;
+
+use anola_protocol::wire::EntityKind;
+use uuid::Uuid;
+
+/// Recomputes what the device shows for one entity after its base or outbox changed.
+pub(crate) fn refresh(tx: &Connection, entity: EntityKind, id: Uuid) -> Result<(), ClientError> {
+    match entity {
+        EntityKind::Patient => patients::refresh_view(tx, id).map(|_| ()),
+        EntityKind::Appointment => appointments::refresh_view(tx, id).map(|_| ()),
+        EntityKind::Provider => notes::refresh_provider(tx, id),
+        // Record versions are rows of their own; conflicts and merges are not written locally.
+        EntityKind::MedicalRecord | EntityKind::Conflict | EntityKind::Merge => Ok(()),
+    }
+}
+
+/// This device's place in the organisation: its clinic, and for a field worker's device the worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub clinic_id: String,
+    pub field_worker_id: Option<String>,
+}
 
 use crate::error::ClientError;
 use anola_protocol::{Hlc, HlcClock};
@@ -12,10 +39,13 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::path::Path;
 
 pub const DB_FILE: &str = "clinic.sqlite3";
+/// The clinic of a device configured with none (single-clinic installations and the demo).
+pub const DEFAULT_CLINIC: &str = "main";
 
 pub struct LocalStore {
     conn: Connection,
     device_id: String,
+    scope: Scope,
 }
 
 pub(crate) fn now_ms() -> u64 {
@@ -52,8 +82,24 @@ pub(crate) fn set_meta(tx: &Connection, key: &str, value: &str) -> rusqlite::Res
 }
 
 impl LocalStore {
-    /// Opens (creating if needed) the replica in `dir`, migrating it to the current schema.
+    /// Opens (creating if needed) the replica in `dir` for the default clinic.
     pub fn open(dir: &Path) -> Result<Self, ClientError> {
+        Self::open_scoped(
+            dir,
+            &Scope {
+                clinic_id: DEFAULT_CLINIC.into(),
+                field_worker_id: None,
+            },
+        )
+    }
+
+    /// Opens (creating if needed) the replica in `dir`, migrating it to the current schema. A
+    /// replica belongs to one scope; opening it for another one is refused while it holds unsent
+    /// writes, and otherwise starts it over (its data belongs to the old scope).
+    pub fn open_scoped(dir: &Path, scope: &Scope) -> Result<Self, ClientError> {
+        if let Some(e) = anola_protocol::wire::validate_clinic_id(&scope.clinic_id) {
+            return Err(ClientError::validation(vec![e]));
+        }
         std::fs::create_dir_all(dir).map_err(|e| ClientError::Storage {
             message: format!("cannot create data directory {}: {e}", dir.display()),
         })?;
@@ -72,7 +118,43 @@ impl LocalStore {
                 id
             }
         };
-        Ok(Self { conn, device_id })
+        let stored = (
+            get_meta(&conn, "clinic_id")?,
+            get_meta(&conn, "field_worker_id")?.filter(|w| !w.is_empty()),
+        );
+        let wanted = (Some(scope.clinic_id.clone()), scope.field_worker_id.clone());
+        if stored != wanted {
+            if stored.0.is_some() {
+                let unsent: i64 = conn.query_row("SELECT COUNT(*) FROM outbox WHERE status = 'pending'", [], |r| r.get(0))?;
+                if unsent > 0 {
+                    return Err(ClientError::Storage {
+                        message: format!(
+                            "this device holds {unsent} unsent change(s) for clinic {}; sync them before moving it to clinic {}",
+                            stored.0.unwrap_or_default(),
+                            scope.clinic_id
+                        ),
+                    });
+                }
+                let tx = conn.transaction()?;
+                pull::forget_everything(&tx)?;
+                tx.commit()?;
+            }
+            set_meta(&conn, "clinic_id", &scope.clinic_id)?;
+            set_meta(&conn, "field_worker_id", scope.field_worker_id.as_deref().unwrap_or(""))?;
+        }
+        Ok(Self {
+            conn,
+            device_id,
+            scope: scope.clone(),
+        })
+    }
+
+    pub fn clinic_id(&self) -> &str {
+        &self.scope.clinic_id
+    }
+
+    pub fn scope(&self) -> &Scope {
+        &self.scope
     }
 
     pub fn device_id(&self) -> &str {

@@ -1,9 +1,11 @@
 //! The outbox: local writes waiting for the server, and what happens to them after a push.
 
-use super::patients::{merge_base, refresh_view};
-use super::LocalStore;
+use super::lww::merge_base;
+use super::records::{set_sync, REFUSED, SYNCED};
+use super::{refresh, LocalStore};
 use crate::error::ClientError;
 use anola_protocol::plan::OutboxAction;
+use anola_protocol::wire::EntityKind;
 use anola_protocol::Mutation;
 use rusqlite::params;
 use std::collections::BTreeSet;
@@ -24,12 +26,10 @@ pub struct OutboxCounts {
 impl LocalStore {
     /// The oldest `limit` pending writes, in the order they were made.
     pub fn pending_batch(&self, limit: usize) -> Result<Vec<OutboxEntry>, ClientError> {
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT seq, body FROM outbox WHERE status = 'pending' ORDER BY seq LIMIT ?1",
-        )?;
-        let rows = stmt.query_map([limit as i64], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-        })?;
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT seq, body FROM outbox WHERE status = 'pending' ORDER BY seq LIMIT ?1")?;
+        let rows = stmt.query_map([limit as i64], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
         rows.map(|row| {
             let (seq, body) = row?;
             Ok(OutboxEntry {
@@ -54,52 +54,47 @@ impl LocalStore {
 
     /// Carries out the server's answers in one transaction: acknowledged writes leave the outbox
     /// and join the confirmed state; refused ones are parked with their reason; the rest stay.
-    pub fn apply_outbox_actions(
-        &mut self,
-        actions: &[(Uuid, OutboxAction)],
-    ) -> Result<(), ClientError> {
+    pub fn apply_outbox_actions(&mut self, actions: &[(Uuid, OutboxAction)]) -> Result<(), ClientError> {
         let tx = self.conn_mut().transaction()?;
-        let mut touched = BTreeSet::new();
+        let mut touched: BTreeSet<(EntityKind, Uuid)> = BTreeSet::new();
         for (id, action) in actions {
-            let row: Option<(String, String)> = {
-                let mut stmt =
-                    tx.prepare_cached("SELECT entity_id, body FROM outbox WHERE mutation_id = ?1")?;
+            let body: Option<String> = {
+                let mut stmt = tx.prepare_cached("SELECT body FROM outbox WHERE mutation_id = ?1")?;
                 let mut rows = stmt.query([id.to_string()])?;
                 match rows.next()? {
-                    Some(r) => Some((r.get(0)?, r.get(1)?)),
+                    Some(r) => Some(r.get(0)?),
                     None => None,
                 }
             };
-            let Some((entity, body)) = row else { continue };
-            let entity: Uuid = entity.parse().map_err(|_| ClientError::Storage {
-                message: "outbox entry with a malformed entity id".into(),
-            })?;
+            // Already handled (a duplicated answer): nothing to do.
+            let Some(body) = body else { continue };
+            let m: Mutation = serde_json::from_str(&body)?;
             match action {
                 OutboxAction::Acknowledge => {
-                    let m: Mutation = serde_json::from_str(&body)?;
-                    merge_base(&tx, entity, &m.state())?;
-                    tx.execute(
-                        "DELETE FROM outbox WHERE mutation_id = ?1",
-                        [id.to_string()],
-                    )?;
+                    if m.entity.is_lww() {
+                        merge_base(&tx, m.entity, m.entity_id, &m.state())?;
+                    } else {
+                        set_sync(&tx, m.entity_id, SYNCED)?;
+                    }
+                    tx.execute("DELETE FROM outbox WHERE mutation_id = ?1", [id.to_string()])?;
                 }
                 OutboxAction::Park { code, message } => {
                     tx.execute(
                         "UPDATE outbox SET status = 'rejected', error_code = ?2, last_error = ?3, attempts = attempts + 1 WHERE mutation_id = ?1",
                         params![id.to_string(), code, message],
                     )?;
+                    if !m.entity.is_lww() {
+                        set_sync(&tx, m.entity_id, REFUSED)?;
+                    }
                 }
                 OutboxAction::Retry => {
-                    tx.execute(
-                        "UPDATE outbox SET attempts = attempts + 1 WHERE mutation_id = ?1",
-                        [id.to_string()],
-                    )?;
+                    tx.execute("UPDATE outbox SET attempts = attempts + 1 WHERE mutation_id = ?1", [id.to_string()])?;
                 }
             }
-            touched.insert(entity);
+            touched.insert((m.entity, m.entity_id));
         }
-        for entity in touched {
-            refresh_view(&tx, entity)?;
+        for (entity, id) in touched {
+            refresh(&tx, entity, id)?;
         }
         tx.commit()?;
         Ok(())
@@ -110,13 +105,7 @@ impl LocalStore {
         let mut stmt = self.conn().prepare(
             "SELECT body, COALESCE(error_code, ''), COALESCE(last_error, '') FROM outbox WHERE status = 'rejected' ORDER BY seq DESC",
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
         rows.map(|r| {
             let (b, c, m) = r?;
             Ok((serde_json::from_str(&b)?, c, m))

@@ -7,9 +7,7 @@ use super::transport::{Transport, TransportError};
 use crate::error::ClientError;
 use crate::store::LocalStore;
 use anola_protocol::plan::{outbox_actions, OutboxAction};
-use anola_protocol::{
-    ErrorCode, PullRequest, PushRequest, DEFAULT_PULL_LIMIT, MAX_PUSH_BATCH, PROTOCOL_VERSION,
-};
+use anola_protocol::{ErrorCode, Progress, PullRequest, PushRequest, DEFAULT_PULL_LIMIT, MAX_PUSH_BATCH, PROTOCOL_VERSION};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use uuid::Uuid;
@@ -20,7 +18,12 @@ pub struct RoundReport {
     pub rejected: u64,
     pub pulled: u64,
     pub pull_pages: u64,
+    /// Where the last pull page left off (change-log entries done / total).
+    pub progress: Option<Progress>,
 }
+
+/// Called after each pushed batch (`None`) and each pulled page (`Some(progress)`).
+pub type ProgressFn<'a> = &'a (dyn Fn(Option<Progress>) + Sync);
 
 pub(crate) fn lock(store: &Mutex<LocalStore>) -> std::sync::MutexGuard<'_, LocalStore> {
     // A panic while holding the lock cannot leave SQLite half-written (transactions), so the
@@ -30,16 +33,10 @@ pub(crate) fn lock(store: &Mutex<LocalStore>) -> std::sync::MutexGuard<'_, Local
 
 pub(crate) fn client_error(e: TransportError) -> ClientError {
     match e {
-        TransportError::Refused { body, .. }
-            if body.code == ErrorCode::UnsupportedProtocolVersion =>
-        {
-            ClientError::IncompatibleServer {
-                message: format!("{} Your changes are kept on this device.", body.message),
-            }
-        }
-        e if e.is_transient() => ClientError::Offline {
-            message: e.to_string(),
+        TransportError::Refused { body, .. } if body.code == ErrorCode::UnsupportedProtocolVersion => ClientError::IncompatibleServer {
+            message: format!("{} Your changes are kept on this device.", body.message),
         },
+        e if e.is_transient() => ClientError::Offline { message: e.to_string() },
         TransportError::Refused { body, .. } => ClientError::ServerRejected {
             server_code: body.code.as_str().to_owned(),
             message: body.message,
@@ -55,12 +52,12 @@ async fn push_all(
     store: &Mutex<LocalStore>,
     transport: &Transport,
     report: &mut RoundReport,
-    on_progress: &(dyn Fn() + Sync),
+    on_progress: ProgressFn<'_>,
 ) -> Result<(), ClientError> {
     loop {
-        let (device_id, batch) = {
+        let (device_id, clinic_id, batch) = {
             let s = lock(store);
-            (s.device_id().to_owned(), s.pending_batch(MAX_PUSH_BATCH)?)
+            (s.device_id().to_owned(), s.clinic_id().to_owned(), s.pending_batch(MAX_PUSH_BATCH)?)
         };
         if batch.is_empty() {
             return Ok(());
@@ -69,20 +66,18 @@ async fn push_all(
         let req = PushRequest {
             protocol_version: PROTOCOL_VERSION,
             device_id,
+            clinic_id,
             mutations: batch.into_iter().map(|e| e.mutation).collect(),
         };
         let actions = match transport.push(&req).await {
             Ok(resp) => outbox_actions(&ids, &resp.results),
             // The server names the mutations that break its rules and applied nothing: park those
             // (they will never pass) and send the rest again, so one bad write cannot block the queue.
-            Err(TransportError::Refused { body, .. })
-                if body.code == ErrorCode::ValidationFailed =>
-            {
+            Err(TransportError::Refused { body, .. }) if body.code == ErrorCode::ValidationFailed => {
                 let mut bad: BTreeMap<usize, String> = BTreeMap::new();
                 for e in &body.errors {
                     if let Some(i) = e.mutation_index {
-                        bad.entry(i)
-                            .or_insert_with(|| format!("{}: {}", e.field, e.message));
+                        bad.entry(i).or_insert_with(|| format!("{}: {}", e.field, e.message));
                     }
                 }
                 if bad.is_empty() {
@@ -107,19 +102,13 @@ async fn push_all(
             }
             Err(e) => return Err(client_error(e)),
         };
-        let acked = actions
-            .iter()
-            .filter(|(_, a)| *a == OutboxAction::Acknowledge)
-            .count() as u64;
-        let parked = actions
-            .iter()
-            .filter(|(_, a)| matches!(a, OutboxAction::Park { .. }))
-            .count() as u64;
+        let acked = actions.iter().filter(|(_, a)| *a == OutboxAction::Acknowledge).count() as u64;
+        let parked = actions.iter().filter(|(_, a)| matches!(a, OutboxAction::Park { .. })).count() as u64;
         let unanswered = actions.iter().any(|(_, a)| *a == OutboxAction::Retry);
         lock(store).apply_outbox_actions(&actions)?;
         report.pushed += acked;
         report.rejected += parked;
-        on_progress();
+        on_progress(None);
         if unanswered && acked + parked == 0 {
             return Err(ClientError::Internal {
                 message: "the server answered a push without a result for its mutations".into(),
@@ -133,7 +122,7 @@ async fn pull_all(
     store: &Mutex<LocalStore>,
     transport: &Transport,
     report: &mut RoundReport,
-    on_progress: &(dyn Fn() + Sync),
+    on_progress: ProgressFn<'_>,
 ) -> Result<(), ClientError> {
     loop {
         let req = {
@@ -141,26 +130,25 @@ async fn pull_all(
             PullRequest {
                 protocol_version: PROTOCOL_VERSION,
                 device_id: s.device_id().to_owned(),
+                clinic_id: s.clinic_id().to_owned(),
+                field_worker_id: s.scope().field_worker_id.clone(),
                 cursor: s.pull_cursor()?,
                 limit: Some(DEFAULT_PULL_LIMIT),
             }
         };
         let page = transport.pull(&req).await.map_err(client_error)?;
-        lock(store).apply_pull_page(&page.changes, &page.cursor)?;
+        lock(store).apply_pull_page(&page.changes, &page.cursor, page.reset)?;
         report.pulled += page.changes.len() as u64;
         report.pull_pages += 1;
-        on_progress();
+        report.progress = Some(page.progress);
+        on_progress(Some(page.progress));
         if !page.has_more {
             return Ok(());
         }
     }
 }
 
-pub async fn run(
-    store: &Mutex<LocalStore>,
-    transport: &Transport,
-    on_progress: &(dyn Fn() + Sync),
-) -> Result<RoundReport, ClientError> {
+pub async fn run(store: &Mutex<LocalStore>, transport: &Transport, on_progress: ProgressFn<'_>) -> Result<RoundReport, ClientError> {
     let mut report = RoundReport::default();
     push_all(store, transport, &mut report, on_progress).await?;
     pull_all(store, transport, &mut report, on_progress).await?;

@@ -17,8 +17,13 @@ pub struct SyncStatus {
     pub last_error: Option<String>,
     pub server_url: String,
     pub device_id: String,
+    pub clinic_id: String,
     /// Patients in this device's replica.
     pub patients: u64,
+    /// Conflict notes the server sent (overwritten values, slot conflicts, duplicates, amendments).
+    pub conflicts: u64,
+    /// While a pull runs (or after one was interrupted): change-log entries done / total.
+    pub progress: Option<anola_protocol::Progress>,
 }
 
 /// The parts of the status that live only in memory.
@@ -26,4 +31,5 @@ pub struct SyncStatus {
 pub(crate) struct LiveStatus {
     pub online: bool,
     pub syncing: bool,
+    pub progress: Option<anola_protocol::Progress>,
 }

@@ -29,11 +29,7 @@ pub async fn run(clinic: Weak<Clinic>) {
                     _ => backoff_ms(failures, BACKOFF_BASE_MS, BACKOFF_MAX_MS, fastrand::f64()),
                 };
                 failures = failures.saturating_add(1);
-                tracing::debug!(
-                    code = e.code(),
-                    delay_ms = delay,
-                    "sync round failed; backing off"
-                );
+                tracing::debug!(code = e.code(), delay_ms = delay, "sync round failed; backing off");
                 Duration::from_millis(delay)
             }
         };

@@ -53,26 +53,26 @@ impl Transport {
         &self.base
     }
 
-    async fn post<Req: Serialize, Resp: DeserializeOwned>(
+    async fn post<Req: Serialize, Resp: DeserializeOwned>(&self, path: &str, body: &Req) -> Result<Resp, TransportError> {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    /// Sends a request with an optional JSON body and reads a JSON answer or an error body.
+    pub async fn send<Req: Serialize, Resp: DeserializeOwned>(
         &self,
+        method: reqwest::Method,
         path: &str,
-        body: &Req,
+        body: Option<&Req>,
     ) -> Result<Resp, TransportError> {
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .json(body)
-            .send()
-            .await
-            .map_err(|e| TransportError::Unreachable(without_url(e)))?;
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.map_err(|e| TransportError::Unreachable(without_url(e)))?;
         let status = resp.status();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| TransportError::Unreachable(without_url(e)))?;
+        let bytes = resp.bytes().await.map_err(|e| TransportError::Unreachable(without_url(e)))?;
         if status.is_success() {
-            return serde_json::from_slice(&bytes)
-                .map_err(|e| TransportError::Garbled(e.to_string()));
+            return serde_json::from_slice(&bytes).map_err(|e| TransportError::Garbled(e.to_string()));
         }
         match serde_json::from_slice::<ErrorBody>(&bytes) {
             Ok(body) => Err(TransportError::Refused {

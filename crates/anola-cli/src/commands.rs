@@ -1,0 +1,151 @@
+//! One function per command group; each is a thin call into `Clinic`.
+
+use crate::args::{AdminCommand, AppointmentCommand, Cli, Command, PatientCommand, RecordCommand};
+use crate::output::Out;
+use anola_client::sync::admin::AdminClient;
+use anola_client::{ClientError, Clinic};
+use anola_protocol::AppointmentFields;
+
+fn runtime() -> Result<tokio::runtime::Runtime, ClientError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ClientError::Internal { message: e.to_string() })
+}
+
+fn appointment_fields(json: serde_json::Value) -> Result<AppointmentFields, ClientError> {
+    serde_json::from_value(json).map_err(|e| ClientError::ValidationFailed {
+        message: e.to_string(),
+        errors: vec![anola_protocol::FieldError {
+            field: "fields".into(),
+            code: "invalid_value".into(),
+            message: e.to_string(),
+            mutation_index: None,
+        }],
+    })
+}
+
+pub fn dispatch(cli: &Cli, clinic: &Clinic, out: &Out) -> Result<(), ClientError> {
+    match &cli.command {
+        Command::Patient { command } => match command.as_ref() {
+            PatientCommand::Add(a) => out.patient(&clinic.register_patient(a.fields.to_fields(true)?)?),
+            PatientCommand::Edit { id, fields } => out.patient(&clinic.update_patient(*id, fields.to_fields(false)?)?),
+            PatientCommand::Show { id } => out.patient(&clinic.get_patient(*id)?),
+            PatientCommand::Delete { id } => out.patient(&clinic.delete_patient(*id)?),
+            PatientCommand::List { query, limit } => out.patients(&clinic.list_patients(query.as_deref().unwrap_or(""), *limit)?),
+        },
+        Command::Appointment { command } => appointment(command, clinic, out)?,
+        Command::Record { command } => match command.as_ref() {
+            RecordCommand::Add { patient, content } => out.value(&clinic.add_record(content.to_fields(*patient)?)?),
+            RecordCommand::Amend { version, content } => out.value(&clinic.amend_record(*version, content.to_fields(uuid::Uuid::nil())?)?),
+            RecordCommand::List { patient } => out.records(&clinic.list_records(*patient)?),
+        },
+        Command::Providers => out.providers(&clinic.list_providers()?),
+        Command::Conflicts { about } => out.conflicts(&clinic.list_conflicts(*about)?),
+        Command::Admin { command } => admin(cli, command, out)?,
+        Command::Sync => {
+            let json = out.json;
+            let report = runtime()?.block_on(clinic.sync_now_reporting(&|p| {
+                if !json {
+                    eprintln!("pulled {} of {} change-log entries", p.done, p.total);
+                }
+            }));
+            let status = clinic.status()?;
+            out.sync(report?, &status);
+        }
+        Command::Status => {
+            runtime()?.block_on(clinic.probe_server());
+            out.status(&clinic.status()?)
+        }
+        Command::Rejected => out.rejected(&clinic.rejected_writes()?),
+    }
+    Ok(())
+}
+
+fn appointment(command: &AppointmentCommand, clinic: &Clinic, out: &Out) -> Result<(), ClientError> {
+    match command {
+        AppointmentCommand::Book {
+            patient,
+            provider,
+            date,
+            time,
+            duration,
+            appointment_type,
+            mode,
+            reason,
+            urgency,
+            time_zone,
+        } => {
+            let f = appointment_fields(serde_json::json!({
+                "patient_id": patient, "provider_id": provider, "date": date, "start_time": time,
+                "duration_minutes": duration, "appointment_type": appointment_type, "mode": mode,
+                "reason": reason, "urgency": urgency, "time_zone": time_zone, "status": "scheduled",
+            }))
+            .map(|mut f| {
+                // Options left out on the command line are not sent at all (rather than cleared).
+                if reason.is_none() {
+                    f.reason = None;
+                }
+                if urgency.is_none() {
+                    f.urgency = None;
+                }
+                f
+            })?;
+            out.appointment(&clinic.book_appointment(f)?)
+        }
+        AppointmentCommand::List { date, patient } => out.appointments(&clinic.list_appointments(date.as_deref(), *patient)?),
+        AppointmentCommand::Show { id } => out.appointment(&clinic.get_appointment(*id)?),
+        AppointmentCommand::Reschedule { id, date, time, reason } => {
+            let current = clinic.get_appointment(*id)?;
+            let f = appointment_fields(serde_json::json!({
+                "date": date, "start_time": time, "status": "scheduled",
+                "rescheduling": {"previous_date": current.date, "previous_start_time": current.start_time, "reason": reason},
+            }))?;
+            out.appointment(&clinic.update_appointment(*id, f)?)
+        }
+        AppointmentCommand::Cancel { id, reason, by } => {
+            let now = time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default();
+            let f = appointment_fields(serde_json::json!({
+                "status": "cancelled", "cancellation": {"reason": reason, "cancelled_by": by, "cancelled_at": now},
+            }))?;
+            out.appointment(&clinic.update_appointment(*id, f)?)
+        }
+        AppointmentCommand::Status { id, status } => {
+            let f = appointment_fields(serde_json::json!({"status": status}))?;
+            out.appointment(&clinic.update_appointment(*id, f)?)
+        }
+    }
+    Ok(())
+}
+
+fn admin(cli: &Cli, command: &AdminCommand, out: &Out) -> Result<(), ClientError> {
+    let client = AdminClient::new(&cli.server, &cli.clinic_id);
+    let rt = runtime()?;
+    match command {
+        AdminCommand::PutProvider { json } => {
+            let text = match json.strip_prefix('@') {
+                Some(path) => std::fs::read_to_string(path).map_err(|e| ClientError::Internal {
+                    message: format!("{path}: {e}"),
+                })?,
+                None => json.clone(),
+            };
+            let p: anola_protocol::Provider = serde_json::from_str(&text).map_err(|e| ClientError::ValidationFailed {
+                message: format!("provider JSON: {e}"),
+                errors: vec![anola_protocol::FieldError {
+                    field: "provider".into(),
+                    code: "invalid_value".into(),
+                    message: e.to_string(),
+                    mutation_index: None,
+                }],
+            })?;
+            out.value(&rt.block_on(client.put_provider(&p))?)
+        }
+        AdminCommand::Duplicates => out.conflicts(&rt.block_on(client.merge_candidates())?),
+        AdminCommand::Merge { survivor, duplicate, by } => out.value(&rt.block_on(client.merge(*survivor, *duplicate, by))?),
+        AdminCommand::Conflicts => out.conflicts(&rt.block_on(client.conflicts())?),
+        AdminCommand::Resync => out.value(&rt.block_on(client.resync())?),
+    }
+    Ok(())
+}

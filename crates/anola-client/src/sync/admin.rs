@@ -1,0 +1,72 @@
+//! Staff operations that run on the server (providers, duplicate merges, resync), for the CLI.
+
+use super::round::client_error;
+use super::transport::Transport;
+use crate::error::ClientError;
+use anola_protocol::wire::{MergeNote, MergeRequest};
+use anola_protocol::{ConflictNote, Provider, PROTOCOL_VERSION};
+use uuid::Uuid;
+
+pub struct AdminClient {
+    transport: Transport,
+    clinic_id: String,
+}
+
+impl AdminClient {
+    pub fn new(server_url: &str, clinic_id: &str) -> Self {
+        Self {
+            transport: Transport::new(server_url),
+            clinic_id: clinic_id.to_owned(),
+        }
+    }
+
+    pub async fn put_provider(&self, p: &Provider) -> Result<Provider, ClientError> {
+        self.transport
+            .send(reqwest::Method::PUT, &format!("/admin/providers/{}", p.id), Some(p))
+            .await
+            .map_err(client_error)
+    }
+
+    pub async fn merge_candidates(&self) -> Result<Vec<ConflictNote>, ClientError> {
+        self.transport
+            .send::<(), _>(
+                reqwest::Method::GET,
+                &format!("/admin/merge-candidates?clinic_id={}", self.clinic_id),
+                None,
+            )
+            .await
+            .map_err(client_error)
+    }
+
+    pub async fn conflicts(&self) -> Result<Vec<ConflictNote>, ClientError> {
+        self.transport
+            .send::<(), _>(
+                reqwest::Method::GET,
+                &format!("/admin/conflicts?clinic_id={}", self.clinic_id),
+                None,
+            )
+            .await
+            .map_err(client_error)
+    }
+
+    pub async fn merge(&self, survivor: Uuid, duplicate: Uuid, merged_by: &str) -> Result<MergeNote, ClientError> {
+        let req = MergeRequest {
+            protocol_version: PROTOCOL_VERSION,
+            clinic_id: self.clinic_id.clone(),
+            survivor,
+            duplicate,
+            merged_by: merged_by.to_owned(),
+        };
+        self.transport
+            .send(reqwest::Method::POST, "/admin/patients/merge", Some(&req))
+            .await
+            .map_err(client_error)
+    }
+
+    pub async fn resync(&self) -> Result<serde_json::Value, ClientError> {
+        self.transport
+            .send::<(), _>(reqwest::Method::POST, &format!("/admin/clinics/{}/resync", self.clinic_id), None)
+            .await
+            .map_err(client_error)
+    }
+}
