@@ -298,7 +298,7 @@ pub enum AdminCommand {
     /// Create or replace a provider from JSON (see anola_protocol::Provider).
     PutProvider {
         /// The provider as JSON, or @FILE.
-        json: String,
+        provider: String,
     },
     /// Open merge candidates (possible duplicate registrations).
     Duplicates,

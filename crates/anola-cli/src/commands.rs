@@ -124,7 +124,7 @@ fn admin(cli: &Cli, command: &AdminCommand, out: &Out) -> Result<(), ClientError
     let client = AdminClient::new(&cli.server, &cli.clinic_id);
     let rt = runtime()?;
     match command {
-        AdminCommand::PutProvider { json } => {
+        AdminCommand::PutProvider { provider: json } => {
             let text = match json.strip_prefix('@') {
                 Some(path) => std::fs::read_to_string(path).map_err(|e| ClientError::Internal {
                     message: format!("{path}: {e}"),

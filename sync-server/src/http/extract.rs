@@ -63,11 +63,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 ))
             }
         },
-        None if value.is_object() => {
-            return Err(ApiError(
-                ErrorBody::new(ErrorCode::InvalidRequest, "protocol_version is required").with_field("protocol_version"),
-            ))
-        }
+        // Sync bodies require it through their type; staff bodies (a provider) do not carry it.
         None => {}
     }
     serde_path_to_error::deserialize(value).map_err(|e| {
