@@ -26,6 +26,10 @@ pub struct Config {
     #[arg(long, env = "ANOLA_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_body_bytes: usize,
 
+    /// The oldest sync protocol version accepted; raise it to make old apps update.
+    #[arg(long, env = "ANOLA_MIN_PROTOCOL_VERSION", default_value_t = 1)]
+    pub min_protocol_version: u32,
+
     /// How long to wait at start-up for the database to answer, in seconds.
     #[arg(long, env = "ANOLA_DB_WAIT_SECS", default_value_t = 30)]
     pub db_wait_secs: u64,

@@ -36,6 +36,7 @@ async fn main() -> anyhow::Result<()> {
         std::process::exit(2);
     }
     init_tracing(&config.log_format);
+    anola_sync_server::sync::validate::set_min_protocol_version(config.min_protocol_version);
 
     let faults = Arc::new(Faults::from_env());
     let store = MongoStore::connect(&config.mongodb_uri, &config.database, faults)

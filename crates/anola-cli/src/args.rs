@@ -59,7 +59,11 @@ pub enum Command {
         command: Box<AdminCommand>,
     },
     /// Push local changes, then pull everyone else's (progress on stderr).
-    Sync,
+    Sync {
+        /// Stop after this many pull pages; the next sync resumes where this one stopped.
+        #[arg(long)]
+        max_pages: Option<u64>,
+    },
     /// Online/offline, pending changes, last successful sync, last error.
     Status,
     /// Changes the server refused for good, with the reason.

@@ -3,6 +3,7 @@
 use crate::args::{AdminCommand, AppointmentCommand, Cli, Command, PatientCommand, RecordCommand};
 use crate::output::Out;
 use anola_client::sync::admin::AdminClient;
+use anola_client::sync::round::RoundOptions;
 use anola_client::{ClientError, Clinic};
 use anola_protocol::AppointmentFields;
 
@@ -43,9 +44,9 @@ pub fn dispatch(cli: &Cli, clinic: &Clinic, out: &Out) -> Result<(), ClientError
         Command::Providers => out.providers(&clinic.list_providers()?),
         Command::Conflicts { about } => out.conflicts(&clinic.list_conflicts(*about)?),
         Command::Admin { command } => admin(cli, command, out)?,
-        Command::Sync => {
+        Command::Sync { max_pages } => {
             let json = out.json;
-            let report = runtime()?.block_on(clinic.sync_now_reporting(&|p| {
+            let report = runtime()?.block_on(clinic.sync_now_reporting(RoundOptions { max_pages: *max_pages }, &|p| {
                 if !json {
                     eprintln!("pulled {} of {} change-log entries", p.done, p.total);
                 }

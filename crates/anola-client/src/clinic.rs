@@ -3,7 +3,7 @@
 
 use crate::error::ClientError;
 use crate::store::{LocalStore, RecordVersionView, Scope, DEFAULT_CLINIC};
-use crate::sync::round::{self, lock, RoundReport};
+use crate::sync::round::{self, lock, RoundOptions, RoundReport};
 use crate::sync::status::{LiveStatus, SyncStatus};
 use crate::sync::task;
 use crate::sync::transport::Transport;
@@ -199,11 +199,11 @@ impl Clinic {
 
     /// Runs one round (push, then pull) now and records the outcome in the status.
     pub async fn sync_now(&self) -> Result<RoundReport, ClientError> {
-        self.sync_now_reporting(&|_| {}).await
+        self.sync_now_reporting(RoundOptions::default(), &|_| {}).await
     }
 
-    /// Like `sync_now`, calling `report` with the pull's progress after every page.
-    pub async fn sync_now_reporting(&self, report: &(dyn Fn(Progress) + Sync)) -> Result<RoundReport, ClientError> {
+    /// Like `sync_now`, within `opts`, calling `report` with the pull's progress after every page.
+    pub async fn sync_now_reporting(&self, opts: RoundOptions, report: &(dyn Fn(Progress) + Sync)) -> Result<RoundReport, ClientError> {
         let _one_at_a_time = self.round.lock().await;
         self.set_live(|l| l.syncing = true);
         let progress = |p: Option<Progress>| {
@@ -213,7 +213,7 @@ impl Clinic {
             }
             self.notify_changed();
         };
-        let result = round::run(&self.store, &self.transport, &progress)
+        let result = round::run(&self.store, &self.transport, &progress, opts)
             .instrument(tracing::info_span!("sync_round"))
             .await;
         let online = !matches!(result, Err(ClientError::Offline { .. }));

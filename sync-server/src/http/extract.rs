@@ -1,7 +1,7 @@
 //! A JSON body extractor whose every failure is an `ApiError` naming what was wrong.
 
 use super::error::ApiError;
-use anola_protocol::{ErrorBody, ErrorCode, SUPPORTED_PROTOCOL_VERSIONS};
+use anola_protocol::{ErrorBody, ErrorCode};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, StatusCode};
@@ -45,18 +45,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         serde_json::from_slice(bytes).map_err(|e| ApiError::new(ErrorCode::MalformedJson, format!("the body is not valid JSON: {e}")))?;
     match value.get("protocol_version") {
         Some(v) => match v.as_u64() {
-            Some(n) if SUPPORTED_PROTOCOL_VERSIONS.iter().any(|s| u64::from(*s) == n) => {}
-            Some(n) => {
-                return Err(ApiError(
-                    ErrorBody::new(
-                        ErrorCode::UnsupportedProtocolVersion,
-                        format!(
-                            "protocol_version {n} is not supported; this server speaks {SUPPORTED_PROTOCOL_VERSIONS:?}. Update the app."
-                        ),
-                    )
-                    .with_field("protocol_version"),
-                ))
-            }
+            Some(n) => crate::sync::validate::protocol_version(u32::try_from(n).unwrap_or(u32::MAX)).map_err(ApiError)?,
             None => {
                 return Err(ApiError(
                     ErrorBody::new(ErrorCode::InvalidRequest, "protocol_version must be a positive integer").with_field("protocol_version"),

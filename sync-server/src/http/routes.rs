@@ -7,7 +7,6 @@ use crate::sync::clock::ServerClock;
 use crate::sync::{pull, push, validate};
 use anola_protocol::{
     Cursor, ErrorBody, ErrorCode, HealthResponse, PullRequest, PullResponse, PushRequest, PushResponse, PROTOCOL_VERSION,
-    SUPPORTED_PROTOCOL_VERSIONS,
 };
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::StatusCode;
@@ -78,7 +77,7 @@ async fn health<S: Store>(State(state): State<AppState<S>>) -> impl IntoResponse
     let body = HealthResponse {
         status: if db_ok { "ok" } else { "degraded" }.into(),
         database: if db_ok { "ok" } else { "unreachable" }.into(),
-        protocol_versions: SUPPORTED_PROTOCOL_VERSIONS.to_vec(),
+        protocol_versions: validate::accepted_versions(),
         version: env!("CARGO_PKG_VERSION").into(),
     };
     let status = if db_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };

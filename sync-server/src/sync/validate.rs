@@ -3,6 +3,7 @@
 
 use anola_protocol::wire::{validate_clinic_id, TypedFields};
 use anola_protocol::{validate_device_id, ErrorBody, ErrorCode, FieldError, PushRequest, MAX_PUSH_BATCH, SUPPORTED_PROTOCOL_VERSIONS};
+use std::sync::atomic::{AtomicU32, Ordering};
 use time::{Date, OffsetDateTime};
 
 pub fn today() -> Date {
@@ -10,8 +11,22 @@ pub fn today() -> Date {
     OffsetDateTime::now_utc().date().next_day().unwrap_or(Date::MAX)
 }
 
+/// The oldest protocol version this server still accepts (operators raise it to retire old apps).
+static MIN_PROTOCOL_VERSION: AtomicU32 = AtomicU32::new(1);
+
+pub fn set_min_protocol_version(v: u32) {
+    MIN_PROTOCOL_VERSION.store(v, Ordering::Relaxed);
+}
+
+/// The versions this server accepts now.
+pub fn accepted_versions() -> Vec<u32> {
+    let min = MIN_PROTOCOL_VERSION.load(Ordering::Relaxed);
+    SUPPORTED_PROTOCOL_VERSIONS.iter().copied().filter(|v| *v >= min).collect()
+}
+
 pub fn protocol_version(v: u32) -> Result<(), ErrorBody> {
-    if SUPPORTED_PROTOCOL_VERSIONS.contains(&v) {
+    let accepted = accepted_versions();
+    if accepted.contains(&v) {
         Ok(())
     } else {
         Err(ErrorBody::new(

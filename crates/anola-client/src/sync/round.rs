@@ -123,8 +123,12 @@ async fn pull_all(
     transport: &Transport,
     report: &mut RoundReport,
     on_progress: ProgressFn<'_>,
+    max_pages: Option<u64>,
 ) -> Result<(), ClientError> {
     loop {
+        if max_pages.is_some_and(|m| report.pull_pages >= m) {
+            return Ok(());
+        }
         let req = {
             let s = lock(store);
             PullRequest {
@@ -148,9 +152,22 @@ async fn pull_all(
     }
 }
 
-pub async fn run(store: &Mutex<LocalStore>, transport: &Transport, on_progress: ProgressFn<'_>) -> Result<RoundReport, ClientError> {
+/// Limits of one round; the default is a full round.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RoundOptions {
+    /// Stop pulling after this many pages (a metered link, or a test of resuming); the next round
+    /// continues from the stored cursor.
+    pub max_pages: Option<u64>,
+}
+
+pub async fn run(
+    store: &Mutex<LocalStore>,
+    transport: &Transport,
+    on_progress: ProgressFn<'_>,
+    opts: RoundOptions,
+) -> Result<RoundReport, ClientError> {
     let mut report = RoundReport::default();
     push_all(store, transport, &mut report, on_progress).await?;
-    pull_all(store, transport, &mut report, on_progress).await?;
+    pull_all(store, transport, &mut report, on_progress, opts.max_pages).await?;
     Ok(report)
 }
