@@ -59,6 +59,15 @@ pub fn run() {
             commands::update_patient,
             commands::sync_status,
             commands::sync_now,
+            commands::delete_patient,
+            commands::list_appointments,
+            commands::book_appointment,
+            commands::update_appointment,
+            commands::list_providers,
+            commands::list_records,
+            commands::add_record,
+            commands::amend_record,
+            commands::list_conflicts,
         ])
         .run(tauri::generate_context!())
         .expect("the clinic window failed to start");

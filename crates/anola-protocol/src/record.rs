@@ -92,11 +92,15 @@ pub struct LabResult {
 #[serde(deny_unknown_fields)]
 pub struct RecordFields {
     /// The logical record this version belongs to (the first version's id for the original).
+    /// Devices fill it in when writing; a form may leave it out.
+    #[serde(default)]
     pub record_id: Uuid,
     /// The version this one amends; `None` for the original entry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amends: Option<Uuid>,
     pub patient_id: Uuid,
+    /// Filled in by the device from its configuration.
+    #[serde(default)]
     pub clinic_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub appointment_id: Option<Uuid>,
