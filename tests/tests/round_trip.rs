@@ -28,8 +28,10 @@ async fn assert_no_double_apply(db: &mongodb::Database) {
     let mut seen: HashMap<String, u32> = HashMap::new();
     while let Some(d) = cur.next().await {
         let d = d.expect("doc");
-        if let Ok(m) = d.get_str("mutation_id") {
-            *seen.entry(m.to_owned()).or_default() += 1;
+        for m in d.get_array("mutation_ids").map(|a| a.to_vec()).unwrap_or_default() {
+            if let Some(m) = m.as_str() {
+                *seen.entry(m.to_owned()).or_default() += 1;
+            }
         }
     }
     let doubled: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
@@ -222,45 +224,40 @@ async fn server_killed_mid_push_loses_and_doubles_nothing() {
     let dirs = tempfile::tempdir().unwrap();
     let a = Device::new(&dirs.path().join("a"), &url);
     let b = Device::new(&dirs.path().join("b"), &url);
-
-    let total = 12;
-    for i in 0..total {
-        a.ok(&[
-            "patient",
-            "add",
-            "--given",
-            &format!("Given{i}"),
-            "--family",
-            "Crashtest",
-            "--dob",
-            "1999-05-05",
-        ]);
-    }
-    // The server dies (abort: no response, no clean-up) after writing 5 of the 12 patient versions.
-    let mut crashing = ServerProc::start(port, ferret.uri(), &dbname, &[("ANOLA_FAULT_ABORT_AFTER_VERSIONS", "5")]);
-    let r = a.run(&["sync"]);
-    assert_eq!(r.code, 3, "the push failed as the server died: {}", r.json);
-    assert!(crashing.wait_exit(Duration::from_secs(10)), "the fault-injected server exited");
-    assert_eq!(a.ok(&["status"])["pending"], total, "nothing left the outbox without an answer");
-
     let client = ferret.client().await;
     let db = client.database(&dbname);
-    let half = count(&db, "versions").await;
-    assert!(
-        (1..total).contains(&(half as usize)),
-        "the crash happened mid-push ({half} versions)"
-    );
 
-    // Restart and retry: everything arrives exactly once.
-    let _server = ServerProc::start(port, ferret.uri(), &dbname, &[]);
-    let r = a.ok(&["sync"]);
-    assert_eq!(r["status"]["pending"], 0);
-    assert_eq!(count(&db, "versions").await, total as u64);
-    assert_eq!(count(&db, "mutations").await, total as u64);
-    assert_eq!(count(&db, "patients").await, total as u64);
-    assert_no_double_apply(&db).await;
-    let r = b.ok(&["sync"]);
-    assert_eq!(b.ok(&["patient", "list", "--limit", "100"]).as_array().unwrap().len(), total, "{r}");
+    // The server dies (abort: no response, no clean-up) after each step of a push in turn.
+    let per_round = 6;
+    let mut total = 0;
+    for point in ["after_gate", "after_versions", "after_log", "after_views"] {
+        for i in 0..per_round {
+            a.ok(&["patient", "add", "--given", &format!("{point}{i}"), "--family", "Crashtest", "--dob", "1999-05-05"]);
+        }
+        // An edit of an already-synced patient rides along, so the crash also hits an update.
+        if total > 0 {
+            let first = a.ok(&["patient", "list", "--limit", "1000"]).as_array().unwrap().last().unwrap()["id"].as_str().unwrap().to_owned();
+            a.ok(&["patient", "edit", &first, "--phone", &format!("0700{total:06}")]);
+        }
+        total += per_round;
+        let mut crashing = ServerProc::start(port, ferret.uri(), &dbname, &[("ANOLA_FAULT_ABORT_AT", point)]);
+        let r = a.run(&["sync"]);
+        assert_eq!(r.code, 3, "{point}: the push failed as the server died: {}", r.json);
+        assert!(crashing.wait_exit(Duration::from_secs(10)), "{point}: the fault-injected server exited");
+        assert!(a.ok(&["status"])["pending"].as_u64().unwrap() >= per_round as u64, "{point}: nothing left the outbox without an answer");
+
+        // Restart and retry: everything arrives exactly once.
+        let server = ServerProc::start(port, ferret.uri(), &dbname, &[]);
+        let r = a.ok(&["sync"]);
+        assert_eq!(r["status"]["pending"], 0, "{point}");
+        assert_eq!(count(&db, "patients").await, total as u64, "{point}");
+        assert_no_double_apply(&db).await;
+        b.ok(&["sync"]);
+        assert_eq!(b.ok(&["patient", "list", "--limit", "1000"]).as_array().unwrap().len(), total, "{point}: device B sees every patient");
+        server.kill();
+    }
+    let results = count(&db, "mutation_results").await;
+    assert_eq!(results, count(&db, "mutations").await, "every accepted mutation finished");
 }
 
 #[tokio::test(flavor = "multi_thread")]

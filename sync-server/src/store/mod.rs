@@ -41,8 +41,10 @@ pub struct Version {
     pub id: Uuid,
     pub version: u64,
     pub state: LwwState,
-    /// `None` for a change the server made itself (slot conflict, merge, provider edit).
-    pub mutation_id: Option<Uuid>,
+    /// The mutations folded into this version (empty for a change the server made itself: a slot
+    /// conflict, a merge, a provider edit). A push folds all its mutations of one entity into one
+    /// version.
+    pub mutation_ids: Vec<Uuid>,
     pub device_id: String,
 }
 
@@ -81,24 +83,34 @@ pub trait Store: Send + Sync + 'static {
     /// Answers when the database does.
     async fn ping(&self) -> Result<(), StoreError>;
 
+    /// A step of a push was reached (test-only fault injection may crash here).
+    fn reached(&self, _point: crate::faults::Point) {}
+
     /// Creates collections' indexes. Safe to run at every start.
     async fn ensure_indexes(&self) -> Result<(), StoreError>;
 
-    /// The exactly-once gate: records the mutation under its id unless the id is already there.
-    async fn accept_mutation(&self, device_id: &str, clinic_id: &str, m: &Mutation) -> Result<Accepted, StoreError>;
+    /// The exactly-once gate: records each mutation under its id unless the id is already there.
+    /// One answer per mutation, in order.
+    async fn accept_mutations(&self, device_id: &str, clinic_id: &str, ms: &[Mutation]) -> Result<Vec<Accepted>, StoreError>;
 
-    /// Marks a mutation's processing complete. Idempotent.
-    async fn finish_mutation(&self, id: Uuid, status: MutationStatus) -> Result<(), StoreError>;
+    /// Marks mutations' processing complete. Idempotent.
+    async fn finish_mutations(&self, done: &[(Uuid, MutationStatus)]) -> Result<(), StoreError>;
 
     /// The newest version of an LWW entity, if any.
     async fn head(&self, entity: EntityKind, id: Uuid) -> Result<Option<Version>, StoreError>;
 
-    /// Writes a version; `Taken` when that version number already exists.
-    async fn insert_version(&self, v: &Version) -> Result<Inserted, StoreError>;
+    /// The newest versions of many entities, in order (read concurrently).
+    async fn heads(&self, keys: &[(EntityKind, Uuid)]) -> Result<Vec<Option<Version>>, StoreError>;
+
+    /// Writes versions; per version `Taken` when that version number already exists.
+    async fn insert_versions(&self, vs: &[Version]) -> Result<Vec<Inserted>, StoreError>;
 
     /// Refreshes the readable document of an LWW entity from a version. If a newer version appears
     /// meanwhile, the newest one is written.
     async fn write_view(&self, v: &Version) -> Result<(), StoreError>;
+
+    /// `write_view` for many versions (concurrently).
+    async fn write_views(&self, vs: &[Version]) -> Result<(), StoreError>;
 
     /// LWW entities whose readable document has `field == value` (a collection scan on FerretDB:
     /// staff operations only, never the sync path).
@@ -106,6 +118,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Inserts an immutable document (record version, conflict note, merge note) under `id`.
     async fn insert_doc(&self, entity: EntityKind, id: Uuid, doc: &serde_json::Value) -> Result<Inserted, StoreError>;
+
+    /// Inserts many immutable documents of one kind; one answer per document, in order.
+    async fn insert_docs(&self, entity: EntityKind, docs: &[(Uuid, serde_json::Value)]) -> Result<Vec<Inserted>, StoreError>;
 
     async fn get_doc(&self, entity: EntityKind, id: Uuid) -> Result<Option<serde_json::Value>, StoreError>;
 
@@ -117,6 +132,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Claims a unique key for `holder`.
     async fn claim(&self, key: &str, holder: Uuid) -> Result<Claim, StoreError>;
+
+    /// Claims many keys at once; one answer per key, in order.
+    async fn claim_many(&self, claims: &[(String, Uuid)]) -> Result<Vec<Claim>, StoreError>;
 
     /// Releases a key if `holder` holds it. Only a holder ever deletes its own key, so the check
     /// and the delete need no atomicity.

@@ -141,7 +141,10 @@ impl MongoStore {
             id,
             version,
             state,
-            mutation_id: d.get_str("mutation_id").ok().and_then(|s| s.parse().ok()),
+            mutation_ids: d
+                .get_array("mutation_ids")
+                .map(|a| a.iter().filter_map(|b| b.as_str().and_then(|s| s.parse().ok())).collect())
+                .unwrap_or_default(),
             device_id: d.get_str("device_id").unwrap_or_default().to_owned(),
         }))
     }
@@ -159,6 +162,33 @@ impl MongoStore {
         Ok(Some(ChangeEntry { seq, records }))
     }
 
+    /// Inserts documents in one round trip (unordered: each stands alone) and reports, per
+    /// document, whether it landed or its `_id` was already taken.
+    async fn insert_many_unique(&self, coll: &str, docs: Vec<Document>) -> Result<Vec<Inserted>, StoreError> {
+        let n = docs.len();
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let mut out = vec![Inserted::Yes; n];
+        match self.coll(coll).insert_many(docs).ordered(false).await {
+            Ok(_) => {}
+            Err(e) => match e.kind.as_ref() {
+                ErrorKind::InsertMany(ime) if ime.write_concern_error.is_none() => {
+                    for w in ime.write_errors.iter().flatten() {
+                        if w.code != DUPLICATE_KEY {
+                            return Err(StoreError::Unavailable(format!("insert into {coll}: {}", w.message)));
+                        }
+                        if let Some(slot) = out.get_mut(w.index) {
+                            *slot = Inserted::Taken;
+                        }
+                    }
+                }
+                _ => return Err(unavailable(e)),
+            },
+        }
+        Ok(out)
+    }
+
     async fn insert_unique(&self, coll: &str, d: Document) -> Result<Inserted, StoreError> {
         match self.coll(coll).insert_one(d).await {
             Ok(_) => Ok(Inserted::Yes),
@@ -170,6 +200,10 @@ impl MongoStore {
 
 #[async_trait]
 impl Store for MongoStore {
+    fn reached(&self, point: crate::faults::Point) {
+        self.faults.reached(point);
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.db.run_command(doc! {"ping": 1}).await.map_err(unavailable)?;
         Ok(())
@@ -180,7 +214,7 @@ impl Store for MongoStore {
         let indexes: Vec<(&str, Document, Option<IndexOptions>)> = vec![
             // Version chains are keyed by `_id`; this index serves "all versions of one entity".
             ("versions", doc! {"entity": 1, "entity_id": 1, "version": 1}, Some(unique)),
-            ("versions", doc! {"mutation_id": 1}, None),
+            ("versions", doc! {"mutation_ids": 1}, None),
             ("mutations", doc! {"device_id": 1, "received_at": 1}, None),
             ("patients", doc! {"clinic_id": 1, "family_name": 1, "given_name": 1}, None),
             ("patients", doc! {"national_id": 1}, None),
@@ -199,47 +233,59 @@ impl Store for MongoStore {
         Ok(())
     }
 
-    async fn accept_mutation(&self, device_id: &str, clinic_id: &str, m: &Mutation) -> Result<Accepted, StoreError> {
-        let digest = m.digest();
-        let record = doc! {
-            "_id": m.id.to_string(),
-            "digest": &digest,
-            "device_id": device_id,
-            "clinic_id": clinic_id,
-            "entity": m.entity.as_str(),
-            "entity_id": m.entity_id.to_string(),
-            "hlc": m.hlc.to_string(),
-            "body": to_bson(m)?,
-            "received_at": now(),
-        };
-        match self.insert_unique("mutations", record).await? {
-            Inserted::Yes => Ok(Accepted::New),
-            Inserted::Taken => {
-                let first = self
-                    .coll("mutations")
-                    .find_one(doc! {"_id": m.id.to_string()})
-                    .projection(doc! {"digest": 1})
-                    .await
-                    .map_err(unavailable)?
-                    .ok_or_else(|| StoreError::Corrupt("mutation vanished after duplicate key".into()))?;
-                let finished = self
-                    .coll("mutation_results")
-                    .find_one(doc! {"_id": m.id.to_string()})
-                    .await
-                    .map_err(unavailable)?
-                    .map(|d| from_bson::<MutationStatus>(d.get("status").cloned().unwrap_or(Bson::Null)))
-                    .transpose()?;
-                Ok(Accepted::Existing {
-                    digest: first.get_str("digest").unwrap_or_default().to_owned(),
-                    finished,
+    async fn accept_mutations(&self, device_id: &str, clinic_id: &str, ms: &[Mutation]) -> Result<Vec<Accepted>, StoreError> {
+        let received_at = now();
+        let docs = ms
+            .iter()
+            .map(|m| {
+                Ok(doc! {
+                    "_id": m.id.to_string(),
+                    "digest": m.digest(),
+                    "device_id": device_id,
+                    "clinic_id": clinic_id,
+                    "entity": m.entity.as_str(),
+                    "entity_id": m.entity_id.to_string(),
+                    "hlc": m.hlc.to_string(),
+                    "body": to_bson(m)?,
+                    "received_at": received_at,
                 })
-            }
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let inserted = self.insert_many_unique("mutations", docs).await?;
+        let mut out = Vec::with_capacity(ms.len());
+        for (m, ins) in ms.iter().zip(inserted) {
+            out.push(match ins {
+                Inserted::Yes => Accepted::New,
+                // Seen before: read what it was first sent with, and whether it finished.
+                Inserted::Taken => {
+                    let first = self
+                        .coll("mutations")
+                        .find_one(doc! {"_id": m.id.to_string()})
+                        .projection(doc! {"digest": 1})
+                        .await
+                        .map_err(unavailable)?
+                        .ok_or_else(|| StoreError::Corrupt("mutation vanished after duplicate key".into()))?;
+                    let finished = self
+                        .coll("mutation_results")
+                        .find_one(doc! {"_id": m.id.to_string()})
+                        .await
+                        .map_err(unavailable)?
+                        .map(|d| from_bson::<MutationStatus>(d.get("status").cloned().unwrap_or(Bson::Null)))
+                        .transpose()?;
+                    Accepted::Existing { digest: first.get_str("digest").unwrap_or_default().to_owned(), finished }
+                }
+            });
         }
+        Ok(out)
     }
 
-    async fn finish_mutation(&self, id: Uuid, status: MutationStatus) -> Result<(), StoreError> {
-        let d = doc! {"_id": id.to_string(), "status": to_bson(&status)?, "finished_at": now()};
-        self.insert_unique("mutation_results", d).await.map(|_| ())
+    async fn finish_mutations(&self, done: &[(Uuid, MutationStatus)]) -> Result<(), StoreError> {
+        let at = now();
+        let docs = done
+            .iter()
+            .map(|(id, status)| Ok(doc! {"_id": id.to_string(), "status": to_bson(status)?, "finished_at": at}))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.insert_many_unique("mutation_results", docs).await.map(|_| ())
     }
 
     async fn head(&self, entity: EntityKind, id: Uuid) -> Result<Option<Version>, StoreError> {
@@ -272,22 +318,36 @@ impl Store for MongoStore {
         Ok(head)
     }
 
-    async fn insert_version(&self, v: &Version) -> Result<Inserted, StoreError> {
-        let d = doc! {
-            "_id": version_key(v.entity, v.id, v.version),
-            "entity": v.entity.as_str(),
-            "entity_id": v.id.to_string(),
-            "version": v.version as i64,
-            "state": to_bson(&v.state)?,
-            "mutation_id": v.mutation_id.map(|m| m.to_string()),
-            "device_id": &v.device_id,
-            "created_at": now(),
-        };
-        let r = self.insert_unique("versions", d).await?;
-        if r == Inserted::Yes {
-            self.faults.after_version_written();
+    async fn heads(&self, keys: &[(EntityKind, Uuid)]) -> Result<Vec<Option<Version>>, StoreError> {
+        // Chunks of concurrent point reads (not one stream: async-trait futures cannot borrow
+        // through a stream combinator's closure here).
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(READ_FANOUT) {
+            for r in join_all(chunk.iter().map(|(e, id)| self.head(*e, *id))).await {
+                out.push(r?);
+            }
         }
-        Ok(r)
+        Ok(out)
+    }
+
+    async fn insert_versions(&self, vs: &[Version]) -> Result<Vec<Inserted>, StoreError> {
+        let created_at = now();
+        let docs = vs
+            .iter()
+            .map(|v| {
+                Ok(doc! {
+                    "_id": version_key(v.entity, v.id, v.version),
+                    "entity": v.entity.as_str(),
+                    "entity_id": v.id.to_string(),
+                    "version": v.version as i64,
+                    "state": to_bson(&v.state)?,
+                    "mutation_ids": v.mutation_ids.iter().map(|m| m.to_string()).collect::<Vec<_>>(),
+                    "device_id": &v.device_id,
+                    "created_at": created_at,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.insert_many_unique("versions", docs).await
     }
 
     async fn write_view(&self, v: &Version) -> Result<(), StoreError> {
@@ -322,6 +382,15 @@ impl Store for MongoStore {
         }
     }
 
+    async fn write_views(&self, vs: &[Version]) -> Result<(), StoreError> {
+        for chunk in vs.chunks(READ_FANOUT) {
+            for r in join_all(chunk.iter().map(|v| self.write_view(v))).await {
+                r?;
+            }
+        }
+        Ok(())
+    }
+
     async fn find_views(&self, entity: EntityKind, field: &str, value: &str) -> Result<Vec<Uuid>, StoreError> {
         let docs: Vec<Document> = self
             .coll(view_collection(entity))
@@ -345,6 +414,20 @@ impl Store for MongoStore {
         };
         d.insert("_id", id.to_string());
         self.insert_unique(view_collection(entity), d).await
+    }
+
+    async fn insert_docs(&self, entity: EntityKind, docs: &[(Uuid, serde_json::Value)]) -> Result<Vec<Inserted>, StoreError> {
+        let docs = docs
+            .iter()
+            .map(|(id, doc)| match to_bson(doc)? {
+                Bson::Document(mut d) => {
+                    d.insert("_id", id.to_string());
+                    Ok(d)
+                }
+                _ => Err(StoreError::Corrupt("documents must be objects".into())),
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.insert_many_unique(view_collection(entity), docs).await
     }
 
     async fn get_doc(&self, entity: EntityKind, id: Uuid) -> Result<Option<serde_json::Value>, StoreError> {
@@ -398,6 +481,20 @@ impl Store for MongoStore {
                 }
             }
         }
+    }
+
+    async fn claim_many(&self, claims: &[(String, Uuid)]) -> Result<Vec<Claim>, StoreError> {
+        let at = now();
+        let docs = claims.iter().map(|(k, h)| doc! {"_id": k, "holder": h.to_string(), "claimed_at": at}).collect();
+        let inserted = self.insert_many_unique("claims", docs).await?;
+        let mut out = Vec::with_capacity(claims.len());
+        for ((key, holder), ins) in claims.iter().zip(inserted) {
+            out.push(match ins {
+                Inserted::Yes => Claim::Mine,
+                Inserted::Taken => self.claim(key, *holder).await?,
+            });
+        }
+        Ok(out)
     }
 
     async fn release(&self, key: &str, holder: Uuid) -> Result<(), StoreError> {

@@ -1,7 +1,9 @@
-//! A unit of server work: folds changes into version chains, collects what must be announced, and
-//! commits the announcement (one change-log entry) and the readable documents at the end.
+//! A unit of server work. Changes are staged in memory per entity (every mutation of a push to one
+//! entity folds into one new version), written with a few bulk inserts, announced in one
+//! change-log entry, and only then are readable documents refreshed.
 
 use super::clock::ServerClock;
+use crate::faults::Point;
 use crate::store::{Inserted, Store, StoreError, Version};
 use anola_protocol::conflict::{note_id, ConflictKind, ConflictNote};
 use anola_protocol::wire::EntityKind;
@@ -9,20 +11,29 @@ use anola_protocol::{ChangeRecord, LwwState};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
+type Key = (EntityKind, Uuid);
+
+/// An entity's pending change: the head it started from, what was merged on top, and by whom.
+struct Staged {
+    base: Option<Version>,
+    state: LwwState,
+    incoming: Vec<LwwState>,
+    mutation_ids: Vec<Uuid>,
+}
+
 pub struct Batch<'a, S: Store> {
     pub store: &'a S,
     pub clock: &'a ServerClock,
     pub clinic: &'a str,
     pub device: &'a str,
-    heads: BTreeMap<(EntityKind, Uuid), Option<Version>>,
-    touched: BTreeMap<(EntityKind, Uuid), ()>,
+    heads: BTreeMap<Key, Option<Version>>,
+    staged: BTreeMap<Key, Staged>,
+    touched: BTreeMap<Key, ()>,
     docs: Vec<ChangeRecord>,
 }
 
 pub fn rfc3339_now() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 impl<'a, S: Store> Batch<'a, S> {
@@ -33,13 +44,36 @@ impl<'a, S: Store> Batch<'a, S> {
             clinic,
             device,
             heads: BTreeMap::new(),
+            staged: BTreeMap::new(),
             touched: BTreeMap::new(),
             docs: Vec::new(),
         }
     }
 
-    /// The newest version, cached for the batch (the batch's own writes included).
+    /// Reads the heads of many entities at once (concurrently) into the batch's cache.
+    pub async fn preload(&mut self, keys: &[Key]) -> Result<(), StoreError> {
+        let missing: Vec<Key> = keys.iter().copied().filter(|k| !self.heads.contains_key(k)).collect();
+        let heads = self.store.heads(&missing).await?;
+        for (k, h) in missing.into_iter().zip(heads) {
+            self.heads.insert(k, h);
+        }
+        Ok(())
+    }
+
+    /// The newest state of an entity as this batch sees it (staged changes included).
     pub async fn head(&mut self, entity: EntityKind, id: Uuid) -> Result<Option<Version>, StoreError> {
+        if let Some(s) = self.staged.get(&(entity, id)) {
+            let mut v = s.base.clone().unwrap_or(Version {
+                entity,
+                id,
+                version: 0,
+                state: LwwState::new(),
+                mutation_ids: Vec::new(),
+                device_id: self.device.to_owned(),
+            });
+            v.state = s.state.clone();
+            return Ok(Some(v));
+        }
         if let Some(h) = self.heads.get(&(entity, id)) {
             return Ok(h.clone());
         }
@@ -48,81 +82,105 @@ impl<'a, S: Store> Batch<'a, S> {
         Ok(h)
     }
 
-    /// Merges `incoming` into the entity's chain; returns the head after it and whether it changed.
-    /// Invariant P3: version n+1 is derived from version n; a lost race re-reads and retries.
-    pub async fn fold(
-        &mut self,
-        entity: EntityKind,
-        id: Uuid,
-        incoming: &LwwState,
-        mutation_id: Option<Uuid>,
-    ) -> Result<(Version, bool), StoreError> {
+    /// Merges `incoming` into the entity's staged state; returns whether anything changed.
+    pub async fn stage(&mut self, entity: EntityKind, id: Uuid, incoming: &LwwState, mutation_id: Option<Uuid>) -> Result<bool, StoreError> {
         if let Some(h) = incoming.max_hlc() {
             self.clock.observe(h);
         }
+        self.touched.insert((entity, id), ());
+        if !self.staged.contains_key(&(entity, id)) {
+            let base = self.head(entity, id).await?;
+            if base.as_ref().is_some_and(|b| b.state.dominates(incoming)) {
+                return Ok(false);
+            }
+            let state = base.as_ref().map(|b| b.state.clone()).unwrap_or_default();
+            self.staged.insert((entity, id), Staged { base, state, incoming: Vec::new(), mutation_ids: Vec::new() });
+        }
+        let s = self.staged.get_mut(&(entity, id)).expect("staged above");
+        let changed = s.state.merge(incoming);
+        if changed {
+            s.incoming.push(incoming.clone());
+            s.mutation_ids.extend(mutation_id);
+        }
+        Ok(changed)
+    }
+
+    /// Writes every staged change as one new version per entity (invariant P3: version n+1 is
+    /// derived from version n). Versions that lost a race to another writer are re-derived from
+    /// the winner's state and written one by one.
+    pub async fn flush(&mut self) -> Result<Vec<Version>, StoreError> {
+        let staged = std::mem::take(&mut self.staged);
+        let mut versions = Vec::new();
+        let mut pending: Vec<(Staged, Version)> = Vec::new();
+        for ((entity, id), s) in staged {
+            if s.mutation_ids.is_empty() && s.incoming.is_empty() {
+                continue;
+            }
+            let v = Version {
+                entity,
+                id,
+                version: s.base.as_ref().map_or(1, |b| b.version + 1),
+                state: s.state.clone(),
+                mutation_ids: s.mutation_ids.clone(),
+                device_id: self.device.to_owned(),
+            };
+            pending.push((s, v));
+        }
+        let inserted = self.store.insert_versions(&pending.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>()).await?;
+        for ((s, v), ins) in pending.into_iter().zip(inserted) {
+            let v = match ins {
+                Inserted::Yes => v,
+                Inserted::Taken => self.rederive(s, v.entity, v.id).await?,
+            };
+            self.heads.insert((v.entity, v.id), Some(v.clone()));
+            versions.push(v);
+        }
+        Ok(versions)
+    }
+
+    /// The slow path of `flush` for one entity: re-read the head, merge again, insert, repeat.
+    async fn rederive(&mut self, s: Staged, entity: EntityKind, id: Uuid) -> Result<Version, StoreError> {
         loop {
-            let head = self.head(entity, id).await?;
-            self.touched.insert((entity, id), ());
+            let head = self.store.head(entity, id).await?;
+            let mut state = head.as_ref().map(|h| h.state.clone()).unwrap_or_default();
+            for inc in &s.incoming {
+                state.merge(inc);
+            }
             if let Some(h) = &head {
-                if h.state.dominates(incoming) {
-                    return Ok((h.clone(), false));
+                if h.state == state {
+                    return Ok(h.clone());
                 }
             }
-            let mut state = head.as_ref().map(|h| h.state.clone()).unwrap_or_default();
-            state.merge(incoming);
-            let next = Version {
+            let v = Version {
                 entity,
                 id,
                 version: head.as_ref().map_or(1, |h| h.version + 1),
                 state,
-                mutation_id,
+                mutation_ids: s.mutation_ids.clone(),
                 device_id: self.device.to_owned(),
             };
-            match self.store.insert_version(&next).await? {
-                Inserted::Yes => {
-                    self.heads.insert((entity, id), Some(next.clone()));
-                    return Ok((next, true));
-                }
-                // Someone else extended the chain first: read the new head and merge onto it.
-                Inserted::Taken => {
-                    self.heads.remove(&(entity, id));
-                }
+            if self.store.insert_versions(std::slice::from_ref(&v)).await?[0] == Inserted::Yes {
+                return Ok(v);
             }
         }
     }
 
-    /// A change the server makes itself, stamped with the server clock.
-    pub async fn server_change(
-        &mut self,
-        entity: EntityKind,
-        id: Uuid,
-        fields: serde_json::Map<String, serde_json::Value>,
-    ) -> Result<Version, StoreError> {
+    /// A change the server makes itself, stamped with the server clock and written at once.
+    pub async fn server_change(&mut self, entity: EntityKind, id: Uuid, fields: serde_json::Map<String, serde_json::Value>) -> Result<(), StoreError> {
         let hlc = self.clock.stamp();
-        let (v, _) = self.fold(entity, id, &LwwState::from_fields(&fields, &hlc), None).await?;
-        Ok(v)
+        self.stage(entity, id, &LwwState::from_fields(&fields, &hlc), None).await?;
+        self.flush().await?;
+        Ok(())
     }
 
     /// Announces an immutable document with the batch.
     pub fn announce_doc(&mut self, entity: EntityKind, id: Uuid, doc: serde_json::Value) {
-        self.docs.push(ChangeRecord {
-            entity,
-            id,
-            state: None,
-            doc: Some(doc),
-        });
+        self.docs.push(ChangeRecord { entity, id, state: None, doc: Some(doc) });
     }
 
     /// Records a conflict note (idempotent: its id derives from what collided) and announces it.
     pub async fn note(&mut self, entity: EntityKind, entity_id: Uuid, id_parts: &[&str], kind: ConflictKind) -> Result<(), StoreError> {
-        let note = ConflictNote {
-            id: note_id(id_parts),
-            entity,
-            entity_id,
-            clinic_id: self.clinic.to_owned(),
-            kind,
-            detected_at: rfc3339_now(),
-        };
+        let note = ConflictNote { id: note_id(id_parts), entity, entity_id, clinic_id: self.clinic.to_owned(), kind, detected_at: rfc3339_now() };
         let doc = serde_json::to_value(&note).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.store.insert_doc(EntityKind::Conflict, note.id, &doc).await?;
         tracing::info!(entity = entity.as_str(), "conflict recorded");
@@ -130,33 +188,24 @@ impl<'a, S: Store> Batch<'a, S> {
         Ok(())
     }
 
-    /// Announces the newest state of everything touched and of every document, in one change-log
+    /// Announces the newest state of everything touched and every document in one change-log
     /// entry, then refreshes readable documents. Touched entities are announced even when a
     /// retry's merge changed nothing: the interrupted attempt may have died before announcing.
     pub async fn commit(mut self) -> Result<(), StoreError> {
-        let mut heads = Vec::new();
-        for (entity, id) in self.touched.keys().copied().collect::<Vec<_>>() {
-            if let Some(v) = self.head(entity, id).await? {
-                heads.push(v);
-            }
-        }
-        let mut records: Vec<ChangeRecord> = heads
-            .iter()
-            .map(|v| ChangeRecord {
-                entity: v.entity,
-                id: v.id,
-                state: Some(v.state.clone()),
-                doc: None,
-            })
-            .collect();
+        self.flush().await?;
+        let keys: Vec<Key> = self.touched.keys().copied().collect();
+        self.preload(&keys).await?;
+        let heads: Vec<Version> = keys.iter().filter_map(|k| self.heads.get(k).cloned().flatten()).collect();
+        let mut records: Vec<ChangeRecord> =
+            heads.iter().map(|v| ChangeRecord { entity: v.entity, id: v.id, state: Some(v.state.clone()), doc: None }).collect();
         records.append(&mut self.docs);
         if records.is_empty() {
             return Ok(());
         }
         self.store.append_changes(self.clinic, records).await?;
-        for v in &heads {
-            self.store.write_view(v).await?;
-        }
+        self.store.reached(Point::AfterLog);
+        self.store.write_views(&heads).await?;
+        self.store.reached(Point::AfterViews);
         Ok(())
     }
 }

@@ -69,52 +69,45 @@ fn identity_keys(clinic: &str, v: &Version) -> Vec<(String, &'static str)> {
     keys
 }
 
-/// Claims the patient's identity keys; a key held by another live patient is a merge candidate.
-pub async fn detect_duplicates<S: Store>(batch: &mut Batch<'_, S>, old: Option<&Version>, new: &Version) -> Result<(), StoreError> {
-    if new.state.0.get("merged_into").is_some_and(|s| !s.value.is_null())
-        || new.state.0.get("deleted").is_some_and(|s| s.value == serde_json::json!(true))
-    {
-        return Ok(());
-    }
+fn is_live(v: &Version) -> bool {
+    merged_into(v).is_none() && v.state.0.get("deleted").is_none_or(|s| s.value != serde_json::json!(true))
+}
+
+/// Claims the identity keys of the given patients (before, after) in one round trip; a key held
+/// by another live patient makes the two merge candidates. Keys a patient no longer has are released.
+pub async fn detect_duplicates<S: Store>(batch: &mut Batch<'_, S>, patients: &[(Option<Version>, Version)]) -> Result<(), StoreError> {
     let clinic = batch.clinic.to_owned();
-    let keys = identity_keys(&clinic, new);
-    if let Some(old) = old {
-        for (k, _) in identity_keys(&clinic, old) {
-            if !keys.iter().any(|(n, _)| *n == k) {
-                batch.store.release(&k, new.id).await?;
+    let mut wanted: Vec<(String, Uuid)> = Vec::new();
+    let mut reasons: Vec<&'static str> = Vec::new();
+    for (old, new) in patients {
+        let keys = if is_live(new) { identity_keys(&clinic, new) } else { Vec::new() };
+        if let Some(old) = old {
+            for (k, _) in identity_keys(&clinic, old) {
+                if !keys.iter().any(|(n, _)| *n == k) {
+                    batch.store.release(&k, new.id).await?;
+                }
             }
+        }
+        for (k, reason) in keys {
+            wanted.push((k, new.id));
+            reasons.push(reason);
         }
     }
-    for (key, reason) in keys {
-        let Claim::HeldBy(other) = batch.store.claim(&key, new.id).await? else {
-            continue;
-        };
-        // A holder that was merged away or deleted no longer counts.
-        let live = match batch.head(EntityKind::Patient, other).await? {
-            Some(h) => {
-                !h.state.0.get("merged_into").is_some_and(|s| !s.value.is_null())
-                    && h.state.0.get("deleted").is_none_or(|s| s.value != serde_json::json!(true))
-            }
-            None => false,
-        };
+    let claims = batch.store.claim_many(&wanted).await?;
+    for (((key, me), reason), claim) in wanted.iter().zip(reasons).zip(claims) {
+        let Claim::HeldBy(other) = claim else { continue };
+        // A holder that was merged away or deleted no longer counts: take the key over.
+        let live = batch.head(EntityKind::Patient, other).await?.is_some_and(|h| is_live(&h));
         if !live {
-            batch.store.release(&key, other).await?;
-            batch.store.claim(&key, new.id).await?;
+            batch.store.release(key, other).await?;
+            batch.store.claim(key, *me).await?;
             continue;
         }
-        let mut pair = [other, new.id];
+        let mut pair = [other, *me];
         pair.sort();
         let (a, b) = (pair[0].to_string(), pair[1].to_string());
         batch
-            .note(
-                EntityKind::Patient,
-                new.id,
-                &["duplicate", &a, &b],
-                ConflictKind::PossibleDuplicate {
-                    patients: pair.to_vec(),
-                    reason: reason.to_owned(),
-                },
-            )
+            .note(EntityKind::Patient, *me, &["duplicate", &a, &b], ConflictKind::PossibleDuplicate { patients: pair.to_vec(), reason: reason.to_owned() })
             .await?;
     }
     Ok(())

@@ -1,120 +1,132 @@
 //! Applying a validated push. Invariants (docs/sync-protocol.md):
 //!
-//! - P1 exactly once: a mutation id passes the gate (`accept_mutation`) once; its effect is a merge
-//!   into a version chain (idempotent) or an insert under the version's own id (idempotent), so
-//!   finishing an interrupted mutation a second time cannot apply it twice.
+//! - P1 exactly once: a mutation id passes the gate (`accept_mutations`) once; its effect is a
+//!   merge into a version chain (idempotent) or an insert under the version's own id (idempotent),
+//!   so finishing an interrupted mutation a second time cannot apply it twice.
 //! - P2 never lost: a mutation is answered only after its version, its change-log entry and its
 //!   readable document are written. A crash before that leaves it unanswered; the device retries
 //!   and the retry completes the remaining steps.
 //! - P3 linear per entity: version n+1 is derived from version n and written under a unique key.
+//!
+//! The work is done in bulk (one insert per step for the whole batch) because every round trip to
+//! FerretDB costs about as much as a hundred documents inserted together.
 
 use super::batch::Batch;
 use super::clock::ServerClock;
 use super::records::{self, RecordOutcome};
 use super::{patients, slots};
-use crate::store::{Accepted, Store, StoreError};
+use crate::faults::Point;
+use crate::store::{Accepted, Store, StoreError, Version};
 use anola_protocol::wire::{EntityKind, TypedFields};
 use anola_protocol::{Mutation, MutationResult, MutationStatus, PushRequest};
-
-/// What the gate decided for one mutation before any state was touched.
-enum Plan {
-    /// Answer now; nothing to do.
-    Done(MutationResult),
-    /// Apply it. `fresh` is false when an earlier request accepted it but may not have finished:
-    /// the merge then tells whether anything was still missing.
-    Apply { fresh: bool },
-}
+use std::collections::BTreeMap;
+use uuid::Uuid;
 
 fn result(m: &Mutation, status: MutationStatus, code: Option<&str>, message: Option<String>) -> MutationResult {
-    MutationResult {
-        mutation_id: m.id,
-        status,
-        code: code.map(str::to_owned),
-        message,
-    }
+    MutationResult { mutation_id: m.id, status, code: code.map(str::to_owned), message }
 }
 
 fn rejected(m: &Mutation, code: &str, message: &str) -> MutationResult {
     result(m, MutationStatus::Rejected, Some(code), Some(message.to_owned()))
 }
 
-/// Applies one mutation inside the batch; the caller records its result.
-async fn apply_one<S: Store>(batch: &mut Batch<'_, S>, m: &Mutation, fresh: bool) -> Result<MutationResult, StoreError> {
-    let typed = m
-        .typed()
-        .map_err(|(_, e)| StoreError::Corrupt(format!("validated mutation failed to parse: {e}")))?;
-    let applied = |changed: bool| {
-        if fresh || changed {
-            result(m, MutationStatus::Applied, None, None)
-        } else {
-            result(m, MutationStatus::AlreadyApplied, None, None)
-        }
-    };
-    match typed {
-        TypedFields::MedicalRecord(fields) => Ok(match records::append(batch, m, fields).await? {
-            RecordOutcome::Stored => applied(fresh),
-            RecordOutcome::Immutable => rejected(
-                m,
-                "record_immutable",
-                "a different medical record version already has this id; versions never change",
-            ),
-        }),
-        TypedFields::Patient(_) | TypedFields::Appointment(_) => {
-            let old = batch.head(m.entity, m.entity_id).await?;
-            if let Some(o) = &old {
-                if o.text("clinic_id").is_some_and(|c| c != batch.clinic) {
-                    return Ok(rejected(m, "out_of_scope", "this record belongs to another clinic"));
-                }
-            }
-            if m.entity == EntityKind::Patient {
-                patients::record_overwrites(batch, old.as_ref(), m).await?;
-            }
-            let (new, changed) = batch.fold(m.entity, m.entity_id, &m.state(), Some(m.id)).await?;
-            match m.entity {
-                EntityKind::Appointment => {
-                    if let Some(reason) = slots::enforce(batch, old.as_ref(), &new).await? {
-                        return Ok(result(m, MutationStatus::AppliedWithConflict, Some("slot_taken"), Some(reason)));
-                    }
-                }
-                _ => patients::detect_duplicates(batch, old.as_ref(), &new).await?,
-            }
-            Ok(applied(changed))
-        }
-    }
+fn applied(m: &Mutation, fresh: bool, changed: bool) -> MutationResult {
+    let status = if fresh || changed { MutationStatus::Applied } else { MutationStatus::AlreadyApplied };
+    result(m, status, None, None)
 }
 
 pub async fn apply<S: Store>(store: &S, clock: &ServerClock, req: &PushRequest) -> Result<Vec<MutationResult>, StoreError> {
-    let mut plans = Vec::with_capacity(req.mutations.len());
-    for m in &req.mutations {
-        let plan = match store.accept_mutation(&req.device_id, &req.clinic_id, m).await? {
-            Accepted::New => Plan::Apply { fresh: true },
-            Accepted::Existing { digest, .. } if digest != m.digest() => Plan::Done(rejected(
-                m,
-                "mutation_id_reused",
-                "this mutation id was already used for a different change",
-            )),
-            Accepted::Existing { finished: Some(_), .. } => Plan::Done(result(m, MutationStatus::AlreadyApplied, None, None)),
-            Accepted::Existing { finished: None, .. } => Plan::Apply { fresh: false },
-        };
-        plans.push(plan);
-    }
-
-    let mut batch = Batch::new(store, clock, &req.clinic_id, &req.device_id);
-    let mut results = Vec::with_capacity(plans.len());
-    for (m, plan) in req.mutations.iter().zip(plans) {
-        results.push(match plan {
-            Plan::Done(r) => (r, false),
-            Plan::Apply { fresh } => (apply_one(&mut batch, m, fresh).await?, true),
+    // 1. The gate. `fresh` is false when an earlier request accepted a mutation but may not have
+    //    finished it: the merge then tells whether anything was still missing.
+    let accepted = store.accept_mutations(&req.device_id, &req.clinic_id, &req.mutations).await?;
+    store.reached(Point::AfterGate);
+    let mut results: Vec<Option<MutationResult>> = Vec::with_capacity(req.mutations.len());
+    let mut todo: Vec<(usize, bool)> = Vec::new();
+    for (i, (m, a)) in req.mutations.iter().zip(accepted).enumerate() {
+        results.push(match a {
+            Accepted::New => {
+                todo.push((i, true));
+                None
+            }
+            Accepted::Existing { digest, .. } if digest != m.digest() => {
+                Some(rejected(m, "mutation_id_reused", "this mutation id was already used for a different change"))
+            }
+            Accepted::Existing { finished: Some(_), .. } => Some(result(m, MutationStatus::AlreadyApplied, None, None)),
+            Accepted::Existing { finished: None, .. } => {
+                todo.push((i, false));
+                None
+            }
         });
     }
-    batch.commit().await?;
 
-    let mut out = Vec::with_capacity(results.len());
-    for (r, record) in results {
-        if record {
-            store.finish_mutation(r.mutation_id, r.status).await?;
-        }
-        out.push(r);
+    // 2. Heads of every entity touched, read concurrently; the state before this push is kept for
+    //    the rules that compare before and after (slots, identity keys).
+    let mut batch = Batch::new(store, clock, &req.clinic_id, &req.device_id);
+    let mut keys: Vec<(EntityKind, Uuid)> = todo.iter().map(|(i, _)| &req.mutations[*i]).filter(|m| m.entity.is_lww()).map(|m| (m.entity, m.entity_id)).collect();
+    keys.sort();
+    keys.dedup();
+    batch.preload(&keys).await?;
+    let mut before: BTreeMap<(EntityKind, Uuid), Option<Version>> = BTreeMap::new();
+    for k in &keys {
+        before.insert(*k, batch.head(k.0, k.1).await?);
     }
-    Ok(out)
+
+    // 3. Fold every mutation in order into its entity's staged state; collect record versions.
+    let mut record_docs = Vec::new();
+    for (i, fresh) in &todo {
+        let m = &req.mutations[*i];
+        let typed = m.typed().map_err(|(_, e)| StoreError::Corrupt(format!("validated mutation failed to parse: {e}")))?;
+        match typed {
+            TypedFields::MedicalRecord(fields) => record_docs.push((*i, *fresh, fields)),
+            TypedFields::Patient(_) | TypedFields::Appointment(_) => {
+                let old = batch.head(m.entity, m.entity_id).await?;
+                if old.as_ref().is_some_and(|o| o.text("clinic_id").is_some_and(|c| c != req.clinic_id)) {
+                    results[*i] = Some(rejected(m, "out_of_scope", "this record belongs to another clinic"));
+                    continue;
+                }
+                if m.entity == EntityKind::Patient {
+                    patients::record_overwrites(&mut batch, old.as_ref(), m).await?;
+                }
+                let changed = batch.stage(m.entity, m.entity_id, &m.state(), Some(m.id)).await?;
+                results[*i] = Some(applied(m, *fresh, changed));
+            }
+        }
+    }
+    batch.flush().await?;
+    store.reached(Point::AfterVersions);
+
+    // 4. Rules on the new states: slots for appointments, identity keys for patients.
+    let mut patient_pairs = Vec::new();
+    for (k, old) in &before {
+        let Some(new) = batch.head(k.0, k.1).await? else { continue };
+        match k.0 {
+            EntityKind::Appointment => {
+                if let Some(reason) = slots::enforce(&mut batch, old.as_ref(), &new).await? {
+                    for (i, _) in &todo {
+                        let m = &req.mutations[*i];
+                        if m.entity_id == k.1 && results[*i].as_ref().is_some_and(|r| r.status == MutationStatus::Applied) {
+                            results[*i] = Some(result(m, MutationStatus::AppliedWithConflict, Some("slot_taken"), Some(reason.clone())));
+                        }
+                    }
+                }
+            }
+            EntityKind::Patient => patient_pairs.push((old.clone(), new)),
+            _ => {}
+        }
+    }
+    patients::detect_duplicates(&mut batch, &patient_pairs).await?;
+    for (i, fresh, fields) in record_docs {
+        let m = &req.mutations[i];
+        results[i] = Some(match records::append(&mut batch, m, fields).await? {
+            RecordOutcome::Stored => applied(m, fresh, fresh),
+            RecordOutcome::Immutable => rejected(m, "record_immutable", "a different medical record version already has this id; versions never change"),
+        });
+    }
+
+    // 5. Announce, refresh readable documents, then record the results.
+    batch.commit().await?;
+    let results: Vec<MutationResult> = results.into_iter().map(|r| r.expect("every mutation has a result")).collect();
+    let finished: Vec<(Uuid, MutationStatus)> = todo.iter().map(|(i, _)| (results[*i].mutation_id, results[*i].status)).collect();
+    store.finish_mutations(&finished).await?;
+    Ok(results)
 }
