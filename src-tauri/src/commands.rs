@@ -3,9 +3,7 @@
 use crate::AppState;
 use anola_client::store::RecordVersionView;
 use anola_client::{ClientError, SyncStatus};
-use anola_protocol::{
-    Appointment, AppointmentFields, ConflictNote, MedicalRecordVersion, Patient, PatientFields, Provider, RecordFields,
-};
+use anola_protocol::{Appointment, AppointmentFields, ConflictNote, MedicalRecordVersion, Patient, PatientFields, Provider, RecordFields};
 use tauri::State;
 use uuid::Uuid;
 

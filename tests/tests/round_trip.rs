@@ -232,19 +232,37 @@ async fn server_killed_mid_push_loses_and_doubles_nothing() {
     let mut total = 0;
     for point in ["after_gate", "after_versions", "after_log", "after_views"] {
         for i in 0..per_round {
-            a.ok(&["patient", "add", "--given", &format!("{point}{i}"), "--family", "Crashtest", "--dob", "1999-05-05"]);
+            a.ok(&[
+                "patient",
+                "add",
+                "--given",
+                &format!("{point}{i}"),
+                "--family",
+                "Crashtest",
+                "--dob",
+                "1999-05-05",
+            ]);
         }
         // An edit of an already-synced patient rides along, so the crash also hits an update.
         if total > 0 {
-            let first = a.ok(&["patient", "list", "--limit", "1000"]).as_array().unwrap().last().unwrap()["id"].as_str().unwrap().to_owned();
+            let first = a.ok(&["patient", "list", "--limit", "1000"]).as_array().unwrap().last().unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
             a.ok(&["patient", "edit", &first, "--phone", &format!("0700{total:06}")]);
         }
         total += per_round;
         let mut crashing = ServerProc::start(port, ferret.uri(), &dbname, &[("ANOLA_FAULT_ABORT_AT", point)]);
         let r = a.run(&["sync"]);
         assert_eq!(r.code, 3, "{point}: the push failed as the server died: {}", r.json);
-        assert!(crashing.wait_exit(Duration::from_secs(10)), "{point}: the fault-injected server exited");
-        assert!(a.ok(&["status"])["pending"].as_u64().unwrap() >= per_round as u64, "{point}: nothing left the outbox without an answer");
+        assert!(
+            crashing.wait_exit(Duration::from_secs(10)),
+            "{point}: the fault-injected server exited"
+        );
+        assert!(
+            a.ok(&["status"])["pending"].as_u64().unwrap() >= per_round as u64,
+            "{point}: nothing left the outbox without an answer"
+        );
 
         // Restart and retry: everything arrives exactly once.
         let server = ServerProc::start(port, ferret.uri(), &dbname, &[]);
@@ -253,7 +271,11 @@ async fn server_killed_mid_push_loses_and_doubles_nothing() {
         assert_eq!(count(&db, "patients").await, total as u64, "{point}");
         assert_no_double_apply(&db).await;
         b.ok(&["sync"]);
-        assert_eq!(b.ok(&["patient", "list", "--limit", "1000"]).as_array().unwrap().len(), total, "{point}: device B sees every patient");
+        assert_eq!(
+            b.ok(&["patient", "list", "--limit", "1000"]).as_array().unwrap().len(),
+            total,
+            "{point}: device B sees every patient"
+        );
         server.kill();
     }
     let results = count(&db, "mutation_results").await;

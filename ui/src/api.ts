@@ -2,7 +2,20 @@
 // browser (`npm run dev` for design work) it falls back to the in-memory mock in mockBackend.ts,
 // which is loaded lazily so it never runs inside the app.
 
-import type { ApiError, FieldError, Patient, PatientFields, SyncStatus } from './types';
+import type {
+  ApiError,
+  Appointment,
+  AppointmentFields,
+  ConflictNote,
+  FieldError,
+  MedicalRecordVersion,
+  Patient,
+  PatientFields,
+  Provider,
+  RecordFields,
+  RecordVersionView,
+  SyncStatus,
+} from './types';
 
 export interface Backend {
   invoke<T>(cmd: string, args?: Record<string, unknown>): Promise<T>;
@@ -81,6 +94,22 @@ export const api = {
   getPatient: (id: string) => call<Patient>('get_patient', { id }),
   registerPatient: (fields: PatientFields) => call<Patient>('register_patient', { fields }),
   updatePatient: (id: string, fields: PatientFields) => call<Patient>('update_patient', { id, fields }),
+  deletePatient: (id: string) => call<Patient>('delete_patient', { id }),
+  /** A day's appointments (`date`), a patient's (`patientId`), or both filters; time order, cancelled ones included. */
+  listAppointments: (filter: { date?: string; patientId?: string }) =>
+    call<Appointment[]>('list_appointments', {
+      ...(filter.date !== undefined ? { date: filter.date } : {}),
+      ...(filter.patientId !== undefined ? { patientId: filter.patientId } : {}),
+    }),
+  bookAppointment: (fields: AppointmentFields) => call<Appointment>('book_appointment', { fields }),
+  updateAppointment: (id: string, fields: AppointmentFields) => call<Appointment>('update_appointment', { id, fields }),
+  listProviders: () => call<Provider[]>('list_providers'),
+  listRecords: (patientId: string) => call<RecordVersionView[]>('list_records', { patientId }),
+  addRecord: (fields: RecordFields) => call<MedicalRecordVersion>('add_record', { fields }),
+  /** `amends` is the version id being amended; the old version stays. */
+  amendRecord: (amends: string, fields: RecordFields) => call<MedicalRecordVersion>('amend_record', { amends, fields }),
+  listConflicts: (entityId?: string) =>
+    call<ConflictNote[]>('list_conflicts', entityId !== undefined ? { entityId } : {}),
   syncStatus: () => call<SyncStatus>('sync_status'),
   syncNow: () => call<SyncStatus>('sync_now'),
   onSyncStatus: async (cb: (s: SyncStatus) => void) => (await backend()).onSyncStatus(cb),
@@ -95,6 +124,8 @@ export function describeError(e: ApiError): string {
       return `This device's storage could not be read or written: ${e.message}`;
     case 'validation_failed':
       return `Some fields need attention: ${e.message}`;
+    case 'offline':
+      return `The sync server could not be reached: ${e.message}`;
     case 'internal':
       return `Something went wrong: ${e.message}`;
     default:

@@ -127,3 +127,27 @@ export const STATUS_LABELS: Record<ConditionStatus, string> = {
 export function plural(n: number, one: string, many: string = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
+
+const DAY_NAMES = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+
+/** `Thursday 12 Mar 2026`, with `Today`/`Tomorrow`/`Yesterday` in front when it is one of those. */
+export function formatDayHeading(iso: string, today: string): string {
+  const d = parseIsoDate(iso);
+  if (!d) return iso;
+  const weekday = DAY_NAMES[new Date(Date.UTC(d.year, d.month - 1, d.day)).getUTCDay()];
+  const t = parseIsoDate(today);
+  let rel = '';
+  if (t) {
+    const diff = Math.round((Date.UTC(d.year, d.month - 1, d.day) - Date.UTC(t.year, t.month - 1, t.day)) / 86_400_000);
+    rel = diff === 0 ? 'Today' : diff === 1 ? 'Tomorrow' : diff === -1 ? 'Yesterday' : '';
+  }
+  const text = `${weekday} ${formatDate(iso)}`;
+  return rel ? `${rel} · ${text}` : text;
+}
+
+/** `12 Mar 2026 14:05` (local time) of an RFC 3339 timestamp; unparseable input is returned as is. */
+export function formatDateTime(rfc3339: string): string {
+  const d = new Date(rfc3339);
+  if (Number.isNaN(d.getTime())) return rfc3339;
+  return `${d.getDate()} ${MONTHS[d.getMonth()]} ${d.getFullYear()} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}

@@ -54,11 +54,23 @@ export interface Patient {
   blood_type: BloodType | null;
   allergies: Allergy[] | null;
   chronic_conditions: ChronicCondition[] | null;
+  /** The clinic whose devices hold this patient (set at registration, never changed). */
+  clinic_id?: string | null;
+  /** The community field worker this patient is assigned to, if any. */
+  field_worker_id?: string | null;
+  /** Tombstone: the patient was deleted. */
+  deleted?: boolean | null;
+  /** Set by the server when staff merged this registration into another patient (its id). */
+  merged_into?: string | null;
   /** Has local changes not yet acknowledged by the server. */
   pending: boolean;
 }
 
-export type PatientFieldName = keyof Omit<Patient, 'id' | 'pending'>;
+/** Fields the patient form edits; `clinic_id`, `field_worker_id`, `deleted`, `merged_into` are not edited here. */
+export type PatientFieldName = Exclude<
+  keyof Patient,
+  'id' | 'pending' | 'clinic_id' | 'field_worker_id' | 'deleted' | 'merged_into'
+>;
 
 /** A partial set of fields: an absent key leaves the field alone, `null` clears it. */
 export type PatientFields = Partial<{ [K in PatientFieldName]: Patient[K] }>;
@@ -92,6 +104,19 @@ export interface SyncStatus {
   last_error: string | null;
   server_url: string;
   device_id: string;
+  /** The clinic this device serves. */
+  clinic_id: string;
+  /** Patients in this device's replica (not shown; optional for older backends). */
+  patients?: number;
+  /** Conflict notes the server sent. */
+  conflicts: number;
+  /** While a pull runs (or after one was interrupted): change-log entries done / total. */
+  progress: SyncProgress | null;
+}
+
+export interface SyncProgress {
+  done: number;
+  total: number;
 }
 
 export interface FieldError {
@@ -109,3 +134,225 @@ export interface ApiError {
   message: string;
   errors?: FieldError[];
 }
+
+// ---------- Appointments ----------
+
+export type AppointmentStatus =
+  | 'scheduled'
+  | 'confirmed'
+  | 'checked_in'
+  | 'in_progress'
+  | 'completed'
+  | 'cancelled'
+  | 'no_show'
+  | 'rescheduled'
+  | 'conflict_needs_rescheduling';
+
+export type AppointmentType =
+  | 'consultation'
+  | 'follow_up'
+  | 'emergency'
+  | 'routine_checkup'
+  | 'vaccination'
+  | 'lab_test'
+  | 'procedure';
+
+export type ConsultationMode = 'in_person' | 'video' | 'phone' | 'home_visit';
+export type Urgency = 'low' | 'medium' | 'high' | 'emergency';
+
+export const APPOINTMENT_STATUSES: readonly AppointmentStatus[] = [
+  'scheduled',
+  'confirmed',
+  'checked_in',
+  'in_progress',
+  'completed',
+  'cancelled',
+  'no_show',
+  'rescheduled',
+  'conflict_needs_rescheduling',
+];
+export const APPOINTMENT_TYPES: readonly AppointmentType[] = [
+  'consultation',
+  'follow_up',
+  'emergency',
+  'routine_checkup',
+  'vaccination',
+  'lab_test',
+  'procedure',
+];
+export const CONSULTATION_MODES: readonly ConsultationMode[] = ['in_person', 'video', 'phone', 'home_visit'];
+export const URGENCIES: readonly Urgency[] = ['low', 'medium', 'high', 'emergency'];
+
+export interface Cancellation {
+  reason?: string;
+  cancelled_by?: string;
+  /** RFC 3339 */
+  cancelled_at?: string;
+}
+
+export interface Rescheduling {
+  previous_date?: string;
+  previous_start_time?: string;
+  reason?: string;
+}
+
+export interface SlotConflict {
+  reason: string;
+  /** The appointment that holds the slot. */
+  held_by: string;
+}
+
+export interface Appointment {
+  id: string;
+  patient_id: string | null;
+  provider_id: string | null;
+  clinic_id: string | null;
+  appointment_type: AppointmentType | null;
+  mode: ConsultationMode | null;
+  reason: string | null;
+  symptoms: string[] | null;
+  urgency: Urgency | null;
+  /** YYYY-MM-DD, in the appointment's time zone. */
+  date: string | null;
+  /** HH:MM, in the appointment's time zone. */
+  start_time: string | null;
+  duration_minutes: number | null;
+  time_zone: string | null;
+  status: AppointmentStatus | null;
+  cancellation: Cancellation | null;
+  rescheduling: Rescheduling | null;
+  /** Set by the server when the slot was taken. */
+  conflict: SlotConflict | null;
+  deleted: boolean | null;
+  pending: boolean;
+}
+
+/** A partial set of appointment fields: absent leaves a field alone, `null` clears it. */
+export type AppointmentFields = Partial<Omit<Appointment, 'id' | 'pending' | 'conflict' | 'deleted' | 'clinic_id'>>;
+
+export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
+
+export interface Provider {
+  id: string;
+  clinic_id: string;
+  title?: string | null;
+  given_name: string;
+  family_name: string;
+  specializations: string[];
+  services: { name: string; price_minor: number; currency: string }[];
+  weekly_availability: { day: Weekday; start: string; end: string }[];
+  vacations: { from: string; to: string; reason?: string }[];
+  consultation_modes: string[];
+  active: boolean;
+}
+
+// ---------- Medical records ----------
+
+export interface Vitals {
+  systolic_mmhg?: number;
+  diastolic_mmhg?: number;
+  pulse_bpm?: number;
+  /** Tenths of a degree Celsius. */
+  temperature_dc?: number;
+  respiratory_rate?: number;
+  spo2_percent?: number;
+  /** Grams. */
+  weight_g?: number;
+  /** Millimetres. */
+  height_mm?: number;
+}
+
+export interface Diagnosis {
+  code: string;
+  system?: string;
+  description?: string;
+}
+
+export interface Order {
+  kind: string;
+  description: string;
+}
+
+export interface Prescription {
+  medication: string;
+  dose?: string;
+  route?: string;
+  frequency?: string;
+  duration_days?: number;
+}
+
+export interface LabResult {
+  test: string;
+  value?: string;
+  unit?: string;
+  reference_range?: string;
+  /** Metadata of an attached file (the file travels separately). Kept as is when amending. */
+  attachment?: { file_name: string; content_type: string; size_bytes: number; sha256?: string };
+}
+
+/** One version of a medical record as the UI writes it. */
+export interface RecordFields {
+  patient_id: string;
+  author: string;
+  /** Carried through when amending; the backend sets them otherwise. */
+  appointment_id?: string;
+  provider_id?: string;
+  consultation_notes?: string;
+  plan?: string;
+  vitals?: Vitals;
+  diagnoses?: Diagnosis[];
+  orders?: Order[];
+  prescriptions?: Prescription[];
+  lab_results?: LabResult[];
+}
+
+export interface MedicalRecordVersion extends RecordFields {
+  /** The version id. */
+  id: string;
+  /** The logical record (the first version's id). */
+  record_id: string;
+  /** The version this one amends; absent or null for the original entry. */
+  amends?: string | null;
+  clinic_id: string;
+  /** Hybrid logical clock: 15-digit ms since epoch, 5-digit counter, node id. */
+  hlc: string;
+  device_id: string;
+}
+
+export type RecordSync = 'synced' | 'pending' | 'refused';
+
+export interface RecordVersionView extends MedicalRecordVersion {
+  sync: RecordSync;
+  /** A later version amends this one. */
+  superseded: boolean;
+  /** Another version amends the same one: a clinician must reconcile. */
+  concurrent_amendment: boolean;
+}
+
+// ---------- Conflict notes ----------
+
+export type ConflictEntity = 'patient' | 'appointment' | 'medical_record';
+
+interface ConflictNoteBase {
+  id: string;
+  entity: ConflictEntity;
+  entity_id: string;
+  clinic_id: string;
+  /** RFC 3339, server time. */
+  detected_at: string;
+}
+
+export type ConflictNote = ConflictNoteBase &
+  (
+    | {
+        kind: 'field_overwritten';
+        field: string;
+        kept_value: unknown;
+        kept_hlc: string;
+        lost_value: unknown;
+        lost_hlc: string;
+      }
+    | { kind: 'concurrent_amendments'; record_id: string; amends: string; versions: string[] }
+    | { kind: 'slot_taken'; kept: string; lost: string; provider_id: string; date: string; start_time: string }
+    | { kind: 'possible_duplicate'; patients: string[]; reason: string }
+  );

@@ -43,17 +43,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let value: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|e| ApiError::new(ErrorCode::MalformedJson, format!("the body is not valid JSON: {e}")))?;
-    match value.get("protocol_version") {
-        Some(v) => match v.as_u64() {
+    // Sync bodies require the version through their type; staff bodies (a provider) do not carry it.
+    if let Some(v) = value.get("protocol_version") {
+        match v.as_u64() {
             Some(n) => crate::sync::validate::protocol_version(u32::try_from(n).unwrap_or(u32::MAX)).map_err(ApiError)?,
             None => {
                 return Err(ApiError(
                     ErrorBody::new(ErrorCode::InvalidRequest, "protocol_version must be a positive integer").with_field("protocol_version"),
                 ))
             }
-        },
-        // Sync bodies require it through their type; staff bodies (a provider) do not carry it.
-        None => {}
+        }
     }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
@@ -89,8 +88,18 @@ mod tests {
         assert_eq!(code(br#"{"protocol_version": "1"}"#).0, ErrorCode::InvalidRequest);
         assert_eq!(code(br#"{"device_id": "a", "mutations": []}"#).0, ErrorCode::InvalidRequest);
         assert_eq!(code(br#"[1,2]"#).0, ErrorCode::InvalidRequest);
-        let (c, f) = code(br#"{"protocol_version": 1, "device_id": "d", "mutations": [{"id": "00000000-0000-0000-0000-000000000001", "entity": "patient", "entity_id": "00000000-0000-0000-0000-000000000002", "op": "create", "hlc": "000000000000001-00000-d", "fields": {"given_name": 42}}]}"#);
+        // The envelope's shape is checked here, with the path of the first bad field.
+        let (c, f) = code(br#"{"protocol_version": 1, "device_id": "d", "clinic_id": "c", "mutations": [{"id": "nope"}]}"#);
         assert_eq!(c, ErrorCode::InvalidRequest);
-        assert_eq!(f.as_deref(), Some("mutations[0].fields.given_name"));
+        assert_eq!(f.as_deref(), Some("mutations[0].id"));
+    }
+
+    #[test]
+    fn wrong_field_types_name_the_field() {
+        let body = br#"{"protocol_version": 1, "device_id": "d", "clinic_id": "c", "mutations": [{"id": "00000000-0000-0000-0000-000000000001", "entity": "patient", "entity_id": "00000000-0000-0000-0000-000000000002", "op": "create", "hlc": "000000000000001-00000-d", "fields": {"given_name": 42}}]}"#;
+        let req: PushRequest = parse(body).unwrap();
+        let e = crate::sync::validate::push(&req, crate::sync::validate::today()).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidRequest);
+        assert_eq!(e.field.as_deref(), Some("mutations[0].fields.given_name"));
     }
 }

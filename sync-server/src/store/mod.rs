@@ -5,6 +5,7 @@
 //! of a derived document. Nothing relies on multi-document transactions or on the atomicity of an
 //! update, which FerretDB does not provide (docs/adr/0002-concurrency-by-unique-inserts.md).
 
+mod change_log;
 pub mod mongo;
 mod sequence;
 

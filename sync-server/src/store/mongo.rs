@@ -7,7 +7,8 @@
 //! - `patients`, `appointments`, `providers` (`_id` = id): readable current documents (derived).
 //! - `medical_records`, `conflicts`, `merges` (`_id` = id): immutable documents.
 //! - `claims` (`_id` = key): unique keys with their holder (slot blocks, identity keys, amendments).
-//! - `changes` (`_id` = `<clinic>:<seq, 12 digits>`): each clinic's dense change log.
+//! - `changes_<clinic>_<bucket>` (`_id` = sequence number): each clinic's dense change log, in
+//!   bucket collections (see `change_log.rs`).
 //! - `resyncs` (`_id` = `<clinic>:<generation, 6 digits>`): resync generations, dense per clinic.
 
 use super::sequence::last_present;
@@ -36,17 +37,19 @@ const READ_FANOUT: usize = 16;
 
 pub struct MongoStore {
     db: Database,
+    /// Each clinic's last known log sequence number and when it was learnt (progress totals).
+    pub(crate) heads_cache: Mutex<HashMap<String, (u64, std::time::Instant)>>,
     /// Next change-log number to try, per clinic. Appends from this process are serialised through
     /// it, so a number is only tried once its predecessor is known to exist.
-    next_seq: Mutex<HashMap<String, u64>>,
+    pub(crate) next_seq: Mutex<HashMap<String, u64>>,
     faults: Arc<Faults>,
 }
 
-fn unavailable(e: mongodb::error::Error) -> StoreError {
+pub(crate) fn unavailable(e: mongodb::error::Error) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
-fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
+pub(crate) fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
     match e.kind.as_ref() {
         ErrorKind::Write(WriteFailure::WriteError(w)) => w.code == DUPLICATE_KEY,
         ErrorKind::Command(c) => c.code == DUPLICATE_KEY,
@@ -56,10 +59,6 @@ fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
 
 fn version_key(entity: EntityKind, id: Uuid, version: u64) -> String {
     format!("{}:{id}:{version:012}", entity.as_str())
-}
-
-fn change_key(clinic: &str, seq: u64) -> String {
-    format!("{clinic}:{seq:012}")
 }
 
 fn view_collection(entity: EntityKind) -> &'static str {
@@ -73,21 +72,35 @@ fn view_collection(entity: EntityKind) -> &'static str {
     }
 }
 
-fn to_bson<T: serde::Serialize>(v: &T) -> Result<Bson, StoreError> {
+pub(crate) fn to_bson<T: serde::Serialize>(v: &T) -> Result<Bson, StoreError> {
     bson::to_bson(v).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn from_bson<T: serde::de::DeserializeOwned>(v: Bson) -> Result<T, StoreError> {
+pub(crate) fn from_bson<T: serde::de::DeserializeOwned>(v: Bson) -> Result<T, StoreError> {
     bson::from_bson(v).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn now() -> bson::DateTime {
+pub(crate) fn now() -> bson::DateTime {
     bson::DateTime::now()
 }
 
 fn doc_to_json(mut d: Document) -> Result<serde_json::Value, StoreError> {
     d.remove("_id");
     from_bson(Bson::Document(d))
+}
+
+/// The readable document of a version: its fields at top level, sync metadata under `_sync`.
+fn view_doc(v: &Version) -> Result<Document, StoreError> {
+    let mut d = match to_bson(&v.state.values())? {
+        Bson::Document(d) => d,
+        _ => Document::new(),
+    };
+    d.insert("_id", v.id.to_string());
+    d.insert(
+        "_sync",
+        doc! {"version": v.version as i64, "state": to_bson(&v.state)?, "updated_at": now()},
+    );
+    Ok(d)
 }
 
 impl MongoStore {
@@ -104,6 +117,7 @@ impl MongoStore {
         Ok(Self {
             db: client.database(database),
             next_seq: Mutex::new(HashMap::new()),
+            heads_cache: Mutex::new(HashMap::new()),
             faults,
         })
     }
@@ -112,7 +126,7 @@ impl MongoStore {
         &self.db
     }
 
-    fn coll(&self, name: &str) -> Collection<Document> {
+    pub(crate) fn coll(&self, name: &str) -> Collection<Document> {
         self.db.collection(name)
     }
 
@@ -147,19 +161,6 @@ impl MongoStore {
                 .unwrap_or_default(),
             device_id: d.get_str("device_id").unwrap_or_default().to_owned(),
         }))
-    }
-
-    async fn read_entry(&self, clinic: &str, seq: u64) -> Result<Option<ChangeEntry>, StoreError> {
-        let Some(d) = self
-            .coll("changes")
-            .find_one(doc! {"_id": change_key(clinic, seq)})
-            .await
-            .map_err(unavailable)?
-        else {
-            return Ok(None);
-        };
-        let records: Vec<ChangeRecord> = from_bson(d.get("records").cloned().unwrap_or(Bson::Null))?;
-        Ok(Some(ChangeEntry { seq, records }))
     }
 
     /// Inserts documents in one round trip (unordered: each stands alone) and reports, per
@@ -272,7 +273,10 @@ impl Store for MongoStore {
                         .map_err(unavailable)?
                         .map(|d| from_bson::<MutationStatus>(d.get("status").cloned().unwrap_or(Bson::Null)))
                         .transpose()?;
-                    Accepted::Existing { digest: first.get_str("digest").unwrap_or_default().to_owned(), finished }
+                    Accepted::Existing {
+                        digest: first.get_str("digest").unwrap_or_default().to_owned(),
+                        finished,
+                    }
                 }
             });
         }
@@ -354,15 +358,7 @@ impl Store for MongoStore {
         let coll = view_collection(v.entity);
         let mut current = v.clone();
         loop {
-            let mut d = match to_bson(&current.state.values())? {
-                Bson::Document(d) => d,
-                _ => Document::new(),
-            };
-            d.insert("_id", current.id.to_string());
-            d.insert(
-                "_sync",
-                doc! {"version": current.version as i64, "state": to_bson(&current.state)?, "updated_at": now()},
-            );
+            let d = view_doc(&current)?;
             self.coll(coll)
                 .replace_one(doc! {"_id": current.id.to_string()}, d)
                 .upsert(true)
@@ -383,7 +379,23 @@ impl Store for MongoStore {
     }
 
     async fn write_views(&self, vs: &[Version]) -> Result<(), StoreError> {
-        for chunk in vs.chunks(READ_FANOUT) {
+        // First versions become readable documents by insert, which costs the same whatever the
+        // collection's size; anything else (or a first version whose document exists) is replaced.
+        let (first, rest): (Vec<&Version>, Vec<&Version>) = vs.iter().partition(|v| v.version == 1);
+        let mut by_coll: HashMap<&str, Vec<&Version>> = HashMap::new();
+        for v in first {
+            by_coll.entry(view_collection(v.entity)).or_default().push(v);
+        }
+        let mut replace: Vec<&Version> = rest;
+        for (coll, versions) in by_coll {
+            let docs = versions.iter().map(|v| view_doc(v)).collect::<Result<Vec<_>, _>>()?;
+            for (v, ins) in versions.iter().zip(self.insert_many_unique(coll, docs).await?) {
+                if ins == Inserted::Taken {
+                    replace.push(v);
+                }
+            }
+        }
+        for chunk in replace.chunks(READ_FANOUT) {
             for r in join_all(chunk.iter().map(|v| self.write_view(v))).await {
                 r?;
             }
@@ -485,7 +497,10 @@ impl Store for MongoStore {
 
     async fn claim_many(&self, claims: &[(String, Uuid)]) -> Result<Vec<Claim>, StoreError> {
         let at = now();
-        let docs = claims.iter().map(|(k, h)| doc! {"_id": k, "holder": h.to_string(), "claimed_at": at}).collect();
+        let docs = claims
+            .iter()
+            .map(|(k, h)| doc! {"_id": k, "holder": h.to_string(), "claimed_at": at})
+            .collect();
         let inserted = self.insert_many_unique("claims", docs).await?;
         let mut out = Vec::with_capacity(claims.len());
         for ((key, holder), ins) in claims.iter().zip(inserted) {
@@ -506,66 +521,15 @@ impl Store for MongoStore {
     }
 
     async fn append_changes(&self, clinic: &str, records: Vec<ChangeRecord>) -> Result<u64, StoreError> {
-        let mut next = self.next_seq.lock().await;
-        let mut seq = match next.get(clinic) {
-            Some(n) => *n,
-            None => self.log_head(clinic).await? + 1,
-        };
-        let records = to_bson(&records)?;
-        let mut collisions = 0u32;
-        loop {
-            let d = doc! {"_id": change_key(clinic, seq), "clinic_id": clinic, "seq": seq as i64, "records": records.clone(), "created_at": now()};
-            match self.coll("changes").insert_one(d).await {
-                Ok(_) => {
-                    next.insert(clinic.to_owned(), seq + 1);
-                    return Ok(seq);
-                }
-                // Another server process took this number: it exists, so the next one may be tried.
-                Err(e) if is_duplicate_key(&e) => {
-                    collisions += 1;
-                    seq = if collisions.is_multiple_of(8) {
-                        self.log_head(clinic).await? + 1
-                    } else {
-                        seq + 1
-                    };
-                }
-                Err(e) => {
-                    // The insert may or may not have landed; find out from the log itself next time.
-                    next.remove(clinic);
-                    return Err(unavailable(e));
-                }
-            }
-        }
+        self.append_entries(clinic, records).await
     }
 
     async fn read_changes(&self, clinic: &str, after: u64, min_records: usize, max_entries: usize) -> Result<Vec<ChangeEntry>, StoreError> {
-        let mut out: Vec<ChangeEntry> = Vec::new();
-        let mut records = 0usize;
-        let mut next = after + 1;
-        while out.len() < max_entries && records < min_records {
-            let want = READ_FANOUT.min(max_entries - out.len());
-            let batch = join_all((next..next + want as u64).map(|s| self.read_entry(clinic, s))).await;
-            for entry in batch {
-                match entry? {
-                    Some(e) => {
-                        records += e.records.len();
-                        out.push(e);
-                    }
-                    // The log is dense: a missing number is the current end. Anything read beyond
-                    // it in this batch was appended after that moment and is read next time.
-                    None => return Ok(out),
-                }
-                if records >= min_records {
-                    return Ok(out);
-                }
-            }
-            next += want as u64;
-        }
-        Ok(out)
+        self.read_entries(clinic, after, min_records, max_entries).await
     }
 
     async fn log_head(&self, clinic: &str) -> Result<u64, StoreError> {
-        last_present(|n| self.exists("changes", change_key(clinic, n))).await
+        self.cached_log_head(clinic).await
     }
 
     async fn resync_generation(&self, clinic: &str) -> Result<u64, StoreError> {

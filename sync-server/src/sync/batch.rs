@@ -33,7 +33,9 @@ pub struct Batch<'a, S: Store> {
 }
 
 pub fn rfc3339_now() -> String {
-    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 impl<'a, S: Store> Batch<'a, S> {
@@ -47,6 +49,13 @@ impl<'a, S: Store> Batch<'a, S> {
             staged: BTreeMap::new(),
             touched: BTreeMap::new(),
             docs: Vec::new(),
+        }
+    }
+
+    /// Records that these entities have no head yet (fresh creates), without reading.
+    pub fn assume_new(&mut self, keys: &[Key]) {
+        for k in keys {
+            self.heads.entry(*k).or_insert(None);
         }
     }
 
@@ -83,7 +92,13 @@ impl<'a, S: Store> Batch<'a, S> {
     }
 
     /// Merges `incoming` into the entity's staged state; returns whether anything changed.
-    pub async fn stage(&mut self, entity: EntityKind, id: Uuid, incoming: &LwwState, mutation_id: Option<Uuid>) -> Result<bool, StoreError> {
+    pub async fn stage(
+        &mut self,
+        entity: EntityKind,
+        id: Uuid,
+        incoming: &LwwState,
+        mutation_id: Option<Uuid>,
+    ) -> Result<bool, StoreError> {
         if let Some(h) = incoming.max_hlc() {
             self.clock.observe(h);
         }
@@ -94,7 +109,15 @@ impl<'a, S: Store> Batch<'a, S> {
                 return Ok(false);
             }
             let state = base.as_ref().map(|b| b.state.clone()).unwrap_or_default();
-            self.staged.insert((entity, id), Staged { base, state, incoming: Vec::new(), mutation_ids: Vec::new() });
+            self.staged.insert(
+                (entity, id),
+                Staged {
+                    base,
+                    state,
+                    incoming: Vec::new(),
+                    mutation_ids: Vec::new(),
+                },
+            );
         }
         let s = self.staged.get_mut(&(entity, id)).expect("staged above");
         let changed = s.state.merge(incoming);
@@ -126,7 +149,10 @@ impl<'a, S: Store> Batch<'a, S> {
             };
             pending.push((s, v));
         }
-        let inserted = self.store.insert_versions(&pending.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>()).await?;
+        let inserted = self
+            .store
+            .insert_versions(&pending.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>())
+            .await?;
         for ((s, v), ins) in pending.into_iter().zip(inserted) {
             let v = match ins {
                 Inserted::Yes => v,
@@ -142,6 +168,12 @@ impl<'a, S: Store> Batch<'a, S> {
     async fn rederive(&mut self, s: Staged, entity: EntityKind, id: Uuid) -> Result<Version, StoreError> {
         loop {
             let head = self.store.head(entity, id).await?;
+            if head.as_ref().is_some_and(|h| h.text("clinic_id").is_some_and(|c| c != self.clinic)) {
+                return Err(StoreError::Corrupt(format!(
+                    "a {} id of another clinic was reused",
+                    entity.as_str()
+                )));
+            }
             let mut state = head.as_ref().map(|h| h.state.clone()).unwrap_or_default();
             for inc in &s.incoming {
                 state.merge(inc);
@@ -166,7 +198,12 @@ impl<'a, S: Store> Batch<'a, S> {
     }
 
     /// A change the server makes itself, stamped with the server clock and written at once.
-    pub async fn server_change(&mut self, entity: EntityKind, id: Uuid, fields: serde_json::Map<String, serde_json::Value>) -> Result<(), StoreError> {
+    pub async fn server_change(
+        &mut self,
+        entity: EntityKind,
+        id: Uuid,
+        fields: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(), StoreError> {
         let hlc = self.clock.stamp();
         self.stage(entity, id, &LwwState::from_fields(&fields, &hlc), None).await?;
         self.flush().await?;
@@ -175,12 +212,24 @@ impl<'a, S: Store> Batch<'a, S> {
 
     /// Announces an immutable document with the batch.
     pub fn announce_doc(&mut self, entity: EntityKind, id: Uuid, doc: serde_json::Value) {
-        self.docs.push(ChangeRecord { entity, id, state: None, doc: Some(doc) });
+        self.docs.push(ChangeRecord {
+            entity,
+            id,
+            state: None,
+            doc: Some(doc),
+        });
     }
 
     /// Records a conflict note (idempotent: its id derives from what collided) and announces it.
     pub async fn note(&mut self, entity: EntityKind, entity_id: Uuid, id_parts: &[&str], kind: ConflictKind) -> Result<(), StoreError> {
-        let note = ConflictNote { id: note_id(id_parts), entity, entity_id, clinic_id: self.clinic.to_owned(), kind, detected_at: rfc3339_now() };
+        let note = ConflictNote {
+            id: note_id(id_parts),
+            entity,
+            entity_id,
+            clinic_id: self.clinic.to_owned(),
+            kind,
+            detected_at: rfc3339_now(),
+        };
         let doc = serde_json::to_value(&note).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.store.insert_doc(EntityKind::Conflict, note.id, &doc).await?;
         tracing::info!(entity = entity.as_str(), "conflict recorded");
@@ -196,8 +245,15 @@ impl<'a, S: Store> Batch<'a, S> {
         let keys: Vec<Key> = self.touched.keys().copied().collect();
         self.preload(&keys).await?;
         let heads: Vec<Version> = keys.iter().filter_map(|k| self.heads.get(k).cloned().flatten()).collect();
-        let mut records: Vec<ChangeRecord> =
-            heads.iter().map(|v| ChangeRecord { entity: v.entity, id: v.id, state: Some(v.state.clone()), doc: None }).collect();
+        let mut records: Vec<ChangeRecord> = heads
+            .iter()
+            .map(|v| ChangeRecord {
+                entity: v.entity,
+                id: v.id,
+                state: Some(v.state.clone()),
+                doc: None,
+            })
+            .collect();
         records.append(&mut self.docs);
         if records.is_empty() {
             return Ok(());

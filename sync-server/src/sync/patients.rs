@@ -107,7 +107,15 @@ pub async fn detect_duplicates<S: Store>(batch: &mut Batch<'_, S>, patients: &[(
         pair.sort();
         let (a, b) = (pair[0].to_string(), pair[1].to_string());
         batch
-            .note(EntityKind::Patient, *me, &["duplicate", &a, &b], ConflictKind::PossibleDuplicate { patients: pair.to_vec(), reason: reason.to_owned() })
+            .note(
+                EntityKind::Patient,
+                *me,
+                &["duplicate", &a, &b],
+                ConflictKind::PossibleDuplicate {
+                    patients: pair.to_vec(),
+                    reason: reason.to_owned(),
+                },
+            )
             .await?;
     }
     Ok(())

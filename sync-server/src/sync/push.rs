@@ -17,13 +17,18 @@ use super::records::{self, RecordOutcome};
 use super::{patients, slots};
 use crate::faults::Point;
 use crate::store::{Accepted, Store, StoreError, Version};
-use anola_protocol::wire::{EntityKind, TypedFields};
+use anola_protocol::wire::{EntityKind, Op, TypedFields};
 use anola_protocol::{Mutation, MutationResult, MutationStatus, PushRequest};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
 fn result(m: &Mutation, status: MutationStatus, code: Option<&str>, message: Option<String>) -> MutationResult {
-    MutationResult { mutation_id: m.id, status, code: code.map(str::to_owned), message }
+    MutationResult {
+        mutation_id: m.id,
+        status,
+        code: code.map(str::to_owned),
+        message,
+    }
 }
 
 fn rejected(m: &Mutation, code: &str, message: &str) -> MutationResult {
@@ -31,15 +36,21 @@ fn rejected(m: &Mutation, code: &str, message: &str) -> MutationResult {
 }
 
 fn applied(m: &Mutation, fresh: bool, changed: bool) -> MutationResult {
-    let status = if fresh || changed { MutationStatus::Applied } else { MutationStatus::AlreadyApplied };
+    let status = if fresh || changed {
+        MutationStatus::Applied
+    } else {
+        MutationStatus::AlreadyApplied
+    };
     result(m, status, None, None)
 }
 
 pub async fn apply<S: Store>(store: &S, clock: &ServerClock, req: &PushRequest) -> Result<Vec<MutationResult>, StoreError> {
     // 1. The gate. `fresh` is false when an earlier request accepted a mutation but may not have
     //    finished it: the merge then tells whether anything was still missing.
+    let t0 = std::time::Instant::now();
     let accepted = store.accept_mutations(&req.device_id, &req.clinic_id, &req.mutations).await?;
     store.reached(Point::AfterGate);
+    tracing::debug!(ms = t0.elapsed().as_millis() as u64, "push step: gate");
     let mut results: Vec<Option<MutationResult>> = Vec::with_capacity(req.mutations.len());
     let mut todo: Vec<(usize, bool)> = Vec::new();
     for (i, (m, a)) in req.mutations.iter().zip(accepted).enumerate() {
@@ -48,9 +59,11 @@ pub async fn apply<S: Store>(store: &S, clock: &ServerClock, req: &PushRequest) 
                 todo.push((i, true));
                 None
             }
-            Accepted::Existing { digest, .. } if digest != m.digest() => {
-                Some(rejected(m, "mutation_id_reused", "this mutation id was already used for a different change"))
-            }
+            Accepted::Existing { digest, .. } if digest != m.digest() => Some(rejected(
+                m,
+                "mutation_id_reused",
+                "this mutation id was already used for a different change",
+            )),
             Accepted::Existing { finished: Some(_), .. } => Some(result(m, MutationStatus::AlreadyApplied, None, None)),
             Accepted::Existing { finished: None, .. } => {
                 todo.push((i, false));
@@ -62,10 +75,25 @@ pub async fn apply<S: Store>(store: &S, clock: &ServerClock, req: &PushRequest) 
     // 2. Heads of every entity touched, read concurrently; the state before this push is kept for
     //    the rules that compare before and after (slots, identity keys).
     let mut batch = Batch::new(store, clock, &req.clinic_id, &req.device_id);
-    let mut keys: Vec<(EntityKind, Uuid)> = todo.iter().map(|(i, _)| &req.mutations[*i]).filter(|m| m.entity.is_lww()).map(|m| (m.entity, m.entity_id)).collect();
+    let mut keys: Vec<(EntityKind, Uuid)> = todo
+        .iter()
+        .map(|(i, _)| &req.mutations[*i])
+        .filter(|m| m.entity.is_lww())
+        .map(|m| (m.entity, m.entity_id))
+        .collect();
     keys.sort();
     keys.dedup();
+    // A fresh create names an id the device just generated: no head to read (reading one would
+    // scan the collection on FerretDB). Should the id exist after all, writing version 1 collides
+    // and the slow path reads the real head.
+    let new_ids: Vec<(EntityKind, Uuid)> = todo
+        .iter()
+        .filter(|(i, fresh)| *fresh && req.mutations[*i].op == Op::Create && req.mutations[*i].entity.is_lww())
+        .map(|(i, _)| (req.mutations[*i].entity, req.mutations[*i].entity_id))
+        .collect();
+    batch.assume_new(&new_ids);
     batch.preload(&keys).await?;
+    tracing::debug!(ms = t0.elapsed().as_millis() as u64, "push step: preload");
     let mut before: BTreeMap<(EntityKind, Uuid), Option<Version>> = BTreeMap::new();
     for k in &keys {
         before.insert(*k, batch.head(k.0, k.1).await?);
@@ -75,12 +103,17 @@ pub async fn apply<S: Store>(store: &S, clock: &ServerClock, req: &PushRequest) 
     let mut record_docs = Vec::new();
     for (i, fresh) in &todo {
         let m = &req.mutations[*i];
-        let typed = m.typed().map_err(|(_, e)| StoreError::Corrupt(format!("validated mutation failed to parse: {e}")))?;
+        let typed = m
+            .typed()
+            .map_err(|(_, e)| StoreError::Corrupt(format!("validated mutation failed to parse: {e}")))?;
         match typed {
             TypedFields::MedicalRecord(fields) => record_docs.push((*i, *fresh, fields)),
             TypedFields::Patient(_) | TypedFields::Appointment(_) => {
                 let old = batch.head(m.entity, m.entity_id).await?;
-                if old.as_ref().is_some_and(|o| o.text("clinic_id").is_some_and(|c| c != req.clinic_id)) {
+                if old
+                    .as_ref()
+                    .is_some_and(|o| o.text("clinic_id").is_some_and(|c| c != req.clinic_id))
+                {
                     results[*i] = Some(rejected(m, "out_of_scope", "this record belongs to another clinic"));
                     continue;
                 }
@@ -92,8 +125,10 @@ pub async fn apply<S: Store>(store: &S, clock: &ServerClock, req: &PushRequest) 
             }
         }
     }
+    tracing::debug!(ms = t0.elapsed().as_millis() as u64, "push step: staged");
     batch.flush().await?;
     store.reached(Point::AfterVersions);
+    tracing::debug!(ms = t0.elapsed().as_millis() as u64, "push step: flushed");
 
     // 4. Rules on the new states: slots for appointments, identity keys for patients.
     let mut patient_pairs = Vec::new();
@@ -105,7 +140,12 @@ pub async fn apply<S: Store>(store: &S, clock: &ServerClock, req: &PushRequest) 
                     for (i, _) in &todo {
                         let m = &req.mutations[*i];
                         if m.entity_id == k.1 && results[*i].as_ref().is_some_and(|r| r.status == MutationStatus::Applied) {
-                            results[*i] = Some(result(m, MutationStatus::AppliedWithConflict, Some("slot_taken"), Some(reason.clone())));
+                            results[*i] = Some(result(
+                                m,
+                                MutationStatus::AppliedWithConflict,
+                                Some("slot_taken"),
+                                Some(reason.clone()),
+                            ));
                         }
                     }
                 }
@@ -115,16 +155,22 @@ pub async fn apply<S: Store>(store: &S, clock: &ServerClock, req: &PushRequest) 
         }
     }
     patients::detect_duplicates(&mut batch, &patient_pairs).await?;
+    tracing::debug!(ms = t0.elapsed().as_millis() as u64, "push step: rules");
     for (i, fresh, fields) in record_docs {
         let m = &req.mutations[i];
         results[i] = Some(match records::append(&mut batch, m, fields).await? {
             RecordOutcome::Stored => applied(m, fresh, fresh),
-            RecordOutcome::Immutable => rejected(m, "record_immutable", "a different medical record version already has this id; versions never change"),
+            RecordOutcome::Immutable => rejected(
+                m,
+                "record_immutable",
+                "a different medical record version already has this id; versions never change",
+            ),
         });
     }
 
     // 5. Announce, refresh readable documents, then record the results.
     batch.commit().await?;
+    tracing::debug!(ms = t0.elapsed().as_millis() as u64, "push step: committed");
     let results: Vec<MutationResult> = results.into_iter().map(|r| r.expect("every mutation has a result")).collect();
     let finished: Vec<(Uuid, MutationStatus)> = todo.iter().map(|(i, _)| (results[*i].mutation_id, results[*i].status)).collect();
     store.finish_mutations(&finished).await?;

@@ -12,7 +12,14 @@ function useNow(intervalMs = 30_000): Date {
   return now;
 }
 
-export function SyncIndicator({ status, error, syncNow }: SyncState) {
+const count = (n: number) => n.toLocaleString('en-US');
+
+interface Props extends SyncState {
+  /** Opens the conflicts view (from the "N conflicts" badge). */
+  onOpenConflicts: () => void;
+}
+
+export function SyncIndicator({ status, error, syncNow, onOpenConflicts }: Props) {
   const [open, setOpen] = useState(false);
   const panelId = useId();
   const rootRef = useRef<HTMLDivElement>(null);
@@ -55,7 +62,31 @@ export function SyncIndicator({ status, error, syncNow }: SyncState) {
           {status.syncing && (
             <span className="sync-syncing" role="status" data-testid="sync-syncing">
               <span className="spinner" aria-hidden="true" />
-              Syncing…
+              {status.progress && status.progress.total > 0 ? (
+                <>
+                  <span className="sync-progress-text">
+                    Syncing {count(Math.min(status.progress.done, status.progress.total))} / {count(status.progress.total)}
+                  </span>
+                  <span
+                    className="sync-progress"
+                    data-testid="sync-progress"
+                    role="progressbar"
+                    aria-label="Changes received from the server"
+                    aria-valuemin={0}
+                    aria-valuemax={status.progress.total}
+                    aria-valuenow={Math.min(status.progress.done, status.progress.total)}
+                  >
+                    <span
+                      className="sync-progress-fill"
+                      style={{
+                        width: `${Math.min(100, Math.round((status.progress.done / status.progress.total) * 100))}%`,
+                      }}
+                    />
+                  </span>
+                </>
+              ) : (
+                'Syncing…'
+              )}
             </span>
           )}
           <span
@@ -76,6 +107,18 @@ export function SyncIndicator({ status, error, syncNow }: SyncState) {
               <span aria-hidden="true">⚠ </span>
               {plural(status.rejected, 'change')} refused by server
             </span>
+          )}
+          {status.conflicts > 0 && (
+            <button
+              type="button"
+              className="sync-conflicts"
+              data-testid="sync-conflicts"
+              title="Values overwritten, slots taken, duplicates and amendments the server noted — open the list"
+              onClick={onOpenConflicts}
+            >
+              <span aria-hidden="true">⚠ </span>
+              {plural(status.conflicts, 'conflict')}
+            </button>
           )}
         </>
       ) : error ? (
@@ -129,8 +172,12 @@ export function SyncIndicator({ status, error, syncNow }: SyncState) {
                 </dd>
               </>
             )}
+            <dt>Conflict notes</dt>
+            <dd>{status ? plural(status.conflicts, 'note') : '—'}</dd>
             <dt>Server</dt>
             <dd className="mono">{status?.server_url || '—'}</dd>
+            <dt>Clinic</dt>
+            <dd className="mono">{status?.clinic_id || '—'}</dd>
             <dt>Device ID</dt>
             <dd className="mono">{status?.device_id || '—'}</dd>
           </dl>

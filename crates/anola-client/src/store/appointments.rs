@@ -30,8 +30,7 @@ pub(crate) fn refresh_view(tx: &Connection, id: Uuid) -> Result<Option<Appointme
             a.date,
             a.start_time,
             a.status
-                .map(|s| serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_owned)))
-                .flatten(),
+                .and_then(|s| serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_owned))),
             a.deleted == Some(true),
             a.pending,
             now_ms() as i64

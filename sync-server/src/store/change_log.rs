@@ -1,0 +1,189 @@
+//! Each clinic's change log, stored in bucket collections of `BUCKET` entries.
+//!
+//! Why buckets: FerretDB's SQLite backend evaluates every filter, `_id` equality included, by
+//! scanning the collection (its `_id` pushdown does not match the expression of its own `_id`
+//! index; see docs/adr/0004-change-log-buckets.md). A pull therefore reads whole bucket
+//! collections — one `find({})` returns the next up to `BUCKET` entries — so its cost depends on
+//! the bucket size, never on how long the log has grown. Inserts stay cheap everywhere: SQLite
+//! maintains the unique index on insert.
+//!
+//! Density (invariant L1): a sequence number is only written by someone who saw its predecessor
+//! exist (its own earlier insert, a duplicate-key answer, or a probe). Entries of one push are
+//! written with an ordered multi-insert, which stops at the first number another process took.
+
+use super::mongo::{from_bson, is_duplicate_key, now, to_bson, unavailable, MongoStore};
+use super::sequence::last_present;
+use super::{ChangeEntry, StoreError};
+use anola_protocol::ChangeRecord;
+use futures::TryStreamExt;
+use mongodb::bson::{doc, Bson, Document};
+use mongodb::error::ErrorKind;
+
+/// Entries per bucket collection.
+pub const BUCKET: u64 = 64;
+/// Records per entry: bounds an entry's size (a 500-mutation push becomes several entries) so a
+/// bucket, and thus a pull page, stays a few megabytes at most.
+pub const RECORDS_PER_ENTRY: usize = 64;
+
+fn bucket_of(seq: u64) -> u64 {
+    (seq - 1) / BUCKET
+}
+
+pub(crate) fn bucket_collection(clinic: &str, bucket: u64) -> String {
+    format!("changes_{clinic}_{bucket:06}")
+}
+
+impl MongoStore {
+    pub(crate) async fn entry_exists(&self, clinic: &str, seq: u64) -> Result<bool, StoreError> {
+        Ok(self
+            .coll(&bucket_collection(clinic, bucket_of(seq)))
+            .find_one(doc! {"_id": seq as i64})
+            .projection(doc! {"_id": 1})
+            .await
+            .map_err(unavailable)?
+            .is_some())
+    }
+
+    pub(crate) async fn probe_log_head(&self, clinic: &str) -> Result<u64, StoreError> {
+        last_present(|n| self.entry_exists(clinic, n)).await
+    }
+
+    /// Writes `chunks` as consecutive entries starting at `seq`; returns how many landed before a
+    /// number taken by another process (ordered insert: nothing after that number is written).
+    async fn insert_run(&self, clinic: &str, seq: u64, chunks: &[Vec<ChangeRecord>]) -> Result<(usize, bool), StoreError> {
+        // Stay inside one bucket collection per call.
+        let room = (BUCKET - (seq - 1) % BUCKET) as usize;
+        let n = chunks.len().min(room);
+        let at = now();
+        let docs = chunks[..n]
+            .iter()
+            .enumerate()
+            .map(|(i, records)| {
+                Ok(doc! {"_id": (seq + i as u64) as i64, "clinic_id": clinic, "records": to_bson(records)?, "created_at": at})
+            })
+            .collect::<Result<Vec<Document>, StoreError>>()?;
+        match self
+            .coll(&bucket_collection(clinic, bucket_of(seq)))
+            .insert_many(docs)
+            .ordered(true)
+            .await
+        {
+            Ok(_) => Ok((n, false)),
+            Err(e) => match e.kind.as_ref() {
+                ErrorKind::InsertMany(ime) if ime.write_concern_error.is_none() => {
+                    let first = ime.write_errors.iter().flatten().map(|w| (w.index, w.code)).min();
+                    match first {
+                        Some((index, 11000)) => Ok((index, true)),
+                        _ => Err(unavailable(e)),
+                    }
+                }
+                _ if is_duplicate_key(&e) => Ok((0, true)),
+                _ => Err(unavailable(e)),
+            },
+        }
+    }
+
+    pub(crate) async fn append_entries(&self, clinic: &str, records: Vec<ChangeRecord>) -> Result<u64, StoreError> {
+        let chunks: Vec<Vec<ChangeRecord>> = records.chunks(RECORDS_PER_ENTRY).map(<[ChangeRecord]>::to_vec).collect();
+        let mut next = self.next_seq.lock().await;
+        let mut seq = match next.get(clinic) {
+            Some(n) => *n,
+            None => self.probe_log_head(clinic).await? + 1,
+        };
+        let mut done = 0usize;
+        let mut collisions = 0u32;
+        let mut last = 0;
+        while done < chunks.len() {
+            match self.insert_run(clinic, seq, &chunks[done..]).await {
+                Ok((landed, taken)) => {
+                    done += landed;
+                    seq += landed as u64;
+                    if landed > 0 {
+                        last = seq - 1;
+                    }
+                    if taken {
+                        // Another server process took `seq`: it exists, so `seq + 1` may be tried.
+                        collisions += 1;
+                        seq = if collisions.is_multiple_of(8) {
+                            self.probe_log_head(clinic).await? + 1
+                        } else {
+                            seq + 1
+                        };
+                    }
+                }
+                Err(e) => {
+                    // The insert may or may not have landed; find out from the log itself next time.
+                    next.remove(clinic);
+                    return Err(e);
+                }
+            }
+        }
+        next.insert(clinic.to_owned(), seq);
+        self.heads_cache
+            .lock()
+            .await
+            .insert(clinic.to_owned(), (last, std::time::Instant::now()));
+        Ok(last)
+    }
+
+    /// Reads whole bucket collections from the one holding `after + 1`, in order, up to the first
+    /// missing number, until `min_records` records or `max_entries` entries are collected. A page
+    /// ends at a bucket boundary or at the end of the log.
+    pub(crate) async fn read_entries(
+        &self,
+        clinic: &str,
+        after: u64,
+        min_records: usize,
+        max_entries: usize,
+    ) -> Result<Vec<ChangeEntry>, StoreError> {
+        let mut out: Vec<ChangeEntry> = Vec::new();
+        let mut records = 0usize;
+        let mut expect = after + 1;
+        loop {
+            let bucket = bucket_of(expect);
+            let mut docs: Vec<Document> = self
+                .coll(&bucket_collection(clinic, bucket))
+                .find(doc! {})
+                .await
+                .map_err(unavailable)?
+                .try_collect()
+                .await
+                .map_err(unavailable)?;
+            docs.sort_by_key(|d| d.get_i64("_id").unwrap_or(i64::MAX));
+            for d in docs {
+                let seq = d.get_i64("_id").unwrap_or(0) as u64;
+                if seq < expect {
+                    continue;
+                }
+                if seq > expect {
+                    // A gap: the log's current end (anything after it was appended later).
+                    return Ok(out);
+                }
+                let rs: Vec<ChangeRecord> = from_bson(d.get("records").cloned().unwrap_or(Bson::Null))?;
+                records += rs.len();
+                out.push(ChangeEntry { seq, records: rs });
+                expect += 1;
+            }
+            let bucket_complete = bucket_of(expect) != bucket;
+            if !bucket_complete || records >= min_records || out.len() >= max_entries {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// The log's last sequence number: this process's own appends keep it current; otherwise a
+    /// probe at most every few seconds (it scans bucket collections).
+    pub(crate) async fn cached_log_head(&self, clinic: &str) -> Result<u64, StoreError> {
+        if let Some((head, at)) = self.heads_cache.lock().await.get(clinic) {
+            if at.elapsed() < std::time::Duration::from_secs(5) {
+                return Ok(*head);
+            }
+        }
+        let head = self.probe_log_head(clinic).await?;
+        self.heads_cache
+            .lock()
+            .await
+            .insert(clinic.to_owned(), (head, std::time::Instant::now()));
+        Ok(head)
+    }
+}
