@@ -178,7 +178,7 @@ impl Out {
 
     pub fn sync(&self, r: RoundReport, s: &SyncStatus) {
         if self.json {
-            return print_json(&serde_json::json!({"report": r, "status": s}));
+            return print_json(&serde_json::json!({"report": r, "status": s, "peak_rss_kb": peak_rss_kb()}));
         }
         println!(
             "synced: pushed {}, refused {}, pulled {} in {} page(s); {} pending",
@@ -214,4 +214,10 @@ impl Out {
             }
         }
     }
+}
+
+/// This process's peak resident memory (Linux `VmHWM`), for benchmarks.
+fn peak_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
 }

@@ -20,6 +20,9 @@ pub struct RoundReport {
     pub pull_pages: u64,
     /// Where the last pull page left off (change-log entries done / total).
     pub progress: Option<Progress>,
+    /// JSON body bytes sent and received during the round.
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
 }
 
 /// Called after each pushed batch (`None`) and each pulled page (`Some(progress)`).
@@ -167,7 +170,11 @@ pub async fn run(
     opts: RoundOptions,
 ) -> Result<RoundReport, ClientError> {
     let mut report = RoundReport::default();
+    let (sent0, received0) = transport.wire_bytes();
     push_all(store, transport, &mut report, on_progress).await?;
     pull_all(store, transport, &mut report, on_progress, opts.max_pages).await?;
+    let (sent, received) = transport.wire_bytes();
+    report.bytes_sent = sent - sent0;
+    report.bytes_received = received - received0;
     Ok(report)
 }

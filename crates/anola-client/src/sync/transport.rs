@@ -33,6 +33,14 @@ impl TransportError {
 pub struct Transport {
     http: reqwest::Client,
     base: String,
+    /// Body bytes sent and received (JSON, before compression), for status and benchmarks.
+    wire: std::sync::Arc<WireCounters>,
+}
+
+#[derive(Debug, Default)]
+pub struct WireCounters {
+    pub sent: std::sync::atomic::AtomicU64,
+    pub received: std::sync::atomic::AtomicU64,
 }
 
 impl Transport {
@@ -43,10 +51,13 @@ impl Transport {
             .user_agent(concat!("anola-client/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("a plain HTTP client always builds");
-        Self {
-            http,
-            base: base_url.trim_end_matches('/').to_owned(),
-        }
+        Self { http, base: base_url.trim_end_matches('/').to_owned(), wire: Default::default() }
+    }
+
+    /// (bytes sent, bytes received) so far.
+    pub fn wire_bytes(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.wire.sent.load(Relaxed), self.wire.received.load(Relaxed))
     }
 
     pub fn base_url(&self) -> &str {
@@ -66,11 +77,14 @@ impl Transport {
     ) -> Result<Resp, TransportError> {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(b) = body {
-            req = req.json(b);
+            let bytes = serde_json::to_vec(b).map_err(|e| TransportError::Garbled(e.to_string()))?;
+            self.wire.sent.fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            req = req.header(reqwest::header::CONTENT_TYPE, "application/json").body(bytes);
         }
         let resp = req.send().await.map_err(|e| TransportError::Unreachable(without_url(e)))?;
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(|e| TransportError::Unreachable(without_url(e)))?;
+        self.wire.received.fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
         if status.is_success() {
             return serde_json::from_slice(&bytes).map_err(|e| TransportError::Garbled(e.to_string()));
         }
