@@ -17,15 +17,20 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Where cargo put the workspace's binaries.
+/// Where cargo put the workspace's binaries: `target/debug`, or the profile named by
+/// `ANOLA_PROFILE` (e.g. `ANOLA_PROFILE=release` for `target/release`, as the benchmark uses).
 pub fn target_bin(name: &str) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target"));
-    let p = target.join("debug").join(name);
+    let profile = std::env::var("ANOLA_PROFILE")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "debug".into());
+    let p = target.join(profile).join(name);
     assert!(
         p.exists(),
-        "{} is missing: run `cargo build --workspace --bins` first (scripts/test.sh does)",
+        "{} is missing: run `cargo build --workspace --bins` first (scripts/test.sh does; add --release for ANOLA_PROFILE=release)",
         p.display()
     );
     p

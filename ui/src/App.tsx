@@ -1,23 +1,70 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { isTauri } from './api';
+import { AppointmentForm } from './components/AppointmentForm';
+import { AppointmentsView } from './components/AppointmentsView';
+import { ConflictsView } from './components/Conflicts';
 import { Notice } from './components/Notice';
-import { PatientDetail } from './components/PatientDetail';
+import { PatientDetail, type DetailTab } from './components/PatientDetail';
 import { PatientForm } from './components/PatientForm';
 import { PatientList } from './components/PatientList';
+import { RecordForm } from './components/RecordForm';
 import { SyncIndicator } from './components/SyncIndicator';
+import { displayName, formatDate } from './format';
 import { isTypingTarget, useSyncStatus } from './hooks';
-import type { Patient } from './types';
+import type { Appointment, MedicalRecordVersion, Patient, RecordVersionView } from './types';
+import { todayIso } from './validation';
 
 type View =
   | { name: 'list' }
   | { name: 'register' }
-  | { name: 'detail'; id: string; editing: boolean; initial?: Patient | null };
+  | {
+      name: 'detail';
+      id: string;
+      editing: boolean;
+      initial?: Patient | null;
+      tab: DetailTab;
+      /** Where Back/Esc returns (the patient list when absent). */
+      back?: View;
+    }
+  | { name: 'appointments'; date: string; highlight?: string | null }
+  | { name: 'book'; patient: Patient | null; date: string; back: View }
+  | { name: 'record'; patient: Patient; amends: RecordVersionView | null; back: View }
+  | { name: 'conflicts'; back?: View };
+
+type Section = 'patients' | 'appointments' | 'conflicts';
+
+const sectionOf = (v: View): Section =>
+  v.name === 'appointments' || (v.name === 'book' && v.back.name === 'appointments')
+    ? 'appointments'
+    : v.name === 'conflicts'
+      ? 'conflicts'
+      : 'patients';
+
+const backLabel = (v: View | undefined): string =>
+  !v || v.name === 'list'
+    ? 'Patients'
+    : v.name === 'appointments'
+      ? 'Appointments'
+      : v.name === 'conflicts'
+        ? 'Conflicts'
+        : v.name === 'detail'
+          ? 'Patient'
+          : 'Back';
+
+/** A view to return to, without stale per-visit state (a just-saved patient, an open edit). */
+const asBack = (v: View): View => (v.name === 'detail' ? { ...v, editing: false, initial: null } : v);
 
 export function App() {
   const sync = useSyncStatus();
   const [view, setView] = useState<View>({ name: 'list' });
   const [query, setQuery] = useState('');
   const [notice, setNotice] = useState<string | null>(null);
+  // The day the appointments view shows, kept while visiting other views.
+  const [day, setDay] = useState(() => todayIso());
+  const dayRef = useRef(day);
+  useEffect(() => {
+    dayRef.current = day;
+  }, [day]);
   const searchRef = useRef<HTMLInputElement | null>(null);
   const formDirty = useRef(false);
   const viewRef = useRef(view);
@@ -27,7 +74,7 @@ export function App() {
 
   // Reload lists and records quietly whenever local or synced data may have changed.
   const s = sync.status;
-  const refreshKey = s ? `${s.last_synced_at ?? ''}|${s.pending}|${s.rejected}` : '';
+  const refreshKey = s ? `${s.last_synced_at ?? ''}|${s.pending}|${s.rejected}|${s.conflicts}` : '';
 
   const goList = useCallback(() => {
     setView({ name: 'list' });
@@ -41,7 +88,26 @@ export function App() {
     setNotice(null);
     setView({ name: 'register' });
   }, []);
-  const openPatient = useCallback((id: string) => setView({ name: 'detail', id, editing: false }), []);
+  const goAppointments = useCallback((date?: string, highlight?: string | null) => {
+    if (date) setDay(date);
+    setView((v) => ({ name: 'appointments', date: date ?? (v.name === 'appointments' ? v.date : dayRef.current), highlight }));
+  }, []);
+  const goConflicts = useCallback(() => {
+    setView((v) => (v.name === 'conflicts' ? v : { name: 'conflicts', back: asBack(v) }));
+    requestAnimationFrame(() => document.getElementById('conflicts-title')?.focus());
+  }, []);
+  const goBack = useCallback(
+    (back: View | undefined) => {
+      if (!back || back.name === 'list') goList();
+      else setView(back);
+    },
+    [goList],
+  );
+
+  const openPatient = useCallback((id: string, tab: DetailTab = 'details') => {
+    setView((v) => ({ name: 'detail', id, editing: false, tab, back: v.name === 'list' ? undefined : asBack(v) }));
+  }, []);
+  const openFromList = useCallback((id: string) => setView({ name: 'detail', id, editing: false, tab: 'details' }), []);
   const onDirtyChange = useCallback((d: boolean) => {
     formDirty.current = d;
   }, []);
@@ -49,20 +115,66 @@ export function App() {
 
   const onRegistered = useCallback((p: Patient) => {
     setNotice('Patient registered and saved on this device.');
-    setView({ name: 'detail', id: p.id, editing: false, initial: p });
+    setView({ name: 'detail', id: p.id, editing: false, initial: p, tab: 'details' });
   }, []);
   const onEditDone = useCallback((message: string | null) => {
     setNotice(message);
     setView((v) => (v.name === 'detail' ? { ...v, editing: false, initial: null } : v));
   }, []);
 
-  // Keyboard shortcuts that work anywhere: `/` search, `n` or Ctrl+N register, Esc back, `e` edit.
+  const bookFor = useCallback((patient: Patient | null, date?: string) => {
+    setNotice(null);
+    setView((v) => ({ name: 'book', patient, date: date ?? todayIso(), back: asBack(v) }));
+  }, []);
+  const onBooked = useCallback(
+    (a: Appointment) => {
+      setNotice(
+        `Appointment booked on this device for ${a.date ? formatDate(a.date) : ''} ${a.start_time ?? ''} — the server confirms the slot at the next sync.`,
+      );
+      const v = viewRef.current;
+      if (v.name === 'book' && v.back.name === 'detail') setView({ ...v.back, tab: 'appointments' });
+      else goAppointments(a.date ?? undefined, a.id);
+    },
+    [goAppointments],
+  );
+
+  const writeRecord = useCallback((patient: Patient, amends: RecordVersionView | null) => {
+    setNotice(null);
+    setView((v) => ({ name: 'record', patient, amends, back: asBack(v) }));
+  }, []);
+  const onRecordSaved = useCallback((_r: MedicalRecordVersion, amended: boolean) => {
+    setNotice(
+      amended
+        ? 'Amendment saved on this device. The earlier version stays in the history.'
+        : 'Record saved on this device.',
+    );
+    setView((v) =>
+      v.name === 'record'
+        ? v.back.name === 'detail'
+          ? { ...v.back, tab: 'records' }
+          : { name: 'detail', id: v.patient.id, editing: false, tab: 'records' }
+        : v,
+    );
+  }, []);
+
+  const onDeleted = useCallback(
+    (p: Patient) => {
+      setNotice(`${displayName(p)} was deleted on this device; other devices follow after the next sync.`);
+      goList();
+    },
+    [goList],
+  );
+
+  const openAppointment = useCallback((date: string, id: string) => goAppointments(date, id), [goAppointments]);
+
+  // Keyboard shortcuts that work anywhere: `/` search, `n` or Ctrl+N register, `a` appointments,
+  // Esc back, `e` edit. Views add their own (day view: ←/→ T B; patient: 1 2 3 B R).
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (e.defaultPrevented || e.isComposing) return;
       const v = viewRef.current;
       const typing = isTypingTarget(e.target);
-      const inForm = v.name === 'register' || (v.name === 'detail' && v.editing);
+      const inForm = v.name === 'register' || v.name === 'book' || v.name === 'record' || (v.name === 'detail' && v.editing);
       const plain = !e.ctrlKey && !e.metaKey && !e.altKey;
 
       if (e.key === 'Escape') {
@@ -74,7 +186,10 @@ export function App() {
           onEditDone(null);
         } else if (v.name === 'detail') {
           e.preventDefault();
-          goList();
+          goBack(v.back);
+        } else if (v.name === 'book' || v.name === 'record' || v.name === 'conflicts') {
+          e.preventDefault();
+          goBack(v.back);
         }
         return;
       }
@@ -91,6 +206,9 @@ export function App() {
       } else if ((e.key === 'n' || e.key === 'N') && !inForm) {
         e.preventDefault();
         goRegister();
+      } else if ((e.key === 'a' || e.key === 'A') && !inForm) {
+        e.preventDefault();
+        goAppointments();
       } else if ((e.key === 'e' || e.key === 'E') && v.name === 'detail' && !v.editing) {
         e.preventDefault();
         setNotice(null);
@@ -99,7 +217,10 @@ export function App() {
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [goList, goRegister, onEditDone]);
+  }, [goList, goRegister, goAppointments, goBack, onEditDone]);
+
+  const section = sectionOf(view);
+  const conflicts = s?.conflicts ?? 0;
 
   return (
     <div className="app">
@@ -109,13 +230,48 @@ export function App() {
             +
           </span>
           <span className="brand-name">Anola Health</span>
+          {s?.clinic_id && (
+            <span className="brand-clinic mono" data-testid="sync-clinic" title="The clinic this device serves">
+              {s.clinic_id}
+            </span>
+          )}
           {!isTauri() && (
             <span className="badge badge-demo" title="Running in a browser with demo data; nothing is saved">
               Demo data
             </span>
           )}
         </div>
-        <SyncIndicator {...sync} />
+        <nav className="nav" aria-label="Sections">
+          <button
+            type="button"
+            className={`nav-item ${section === 'patients' ? 'is-active' : ''}`}
+            aria-current={section === 'patients' ? 'page' : undefined}
+            data-testid="nav-patients"
+            onClick={goList}
+          >
+            Patients <kbd>/</kbd>
+          </button>
+          <button
+            type="button"
+            className={`nav-item ${section === 'appointments' ? 'is-active' : ''}`}
+            aria-current={section === 'appointments' ? 'page' : undefined}
+            data-testid="nav-appointments"
+            onClick={() => goAppointments()}
+          >
+            Appointments <kbd>A</kbd>
+          </button>
+          <button
+            type="button"
+            className={`nav-item ${section === 'conflicts' ? 'is-active' : ''}`}
+            aria-current={section === 'conflicts' ? 'page' : undefined}
+            data-testid="nav-conflicts"
+            onClick={goConflicts}
+          >
+            Conflicts
+            {conflicts > 0 && <span className="nav-count">{conflicts}</span>}
+          </button>
+        </nav>
+        <SyncIndicator {...sync} onOpenConflicts={goConflicts} />
       </header>
 
       <main className="app-main" id="main">
@@ -124,7 +280,7 @@ export function App() {
           <PatientList
             query={query}
             onQueryChange={setQuery}
-            onOpen={openPatient}
+            onOpen={openFromList}
             onRegister={goRegister}
             refreshKey={refreshKey}
             searchRef={searchRef}
@@ -144,9 +300,62 @@ export function App() {
               setView({ ...view, editing: true });
             }}
             onEditDone={onEditDone}
-            onBack={goList}
+            onBack={() => goBack(view.back)}
+            backLabel={backLabel(view.back)}
             refreshKey={refreshKey}
             onDirtyChange={onDirtyChange}
+            tab={view.tab}
+            onTabChange={(tab) => setView((v) => (v.name === 'detail' ? { ...v, tab } : v))}
+            onBook={(p) => bookFor(p)}
+            onNewRecord={(p) => writeRecord(p, null)}
+            onAmendRecord={writeRecord}
+            onOpenPatient={(id) => openPatient(id)}
+            onOpenAppointment={openAppointment}
+            onNotice={setNotice}
+            onDeleted={onDeleted}
+          />
+        )}
+        {view.name === 'appointments' && (
+          <AppointmentsView
+            date={view.date}
+            onDateChange={(date) => {
+              setDay(date);
+              setView({ name: 'appointments', date });
+            }}
+            highlightId={view.highlight}
+            onOpenPatient={(id) => openPatient(id, 'appointments')}
+            onBook={(date) => bookFor(null, date)}
+            onNotice={setNotice}
+            refreshKey={refreshKey}
+            onSyncNow={sync.syncNow}
+          />
+        )}
+        {view.name === 'book' && (
+          <AppointmentForm
+            patient={view.patient}
+            date={view.date}
+            onSaved={onBooked}
+            onCancel={() => goBack(view.back)}
+            onDirtyChange={onDirtyChange}
+            refreshKey={refreshKey}
+            onSyncNow={sync.syncNow}
+          />
+        )}
+        {view.name === 'record' && (
+          <RecordForm
+            key={view.amends?.id ?? 'new'}
+            patient={view.patient}
+            amends={view.amends}
+            onSaved={onRecordSaved}
+            onCancel={() => goBack(view.back)}
+            onDirtyChange={onDirtyChange}
+          />
+        )}
+        {view.name === 'conflicts' && (
+          <ConflictsView
+            refreshKey={refreshKey}
+            onOpenPatient={(id) => openPatient(id)}
+            onOpenAppointment={openAppointment}
           />
         )}
       </main>
@@ -156,17 +365,46 @@ export function App() {
           <kbd>/</kbd> Search
         </span>
         <span>
-          <kbd>N</kbd> or <kbd>Ctrl</kbd>+<kbd>N</kbd> Register
+          <kbd>N</kbd> Register
         </span>
         <span>
-          <kbd>↑</kbd>
-          <kbd>↓</kbd> Select
+          <kbd>A</kbd> Appointments
         </span>
+        {view.name === 'appointments' ? (
+          <>
+            <span>
+              <kbd>←</kbd>
+              <kbd>→</kbd> Day
+            </span>
+            <span>
+              <kbd>B</kbd> Book
+            </span>
+          </>
+        ) : view.name === 'detail' && !view.editing ? (
+          <>
+            <span>
+              <kbd>1</kbd>
+              <kbd>2</kbd>
+              <kbd>3</kbd> Tabs
+            </span>
+            <span>
+              <kbd>B</kbd> Book
+            </span>
+            <span>
+              <kbd>R</kbd> Record
+            </span>
+            <span>
+              <kbd>E</kbd> Edit
+            </span>
+          </>
+        ) : (
+          <span>
+            <kbd>↑</kbd>
+            <kbd>↓</kbd> Select
+          </span>
+        )}
         <span>
           <kbd>Enter</kbd> Open / Save
-        </span>
-        <span>
-          <kbd>E</kbd> Edit
         </span>
         <span>
           <kbd>Esc</kbd> Back / Cancel

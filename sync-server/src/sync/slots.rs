@@ -11,6 +11,7 @@ use anola_protocol::appointment::slot_blocks;
 use anola_protocol::conflict::ConflictKind;
 use anola_protocol::wire::EntityKind;
 use anola_protocol::{Appointment, AppointmentStatus};
+use uuid::Uuid;
 
 fn blocks(v: Option<&Version>) -> Vec<String> {
     v.map(|v| slot_blocks(&Appointment::from_state(v.id, &v.state, false)))
@@ -19,9 +20,36 @@ fn blocks(v: Option<&Version>) -> Vec<String> {
 
 /// Brings the appointment's claims in line with its state; returns a message when the booking lost
 /// its slot.
+async fn note_taken<S: Store>(batch: &mut Batch<'_, S>, appt: &Appointment, holder: Uuid) -> Result<(), StoreError> {
+    let when = format!("{} {}", appt.date.clone().unwrap_or_default(), appt.start_time.clone().unwrap_or_default());
+    let (kept, lost) = (holder.to_string(), appt.id.to_string());
+    let kind = ConflictKind::SlotTaken {
+        kept: holder,
+        lost: appt.id,
+        provider_id: appt.provider_id.unwrap_or_default(),
+        date: appt.date.clone().unwrap_or_default(),
+        start_time: appt.start_time.clone().unwrap_or_default(),
+    };
+    batch.note(EntityKind::Appointment, appt.id, &["slot", &kept, &lost, &when], kind).await
+}
+
+/// Brings the appointment's claims in line with its state; returns a message when the booking lost
+/// its slot. Runs on every change of the appointment, so an interrupted earlier run is completed.
 pub async fn enforce<S: Store>(batch: &mut Batch<'_, S>, old: Option<&Version>, new: &Version) -> Result<Option<String>, StoreError> {
     let id = new.id;
     let previously = blocks(old);
+    let current = Appointment::from_state(id, &new.state, false);
+    if current.status == Some(AppointmentStatus::ConflictNeedsRescheduling) {
+        // Already lost (perhaps by a request that crashed right after): make sure it holds
+        // nothing and that staff can see why.
+        for b in &previously {
+            batch.store.release(b, id).await?;
+        }
+        if let Some(c) = &current.conflict {
+            note_taken(batch, &current, c.held_by).await?;
+        }
+        return Ok(None);
+    }
     let needed = blocks(Some(new));
     let mut taken_by = None;
     for b in &needed {
@@ -39,39 +67,17 @@ pub async fn enforce<S: Store>(batch: &mut Batch<'_, S>, old: Option<&Version>, 
         }
         return Ok(None);
     };
-    // Lost: hold nothing (neither the new blocks claimed so far nor the old ones).
+    // Lost: the note first (so a crash cannot leave a marked appointment without its reason's
+    // record), then hold nothing, then the status.
+    note_taken(batch, &current, holder).await?;
     for b in needed.iter().chain(previously.iter()) {
         batch.store.release(b, id).await?;
     }
-    let appt = Appointment::from_state(id, &new.state, false);
-    let when = format!(
-        "{} {}",
-        appt.date.clone().unwrap_or_default(),
-        appt.start_time.clone().unwrap_or_default()
-    );
+    let when = format!("{} {}", current.date.clone().unwrap_or_default(), current.start_time.clone().unwrap_or_default());
     let reason = format!("the provider's time at {when} was already booked by another appointment; choose a new time");
     let mut fields = serde_json::Map::new();
-    fields.insert(
-        "status".into(),
-        serde_json::to_value(AppointmentStatus::ConflictNeedsRescheduling).expect("enum serializes"),
-    );
+    fields.insert("status".into(), serde_json::to_value(AppointmentStatus::ConflictNeedsRescheduling).expect("enum serializes"));
     fields.insert("conflict".into(), serde_json::json!({"reason": reason, "held_by": holder}));
     batch.server_change(EntityKind::Appointment, id, fields).await?;
-    let lost = id.to_string();
-    let kept = holder.to_string();
-    batch
-        .note(
-            EntityKind::Appointment,
-            id,
-            &["slot", &kept, &lost, &when],
-            ConflictKind::SlotTaken {
-                kept: holder,
-                lost: id,
-                provider_id: appt.provider_id.unwrap_or_default(),
-                date: appt.date.unwrap_or_default(),
-                start_time: appt.start_time.unwrap_or_default(),
-            },
-        )
-        .await?;
     Ok(Some(reason))
 }

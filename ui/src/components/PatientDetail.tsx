@@ -1,10 +1,24 @@
-import { useCallback, useEffect, useId, useRef, useState, type ReactNode } from 'react';
-import { api, describeError } from '../api';
-import { displayName, formatDate, formatDobWithAge, GENDER_LABELS, SEVERITY_LABELS, STATUS_LABELS } from '../format';
-import type { ApiError, Patient } from '../types';
+import { useCallback, useEffect, useId, useMemo, useRef, useState, type KeyboardEvent as ReactKeyboardEvent, type ReactNode } from 'react';
+import { api, describeError, toApiError } from '../api';
+import { compareAppointments } from '../appointments';
+import { notesForPatient, patientIdsIn } from '../conflicts';
+import { displayName, formatDate, formatDobWithAge, GENDER_LABELS, plural, SEVERITY_LABELS, STATUS_LABELS } from '../format';
+import { isTypingTarget, useAsync, usePatientsById, useProviders } from '../hooks';
+import { groupRecordVersions } from '../records';
+import type { ApiError, Appointment, ConflictNote, Patient, RecordVersionView } from '../types';
 import { todayIso } from '../validation';
+import { AppointmentList } from './AppointmentList';
+import { PatientConflicts, type ConflictLinks } from './Conflicts';
 import { ErrorBanner } from './ErrorBanner';
 import { PatientForm } from './PatientForm';
+import { RecordsPanel } from './RecordsPanel';
+
+export type DetailTab = 'details' | 'appointments' | 'records';
+const TABS: { id: DetailTab; label: string; key: string }[] = [
+  { id: 'details', label: 'Details', key: '1' },
+  { id: 'appointments', label: 'Appointments', key: '2' },
+  { id: 'records', label: 'Records', key: '3' },
+];
 
 interface Props {
   id: string;
@@ -15,16 +29,78 @@ interface Props {
   /** Leaves edit mode; `message` is a confirmation to show, if any. */
   onEditDone: (message: string | null) => void;
   onBack: () => void;
+  /** Where the back button goes ("Patients", "Appointments", ...). */
+  backLabel?: string;
   refreshKey: string;
   onDirtyChange: (dirty: boolean) => void;
+  tab: DetailTab;
+  onTabChange: (tab: DetailTab) => void;
+  onBook: (patient: Patient) => void;
+  onNewRecord: (patient: Patient) => void;
+  onAmendRecord: (patient: Patient, version: RecordVersionView) => void;
+  onOpenPatient: (id: string) => void;
+  onOpenAppointment: ConflictLinks['onOpenAppointment'];
+  onNotice: (message: string) => void;
+  onDeleted: (patient: Patient) => void;
 }
 
-export function PatientDetail({ id, initial, editing, onEdit, onEditDone, onBack, refreshKey, onDirtyChange }: Props) {
+export function PatientDetail({
+  id,
+  initial,
+  editing,
+  onEdit,
+  onEditDone,
+  onBack,
+  backLabel = 'Patients',
+  refreshKey,
+  onDirtyChange,
+  tab,
+  onTabChange,
+  onBook,
+  onNewRecord,
+  onAmendRecord,
+  onOpenPatient,
+  onOpenAppointment,
+  onNotice,
+  onDeleted,
+}: Props) {
   const [patient, setPatient] = useState<Patient | null>(initial ?? null);
   const [error, setError] = useState<ApiError | null>(null);
   const [retry, setRetry] = useState(0);
+  const [bump, setBump] = useState(0);
+  const [highlightRecordId, setHighlightRecordId] = useState<string | null>(null);
   const headingRef = useRef<HTMLHeadingElement>(null);
   const titleId = useId();
+
+  // The patient's appointments, records and conflict notes (reloaded when data may have changed).
+  const refresh = `${refreshKey}|${bump}`;
+  const loadAppointments = useCallback(() => api.listAppointments({ patientId: id }), [id]);
+  const loadRecords = useCallback(() => api.listRecords(id), [id]);
+  // Notes filed under the patient, plus the ones that name it otherwise (see notesForPatient).
+  const loadNotes = useCallback(
+    () => Promise.all([api.listConflicts(id), api.listConflicts()]).then(([own, all]) => [...own, ...all]),
+    [id],
+  );
+  const appointments = useAsync<Appointment[]>(loadAppointments, id, refresh);
+  const records = useAsync<RecordVersionView[]>(loadRecords, id, refresh);
+  const rawNotes = useAsync<ConflictNote[]>(loadNotes, id, refresh);
+  const providers = useProviders(refreshKey);
+  const apptList = useMemo(() => (appointments.stale ? null : appointments.data), [appointments.stale, appointments.data]);
+  const recordList = useMemo(() => (records.stale ? null : records.data), [records.stale, records.data]);
+  const notes = useMemo(() => {
+    if (rawNotes.stale || !rawNotes.data) return null;
+    return notesForPatient(rawNotes.data, id, {
+      appointmentIds: (apptList ?? []).map((a) => a.id),
+      recordIds: (recordList ?? []).map((r) => r.record_id),
+    });
+  }, [rawNotes.stale, rawNotes.data, id, apptList, recordList]);
+  const mergedInto = patient?.merged_into ?? null;
+  const mentioned = useMemo(() => {
+    const ids = patientIdsIn(notes ?? []);
+    if (mergedInto) ids.push(mergedInto);
+    return ids;
+  }, [notes, mergedInto]);
+  const others = usePatientsById(mentioned, refreshKey);
 
   useEffect(() => {
     if (editing) return; // keep the form's base steady while editing
@@ -58,6 +134,43 @@ export function PatientDetail({ id, initial, editing, onEdit, onEditDone, onBack
     [onEditDone],
   );
 
+  const inactive = !!patient && (!!patient.deleted || !!patient.merged_into);
+
+  // 1/2/3 switch tabs, B books, R writes a record — outside text fields.
+  useEffect(() => {
+    if (editing || !patient) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.defaultPrevented || e.isComposing || e.ctrlKey || e.metaKey || e.altKey || isTypingTarget(e.target)) return;
+      const t = TABS.find((x) => x.key === e.key);
+      if (t) {
+        e.preventDefault();
+        onTabChange(t.id);
+      } else if ((e.key === 'b' || e.key === 'B') && !inactive) {
+        e.preventDefault();
+        onBook(patient);
+      } else if ((e.key === 'r' || e.key === 'R') && !inactive) {
+        e.preventDefault();
+        onNewRecord(patient);
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [editing, patient, inactive, onTabChange, onBook, onNewRecord]);
+
+  const onTabKey = (e: ReactKeyboardEvent<HTMLDivElement>) => {
+    const i = TABS.findIndex((t) => t.id === tab);
+    let next: number | null = null;
+    if (e.key === 'ArrowRight') next = (i + 1) % TABS.length;
+    else if (e.key === 'ArrowLeft') next = (i + TABS.length - 1) % TABS.length;
+    else if (e.key === 'Home') next = 0;
+    else if (e.key === 'End') next = TABS.length - 1;
+    if (next === null) return;
+    e.preventDefault();
+    e.stopPropagation();
+    onTabChange(TABS[next].id);
+    document.getElementById(`${titleId}-tab-${TABS[next].id}`)?.focus();
+  };
+
   if (error && (!patient || error.code === 'not_found')) {
     const notFound = error.code === 'not_found';
     return (
@@ -69,7 +182,7 @@ export function PatientDetail({ id, initial, editing, onEdit, onEditDone, onBack
           {describeError(error)}
         </ErrorBanner>
         <button type="button" className="btn" onClick={onBack}>
-          ← Back to patients
+          ← Back to {backLabel.toLowerCase()}
         </button>
       </section>
     );
@@ -105,12 +218,69 @@ export function PatientDetail({ id, initial, editing, onEdit, onEditDone, onBack
       ].filter(Boolean)
     : [];
   const ec = p.emergency_contact;
+  const survivor = p.merged_into ? others.get(p.merged_into) : undefined;
+  const upcoming = (apptList ?? [])
+    .filter((a) => (a.date ?? '') >= today && a.status !== 'cancelled' && a.status !== 'completed' && a.status !== 'no_show')
+    .sort(compareAppointments);
+  const history = (apptList ?? []).filter((a) => !upcoming.includes(a)).sort((a, b) => compareAppointments(b, a));
+  const needsTime = (apptList ?? []).filter((a) => a.status === 'conflict_needs_rescheduling').length;
+  const recordGroups = recordList ? groupRecordVersions(recordList) : [];
+  const concurrentRecords = recordGroups.filter((g) => g.concurrent).length;
+  const liveDuplicates = (notes ?? []).flatMap((n) =>
+    n.kind === 'possible_duplicate'
+      ? n.patients
+          .filter((x) => x !== p.id)
+          .map((x) => ({ id: x, patient: others.get(x), reason: n.reason }))
+          .filter((d) => d.patient && !d.patient.merged_into && !d.patient.deleted)
+      : [],
+  );
+  const selfMap = new Map<string, Patient | null>([[p.id, p]]);
+  const onApptChanged = (_a: Appointment, message: string) => {
+    setBump((n) => n + 1);
+    onNotice(message);
+  };
+  const links: ConflictLinks = {
+    onOpenPatient,
+    onOpenAppointment,
+    onOpenRecord: (recordId) => {
+      setHighlightRecordId(recordId);
+      onTabChange('records');
+    },
+  };
+  const tabBadge: Record<DetailTab, ReactNode> = {
+    details: notes?.length ? (
+      <span className="tab-count tab-count-warn" title={plural(notes.length, 'conflict note')}>
+        {notes.length}
+      </span>
+    ) : null,
+    appointments: needsTime ? (
+      <span className="tab-count tab-count-danger" title={`${needsTime} need a new time`}>
+        ⚠ {needsTime}
+      </span>
+    ) : upcoming.length ? (
+      <span className="tab-count" title={`${upcoming.length} upcoming`}>
+        {upcoming.length}
+      </span>
+    ) : null,
+    records: concurrentRecords ? (
+      <span className="tab-count tab-count-danger" title="Amended on two devices at once">
+        ⚠ {recordGroups.length}
+      </span>
+    ) : recordGroups.length ? (
+      <span className="tab-count">{recordGroups.length}</span>
+    ) : null,
+  };
 
   return (
-    <article className="page page-detail" data-testid="patient-detail" aria-labelledby={titleId}>
+    <article
+      className={`page page-detail ${inactive ? 'is-inactive' : ''}`}
+      data-testid="patient-detail"
+      data-patient-id={p.id}
+      aria-labelledby={titleId}
+    >
       <div className="detail-nav">
         <button type="button" className="btn btn-quiet btn-small" onClick={onBack} data-testid="back-to-list">
-          ← Patients <kbd>Esc</kbd>
+          ← {backLabel} <kbd>Esc</kbd>
         </button>
       </div>
 
@@ -124,6 +294,7 @@ export function PatientDetail({ id, initial, editing, onEdit, onEditDone, onBack
         <div>
           <h1 id={titleId} ref={headingRef} tabIndex={-1} data-testid="patient-name">
             {displayName(p)}
+            {p.merged_into ? <span className="badge badge-muted">Merged</span> : p.deleted ? <span className="badge badge-refused">Deleted</span> : null}
           </h1>
           <p className="page-sub">
             {[formatDobWithAge(p.date_of_birth, today), p.gender ? GENDER_LABELS[p.gender] : null]
@@ -139,10 +310,55 @@ export function PatientDetail({ id, initial, editing, onEdit, onEditDone, onBack
             </p>
           ) : null}
         </div>
-        <button type="button" className="btn btn-primary" data-testid="edit-patient" onClick={onEdit}>
-          Edit <kbd>E</kbd>
-        </button>
+        {!inactive && (
+          <button type="button" className="btn btn-primary" data-testid="edit-patient" onClick={onEdit}>
+            Edit <kbd>E</kbd>
+          </button>
+        )}
       </div>
+
+      {p.merged_into ? (
+        <div className="banner banner-inactive" data-testid="patient-merged" role="note">
+          <span className="banner-icon" aria-hidden="true">
+            ⇢
+          </span>
+          <div className="banner-body">
+            <strong>This registration was merged into another patient.</strong>
+            <div className="banner-detail">
+              {survivor
+                ? `${displayName(survivor)} is the record to use: their records now include this one's.`
+                : survivor === null
+                  ? 'The patient it was merged into is not on this device yet; it arrives with the next sync.'
+                  : 'Looking up the patient it was merged into…'}{' '}
+              This page is kept for history and cannot be edited.
+            </div>
+          </div>
+          {survivor && (
+            <div className="banner-actions">
+              <button
+                type="button"
+                className="btn btn-small btn-primary"
+                data-testid="open-merged-into"
+                onClick={() => onOpenPatient(survivor.id)}
+              >
+                Open {displayName(survivor)}
+              </button>
+            </div>
+          )}
+        </div>
+      ) : p.deleted ? (
+        <div className="banner banner-inactive" data-testid="patient-deleted" role="note">
+          <span className="banner-icon" aria-hidden="true">
+            ⌫
+          </span>
+          <div className="banner-body">
+            <strong>This patient was deleted.</strong>
+            <div className="banner-detail">
+              The record is kept for history and cannot be edited; no new appointments or records can be added.
+            </div>
+          </div>
+        </div>
+      ) : null}
 
       {p.pending ? (
         <div className="banner banner-pending" data-testid="patient-pending" role="status">
@@ -153,87 +369,320 @@ export function PatientDetail({ id, initial, editing, onEdit, onEditDone, onBack
         </div>
       ) : null}
 
-      <div className="detail-grid">
-        <Section title="Identity">
-          <Item label="Given name" value={p.given_name} field="given_name" />
-          <Item label="Middle name" value={p.middle_name} field="middle_name" />
-          <Item label="Family name" value={p.family_name} field="family_name" />
-          <Item label="Date of birth" value={formatDobWithAge(p.date_of_birth, today)} field="date_of_birth" />
-          <Item label="Gender" value={p.gender ? GENDER_LABELS[p.gender] : null} field="gender" />
-          <Item label="National ID" value={p.national_id} field="national_id" mono />
-          <Item label="Health card ID" value={p.health_card_id} field="health_card_id" mono />
-        </Section>
+      {!inactive && liveDuplicates.length > 0 && (
+        <div className="banner banner-warn" data-testid="patient-duplicate" role="note">
+          <span className="banner-icon" aria-hidden="true">
+            ⚠
+          </span>
+          <div className="banner-body">
+            Possible duplicate of{' '}
+            {liveDuplicates.map((d, i) => (
+              <span key={d.id}>
+                {i > 0 ? ', ' : ''}
+                <button type="button" className="link" onClick={() => onOpenPatient(d.id)}>
+                  {d.patient ? displayName(d.patient) : 'another patient'}
+                </button>{' '}
+                ({d.reason})
+              </span>
+            ))}
+            . If they are the same person, ask the clinic administrator to merge them on the server.
+          </div>
+        </div>
+      )}
 
-        <Section title="Contact">
-          <Item label="Phone" value={p.phone} field="phone" />
-          <Item label="Email" value={p.email} field="email" />
-          <Item
-            label="Address"
-            field="address"
-            value={address.length ? address.map((line, i) => <div key={i}>{line}</div>) : null}
-          />
-          <Item
-            label="Emergency contact"
-            field="emergency_contact"
-            value={
-              ec && (ec.name || ec.phone || ec.relationship) ? (
-                <>
-                  <div>
-                    {ec.name || 'Name not recorded'}
-                    {ec.relationship ? ` (${ec.relationship})` : ''}
-                  </div>
-                  {ec.phone && <div>{ec.phone}</div>}
-                </>
-              ) : null
-            }
-          />
-        </Section>
-
-        <Section title="Medical">
-          <Item label="Blood type" value={p.blood_type} field="blood_type" />
-          <Item
-            label="Allergies"
-            field="allergies"
-            value={
-              p.allergies?.length ? (
-                <ul className="plain-list">
-                  {p.allergies.map((a, i) => (
-                    <li key={i}>
-                      <strong>{a.allergen}</strong>
-                      {a.severity && (
-                        <span className={`badge badge-severity sev-${a.severity}`}>{SEVERITY_LABELS[a.severity]}</span>
-                      )}
-                      {a.notes && <div className="muted">{a.notes}</div>}
-                    </li>
-                  ))}
-                </ul>
-              ) : (
-                <span className="muted">None recorded</span>
-              )
-            }
-          />
-          <Item
-            label="Chronic conditions"
-            field="chronic_conditions"
-            value={
-              p.chronic_conditions?.length ? (
-                <ul className="plain-list">
-                  {p.chronic_conditions.map((c, i) => (
-                    <li key={i}>
-                      <strong>{c.condition}</strong>
-                      {c.status && <span className="badge">{STATUS_LABELS[c.status]}</span>}
-                      {c.diagnosed_date && <div className="muted">Diagnosed {formatDate(c.diagnosed_date)}</div>}
-                    </li>
-                  ))}
-                </ul>
-              ) : (
-                <span className="muted">None recorded</span>
-              )
-            }
-          />
-        </Section>
+      <div className="tabs" role="tablist" aria-label="Patient sections" onKeyDown={onTabKey}>
+        {TABS.map((t) => (
+          <button
+            key={t.id}
+            type="button"
+            role="tab"
+            id={`${titleId}-tab-${t.id}`}
+            aria-selected={tab === t.id}
+            aria-controls={`${titleId}-panel-${t.id}`}
+            tabIndex={tab === t.id ? 0 : -1}
+            className={`tab ${tab === t.id ? 'is-active' : ''}`}
+            data-testid={`tab-${t.id}`}
+            onClick={() => onTabChange(t.id)}
+          >
+            {t.label}
+            {tabBadge[t.id]}
+            <kbd>{t.key}</kbd>
+          </button>
+        ))}
       </div>
+
+      {tab === 'details' && (
+        <div
+          role="tabpanel"
+          id={`${titleId}-panel-details`}
+          aria-labelledby={`${titleId}-tab-details`}
+          data-testid="patient-details"
+        >
+          <div className="detail-grid">
+            <Section title="Identity">
+              <Item label="Given name" value={p.given_name} field="given_name" />
+              <Item label="Middle name" value={p.middle_name} field="middle_name" />
+              <Item label="Family name" value={p.family_name} field="family_name" />
+              <Item label="Date of birth" value={formatDobWithAge(p.date_of_birth, today)} field="date_of_birth" />
+              <Item label="Gender" value={p.gender ? GENDER_LABELS[p.gender] : null} field="gender" />
+              <Item label="National ID" value={p.national_id} field="national_id" mono />
+              <Item label="Health card ID" value={p.health_card_id} field="health_card_id" mono />
+            </Section>
+
+            <Section title="Contact">
+              <Item label="Phone" value={p.phone} field="phone" />
+              <Item label="Email" value={p.email} field="email" />
+              <Item
+                label="Address"
+                field="address"
+                value={address.length ? address.map((line, i) => <div key={i}>{line}</div>) : null}
+              />
+              <Item
+                label="Emergency contact"
+                field="emergency_contact"
+                value={
+                  ec && (ec.name || ec.phone || ec.relationship) ? (
+                    <>
+                      <div>
+                        {ec.name || 'Name not recorded'}
+                        {ec.relationship ? ` (${ec.relationship})` : ''}
+                      </div>
+                      {ec.phone && <div>{ec.phone}</div>}
+                    </>
+                  ) : null
+                }
+              />
+            </Section>
+
+            <Section title="Medical">
+              <Item label="Blood type" value={p.blood_type} field="blood_type" />
+              <Item
+                label="Allergies"
+                field="allergies"
+                value={
+                  p.allergies?.length ? (
+                    <ul className="plain-list">
+                      {p.allergies.map((a, i) => (
+                        <li key={i}>
+                          <strong>{a.allergen}</strong>
+                          {a.severity && (
+                            <span className={`badge badge-severity sev-${a.severity}`}>{SEVERITY_LABELS[a.severity]}</span>
+                          )}
+                          {a.notes && <div className="muted">{a.notes}</div>}
+                        </li>
+                      ))}
+                    </ul>
+                  ) : (
+                    <span className="muted">None recorded</span>
+                  )
+                }
+              />
+              <Item
+                label="Chronic conditions"
+                field="chronic_conditions"
+                value={
+                  p.chronic_conditions?.length ? (
+                    <ul className="plain-list">
+                      {p.chronic_conditions.map((c, i) => (
+                        <li key={i}>
+                          <strong>{c.condition}</strong>
+                          {c.status && <span className="badge">{STATUS_LABELS[c.status]}</span>}
+                          {c.diagnosed_date && <div className="muted">Diagnosed {formatDate(c.diagnosed_date)}</div>}
+                        </li>
+                      ))}
+                    </ul>
+                  ) : (
+                    <span className="muted">None recorded</span>
+                  )
+                }
+              />
+            </Section>
+
+            <PatientConflicts
+              patientId={p.id}
+              notes={notes}
+              error={rawNotes.error}
+              onRetry={rawNotes.reload}
+              patients={others}
+              providers={providers.byId}
+              {...links}
+            />
+          </div>
+
+          {!inactive && <DeletePatient patient={p} onDeleted={onDeleted} />}
+          {p.clinic_id && (
+            <p className="muted small-note">
+              Clinic <span className="mono">{p.clinic_id}</span>
+              {p.field_worker_id ? (
+                <>
+                  {' '}
+                  · field worker <span className="mono">{p.field_worker_id}</span>
+                </>
+              ) : null}
+            </p>
+          )}
+        </div>
+      )}
+
+      {tab === 'appointments' && (
+        <div
+          role="tabpanel"
+          id={`${titleId}-panel-appointments`}
+          aria-labelledby={`${titleId}-tab-appointments`}
+          data-testid="patient-appointments"
+        >
+          <div className="tab-head">
+            <p className="muted">
+              {apptList === null
+                ? appointments.error
+                  ? ''
+                  : 'Loading appointments…'
+                : apptList.length
+                  ? `${plural(upcoming.length, 'upcoming appointment')}, ${history.length} in the past or cancelled`
+                  : ''}
+            </p>
+            {!inactive && (
+              <button type="button" className="btn btn-primary" data-testid="patient-book-appointment" onClick={() => onBook(p)}>
+                Book appointment <kbd>B</kbd>
+              </button>
+            )}
+          </div>
+          {appointments.error && (
+            <ErrorBanner title="Appointments could not be loaded" onRetry={appointments.reload}>
+              {describeError(appointments.error)}
+            </ErrorBanner>
+          )}
+          {apptList !== null && apptList.length === 0 && (
+            <div className="empty" data-testid="patient-appointments-empty">
+              <p className="empty-title">No appointments for this patient</p>
+              <p className="empty-hint">
+                {inactive
+                  ? 'Appointments booked on other devices arrive with the next sync.'
+                  : 'Press B to book one. Appointments booked on other devices arrive with the next sync.'}
+              </p>
+            </div>
+          )}
+          {upcoming.length > 0 && (
+            <>
+              <h2 className="list-heading">Upcoming</h2>
+              <div className="results">
+                <AppointmentList
+                  appointments={upcoming}
+                  patients={selfMap}
+                  providers={providers.byId}
+                  showDate
+                  showPatient={false}
+                  label="Upcoming appointments"
+                  onChanged={onApptChanged}
+                />
+              </div>
+            </>
+          )}
+          {history.length > 0 && (
+            <>
+              <h2 className="list-heading">Past and cancelled</h2>
+              <div className="results">
+                <AppointmentList
+                  appointments={history}
+                  patients={selfMap}
+                  providers={providers.byId}
+                  showDate
+                  showPatient={false}
+                  label="Past and cancelled appointments"
+                  onChanged={onApptChanged}
+                />
+              </div>
+            </>
+          )}
+        </div>
+      )}
+
+      {tab === 'records' && (
+        <div
+          role="tabpanel"
+          id={`${titleId}-panel-records`}
+          aria-labelledby={`${titleId}-tab-records`}
+          data-testid="patient-records"
+        >
+          <RecordsPanel
+            versions={recordList}
+            error={records.error}
+            onRetry={records.reload}
+            onNew={inactive ? null : () => onNewRecord(p)}
+            onAmend={inactive ? null : (v) => onAmendRecord(p, v)}
+            highlightRecordId={highlightRecordId}
+          />
+        </div>
+      )}
     </article>
+  );
+}
+
+/** "Delete patient…" with an explicit confirmation step. */
+function DeletePatient({ patient, onDeleted }: { patient: Patient; onDeleted: (p: Patient) => void }) {
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const confirmRef = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (confirming) confirmRef.current?.focus();
+  }, [confirming]);
+
+  if (!confirming) {
+    return (
+      <div className="danger-zone">
+        <button type="button" className="btn btn-quiet btn-small danger-text" data-testid="delete-patient" onClick={() => setConfirming(true)}>
+          Delete patient…
+        </button>
+      </div>
+    );
+  }
+  const del = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const p = await api.deletePatient(patient.id);
+      onDeleted(p);
+    } catch (raw) {
+      setBusy(false);
+      setError(toApiError(raw));
+    }
+  };
+  return (
+    <div
+      className="danger-zone is-open"
+      role="alertdialog"
+      aria-labelledby="delete-patient-title"
+      data-testid="delete-patient-confirm"
+      onKeyDown={(e) => {
+        if (e.key === 'Escape') {
+          e.preventDefault();
+          e.stopPropagation();
+          setConfirming(false);
+        }
+      }}
+    >
+      <p id="delete-patient-title">
+        <strong>Delete {displayName(patient)}?</strong> The patient disappears from the list on every device after the
+        next sync. Use this for registrations made by mistake — not when a patient leaves the clinic.
+      </p>
+      {error && <div className="field-error">{describeError(error)}</div>}
+      <div className="inline-form-actions">
+        <button type="button" className="btn btn-small" onClick={() => setConfirming(false)}>
+          Keep patient <kbd>Esc</kbd>
+        </button>
+        <button
+          type="button"
+          ref={confirmRef}
+          className="btn btn-small btn-danger"
+          data-testid="confirm-delete-patient"
+          disabled={busy}
+          onClick={() => void del()}
+        >
+          {busy ? 'Deleting…' : 'Delete patient'}
+        </button>
+      </div>
+    </div>
   );
 }
 

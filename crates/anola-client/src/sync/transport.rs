@@ -51,7 +51,11 @@ impl Transport {
             .user_agent(concat!("anola-client/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("a plain HTTP client always builds");
-        Self { http, base: base_url.trim_end_matches('/').to_owned(), wire: Default::default() }
+        Self {
+            http,
+            base: base_url.trim_end_matches('/').to_owned(),
+            wire: Default::default(),
+        }
     }
 
     /// (bytes sent, bytes received) so far.
@@ -84,7 +88,9 @@ impl Transport {
         let resp = req.send().await.map_err(|e| TransportError::Unreachable(without_url(e)))?;
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(|e| TransportError::Unreachable(without_url(e)))?;
-        self.wire.received.fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        self.wire
+            .received
+            .fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
         if status.is_success() {
             return serde_json::from_slice(&bytes).map_err(|e| TransportError::Garbled(e.to_string()));
         }
