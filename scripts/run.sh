@@ -80,6 +80,17 @@ if [ ! -f "$data/demo-seeded" ]; then
     --fields-json '{"emergency_contact": {"name": "Grace Mwangi", "relationship": "mother", "phone": "+254 701 222 333"}}' >/dev/null
   "${demo[@]}" patient add --given Halima --family Said --dob 1962-11-03 --gender female --health-card-id AH-2026-0042 \
     --blood-type "A-" >/dev/null
+  "${demo[@]}" admin put-provider '{"id":"11111111-1111-4111-8111-111111111111","clinic_id":"main","title":"Dr.","given_name":"Achieng","family_name":"Odhiambo","specializations":["general practice"],"consultation_modes":["in_person","phone"],"services":[{"name":"Consultation","price_minor":150000,"currency":"KES"}],"weekly_availability":[{"day":"mon","start":"08:00","end":"17:00"},{"day":"wed","start":"08:00","end":"17:00"}],"active":true}' >/dev/null
+  "${demo[@]}" admin put-provider '{"id":"22222222-2222-4222-8222-222222222222","clinic_id":"main","title":"CO","given_name":"Peter","family_name":"Mutua","specializations":["clinical officer"],"consultation_modes":["in_person","home_visit"],"active":true}' >/dev/null
+  "${demo[@]}" sync >/dev/null
+  today=$(date +%F)
+  ids=$("${demo[@]}" --json patient list | python3 -c 'import json,sys; print(" ".join(p["id"] for p in json.load(sys.stdin)))')
+  set -- $ids
+  "${demo[@]}" appointment book --patient "$1" --provider 11111111-1111-4111-8111-111111111111 --date "$today" --time 09:00 --reason "blood pressure review" >/dev/null
+  "${demo[@]}" appointment book --patient "$2" --provider 11111111-1111-4111-8111-111111111111 --date "$today" --time 09:30 --type follow_up --reason "diabetes follow-up" >/dev/null
+  "${demo[@]}" appointment book --patient "$3" --provider 22222222-2222-4222-8222-222222222222 --date "$today" --time 10:00 --mode home_visit --reason "postnatal visit" >/dev/null
+  "${demo[@]}" record add --patient "$4" --author "Dr. Achieng Odhiambo" --notes "BP 150/95 on two readings. No chest pain." \
+    --diagnosis "I10:Essential hypertension" --plan "Start amlodipine 5 mg daily; recheck in 2 weeks" >/dev/null
   "${demo[@]}" sync >/dev/null
   touch "$data/demo-seeded"
 fi
