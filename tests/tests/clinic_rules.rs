@@ -138,7 +138,9 @@ fn two_offline_bookings_of_one_slot_keep_exactly_one() {
         "slot taken",
     ]);
     b.sync();
-    assert_eq!(b.ok(&["appointment", "show", &second])["status"], "scheduled");
+    let rescheduled = b.ok(&["appointment", "show", &second]);
+    assert_eq!(rescheduled["status"], "scheduled");
+    assert_eq!(rescheduled["conflict"], Value::Null, "the old reason is cleared once it has a slot");
     // Cancelling keeps the appointment as history and frees its slot.
     a.ok(&["appointment", "cancel", &first, "--reason", "patient travelled"]);
     a.sync();

@@ -80,6 +80,9 @@ describe('conflictSentence', () => {
     expect(conflictSentence(slot, ctx)).toBe(
       'Dr Wanjiru Kamau was already booked at 10:00 on 12 Mar 2026 — this booking needs a new time',
     );
+    expect(conflictSentence(slot, { ...ctx, appointmentPatientName: (id) => (id === 'a2' ? 'Nkosi, Thabo' : null) })).toBe(
+      'Dr Wanjiru Kamau was already booked at 10:00 on 12 Mar 2026 — the booking for Nkosi, Thabo needs a new time',
+    );
     expect(conflictSentence(amendments)).toMatch(/both versions kept; reconcile by writing a new amendment/);
   });
 

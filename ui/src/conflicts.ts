@@ -9,6 +9,8 @@ export interface ConflictContext {
   /** A display name for a patient id, or null when it is not on this device. */
   patientName?: (id: string) => string | null;
   providerName?: (id: string) => string | null;
+  /** The patient name of an appointment (for slot notes seen outside the patient's page). */
+  appointmentPatientName?: (appointmentId: string) => string | null;
   /** The patient whose history is shown: duplicates then name the *other* patient. */
   viewpointPatientId?: string;
 }
@@ -83,7 +85,10 @@ export function conflictSentence(note: ConflictNote, ctx: ConflictContext = {}):
     }
     case 'slot_taken': {
       const provider = ctx.providerName?.(note.provider_id) ?? 'The provider';
-      return `${provider} was already booked at ${note.start_time} on ${formatDate(note.date)} — this booking needs a new time`;
+      const who = ctx.appointmentPatientName?.(note.lost);
+      return `${provider} was already booked at ${note.start_time} on ${formatDate(note.date)} — ${
+        who ? `the booking for ${who}` : 'this booking'
+      } needs a new time`;
     }
     case 'concurrent_amendments':
       return 'A medical record was amended on two devices at once — both versions kept; reconcile by writing a new amendment';
@@ -143,7 +148,7 @@ export function notesForPatient(
     const about =
       n.entity_id === patientId ||
       (n.kind === 'possible_duplicate' && n.patients.includes(patientId)) ||
-      (n.kind === 'slot_taken' && (appts.has(n.lost) || appts.has(n.kept))) ||
+      (n.kind === 'slot_taken' && appts.has(n.lost)) ||
       (n.kind === 'concurrent_amendments' && records.has(n.record_id)) ||
       (n.entity === 'appointment' && appts.has(n.entity_id)) ||
       (n.entity === 'medical_record' && records.has(n.entity_id));

@@ -110,7 +110,7 @@ describe('record form → fields', () => {
     expect(errors).toEqual({
       'vitals.pulse_bpm': 'Pulse must be a whole number',
       'vitals.diastolic_mmhg': 'Enter both blood pressure values',
-      'vitals.temperature_dc': 'Temperature must be between 25 and 45 °C',
+      'vitals.temperature_dc': 'Temperature must be between 25 and 45 °C — did you mean 37.5?',
       'diagnoses[0].code': 'Diagnosis code is required',
     });
   });

@@ -116,25 +116,31 @@ export function vitalToInput(spec: VitalSpec, stored: number | undefined): strin
 }
 
 /** Parses a vital typed in the form's unit; `{ error }` is an error code. */
-export function parseVital(spec: VitalSpec, input: string): { value?: number; error?: string } {
+export function parseVital(spec: VitalSpec, input: string): { value?: number; error?: string; suggest?: string } {
   const t = input.trim().replace(',', '.');
   if (t === '') return {};
   if (!/^\d+(\.\d+)?$/.test(t)) return { error: 'invalid_number' };
   const n = Number(t);
   const decimals = t.includes('.') ? t.length - t.indexOf('.') - 1 : 0;
   if (decimals > spec.decimals) return { error: spec.decimals === 0 ? 'whole_number' : 'too_precise' };
-  if (n < spec.min || n > spec.max) return { error: 'out_of_range' };
+  if (n < spec.min || n > spec.max) {
+    // "375" typed for 37.5 °C: offer the likely reading.
+    const tenth = n / 10;
+    const suggest =
+      spec.decimals > 0 && decimals === 0 && tenth >= spec.min && tenth <= spec.max ? String(tenth) : undefined;
+    return { error: 'out_of_range', ...(suggest ? { suggest } : {}) };
+  }
   return { value: Math.round(n * spec.scale) };
 }
 
-function vitalMessage(spec: VitalSpec, code: string): string {
+function vitalMessage(spec: VitalSpec, code: string, suggest?: string): string {
   switch (code) {
     case 'whole_number':
       return `${spec.label} must be a whole number`;
     case 'too_precise':
       return `${spec.label}: at most ${spec.decimals} decimal${spec.decimals === 1 ? '' : 's'}`;
     case 'out_of_range':
-      return `${spec.label} must be between ${spec.min} and ${spec.max} ${spec.unit}`;
+      return `${spec.label} must be between ${spec.min} and ${spec.max} ${spec.unit}${suggest ? ` — did you mean ${suggest}?` : ''}`;
     default:
       return `${spec.label} must be a number in ${spec.unit}`;
   }
@@ -381,7 +387,7 @@ export function buildRecordFields(v: RecordFormValues, patientId: string, carrie
   const vitals: Vitals = {};
   for (const spec of VITALS) {
     const r = parseVital(spec, v.vitals[spec.key]);
-    if (r.error) errors[`vitals.${spec.key}`] = vitalMessage(spec, r.error);
+    if (r.error) errors[`vitals.${spec.key}`] = vitalMessage(spec, r.error, r.suggest);
     else if (r.value !== undefined) vitals[spec.key] = r.value;
   }
   const sys = vitals.systolic_mmhg;

@@ -65,6 +65,12 @@ pub async fn enforce<S: Store>(batch: &mut Batch<'_, S>, old: Option<&Version>, 
         for b in previously.iter().filter(|b| !needed.contains(b)) {
             batch.store.release(b, id).await?;
         }
+        // Rescheduled into a free slot: the old conflict reason no longer applies.
+        if !needed.is_empty() && current.conflict.is_some() {
+            let mut fields = serde_json::Map::new();
+            fields.insert("conflict".into(), serde_json::Value::Null);
+            batch.server_change(EntityKind::Appointment, id, fields).await?;
+        }
         return Ok(None);
     };
     // Lost: the note first (so a crash cannot leave a marked appointment without its reason's

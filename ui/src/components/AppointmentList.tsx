@@ -138,10 +138,17 @@ export function AppointmentList({
     if (err) setRowError({ id: a.id, message: describeError(err) });
   };
 
+  // The row that takes Tab focus: the last one chosen if still listed, else the highlighted, else the first.
+  const effectiveSelected =
+    (selectedId && appointments.some((a) => a.id === selectedId) ? selectedId : null) ??
+    (highlightId && appointments.some((a) => a.id === highlightId) ? highlightId : null) ??
+    appointments[0]?.id ??
+    null;
+
   return (
     <ul className="appt-list" ref={listRef} aria-label={label} data-testid="appointment-list">
       {appointments.map((a) => {
-        const selected = selectedId === a.id || (!selectedId && a === appointments[0]);
+        const selected = effectiveSelected === a.id;
         const conflict = a.status === 'conflict_needs_rescheduling';
         const provider = a.provider_id ? providers.get(a.provider_id) : undefined;
         const end = endTime(a.start_time, a.duration_minutes);
@@ -389,7 +396,7 @@ function CancelForm({
       }}
     >
       <div className="inline-form-title">Cancel this appointment?</div>
-      <div className="grid inline-grid">
+      <div className="grid inline-grid inline-grid-2">
         <TextField
           testId="cancel-reason"
           label="Reason"

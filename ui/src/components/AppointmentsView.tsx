@@ -1,6 +1,6 @@
 // The day view: one day's appointments, in time order, with their actions.
 
-import { useCallback, useEffect, useId, useMemo, useRef, useState, type KeyboardEvent as ReactKeyboardEvent } from 'react';
+import { useCallback, useEffect, useId, useMemo, useState, type KeyboardEvent as ReactKeyboardEvent } from 'react';
 import { api, describeError } from '../api';
 import { addDays, providerName } from '../appointments';
 import { formatDayHeading, plural } from '../format';
@@ -31,7 +31,6 @@ export function AppointmentsView({ date, onDateChange, highlightId, onOpenPatien
   const [dateText, setDateText] = useState(date);
   const [dateError, setDateError] = useState<string | null>(null);
   const titleId = useId();
-  const dateInputRef = useRef<HTMLInputElement>(null);
   const today = todayIso();
 
   // Keep the date box in step when the day changes by keys or buttons.
@@ -140,7 +139,6 @@ export function AppointmentsView({ date, onDateChange, highlightId, onOpenPatien
           </label>
           <input
             id={`${titleId}-date`}
-            ref={dateInputRef}
             data-testid="appointments-date"
             type="text"
             inputMode="numeric"
@@ -176,23 +174,28 @@ export function AppointmentsView({ date, onDateChange, highlightId, onOpenPatien
           Today <kbd>T</kbd>
         </button>
         <div className="day-bar-spacer" />
-        <label className="inline-label" htmlFor={`${titleId}-provider`}>
-          Provider
-        </label>
-        <select
-          id={`${titleId}-provider`}
-          className="compact-select"
-          data-testid="appointments-provider-filter"
-          value={providerFilter}
-          onChange={(e) => setProviderFilter(e.target.value)}
-        >
-          <option value="">All providers</option>
-          {providerOptions.map((p) => (
-            <option key={p.id} value={p.id}>
-              {providerName(p)}
-            </option>
-          ))}
-        </select>
+        {providerOptions.length > 1 && (
+          <>
+            <label className="inline-label" htmlFor={`${titleId}-provider`}>
+              Provider
+            </label>
+            <select
+              id={`${titleId}-provider`}
+              className="compact-select"
+              data-testid="appointments-provider-filter"
+              value={providerFilter}
+              onChange={(e) => setProviderFilter(e.target.value)}
+            >
+              <option value="">All providers</option>
+              {providerOptions.map((p) => (
+                <option key={p.id} value={p.id}>
+                  {providerName(p)}
+                  {p.active ? '' : ' (inactive)'}
+                </option>
+              ))}
+            </select>
+          </>
+        )}
       </div>
       {dateError && (
         <div className="field-error" id={`${titleId}-date-error`} data-testid="field-error-appointments-date">

@@ -21,6 +21,8 @@ interface ItemProps extends ConflictLinks {
   patients: Map<string, Patient | null>;
   providers: Map<string, Provider>;
   viewpointPatientId?: string;
+  /** Patient id of each appointment a slot note names, where known. */
+  appointmentPatients?: Map<string, string>;
 }
 
 const nameOf = (patients: Map<string, Patient | null>) => (id: string) => {
@@ -35,6 +37,7 @@ export function ConflictItem({
   patients,
   providers,
   viewpointPatientId,
+  appointmentPatients,
   onOpenPatient,
   onOpenAppointment,
   onOpenRecord,
@@ -47,6 +50,10 @@ export function ConflictItem({
       return p ? providerName(p) : null;
     },
     viewpointPatientId,
+    appointmentPatientName: (apptId) => {
+      const pid = appointmentPatients?.get(apptId);
+      return pid ? patientName(pid) : null;
+    },
   });
   const links = conflictTargets(note).filter((t) => !(t.kind === 'patient' && t.id === viewpointPatientId));
   return (
@@ -59,11 +66,19 @@ export function ConflictItem({
           </time>
         </div>
         <p className="conflict-sentence">{sentence}</p>
-        {note.kind === 'possible_duplicate' && (
-          <p className="muted conflict-help">
-            If they are the same person, ask the clinic administrator to merge the registrations on the server.
-          </p>
-        )}
+        {note.kind === 'possible_duplicate' &&
+          (note.patients.some((id) => {
+            const p = patients.get(id);
+            return !!p?.merged_into && note.patients.includes(p.merged_into);
+          }) ? (
+            <p className="muted conflict-help" data-testid="conflict-resolved">
+              Resolved: the registrations were merged.
+            </p>
+          ) : (
+            <p className="muted conflict-help">
+              If they are the same person, ask the clinic administrator to merge the registrations on the server.
+            </p>
+          ))}
       </div>
       <div className="conflict-links">
         {links.map((t) => {
@@ -125,7 +140,27 @@ export function ConflictsView({ refreshKey, ...links }: ConflictLinks & { refres
   const load = useCallback(() => api.listConflicts(), []);
   const notes = useAsync<ConflictNote[]>(load, 'all', refreshKey);
   const sorted = useMemo(() => sortNotesNewestFirst(notes.data ?? []), [notes.data]);
-  const ids = useMemo(() => patientIdsIn(sorted), [sorted]);
+  // Slot notes name appointments; their days' lists say whose booking lost the slot.
+  const slotDays = useMemo(
+    () => [...new Set(sorted.flatMap((n) => (n.kind === 'slot_taken' && n.date ? [n.date] : [])))].sort(),
+    [sorted],
+  );
+  const loadSlotDays = useCallback(
+    () => Promise.all(slotDays.map((date) => api.listAppointments({ date }))).then((lists) => lists.flat()),
+    [slotDays],
+  );
+  const slotAppointments = useAsync(loadSlotDays, slotDays.join(','), refreshKey);
+  const appointmentPatients = useMemo(
+    () =>
+      new Map(
+        (slotAppointments.data ?? []).flatMap((a): [string, string][] => (a.patient_id ? [[a.id, a.patient_id]] : [])),
+      ),
+    [slotAppointments.data],
+  );
+  const ids = useMemo(
+    () => [...new Set([...patientIdsIn(sorted), ...appointmentPatients.values()])],
+    [sorted, appointmentPatients],
+  );
   const patients = usePatientsById(ids, refreshKey);
   const providers = useProviders(refreshKey);
 
@@ -165,7 +200,14 @@ export function ConflictsView({ refreshKey, ...links }: ConflictLinks & { refres
           <div className="list-meta">{plural(sorted.length, 'note')}</div>
           <ul className="conflict-list" aria-label="Conflict notes">
             {sorted.map((n) => (
-              <ConflictItem key={n.id} note={n} patients={patients} providers={providers.byId} {...links} />
+              <ConflictItem
+                key={n.id}
+                note={n}
+                patients={patients}
+                providers={providers.byId}
+                appointmentPatients={appointmentPatients}
+                {...links}
+              />
             ))}
           </ul>
         </>

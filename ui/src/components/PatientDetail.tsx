@@ -136,13 +136,16 @@ export function PatientDetail({
 
   const inactive = !!patient && (!!patient.deleted || !!patient.merged_into);
 
-  // 1/2/3 switch tabs, B books, R writes a record — outside text fields.
+  // 1/2/3 switch tabs, B books, R writes a record — outside text fields. Capture phase, so that on a
+  // deleted or merged patient E is stopped before the app-wide shortcut opens the edit form.
   useEffect(() => {
     if (editing || !patient) return;
     const onKey = (e: KeyboardEvent) => {
       if (e.defaultPrevented || e.isComposing || e.ctrlKey || e.metaKey || e.altKey || isTypingTarget(e.target)) return;
       const t = TABS.find((x) => x.key === e.key);
-      if (t) {
+      if ((e.key === 'e' || e.key === 'E') && inactive) {
+        e.preventDefault();
+      } else if (t) {
         e.preventDefault();
         onTabChange(t.id);
       } else if ((e.key === 'b' || e.key === 'B') && !inactive) {
@@ -153,8 +156,8 @@ export function PatientDetail({
         onNewRecord(patient);
       }
     };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
+    window.addEventListener('keydown', onKey, true);
+    return () => window.removeEventListener('keydown', onKey, true);
   }, [editing, patient, inactive, onTabChange, onBook, onNewRecord]);
 
   const onTabKey = (e: ReactKeyboardEvent<HTMLDivElement>) => {
@@ -402,11 +405,11 @@ export function PatientDetail({
             tabIndex={tab === t.id ? 0 : -1}
             className={`tab ${tab === t.id ? 'is-active' : ''}`}
             data-testid={`tab-${t.id}`}
+            title={`${t.label} (press ${t.key})`}
             onClick={() => onTabChange(t.id)}
           >
             {t.label}
             {tabBadge[t.id]}
-            <kbd>{t.key}</kbd>
           </button>
         ))}
       </div>
