@@ -156,5 +156,10 @@ async fn drive(wd: &WebDriver) -> Result<(), anola_e2e::webdriver::WdError> {
     assert_eq!(typed, "712345");
 
     screenshot(wd, "app-register-patient.png").await;
+
+    // The appointments day view opens from the header (providers arrive with the first sync).
+    wd.click(&wd.wait_for("[data-testid=nav-appointments]", short).await?).await?;
+    wd.wait_for("[data-testid=appointments-view]", short).await?;
+    screenshot(wd, "app-appointments.png").await;
     Ok(())
 }
