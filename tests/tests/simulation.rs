@@ -61,7 +61,11 @@ struct Device {
     syncing: Option<tokio::task::JoinHandle<()>>,
 }
 
-const PROVIDERS: [&str; 3] = ["aaaaaaaa-0000-4000-8000-000000000001", "aaaaaaaa-0000-4000-8000-000000000002", "aaaaaaaa-0000-4000-8000-000000000003"];
+const PROVIDERS: [&str; 3] = [
+    "aaaaaaaa-0000-4000-8000-000000000001",
+    "aaaaaaaa-0000-4000-8000-000000000002",
+    "aaaaaaaa-0000-4000-8000-000000000003",
+];
 
 fn open(dir: &std::path::Path, url: &str) -> Arc<Clinic> {
     Clinic::open(ClinicConfig::new(dir, url)).expect("open replica")
@@ -124,7 +128,9 @@ fn act(rng: &mut Rng, c: &Clinic, step: usize) -> bool {
                         0 => json!({"status": "confirmed"}),
                         1 => json!({"status": "cancelled", "cancellation": {"reason": "sim"}}),
                         2 => json!({"status": "completed"}),
-                        _ => json!({"status": "scheduled", "date": "2026-12-03", "start_time": format!("{:02}:{:02}", 9 + rng.below(2), 15 * rng.below(4))}),
+                        _ => {
+                            json!({"status": "scheduled", "date": "2026-12-03", "start_time": format!("{:02}:{:02}", 9 + rng.below(2), 15 * rng.below(4))})
+                        }
                     };
                     c.update_appointment(a.id, appointment_fields(f)).map(|_| ())
                 }
@@ -133,7 +139,9 @@ fn act(rng: &mut Rng, c: &Clinic, step: usize) -> bool {
         }
         70..=84 => match rng.pick(&patients) {
             Some(p) => c
-                .add_record(record_fields(json!({"patient_id": p.id, "author": "sim", "consultation_notes": format!("visit {step}")})))
+                .add_record(record_fields(
+                    json!({"patient_id": p.id, "author": "sim", "consultation_notes": format!("visit {step}")}),
+                ))
                 .map(|_| ()),
             None => return false,
         },
@@ -142,7 +150,10 @@ fn act(rng: &mut Rng, c: &Clinic, step: usize) -> bool {
             let versions = c.list_records(p.id).unwrap_or_default();
             match rng.pick(&versions) {
                 Some(v) => c
-                    .amend_record(v.version.id, record_fields(json!({"patient_id": p.id, "author": "sim", "consultation_notes": format!("amended {step}")})))
+                    .amend_record(
+                        v.version.id,
+                        record_fields(json!({"patient_id": p.id, "author": "sim", "consultation_notes": format!("amended {step}")})),
+                    )
                     .map(|_| ()),
                 None => return false,
             }
@@ -185,7 +196,10 @@ async fn devices_converge_under_faults() {
     let mut server = Some(ServerProc::start(port, ferret.uri(), &dbname, &[]));
     let admin = AdminClient::new(&upstream, "main");
     for (i, id) in PROVIDERS.iter().enumerate() {
-        let p: Provider = serde_json::from_value(json!({"id": id, "clinic_id": "main", "given_name": format!("Prov{i}"), "family_name": "Sim", "active": true})).unwrap();
+        let p: Provider = serde_json::from_value(
+            json!({"id": id, "clinic_id": "main", "given_name": format!("Prov{i}"), "family_name": "Sim", "active": true}),
+        )
+        .unwrap();
         admin.put_provider(&p).await.expect("provider");
     }
     let proxy = FaultProxy::start(&upstream, FaultConfig::chaos(), seed).await;
@@ -193,7 +207,12 @@ async fn devices_converge_under_faults() {
     let mut devices: Vec<Device> = (0..n_devices)
         .map(|i| {
             let dir = dirs.path().join(format!("d{i}"));
-            Device { clinic: open(&dir, &proxy.url()), dir, offline_until: 0, syncing: None }
+            Device {
+                clinic: open(&dir, &proxy.url()),
+                dir,
+                offline_until: 0,
+                syncing: None,
+            }
         })
         .collect();
 
@@ -299,7 +318,11 @@ async fn devices_converge_under_faults() {
         let s = d.clinic.status().unwrap();
         assert_eq!((s.pending, s.rejected), (0, 0), "device {i} still holds unsent or refused writes");
     }
-    assert_eq!(count(&db, "mutations").await, writes, "every local write reached the server exactly once");
+    assert_eq!(
+        count(&db, "mutations").await,
+        writes,
+        "every local write reached the server exactly once"
+    );
     // No mutation applied twice: one result each, and in at most one version.
     assert_eq!(count(&db, "mutation_results").await, writes, "every mutation finished once");
     let mut seen: HashMap<String, u32> = HashMap::new();
@@ -326,7 +349,11 @@ async fn devices_converge_under_faults() {
         let mut records = BTreeSet::new();
         for id in patients.keys() {
             for v in c.list_records(*id).unwrap() {
-                records.insert((v.version.id, v.version.fields.patient_id, v.version.fields.consultation_notes.clone()));
+                records.insert((
+                    v.version.id,
+                    v.version.fields.patient_id,
+                    v.version.fields.consultation_notes.clone(),
+                ));
             }
         }
         let notes: BTreeSet<Uuid> = c.list_conflicts(None).unwrap().into_iter().map(|n| n.id).collect();
@@ -353,14 +380,30 @@ async fn devices_converge_under_faults() {
     }
     // Every conflict has a visible record.
     let notes = reference.list_conflicts(None).unwrap();
-    for a in expected.1.values().filter(|a| a.status == Some(AppointmentStatus::ConflictNeedsRescheduling)) {
+    for a in expected
+        .1
+        .values()
+        .filter(|a| a.status == Some(AppointmentStatus::ConflictNeedsRescheduling))
+    {
         assert!(a.conflict.is_some(), "appointment {} needs rescheduling without a reason", a.id);
         let json = serde_json::to_value(&notes).unwrap();
-        assert!(json.as_array().unwrap().iter().any(|n| n["kind"] == "slot_taken" && n["lost"] == a.id.to_string()), "no note for {}", a.id);
+        assert!(
+            json.as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["kind"] == "slot_taken" && n["lost"] == a.id.to_string()),
+            "no note for {}",
+            a.id
+        );
     }
     let mut by_amends: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
     for (id, _, _) in &expected.2 {
-        if let Some(v) = expected.0.keys().flat_map(|p| reference.list_records(*p).unwrap()).find(|v| v.version.id == *id) {
+        if let Some(v) = expected
+            .0
+            .keys()
+            .flat_map(|p| reference.list_records(*p).unwrap())
+            .find(|v| v.version.id == *id)
+        {
             if let Some(a) = v.version.fields.amends {
                 by_amends.entry(a).or_default().push(*id);
             }
@@ -369,7 +412,10 @@ async fn devices_converge_under_faults() {
     for (target, versions) in by_amends.iter().filter(|(_, v)| v.len() > 1) {
         let json = serde_json::to_value(&notes).unwrap();
         assert!(
-            json.as_array().unwrap().iter().any(|n| n["kind"] == "concurrent_amendments" && n["amends"] == target.to_string()),
+            json.as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["kind"] == "concurrent_amendments" && n["amends"] == target.to_string()),
             "versions {versions:?} amend {target} concurrently without a note"
         );
     }
@@ -384,5 +430,8 @@ async fn devices_converge_under_faults() {
 }
 
 async fn deleted_patients(db: &mongodb::Database) -> u64 {
-    db.collection::<Document>("patients").count_documents(doc! {"deleted": true}).await.expect("count")
+    db.collection::<Document>("patients")
+        .count_documents(doc! {"deleted": true})
+        .await
+        .expect("count")
 }

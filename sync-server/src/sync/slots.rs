@@ -21,7 +21,11 @@ fn blocks(v: Option<&Version>) -> Vec<String> {
 /// Brings the appointment's claims in line with its state; returns a message when the booking lost
 /// its slot.
 async fn note_taken<S: Store>(batch: &mut Batch<'_, S>, appt: &Appointment, holder: Uuid) -> Result<(), StoreError> {
-    let when = format!("{} {}", appt.date.clone().unwrap_or_default(), appt.start_time.clone().unwrap_or_default());
+    let when = format!(
+        "{} {}",
+        appt.date.clone().unwrap_or_default(),
+        appt.start_time.clone().unwrap_or_default()
+    );
     let (kept, lost) = (holder.to_string(), appt.id.to_string());
     let kind = ConflictKind::SlotTaken {
         kept: holder,
@@ -30,7 +34,9 @@ async fn note_taken<S: Store>(batch: &mut Batch<'_, S>, appt: &Appointment, hold
         date: appt.date.clone().unwrap_or_default(),
         start_time: appt.start_time.clone().unwrap_or_default(),
     };
-    batch.note(EntityKind::Appointment, appt.id, &["slot", &kept, &lost, &when], kind).await
+    batch
+        .note(EntityKind::Appointment, appt.id, &["slot", &kept, &lost, &when], kind)
+        .await
 }
 
 /// Brings the appointment's claims in line with its state; returns a message when the booking lost
@@ -79,10 +85,17 @@ pub async fn enforce<S: Store>(batch: &mut Batch<'_, S>, old: Option<&Version>, 
     for b in needed.iter().chain(previously.iter()) {
         batch.store.release(b, id).await?;
     }
-    let when = format!("{} {}", current.date.clone().unwrap_or_default(), current.start_time.clone().unwrap_or_default());
+    let when = format!(
+        "{} {}",
+        current.date.clone().unwrap_or_default(),
+        current.start_time.clone().unwrap_or_default()
+    );
     let reason = format!("the provider's time at {when} was already booked by another appointment; choose a new time");
     let mut fields = serde_json::Map::new();
-    fields.insert("status".into(), serde_json::to_value(AppointmentStatus::ConflictNeedsRescheduling).expect("enum serializes"));
+    fields.insert(
+        "status".into(),
+        serde_json::to_value(AppointmentStatus::ConflictNeedsRescheduling).expect("enum serializes"),
+    );
     fields.insert("conflict".into(), serde_json::json!({"reason": reason, "held_by": holder}));
     batch.server_change(EntityKind::Appointment, id, fields).await?;
     Ok(Some(reason))
