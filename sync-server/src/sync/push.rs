@@ -18,7 +18,7 @@ use super::{patients, slots};
 use crate::faults::Point;
 use crate::store::{Accepted, Store, StoreError, Version};
 use anola_protocol::wire::{EntityKind, Op, TypedFields};
-use anola_protocol::{Mutation, MutationResult, MutationStatus, PushRequest};
+use anola_protocol::{Mutation, MutationResult, MutationStatus, PushRequest, RecordFields};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
@@ -156,10 +156,12 @@ pub async fn apply<S: Store>(store: &S, clock: &ServerClock, req: &PushRequest) 
     }
     patients::detect_duplicates(&mut batch, &patient_pairs).await?;
     tracing::debug!(ms = t0.elapsed().as_millis() as u64, "push step: rules");
-    for (i, fresh, fields) in record_docs {
-        let m = &req.mutations[i];
-        results[i] = Some(match records::append(&mut batch, m, fields).await? {
-            RecordOutcome::Stored => applied(m, fresh, fresh),
+    let items: Vec<(&Mutation, RecordFields)> = record_docs.iter().map(|(i, _, f)| (&req.mutations[*i], f.clone())).collect();
+    let outcomes = records::append_all(&mut batch, items).await?;
+    for ((i, fresh, _), outcome) in record_docs.iter().zip(outcomes) {
+        let m = &req.mutations[*i];
+        results[*i] = Some(match outcome {
+            RecordOutcome::Stored => applied(m, *fresh, *fresh),
             RecordOutcome::Immutable => rejected(
                 m,
                 "record_immutable",
