@@ -98,7 +98,7 @@ impl Generator {
             "given_name": GIVEN[i % GIVEN.len()],
             "family_name": FAMILY[(i / GIVEN.len()) % FAMILY.len()],
             "date_of_birth": format!("{:04}-{:02}-{:02}", 1940 + i % 80, 1 + (i / 80) % 12, 1 + (i / 960) % 28),
-            "gender": if i % 2 == 0 { "female" } else { "male" },
+            "gender": if i.is_multiple_of(2) { "female" } else { "male" },
             "phone": format!("+2547{:08}", i % 100_000_000),
             "national_id": format!("NID{:09}", i),
             "address": {"city": CITIES[i % CITIES.len()], "country": "Kenya"},
@@ -125,6 +125,19 @@ impl Generator {
             hlc(self.base_ms + 60_000, i as u64, node),
             self.patient_fields(index),
         )
+    }
+
+    /// An edit of seeded patient `k`: a new email (not an identity key), stamped after the seed.
+    pub fn patient_update(&self, k: usize, i: usize, node: &str) -> Mutation {
+        Mutation {
+            id: Uuid::now_v7(),
+            entity: EntityKind::Patient,
+            entity_id: self.patient_ids[k],
+            op: Op::Update,
+            hlc: hlc(self.base_ms + 120_000, i as u64, node),
+            fields: json!({"email": format!("patient{k}@example.org")}),
+            base: BTreeMap::new(),
+        }
     }
 
     /// The booking of appointment `a`: provider, day and block are all derived from `a`, so no
@@ -184,9 +197,4 @@ impl Generator {
             }),
         )
     }
-}
-
-/// How many bookings fit in the generator's calendar without reusing a block (a long calendar).
-pub fn appointment_days(appointments: usize) -> usize {
-    appointments.div_ceil(BLOCKS_PER_DAY * PROVIDERS)
 }

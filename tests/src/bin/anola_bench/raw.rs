@@ -2,7 +2,7 @@
 //! through the official driver, and SQLite through rusqlite with the device's settings.
 
 use futures::TryStreamExt;
-use mongodb::bson::{doc, Document};
+use mongodb::bson::{doc, Bson, Document};
 use mongodb::Database;
 use std::time::{Duration, Instant};
 
@@ -26,11 +26,19 @@ pub struct FerretRaw {
     pub insert_one_secs: f64,
     /// (collection label, documents in it, lookups done, mean ms per lookup)
     pub find_by_id: Vec<(String, u64, usize, f64)>,
-    /// find({}) of a real change-log bucket: entries, records, bytes (BSON), median seconds.
+    /// find({}) of a real change-log bucket plus decoding its records into JSON values: the
+    /// format the server wrote, entries, records, bytes (BSON), median seconds.
+    pub bucket_format: String,
     pub bucket_entries: usize,
     pub bucket_records: usize,
     pub bucket_bytes: usize,
     pub bucket_secs: f64,
+    /// The same records written both ways into a scratch collection and read the same way:
+    /// nested BSON documents, and one JSON string per entry (median seconds, BSON bytes).
+    pub nested_secs: f64,
+    pub nested_bytes: usize,
+    pub json_secs: f64,
+    pub json_bytes: usize,
     /// find({}) of a collection of small documents the size of a bucket's records.
     pub small_scan_docs: usize,
     pub small_scan_secs: f64,
@@ -46,6 +54,12 @@ impl FerretRaw {
     pub fn bucket_records_rate(&self) -> f64 {
         self.bucket_records as f64 / self.bucket_secs.max(1e-9)
     }
+    pub fn nested_rate(&self) -> f64 {
+        self.bucket_records as f64 / self.nested_secs.max(1e-9)
+    }
+    pub fn json_rate(&self) -> f64 {
+        self.bucket_records as f64 / self.json_secs.max(1e-9)
+    }
     pub fn small_scan_rate(&self) -> f64 {
         self.small_scan_docs as f64 / self.small_scan_secs.max(1e-9)
     }
@@ -59,9 +73,49 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// An entry's records as JSON values, whichever way the entry stores them.
+fn entry_records(d: &Document) -> Result<Vec<serde_json::Value>, String> {
+    if let Ok(s) = d.get_str("records_json") {
+        return serde_json::from_str(s).map_err(|e| format!("records_json: {e}"));
+    }
+    match d.get("records") {
+        Some(Bson::Array(a)) => Ok(a.iter().map(|b| b.clone().into_relaxed_extjson()).collect()),
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// find({}) of a whole collection plus decoding every entry's records; 5 times, the median.
+async fn read_bucket(c: &mongodb::Collection<Document>) -> Result<(f64, Vec<Document>), String> {
+    let mut times = Vec::new();
+    let mut last = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        let docs: Vec<Document> = c
+            .find(doc! {})
+            .await
+            .map_err(|e| e.to_string())?
+            .try_collect()
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut n = 0usize;
+        for d in &docs {
+            n += entry_records(d)?.len();
+        }
+        std::hint::black_box(n);
+        times.push(started.elapsed().as_secs_f64());
+        last = docs;
+    }
+    Ok((median(times), last))
+}
+
 /// Inserts and reads in `raw` (a database of its own); point lookups and bucket reads on the
 /// seeded database `seeded` (read only).
-pub async fn ferret(raw: &Database, seeded: &Database, lookups: &[(String, String, Vec<String>)], bucket: &str) -> Result<FerretRaw, String> {
+pub async fn ferret(
+    raw: &Database,
+    seeded: &Database,
+    lookups: &[(String, String, Vec<String>)],
+    bucket: &str,
+) -> Result<FerretRaw, String> {
     let e = |e: mongodb::error::Error| e.to_string();
     let mut out = FerretRaw {
         insert_many_batch: 1000,
@@ -100,10 +154,17 @@ pub async fn ferret(raw: &Database, seeded: &Database, lookups: &[(String, Strin
     // find-by-_id: on the small raw collection, then on the seeded collections (their size is
     // what a point read costs on FerretDB's SQLite backend, which scans).
     let mut targets: Vec<(String, Database, String, Vec<String>)> = vec![(
-        format!("raw_many ({} small docs)", out.insert_many_docs),
+        "`raw_many` (the small documents inserted above)".to_string(),
         raw.clone(),
         "raw_many".into(),
-        (0..5).map(|i| small_doc(i * 3001 % out.insert_many_docs.max(1)).get_str("_id").unwrap_or_default().to_owned()).collect(),
+        (0..5)
+            .map(|i| {
+                small_doc(i * out.insert_many_docs.saturating_sub(1) / 4)
+                    .get_str("_id")
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect(),
     )];
     for (label, coll, ids) in lookups {
         targets.push((label.clone(), seeded.clone(), coll.clone(), ids.clone()));
@@ -127,24 +188,53 @@ pub async fn ferret(raw: &Database, seeded: &Database, lookups: &[(String, Strin
         out.find_by_id.push((label, count, done, ms));
     }
 
-    // find({}) of a real change-log bucket, 5 times; the median.
+    // find({}) of a real change-log bucket and decoding its records, 5 times; the median.
     let b = seeded.collection::<Document>(bucket);
-    let mut times = Vec::new();
-    for _ in 0..5 {
-        let started = Instant::now();
-        let docs: Vec<Document> = b.find(doc! {}).await.map_err(e)?.try_collect().await.map_err(e)?;
-        times.push(started.elapsed().as_secs_f64());
-        out.bucket_entries = docs.len();
-        out.bucket_records = docs.iter().map(|d| d.get_array("records").map(|a| a.len()).unwrap_or(0)).sum();
-        out.bucket_bytes = docs.iter().map(|d| mongodb::bson::to_vec(d).map(|v| v.len()).unwrap_or(0)).sum();
+    let (secs, docs) = read_bucket(&b).await?;
+    out.bucket_secs = secs;
+    out.bucket_entries = docs.len();
+    out.bucket_format = if docs.iter().any(|d| d.get_str("records_json").is_ok()) {
+        "records as one JSON string per entry".into()
+    } else {
+        "records as nested documents".into()
+    };
+    out.bucket_bytes = docs.iter().map(|d| mongodb::bson::to_vec(d).map(|v| v.len()).unwrap_or(0)).sum();
+    let mut entries: Vec<(Bson, Vec<serde_json::Value>)> = Vec::new();
+    for d in &docs {
+        entries.push((d.get("_id").cloned().unwrap_or(Bson::Null), entry_records(d)?));
     }
-    out.bucket_secs = median(times);
+    out.bucket_records = entries.iter().map(|(_, r)| r.len()).sum();
+
+    // The same records both ways, in scratch collections.
+    let nested: Vec<Document> = entries
+        .iter()
+        .map(|(id, r)| {
+            let arr = mongodb::bson::to_bson(r).unwrap_or(Bson::Null);
+            doc! {"_id": id.clone(), "records": arr}
+        })
+        .collect();
+    let json: Vec<Document> = entries
+        .iter()
+        .map(|(id, r)| doc! {"_id": id.clone(), "records_json": serde_json::Value::Array(r.clone()).to_string()})
+        .collect();
+    out.nested_bytes = nested.iter().map(|d| mongodb::bson::to_vec(d).map(|v| v.len()).unwrap_or(0)).sum();
+    out.json_bytes = json.iter().map(|d| mongodb::bson::to_vec(d).map(|v| v.len()).unwrap_or(0)).sum();
+    if !entries.is_empty() {
+        let nc = raw.collection::<Document>("raw_bucket_nested");
+        nc.insert_many(nested).await.map_err(e)?;
+        out.nested_secs = read_bucket(&nc).await?.0;
+        let jc = raw.collection::<Document>("raw_bucket_json");
+        jc.insert_many(json).await.map_err(e)?;
+        out.json_secs = read_bucket(&jc).await?.0;
+    }
 
     // find({}) of as many small documents as the bucket holds records (at least 1000).
     let small = out.bucket_records.max(1000);
     let sc = raw.collection::<Document>("raw_scan");
     for chunk in (0..small).collect::<Vec<_>>().chunks(1000) {
-        sc.insert_many(chunk.iter().map(|i| small_doc(*i)).collect::<Vec<_>>()).await.map_err(e)?;
+        sc.insert_many(chunk.iter().map(|i| small_doc(*i)).collect::<Vec<_>>())
+            .await
+            .map_err(e)?;
     }
     let mut times = Vec::new();
     for _ in 0..5 {
@@ -184,7 +274,8 @@ pub fn sqlite(dir: &std::path::Path, rows: usize, rows_per_tx: usize, doc: &str)
     let mut conn = rusqlite::Connection::open(dir.join("raw.sqlite3")).map_err(e)?;
     conn.pragma_update(None, "journal_mode", "WAL").map_err(e)?;
     conn.pragma_update(None, "synchronous", "FULL").map_err(e)?;
-    conn.execute_batch("CREATE TABLE t (id TEXT PRIMARY KEY, doc TEXT NOT NULL)").map_err(e)?;
+    conn.execute_batch("CREATE TABLE t (id TEXT PRIMARY KEY, doc TEXT NOT NULL)")
+        .map_err(e)?;
     let id = |i: usize| format!("{:08x}-0000-7000-8000-{:012x}", i.wrapping_mul(2_654_435_761) & 0xffff_ffff, i);
     let started = Instant::now();
     let mut i = 0usize;
