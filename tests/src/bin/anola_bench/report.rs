@@ -376,8 +376,16 @@ pub fn section(cfg: &Config, r: &Results) -> String {
                     num(st.mean_ms[4]),
                     num(st.mean_ms[5])
                 )
+            } else if !st.unfinished.is_empty() {
+                let reached = st
+                    .unfinished
+                    .iter()
+                    .map(|(step, ms)| format!("last step logged: {step} at {} ms", num(*ms)))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                format!("did not finish ({reached})")
             } else {
-                "– (answered before the merge steps)".into()
+                "–".into()
             };
             let mut statuses = p
                 .statuses

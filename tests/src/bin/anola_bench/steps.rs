@@ -27,6 +27,9 @@ pub struct StepStats {
     pub mean_ms: Vec<f64>,
     /// Mean milliseconds from the start of `apply` to `committed`.
     pub mean_total_ms: f64,
+    /// Pushes that stopped before `committed` (an error answer): the last step each reached and
+    /// its milliseconds since the push began, in log order.
+    pub unfinished: Vec<(String, f64)>,
 }
 
 /// The log file's current length (a phase's lines start here).
@@ -42,8 +45,9 @@ pub fn read(path: &Path, from: u64, to: u64) -> StepStats {
             let _ = f.take(to.saturating_sub(from)).read_to_string(&mut text);
         }
     }
-    // request id → step → cumulative ms
+    // request id → step → cumulative ms; request ids in order of first appearance
     let mut pushes: HashMap<String, HashMap<String, f64>> = HashMap::new();
+    let mut order: Vec<String> = Vec::new();
     for line in text.lines() {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
@@ -58,6 +62,9 @@ pub fn read(path: &Path, from: u64, to: u64) -> StepStats {
             .to_owned();
         if id.is_empty() {
             continue;
+        }
+        if !pushes.contains_key(&id) {
+            order.push(id.clone());
         }
         pushes.entry(id).or_default().insert(step.to_owned(), ms);
     }
@@ -77,7 +84,18 @@ pub fn read(path: &Path, from: u64, to: u64) -> StepStats {
         total += prev;
         n += 1;
     }
+    let unfinished = order
+        .iter()
+        .filter_map(|id| {
+            let steps = &pushes[id];
+            if steps.contains_key("committed") {
+                return None;
+            }
+            STEPS.iter().rev().find_map(|(s, _)| steps.get(*s).map(|ms| ((*s).to_owned(), *ms)))
+        })
+        .collect();
     StepStats {
+        unfinished,
         pushes: n,
         mean_ms: sums.iter().map(|s| s / n.max(1) as f64).collect(),
         mean_total_ms: total / n.max(1) as f64,
