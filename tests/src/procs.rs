@@ -13,7 +13,10 @@ impl ServerProc {
     /// Starts `anola-sync-server` on `port` and waits for `/health` to say ok. `extra_env` can switch
     /// on fault injection.
     pub fn start(port: u16, mongodb_uri: &str, database: &str, extra_env: &[(&str, &str)]) -> ServerProc {
-        let log = std::env::temp_dir().join(format!("anola-sync-server-{port}.log"));
+        // Kept with the test output (git-ignored) so a failed run can be read afterwards.
+        let dir = crate::workspace_root().join("test-artifacts").join("server-logs");
+        let _ = std::fs::create_dir_all(&dir);
+        let log = dir.join(format!("anola-sync-server-{port}.log"));
         let mut cmd = Command::new(crate::target_bin("anola-sync-server"));
         cmd.env("ANOLA_LISTEN", format!("127.0.0.1:{port}"))
             .env("MONGODB_URI", mongodb_uri)

@@ -253,29 +253,58 @@ impl Store for MongoStore {
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         let inserted = self.insert_many_unique("mutations", docs).await?;
+        // Seen before: read what each was first sent with, and whether it finished. One `$in` read
+        // per collection for the whole push (each read is a collection scan on FerretDB).
+        let seen: Vec<String> = ms
+            .iter()
+            .zip(&inserted)
+            .filter(|(_, i)| **i == Inserted::Taken)
+            .map(|(m, _)| m.id.to_string())
+            .collect();
+        let mut digests: HashMap<String, String> = HashMap::new();
+        let mut finished: HashMap<String, MutationStatus> = HashMap::new();
+        if !seen.is_empty() {
+            let firsts: Vec<Document> = self
+                .coll("mutations")
+                .find(doc! {"_id": {"$in": &seen}})
+                .projection(doc! {"digest": 1})
+                .await
+                .map_err(unavailable)?
+                .try_collect()
+                .await
+                .map_err(unavailable)?;
+            for d in firsts {
+                if let (Ok(id), Ok(digest)) = (d.get_str("_id"), d.get_str("digest")) {
+                    digests.insert(id.to_owned(), digest.to_owned());
+                }
+            }
+            let results: Vec<Document> = self
+                .coll("mutation_results")
+                .find(doc! {"_id": {"$in": &seen}})
+                .await
+                .map_err(unavailable)?
+                .try_collect()
+                .await
+                .map_err(unavailable)?;
+            for d in results {
+                if let Ok(id) = d.get_str("_id") {
+                    finished.insert(id.to_owned(), from_bson(d.get("status").cloned().unwrap_or(Bson::Null))?);
+                }
+            }
+        }
         let mut out = Vec::with_capacity(ms.len());
         for (m, ins) in ms.iter().zip(inserted) {
             out.push(match ins {
                 Inserted::Yes => Accepted::New,
-                // Seen before: read what it was first sent with, and whether it finished.
                 Inserted::Taken => {
-                    let first = self
-                        .coll("mutations")
-                        .find_one(doc! {"_id": m.id.to_string()})
-                        .projection(doc! {"digest": 1})
-                        .await
-                        .map_err(unavailable)?
+                    let id = m.id.to_string();
+                    let digest = digests
+                        .get(&id)
+                        .cloned()
                         .ok_or_else(|| StoreError::Corrupt("mutation vanished after duplicate key".into()))?;
-                    let finished = self
-                        .coll("mutation_results")
-                        .find_one(doc! {"_id": m.id.to_string()})
-                        .await
-                        .map_err(unavailable)?
-                        .map(|d| from_bson::<MutationStatus>(d.get("status").cloned().unwrap_or(Bson::Null)))
-                        .transpose()?;
                     Accepted::Existing {
-                        digest: first.get_str("digest").unwrap_or_default().to_owned(),
-                        finished,
+                        digest,
+                        finished: finished.get(&id).copied(),
                     }
                 }
             });
@@ -395,10 +424,10 @@ impl Store for MongoStore {
                 }
             }
         }
-        for chunk in replace.chunks(READ_FANOUT) {
-            for r in join_all(chunk.iter().map(|v| self.write_view(v))).await {
-                r?;
-            }
+        // One at a time: on FerretDB/SQLite each replace is a write transaction that scans, and
+        // concurrent ones only contend for the database lock (SQLITE_BUSY under load).
+        for v in replace {
+            self.write_view(v).await?;
         }
         Ok(())
     }
