@@ -7,7 +7,7 @@
 use crate::error::FieldError;
 use crate::validate::{err, parse_date, parse_time, Checker};
 use crate::wire::Op;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// Granularity of the slot rule: two appointments of one provider conflict when they share a block.
@@ -100,10 +100,6 @@ pub struct SlotConflict {
     pub held_by: Uuid,
 }
 
-fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
-
 macro_rules! appointment_fields {
     ($( $(#[$doc:meta])* $name:ident : $ty:ty ),* $(,)?) => {
         /// A partial set of appointment fields, as carried by one mutation.
@@ -111,7 +107,7 @@ macro_rules! appointment_fields {
         #[serde(deny_unknown_fields)]
         pub struct AppointmentFields {
             $( $(#[$doc])*
-            #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+            #[serde(default, deserialize_with = "crate::fields::present", skip_serializing_if = "Option::is_none")]
             pub $name: Option<Option<$ty>>, )*
         }
 
@@ -294,21 +290,7 @@ pub fn slot_blocks(a: &Appointment) -> Vec<String> {
 
 impl Appointment {
     pub fn from_state(id: Uuid, state: &crate::LwwState, pending: bool) -> Appointment {
-        let mut obj = serde_json::Map::new();
-        obj.insert("id".into(), serde_json::json!(id));
-        for (k, v) in state.values() {
-            if APPOINTMENT_FIELD_NAMES.contains(&k.as_str()) {
-                // A value this build cannot read (from a newer app) is left out, not fatal.
-                let mut probe = serde_json::Map::new();
-                probe.insert("id".into(), serde_json::json!(id));
-                probe.insert(k.clone(), v.clone());
-                if serde_json::from_value::<Appointment>(serde_json::Value::Object(probe)).is_ok() {
-                    obj.insert(k, v);
-                }
-            }
-        }
-        obj.insert("pending".into(), serde_json::json!(pending));
-        serde_json::from_value(serde_json::Value::Object(obj)).expect("each field was checked")
+        crate::fields::read_entity(id, state, pending, APPOINTMENT_FIELD_NAMES)
     }
 }
 

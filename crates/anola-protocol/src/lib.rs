@@ -8,6 +8,7 @@ pub mod appointment;
 pub mod conflict;
 pub mod cursor;
 pub mod error;
+mod fields;
 pub mod hlc;
 pub mod lww;
 pub mod patient;

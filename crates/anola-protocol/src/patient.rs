@@ -8,7 +8,7 @@ use crate::error::FieldError;
 use crate::lww::LwwState;
 use crate::validate::{err, Checker};
 use crate::wire::Op;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use time::Date;
 use uuid::Uuid;
 
@@ -105,11 +105,6 @@ pub struct ChronicCondition {
     pub diagnosed_date: Option<String>,
 }
 
-/// Absent → `None` (unchanged); `null` → `Some(None)` (cleared); a value → `Some(Some(v))`.
-fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
-
 macro_rules! patient_fields {
     ($( $(#[$doc:meta])* $name:ident : $ty:ty ),* $(,)?) => {
         /// A partial set of patient fields, as carried by one mutation.
@@ -117,7 +112,7 @@ macro_rules! patient_fields {
         #[serde(deny_unknown_fields)]
         pub struct PatientFields {
             $( $(#[$doc])*
-            #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+            #[serde(default, deserialize_with = "crate::fields::present", skip_serializing_if = "Option::is_none")]
             pub $name: Option<Option<$ty>>, )*
         }
 
@@ -294,46 +289,7 @@ impl Patient {
     /// Reads a patient out of a merged state. Fields whose stored value no longer fits the type
     /// (written by a newer version of the app) are left empty rather than failing the whole record.
     pub fn from_state(id: Uuid, state: &LwwState, pending: bool) -> Patient {
-        let mut obj = serde_json::Map::new();
-        obj.insert("id".into(), serde_json::json!(id));
-        for (k, v) in state.values() {
-            if PATIENT_FIELD_NAMES.contains(&k.as_str()) {
-                obj.insert(k, v);
-            }
-        }
-        obj.insert("pending".into(), serde_json::json!(pending));
-        let value = serde_json::Value::Object(obj);
-        serde_json::from_value(value.clone()).unwrap_or_else(|_| {
-            let mut p = Patient::empty(id, pending);
-            if let serde_json::Value::Object(m) = value {
-                for (k, v) in m {
-                    let mut one = serde_json::Map::new();
-                    one.insert("id".into(), serde_json::json!(id));
-                    one.insert(k, v);
-                    if let Ok(single) = serde_json::from_value::<Patient>(serde_json::Value::Object(one)) {
-                        p.fill_from(single);
-                    }
-                }
-            }
-            p
-        })
-    }
-
-    fn empty(id: Uuid, pending: bool) -> Patient {
-        serde_json::from_value(serde_json::json!({ "id": id, "pending": pending })).expect("an id alone is a valid patient")
-    }
-
-    fn fill_from(&mut self, other: Patient) {
-        let mut mine = serde_json::to_value(&*self).expect("patients serialize");
-        let theirs = serde_json::to_value(other).expect("patients serialize");
-        if let (Some(m), serde_json::Value::Object(t)) = (mine.as_object_mut(), theirs) {
-            for (k, v) in t {
-                if !v.is_null() && k != "id" && k != "pending" {
-                    m.insert(k, v);
-                }
-            }
-        }
-        *self = serde_json::from_value(mine).expect("merged patient stays valid");
+        crate::fields::read_entity(id, state, pending, PATIENT_FIELD_NAMES)
     }
 
     /// "Family, Given Middle" for lists.
