@@ -164,3 +164,9 @@ pub fn parse_time(v: &str) -> Option<u32> {
     let m: u32 = v[3..5].parse().ok()?;
     (h < 24 && m < 60).then_some(h * 60 + m)
 }
+
+/// The latest calendar date any clinic can be on when UTC says `utc_today`: a day of slack, because
+/// a clinic east of UTC is already on tomorrow. Device and server bound dates of birth by it alike.
+pub fn latest_local_date(utc_today: Date) -> Date {
+    utc_today.next_day().unwrap_or(utc_today)
+}

@@ -7,8 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use time::{Date, OffsetDateTime};
 
 pub fn today() -> Date {
-    // A day of slack: a clinic east of UTC is already on tomorrow's date.
-    OffsetDateTime::now_utc().date().next_day().unwrap_or(Date::MAX)
+    anola_protocol::validate::latest_local_date(OffsetDateTime::now_utc().date())
 }
 
 /// The oldest protocol version this server still accepts (operators raise it to retire old apps).

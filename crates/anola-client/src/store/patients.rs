@@ -9,9 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
 
 pub(crate) fn today() -> time::Date {
-    // A day of slack, as on the server: a clinic east of UTC is already on tomorrow's date.
-    let d = time::OffsetDateTime::now_utc().date();
-    d.next_day().unwrap_or(d)
+    anola_protocol::validate::latest_local_date(time::OffsetDateTime::now_utc().date())
 }
 
 /// Lower-cased names, digits of the phone, and ids: what search-as-you-type matches against.
