@@ -1,6 +1,7 @@
 //! `anola-sync-server`: reads configuration, connects to MongoDB, serves until SIGTERM/SIGINT.
 
 use anola_sync_server::faults::Faults;
+use anola_sync_server::store::StoreError;
 use anola_sync_server::{serve, AppState, Config, MongoStore, Store};
 use anyhow::Context;
 use clap::Parser;
@@ -49,6 +50,8 @@ async fn main() -> anyhow::Result<()> {
     loop {
         match store.ensure_indexes().await {
             Ok(()) => break,
+            // Damaged data does not heal by waiting.
+            Err(e @ StoreError::Corrupt(_)) => anyhow::bail!("the database at MONGODB_URI needs repair: {e}"),
             Err(e) if Instant::now() < deadline => {
                 tracing::warn!(error = %e, "database not answering yet; retrying");
                 tokio::time::sleep(Duration::from_millis(500)).await;

@@ -87,6 +87,11 @@ impl Ferret {
         }
     }
 
+    /// The data directory of a private FerretDB (one SQLite file per database).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.as_ref().expect("a private FerretDB").path()
+    }
+
     pub fn uri(&self) -> &str {
         &self.uri
     }

@@ -313,6 +313,12 @@ async fn devices_converge_under_faults() {
     let client = ferret.client().await;
     let db = client.database(&dbname);
 
+    // Database restarts mid-creation must not have left a collection without its unique `_id`.
+    for name in db.list_collection_names().await.unwrap() {
+        let idx = db.collection::<Document>(&name).list_index_names().await.unwrap();
+        assert!(idx.iter().any(|n| n == "_id_"), "collection {name} lost its unique _id index");
+    }
+
     // No acknowledged write is lost: every local write reached the gate, nothing is pending or refused.
     for (i, d) in devices.iter().enumerate() {
         let s = d.clinic.status().unwrap();

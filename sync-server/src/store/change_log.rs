@@ -54,6 +54,8 @@ impl MongoStore {
         // Stay inside one bucket collection per call.
         let room = (BUCKET - (seq - 1) % BUCKET) as usize;
         let n = chunks.len().min(room);
+        let bucket = bucket_collection(clinic, bucket_of(seq));
+        self.ensure_collection(&bucket).await?;
         let at = now();
         let docs = chunks[..n]
             .iter()
@@ -66,12 +68,7 @@ impl MongoStore {
                 Ok(doc! {"_id": (seq + i as u64) as i64, "clinic_id": clinic, "count": records.len() as i64, "records_json": json, "created_at": at})
             })
             .collect::<Result<Vec<Document>, StoreError>>()?;
-        match self
-            .coll(&bucket_collection(clinic, bucket_of(seq)))
-            .insert_many(docs)
-            .ordered(true)
-            .await
-        {
+        match self.coll(&bucket).insert_many(docs).ordered(true).await {
             Ok(_) => Ok((n, false)),
             Err(e) => match e.kind.as_ref() {
                 ErrorKind::InsertMany(ime) if ime.write_concern_error.is_none() => {

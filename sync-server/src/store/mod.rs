@@ -6,6 +6,7 @@
 //! update, which FerretDB does not provide (docs/adr/0002-concurrency-by-unique-inserts.md).
 
 mod change_log;
+mod collections;
 pub mod mongo;
 mod sequence;
 

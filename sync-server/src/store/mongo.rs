@@ -42,6 +42,8 @@ pub struct MongoStore {
     /// Next change-log number to try, per clinic. Appends from this process are serialised through
     /// it, so a number is only tried once its predecessor is known to exist.
     pub(crate) next_seq: Mutex<HashMap<String, u64>>,
+    /// Collections seen with their unique `_id` index (see `collections.rs`).
+    pub(crate) checked_collections: Mutex<std::collections::HashSet<String>>,
     faults: Arc<Faults>,
 }
 
@@ -118,6 +120,7 @@ impl MongoStore {
             db: client.database(database),
             next_seq: Mutex::new(HashMap::new()),
             heads_cache: Mutex::new(HashMap::new()),
+            checked_collections: Mutex::new(Default::default()),
             faults,
         })
     }
@@ -211,6 +214,9 @@ impl Store for MongoStore {
     }
 
     async fn ensure_indexes(&self) -> Result<(), StoreError> {
+        for name in super::collections::FIXED {
+            self.ensure_collection(name).await?;
+        }
         let unique = IndexOptions::builder().unique(true).build();
         let indexes: Vec<(&str, Document, Option<IndexOptions>)> = vec![
             // Version chains are keyed by `_id`; this index serves "all versions of one entity".

@@ -1,0 +1,65 @@
+//! Collections are created explicitly and checked for their unique `_id` index before first use.
+//!
+//! FerretDB 1.24 (SQLite backend) creates a collection in three separate statements: the table,
+//! its registration, then the unique `_id` index. A database killed between the second and the
+//! third leaves a collection whose `_id` is *not* unique — and every exactly-once rule of ours
+//! (the mutation gate, finished results, version chains, claims, the dense change log) rests on
+//! duplicate-key answers. So no collection is written before this module has seen its `_id_`
+//! index; an empty collection without one is dropped and made again.
+
+use super::mongo::{unavailable, MongoStore};
+use super::StoreError;
+use mongodb::error::ErrorKind;
+
+/// Every fixed collection the store writes to. Change-log buckets are checked as they appear.
+pub(crate) const FIXED: &[&str] = &[
+    "mutations",
+    "mutation_results",
+    "versions",
+    "patients",
+    "appointments",
+    "providers",
+    "medical_records",
+    "conflicts",
+    "merges",
+    "claims",
+    "resyncs",
+];
+
+const NAMESPACE_EXISTS: i32 = 48;
+const ID_INDEX: &str = "_id_";
+
+impl MongoStore {
+    /// Makes sure `name` exists with its unique `_id` index; remembered per process.
+    pub(crate) async fn ensure_collection(&self, name: &str) -> Result<(), StoreError> {
+        if self.checked_collections.lock().await.contains(name) {
+            return Ok(());
+        }
+        for _ in 0..3 {
+            match self.database().create_collection(name).await {
+                Ok(()) => {}
+                Err(e) if matches!(e.kind.as_ref(), ErrorKind::Command(c) if c.code == NAMESPACE_EXISTS) => {}
+                Err(e) => return Err(unavailable(e)),
+            }
+            let names = self.coll(name).list_index_names().await.map_err(unavailable)?;
+            if names.iter().any(|n| n == ID_INDEX) {
+                self.checked_collections.lock().await.insert(name.to_owned());
+                return Ok(());
+            }
+            let any = self.coll(name).find_one(mongodb::bson::doc! {}).await.map_err(unavailable)?;
+            if any.is_some() {
+                return Err(StoreError::Corrupt(format!(
+                    "collection {name} holds documents but has no unique _id index; restore it from a backup"
+                )));
+            }
+            tracing::warn!(
+                collection = name,
+                "collection was left without its _id index by a crash; recreating it"
+            );
+            self.coll(name).drop().await.map_err(unavailable)?;
+        }
+        Err(StoreError::Unavailable(format!(
+            "collection {name} could not be created with its _id index"
+        )))
+    }
+}
