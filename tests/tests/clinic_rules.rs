@@ -362,6 +362,7 @@ async fn a_first_sync_is_paged_shows_progress_and_resumes() {
                 hlc: Hlc::new(1_790_000_000_000 + batch * 10 + i, 0, "seed"),
                 fields: json!({"given_name": format!("P{batch}-{i}"), "family_name": "Paged", "date_of_birth": "1970-01-01", "clinic_id": "main"}),
                 base: Default::default(),
+                author: None,
             })
             .collect();
         let req = PushRequest {
@@ -369,6 +370,7 @@ async fn a_first_sync_is_paged_shows_progress_and_resumes() {
             device_id: "seed".into(),
             clinic_id: "main".into(),
             mutations,
+            audit: Vec::new(),
         };
         let r = http.post(format!("{}/sync/push", e.server.url())).json(&req).send().await.unwrap();
         assert!(r.status().is_success());

@@ -148,7 +148,9 @@ async fn duplicated_and_replayed_pushes_change_nothing() {
             hlc: Hlc::new(1_800_000_000_000, 0, "replaytest"),
             fields,
             base: Default::default(),
+            author: None,
         }],
+        audit: Vec::new(),
     };
     let push = |body: PushRequest| {
         let http = http.clone();

@@ -27,6 +27,32 @@ pub enum ErrorCode {
     /// The database did not answer; retry later. Nothing was lost.
     DatabaseUnavailable,
     Internal,
+    /// No credentials, or credentials this server did not issue (bad signature, unknown token).
+    Unauthenticated,
+    /// The access token's lifetime is over: refresh it.
+    TokenExpired,
+    /// A refresh token was presented a second time: its whole family is now revoked.
+    RefreshTokenReused,
+    /// Wrong user name or password (never says which).
+    InvalidCredentials,
+    /// Too many failed sign-ins; `message` says until when.
+    AccountLocked,
+    /// The account was disabled by an administrator.
+    AccountDisabled,
+    /// This account signs in with a TOTP code as well (`field`: `totp`), or must enrol one first.
+    MfaRequired,
+    /// The request needs an enrolled device's key (`X-Anola-Device-Key`).
+    DeviceNotEnrolled,
+    /// This device was revoked: it must erase its local data.
+    DeviceRevoked,
+    /// Authenticated, but the role does not allow this; `field` names what was refused.
+    Forbidden,
+    /// The password breaks the password policy; `message` says how.
+    WeakPassword,
+    /// The enrolment code is unknown, used or expired.
+    InvalidEnrolmentCode,
+    /// The name is taken (user name).
+    AlreadyExists,
 }
 
 impl ErrorCode {
@@ -44,6 +70,19 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::DatabaseUnavailable => "database_unavailable",
             ErrorCode::Internal => "internal",
+            ErrorCode::Unauthenticated => "unauthenticated",
+            ErrorCode::TokenExpired => "token_expired",
+            ErrorCode::RefreshTokenReused => "refresh_token_reused",
+            ErrorCode::InvalidCredentials => "invalid_credentials",
+            ErrorCode::AccountLocked => "account_locked",
+            ErrorCode::AccountDisabled => "account_disabled",
+            ErrorCode::MfaRequired => "mfa_required",
+            ErrorCode::DeviceNotEnrolled => "device_not_enrolled",
+            ErrorCode::DeviceRevoked => "device_revoked",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::WeakPassword => "weak_password",
+            ErrorCode::InvalidEnrolmentCode => "invalid_enrolment_code",
+            ErrorCode::AlreadyExists => "already_exists",
         }
     }
 

@@ -4,7 +4,9 @@
 //! sync (how states merge, what a device shows while changes wait to upload). Both the client
 //! library and the server depend on it, so the rules cannot drift apart.
 
+pub mod access;
 pub mod appointment;
+pub mod auth;
 pub mod conflict;
 pub mod cursor;
 pub mod error;
@@ -18,6 +20,7 @@ pub mod record;
 pub mod validate;
 pub mod wire;
 
+pub use access::{Role, UserType};
 pub use appointment::{Appointment, AppointmentFields, AppointmentStatus};
 pub use conflict::{ConflictKind, ConflictNote};
 pub use cursor::Cursor;

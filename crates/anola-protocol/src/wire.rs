@@ -80,6 +80,10 @@ pub struct Mutation {
     /// (`null`: the field was empty). Lets the server tell a sequential edit from a concurrent one.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub base: BTreeMap<String, Option<Hlc>>,
+    /// The staff member signed in on the device when the change was made. The server checks their
+    /// role (as of the change's time) as well as the device's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<Uuid>,
 }
 
 /// A mutation's fields, parsed for its entity.
@@ -166,6 +170,9 @@ pub struct PushRequest {
     /// records of it.
     pub clinic_id: String,
     pub mutations: Vec<Mutation>,
+    /// Audit entries written on the device since its last push (stored once each, by id).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub audit: Vec<crate::auth::AuditEntry>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -26,6 +26,17 @@ impl ApiError {
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Unauthenticated
+            | ErrorCode::TokenExpired
+            | ErrorCode::RefreshTokenReused
+            | ErrorCode::InvalidCredentials
+            | ErrorCode::MfaRequired
+            | ErrorCode::DeviceNotEnrolled
+            | ErrorCode::DeviceRevoked => StatusCode::UNAUTHORIZED,
+            ErrorCode::AccountLocked => StatusCode::LOCKED,
+            ErrorCode::AccountDisabled | ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::WeakPassword | ErrorCode::InvalidEnrolmentCode => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::AlreadyExists => StatusCode::CONFLICT,
         }
     }
 }

@@ -458,6 +458,7 @@ where
                 device_id: device.to_owned(),
                 clinic_id: CLINIC.to_owned(),
                 mutations: (start..end).map(&make).collect(),
+                audit: Vec::new(),
             };
             samples.push((start, req.mutations[0].id.to_string()));
             let body = serde_json::to_vec(&req).map_err(|e| e.to_string())?;

@@ -87,6 +87,7 @@ pub(crate) fn enqueue(
         hlc,
         fields,
         base,
+        author: None,
     };
     tx.execute(
         "INSERT INTO outbox(mutation_id, entity, entity_id, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -71,6 +71,7 @@ async fn push_all(
             device_id,
             clinic_id,
             mutations: batch.into_iter().map(|e| e.mutation).collect(),
+            audit: Vec::new(),
         };
         let actions = match transport.push(&req).await {
             Ok(resp) => outbox_actions(&ids, &resp.results),

@@ -74,6 +74,7 @@ fn mutation(entity: EntityKind, entity_id: Uuid, hlc: Hlc, fields: Value) -> Mut
         hlc,
         fields,
         base: BTreeMap::new(),
+        author: None,
     }
 }
 
@@ -137,6 +138,7 @@ impl Generator {
             hlc: hlc(self.base_ms + 120_000, i as u64, node),
             fields: json!({"email": format!("patient{k}@example.org")}),
             base: BTreeMap::new(),
+            author: None,
         }
     }
 
