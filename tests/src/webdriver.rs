@@ -45,7 +45,17 @@ impl WebDriver {
             .build()
             .expect("http client");
         let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "wry", "tauri:options": {"application": application}}}});
-        let v = call(&http, reqwest::Method::POST, format!("{base}/session"), Some(caps)).await?;
+        // tauri-driver accepts connections before its native WebKitWebDriver listens; a session
+        // request in that gap fails to send (seen in CI under load), so retry those for a while.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let v = loop {
+            match call(&http, reqwest::Method::POST, format!("{base}/session"), Some(caps.clone())).await {
+                Err(WdError(m)) if m.contains("error sending request") && std::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                other => break other?,
+            }
+        };
         let session = v["sessionId"]
             .as_str()
             .ok_or_else(|| WdError(format!("no session id in {v}")))?
