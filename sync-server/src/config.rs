@@ -33,6 +33,22 @@ pub struct Config {
     /// How long to wait at start-up for the database to answer, in seconds.
     #[arg(long, env = "ANOLA_DB_WAIT_SECS", default_value_t = 30)]
     pub db_wait_secs: u64,
+
+    /// Creates this platform administrator at start-up when the name is free (first run). The
+    /// password comes from ANOLA_BOOTSTRAP_ADMIN_PASSWORD; the account must enrol TOTP before it
+    /// can administer anything.
+    #[arg(long, env = "ANOLA_BOOTSTRAP_ADMIN", default_value = "admin")]
+    pub bootstrap_admin: String,
+
+    #[arg(long, env = "ANOLA_BOOTSTRAP_ADMIN_PASSWORD", hide_env_values = true)]
+    pub bootstrap_admin_password: Option<String>,
+
+    /// PEM certificate chain and private key: with both set the server speaks HTTPS only.
+    #[arg(long, env = "ANOLA_TLS_CERT")]
+    pub tls_cert: Option<std::path::PathBuf>,
+
+    #[arg(long, env = "ANOLA_TLS_KEY")]
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -56,6 +72,12 @@ impl Config {
             return Err(ConfigError {
                 setting: "ANOLA_DATABASE (--database)",
                 reason: "must be 1-63 characters without / \\ . space \" $ * < > : | ?".into(),
+            });
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err(ConfigError {
+                setting: "ANOLA_TLS_CERT / ANOLA_TLS_KEY",
+                reason: "set both (certificate chain and private key) or neither".into(),
             });
         }
         if self.max_body_bytes < 1024 {

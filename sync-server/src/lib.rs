@@ -3,6 +3,7 @@
 //! `main.rs` only wires these together; tests start the same server on a listener they bind
 //! themselves (`serve`) and drive it with the real client.
 
+pub mod auth;
 pub mod config;
 pub mod faults;
 pub mod http;
@@ -10,5 +11,5 @@ pub mod store;
 pub mod sync;
 
 pub use config::Config;
-pub use http::{router, serve, AppState};
+pub use http::{router, serve, serve_tls, AppState};
 pub use store::{mongo::MongoStore, Store, StoreError};

@@ -2,7 +2,7 @@
 
 use anola_sync_server::faults::Faults;
 use anola_sync_server::store::StoreError;
-use anola_sync_server::{serve, AppState, Config, MongoStore, Store};
+use anola_sync_server::{serve, serve_tls, AppState, Config, MongoStore, Store};
 use anyhow::Context;
 use clap::Parser;
 use std::sync::Arc;
@@ -60,12 +60,26 @@ async fn main() -> anyhow::Result<()> {
         }
     }
 
+    if let Some(password) = &config.bootstrap_admin_password {
+        match anola_sync_server::auth::users::bootstrap_admin(&store, &config.bootstrap_admin, password).await {
+            Ok(true) => tracing::info!("platform administrator created; enrol TOTP before administering"),
+            Ok(false) => {}
+            Err(e) => anyhow::bail!("ANOLA_BOOTSTRAP_ADMIN_PASSWORD: {e}"),
+        }
+    }
+
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {} (ANOLA_LISTEN / --listen)", config.listen))?;
-    tracing::info!(addr = %listener.local_addr()?, database = %config.database, "anola-sync-server listening");
+    let tls = matches!((&config.tls_cert, &config.tls_key), (Some(_), Some(_)));
+    tracing::info!(addr = %listener.local_addr()?, database = %config.database, tls, "anola-sync-server listening");
     let state = AppState::new(store, config.max_body_bytes);
-    serve(listener, state, shutdown_signal()).await?;
+    match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => serve_tls(listener.into_std()?, state, shutdown_signal(), cert, key)
+            .await
+            .context("ANOLA_TLS_CERT / ANOLA_TLS_KEY could not be used")?,
+        _ => serve(listener, state, shutdown_signal()).await?,
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -1,8 +1,9 @@
-//! Staff endpoints under `/admin`. No authentication yet (the accounts issue adds it): run the
-//! server on a trusted network until then.
+//! Staff endpoints under `/admin`: clinic or platform administrators with a second factor, each
+//! limited to the clinics they administer.
 
 use super::error::ApiError;
 use super::extract::JsonBody;
+use super::guard::Admin;
 use super::routes::AppState;
 use crate::store::Store;
 use crate::sync::admin::{self, AdminError};
@@ -42,6 +43,7 @@ struct ClinicQuery {
 /// Providers are written whole; the body must carry the id of the path.
 async fn put_provider<S: Store>(
     State(state): State<AppState<S>>,
+    admin: Admin,
     Path(id): Path<Uuid>,
     JsonBody(p): JsonBody<Provider>,
 ) -> Result<Json<Provider>, ApiError> {
@@ -51,6 +53,7 @@ async fn put_provider<S: Store>(
         ));
     }
     validate::clinic_id(&p.clinic_id)?;
+    admin.require(&p.clinic_id)?;
     let errors = p.validate();
     if !errors.is_empty() {
         let mut body = ErrorBody::new(ErrorCode::ValidationFailed, format!("{}: {}", errors[0].field, errors[0].message))
@@ -62,27 +65,44 @@ async fn put_provider<S: Store>(
     Ok(Json(p))
 }
 
-async fn candidates<S: Store>(State(state): State<AppState<S>>, Query(q): Query<ClinicQuery>) -> Result<Json<Vec<ConflictNote>>, ApiError> {
+async fn candidates<S: Store>(
+    State(state): State<AppState<S>>,
+    admin: Admin,
+    Query(q): Query<ClinicQuery>,
+) -> Result<Json<Vec<ConflictNote>>, ApiError> {
     validate::clinic_id(&q.clinic_id)?;
+    admin.require(&q.clinic_id)?;
     Ok(Json(admin::merge_candidates(state.store.as_ref(), &q.clinic_id).await?))
 }
 
-async fn conflicts<S: Store>(State(state): State<AppState<S>>, Query(q): Query<ClinicQuery>) -> Result<Json<Vec<ConflictNote>>, ApiError> {
+async fn conflicts<S: Store>(
+    State(state): State<AppState<S>>,
+    admin: Admin,
+    Query(q): Query<ClinicQuery>,
+) -> Result<Json<Vec<ConflictNote>>, ApiError> {
     validate::clinic_id(&q.clinic_id)?;
+    admin.require(&q.clinic_id)?;
     Ok(Json(admin::conflicts(state.store.as_ref(), &q.clinic_id).await?))
 }
 
 async fn merge<S: Store>(
     State(state): State<AppState<S>>,
+    admin: Admin,
     JsonBody(req): JsonBody<MergeRequest>,
 ) -> Result<Json<anola_protocol::wire::MergeNote>, ApiError> {
     validate::protocol_version(req.protocol_version)?;
     validate::clinic_id(&req.clinic_id)?;
+    admin.require(&req.clinic_id)?;
     Ok(Json(admin::merge(state.store.as_ref(), &state.clock, &req).await?))
 }
 
-async fn resync<S: Store>(State(state): State<AppState<S>>, Path(clinic): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn resync<S: Store>(
+    State(state): State<AppState<S>>,
+    admin: Admin,
+    Path(clinic): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     validate::clinic_id(&clinic)?;
+    admin.require(&clinic)?;
     let generation = admin::resync(state.store.as_ref(), &clinic).await?;
     Ok(Json(serde_json::json!({"clinic_id": clinic, "generation": generation})))
 }

@@ -2,9 +2,12 @@
 
 use super::error::ApiError;
 use super::extract::JsonBody;
+use super::guard::DeviceSession;
+use crate::auth::token::TokenKey;
 use crate::store::Store;
 use crate::sync::clock::ServerClock;
-use crate::sync::{pull, push, validate};
+use crate::sync::{authorize, pull, push, validate};
+use anola_protocol::auth::StaffRoster;
 use anola_protocol::{
     Cursor, ErrorBody, ErrorCode, HealthResponse, PullRequest, PullResponse, PushRequest, PushResponse, PROTOCOL_VERSION,
 };
@@ -23,6 +26,8 @@ pub struct AppState<S> {
     pub store: Arc<S>,
     pub clock: Arc<ServerClock>,
     pub max_body_bytes: usize,
+    /// The token-signing key, loaded from the database on first use (shared by every process).
+    token_key: Arc<tokio::sync::OnceCell<TokenKey>>,
 }
 
 impl<S> AppState<S> {
@@ -31,7 +36,19 @@ impl<S> AppState<S> {
             store: Arc::new(store),
             clock: Arc::new(ServerClock::default()),
             max_body_bytes,
+            token_key: Arc::new(tokio::sync::OnceCell::new()),
         }
+    }
+}
+
+impl<S: Store> AppState<S> {
+    pub async fn token_key(&self) -> Result<&TokenKey, ApiError> {
+        self.token_key
+            .get_or_try_init(|| async {
+                let secret = self.store.token_secret(&crate::auth::random_bytes::<32>()).await?;
+                Ok::<_, ApiError>(TokenKey::new(secret))
+            })
+            .await
     }
 }
 
@@ -41,6 +58,7 @@ impl<S> Clone for AppState<S> {
             store: self.store.clone(),
             clock: self.clock.clone(),
             max_body_bytes: self.max_body_bytes,
+            token_key: self.token_key.clone(),
         }
     }
 }
@@ -51,7 +69,9 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
         .route("/health", get(health::<S>))
         .route("/sync/push", post(push_handler::<S>))
         .route("/sync/pull", post(pull_handler::<S>))
+        .route("/sync/staff", get(staff_handler::<S>))
         .merge(super::admin::routes::<S>())
+        .merge(super::auth::routes::<S>())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
@@ -72,6 +92,29 @@ pub async fn serve<S: Store>(
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
 }
 
+/// Serves HTTPS on `listener` with the PEM certificate chain and key (rustls, TLS 1.2+).
+pub async fn serve_tls<S: Store>(
+    listener: std::net::TcpListener,
+    state: AppState<S>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> std::io::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
+    let handle = axum_server::Handle::new();
+    let h = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        h.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+    });
+    listener.set_nonblocking(true)?;
+    axum_server::from_tcp_rustls(listener, config)
+        .handle(handle)
+        .serve(router(state).into_make_service())
+        .await
+}
+
 async fn health<S: Store>(State(state): State<AppState<S>>) -> impl IntoResponse {
     let db_ok = state.store.ping().await.is_ok();
     let body = HealthResponse {
@@ -86,45 +129,69 @@ async fn health<S: Store>(State(state): State<AppState<S>>) -> impl IntoResponse
 
 async fn push_handler<S: Store>(
     State(state): State<AppState<S>>,
+    session: DeviceSession,
     JsonBody(req): JsonBody<PushRequest>,
 ) -> Result<Json<PushResponse>, ApiError> {
     validate::push(&req, validate::today())?;
-    let span = tracing::info_span!("push", device = %req.device_id, mutations = req.mutations.len());
-    let results = push::apply(state.store.as_ref(), &state.clock, &req).instrument(span).await?;
-    Ok(Json(PushResponse {
-        protocol_version: PROTOCOL_VERSION,
-        results,
-    }))
+    authorize::envelope(&session.device, &req.device_id, &req.clinic_id)?;
+    let span = tracing::info_span!("push", device = %req.device_id, user = %session.user.id, mutations = req.mutations.len());
+    async {
+        let mut ids: Vec<uuid::Uuid> = req.mutations.iter().filter_map(|m| m.author).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let authors = state.store.users_by_ids(&ids).await?.into_iter().map(|u| (u.id, u)).collect();
+        let refused = authorize::push(&session.device, &req, &authors);
+        if let Some(first) = refused.first() {
+            let mut body =
+                ErrorBody::new(ErrorCode::Forbidden, format!("{}: {}", first.field, first.message)).with_field(first.field.clone());
+            body.errors = refused;
+            return Err(ApiError(body));
+        }
+        validate::audit(&req)?;
+        state.store.insert_audit(&req.audit, &req.clinic_id).await?;
+        let results = push::apply(state.store.as_ref(), &state.clock, &req).await?;
+        Ok(Json(PushResponse {
+            protocol_version: PROTOCOL_VERSION,
+            results,
+        }))
+    }
+    .instrument(span)
+    .await
 }
 
 async fn pull_handler<S: Store>(
     State(state): State<AppState<S>>,
+    session: DeviceSession,
     JsonBody(req): JsonBody<PullRequest>,
 ) -> Result<Json<PullResponse>, ApiError> {
     validate::protocol_version(req.protocol_version)?;
     validate::device_id(&req.device_id)?;
     validate::clinic_id(&req.clinic_id)?;
+    authorize::envelope(&session.device, &req.device_id, &req.clinic_id)?;
+    let field_worker = authorize::pull_scope(&session.device, req.field_worker_id.as_deref())?;
     let cursor = match req.cursor.as_deref() {
         None => Cursor::at(0),
         Some(c) => Cursor::decode(c).map_err(|e| ApiError(ErrorBody::new(ErrorCode::InvalidCursor, e.to_string()).with_field("cursor")))?,
     };
-    let span = tracing::info_span!("pull", device = %req.device_id, from = cursor.seq);
-    let page = pull::page(
-        state.store.as_ref(),
-        &req.clinic_id,
-        req.field_worker_id.as_deref(),
-        cursor,
-        req.limit,
-    )
-    .instrument(span)
-    .await?;
+    let span = tracing::info_span!("pull", device = %req.device_id, user = %session.user.id, from = cursor.seq);
+    let page = pull::page(state.store.as_ref(), &req.clinic_id, field_worker.as_deref(), cursor, req.limit)
+        .instrument(span)
+        .await?;
     Ok(Json(PullResponse {
         protocol_version: PROTOCOL_VERSION,
-        changes: page.changes,
+        changes: authorize::pull_page(&session.device, page.changes),
         cursor: page.cursor.encode(),
         has_more: page.has_more,
         progress: page.progress,
         reset: page.reset,
+    }))
+}
+
+/// The clinic's staff, for offline sign-in: a device drops those who are gone or disabled.
+async fn staff_handler<S: Store>(State(state): State<AppState<S>>, session: DeviceSession) -> Result<Json<StaffRoster>, ApiError> {
+    let staff = state.store.users_of_clinic(&session.device.clinic_id).await?;
+    Ok(Json(StaffRoster {
+        staff: staff.iter().map(crate::auth::users::session_user).collect(),
     }))
 }
 

@@ -24,6 +24,17 @@ pub(crate) const FIXED: &[&str] = &[
     "merges",
     "claims",
     "resyncs",
+    "users",
+    "login_failures",
+    "refresh_tokens",
+    "refresh_spent",
+    "revoked_families",
+    "enrolment_codes",
+    "enrolment_used",
+    "devices",
+    "device_revocations",
+    "audit",
+    "server_secrets",
 ];
 
 const NAMESPACE_EXISTS: i32 = 48;

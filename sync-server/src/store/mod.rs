@@ -5,9 +5,11 @@
 //! of a derived document. Nothing relies on multi-document transactions or on the atomicity of an
 //! update, which FerretDB does not provide (docs/adr/0002-concurrency-by-unique-inserts.md).
 
+pub mod accounts;
 mod change_log;
 mod collections;
 pub mod mongo;
+mod mongo_accounts;
 mod sequence;
 
 use anola_protocol::wire::EntityKind;
@@ -81,7 +83,7 @@ pub struct ChangeEntry {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: accounts::AccountStore + Send + Sync + 'static {
     /// Answers when the database does.
     async fn ping(&self) -> Result<(), StoreError>;
 

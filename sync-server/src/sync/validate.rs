@@ -129,3 +129,26 @@ pub fn push(req: &PushRequest, today: Date) -> Result<(), ErrorBody> {
     body.errors = errors;
     Err(body)
 }
+
+/// Audit entries ride on a push: the device may only report its own, with readable times.
+pub fn audit(req: &PushRequest) -> Result<(), ErrorBody> {
+    if req.audit.len() > MAX_PUSH_BATCH {
+        return Err(ErrorBody::new(
+            ErrorCode::BatchTooLarge,
+            format!("a push may carry at most {MAX_PUSH_BATCH} audit entries"),
+        )
+        .with_field("audit"));
+    }
+    for (i, e) in req.audit.iter().enumerate() {
+        if e.device_id != req.device_id {
+            return Err(
+                ErrorBody::new(ErrorCode::InvalidRequest, "an audit entry must come from the pushing device")
+                    .with_field(format!("audit[{i}].device_id")),
+            );
+        }
+        if time::OffsetDateTime::parse(&e.at, &time::format_description::well_known::Rfc3339).is_err() {
+            return Err(ErrorBody::new(ErrorCode::InvalidRequest, "at must be an RFC 3339 time").with_field(format!("audit[{i}].at")));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,115 @@
+//! What the account, device and audit rules need from storage (docs/security.md).
+//!
+//! Same discipline as the sync store: every decision that must happen once (a user name, spending
+//! a refresh token or an enrolment code, revoking a token family or a device) is an insert into a
+//! unique key. Counters that would need atomic updates (failed sign-ins) are one document per
+//! event instead.
+
+use super::{Inserted, StoreError};
+use anola_protocol::auth::AuditEntry;
+use anola_protocol::{Role, UserType};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Milliseconds since the Unix epoch (server time).
+pub type Millis = i64;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRecord {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub user_type: UserType,
+    pub role: Option<Role>,
+    pub clinic_id: Option<String>,
+    pub field_worker_id: Option<String>,
+    pub platform_admin: bool,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// Base32 TOTP secret once enrolment started; `totp_enabled` once a code confirmed it.
+    pub totp_secret: Option<String>,
+    pub totp_enabled: bool,
+    pub created_at: Millis,
+    pub disabled_at: Option<Millis>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshRecord {
+    /// SHA-256 of the token, hex (the token itself is never stored).
+    pub hash: String,
+    /// Every token descended from one sign-in shares a family; reuse revokes the family.
+    pub family: Uuid,
+    pub user_id: Uuid,
+    pub device_id: Option<String>,
+    /// The sign-in passed a second factor; carried to every token of the family.
+    pub mfa: bool,
+    pub expires_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolmentRecord {
+    pub hash: String,
+    pub clinic_id: String,
+    pub role: Role,
+    pub field_worker_id: Option<String>,
+    pub created_by: Uuid,
+    pub expires_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceRecord {
+    pub device_id: String,
+    pub name: String,
+    pub clinic_id: String,
+    pub role: Role,
+    pub field_worker_id: Option<String>,
+    /// SHA-256 of the device secret, hex. The secret is 32 random bytes, so a fast hash suffices.
+    pub secret_hash: String,
+    /// The key-encryption secret handed to the device's signed-in staff (base64).
+    pub kek: String,
+    pub enrolled_at: Millis,
+    pub revoked_at: Option<Millis>,
+}
+
+#[async_trait]
+pub trait AccountStore: Send + Sync + 'static {
+    /// Creates the user unless the user name (case-insensitive) is taken.
+    async fn insert_user(&self, user: &UserRecord) -> Result<Inserted, StoreError>;
+    async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError>;
+    async fn user_by_id(&self, id: Uuid) -> Result<Option<UserRecord>, StoreError>;
+    async fn users_by_ids(&self, ids: &[Uuid]) -> Result<Vec<UserRecord>, StoreError>;
+    async fn users_of_clinic(&self, clinic_id: &str) -> Result<Vec<UserRecord>, StoreError>;
+    /// Rewrites the whole user (disable, TOTP enrolment): administrative, not racing itself.
+    async fn replace_user(&self, user: &UserRecord) -> Result<(), StoreError>;
+
+    async fn record_login_failure(&self, user_id: Uuid, at: Millis) -> Result<(), StoreError>;
+    /// Failures at or after `since`, oldest first.
+    async fn login_failures_since(&self, user_id: Uuid, since: Millis) -> Result<Vec<Millis>, StoreError>;
+    async fn clear_login_failures(&self, user_id: Uuid) -> Result<(), StoreError>;
+
+    async fn insert_refresh(&self, r: &RefreshRecord) -> Result<(), StoreError>;
+    async fn refresh_by_hash(&self, hash: &str) -> Result<Option<RefreshRecord>, StoreError>;
+    /// Spends a refresh token: `Taken` means it was spent before (reuse).
+    async fn spend_refresh(&self, hash: &str) -> Result<Inserted, StoreError>;
+    async fn revoke_family(&self, family: Uuid) -> Result<(), StoreError>;
+    async fn family_revoked(&self, family: Uuid) -> Result<bool, StoreError>;
+
+    async fn insert_enrolment(&self, e: &EnrolmentRecord) -> Result<(), StoreError>;
+    async fn enrolment_by_hash(&self, hash: &str) -> Result<Option<EnrolmentRecord>, StoreError>;
+    /// Uses an enrolment code: `Taken` means it was used before.
+    async fn spend_enrolment(&self, hash: &str) -> Result<Inserted, StoreError>;
+
+    async fn insert_device(&self, d: &DeviceRecord) -> Result<(), StoreError>;
+    async fn device(&self, device_id: &str) -> Result<Option<DeviceRecord>, StoreError>;
+    async fn devices_of_clinic(&self, clinic_id: &str) -> Result<Vec<DeviceRecord>, StoreError>;
+    /// Idempotent: the first revocation time stays.
+    async fn revoke_device(&self, device_id: &str, at: Millis) -> Result<(), StoreError>;
+
+    /// Stores audit entries once each (by id).
+    async fn insert_audit(&self, entries: &[AuditEntry], clinic_id: &str) -> Result<(), StoreError>;
+    async fn audit_for_patient(&self, clinic_id: &str, patient_id: Uuid) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// The server's token-signing secret: made once (first writer wins), then read by every process.
+    async fn token_secret(&self, candidate: &[u8]) -> Result<Vec<u8>, StoreError>;
+}

@@ -1,0 +1,282 @@
+//! `AccountStore` on MongoDB / FerretDB: inserts into unique `_id`s for every once-only decision.
+//!
+//! Collections (all `_id` strings): `users` (user id), `claims` (`username:<lowercase>`),
+//! `login_failures` (random), `refresh_tokens` / `refresh_spent` (token hash), `revoked_families`
+//! (family id), `enrolment_codes` / `enrolment_used` (code hash), `devices` / `device_revocations`
+//! (device id), `audit` (entry id), `server_secrets` (`token`).
+
+use super::accounts::{AccountStore, DeviceRecord, EnrolmentRecord, Millis, RefreshRecord, UserRecord};
+use super::mongo::{from_bson, to_bson, unavailable, MongoStore};
+use super::{Inserted, StoreError};
+use anola_protocol::auth::AuditEntry;
+use async_trait::async_trait;
+use base64::Engine;
+use futures::TryStreamExt;
+use mongodb::bson::{doc, Bson, Document};
+use uuid::Uuid;
+
+fn record_doc<T: serde::Serialize>(id: &str, v: &T) -> Result<Document, StoreError> {
+    let mut d = match to_bson(v)? {
+        Bson::Document(d) => d,
+        _ => return Err(StoreError::Corrupt("record is not a document".into())),
+    };
+    d.insert("_id", id);
+    Ok(d)
+}
+
+fn from_doc<T: serde::de::DeserializeOwned>(mut d: Document) -> Result<T, StoreError> {
+    d.remove("_id");
+    from_bson(Bson::Document(d))
+}
+
+fn user_doc(u: &UserRecord) -> Result<Document, StoreError> {
+    let mut d = record_doc(&u.id.to_string(), u)?;
+    d.insert("username_lower", u.username.to_lowercase());
+    Ok(d)
+}
+
+fn user_from(mut d: Document) -> Result<UserRecord, StoreError> {
+    d.remove("username_lower");
+    from_doc(d)
+}
+
+impl MongoStore {
+    async fn find_all(&self, coll: &str, filter: Document) -> Result<Vec<Document>, StoreError> {
+        self.coll(coll)
+            .find(filter)
+            .await
+            .map_err(unavailable)?
+            .try_collect()
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn find_by_id(&self, coll: &str, id: &str) -> Result<Option<Document>, StoreError> {
+        self.coll(coll).find_one(doc! {"_id": id}).await.map_err(unavailable)
+    }
+
+    async fn insert_once(&self, coll: &str, d: Document) -> Result<Inserted, StoreError> {
+        match self.coll(coll).insert_one(d).await {
+            Ok(_) => Ok(Inserted::Yes),
+            Err(e) if super::mongo::is_duplicate_key(&e) => Ok(Inserted::Taken),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+}
+
+#[async_trait]
+impl AccountStore for MongoStore {
+    async fn insert_user(&self, user: &UserRecord) -> Result<Inserted, StoreError> {
+        // The name is claimed first: two administrators creating one name at once get one user.
+        let key = format!("username:{}", user.username.to_lowercase());
+        if self
+            .insert_once("claims", doc! {"_id": &key, "holder": user.id.to_string()})
+            .await?
+            == Inserted::Taken
+        {
+            let holder = self.find_by_id("claims", &key).await?;
+            let mine = holder.as_ref().and_then(|d| d.get_str("holder").ok()) == Some(user.id.to_string().as_str());
+            if !mine {
+                return Ok(Inserted::Taken);
+            }
+        }
+        self.insert_once("users", user_doc(user)?).await?;
+        Ok(Inserted::Yes)
+    }
+
+    async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+        let found = self.find_all("users", doc! {"username_lower": username.to_lowercase()}).await?;
+        found.into_iter().next().map(user_from).transpose()
+    }
+
+    async fn user_by_id(&self, id: Uuid) -> Result<Option<UserRecord>, StoreError> {
+        self.find_by_id("users", &id.to_string()).await?.map(user_from).transpose()
+    }
+
+    async fn users_by_ids(&self, ids: &[Uuid]) -> Result<Vec<UserRecord>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+        self.find_all("users", doc! {"_id": {"$in": ids}})
+            .await?
+            .into_iter()
+            .map(user_from)
+            .collect()
+    }
+
+    async fn users_of_clinic(&self, clinic_id: &str) -> Result<Vec<UserRecord>, StoreError> {
+        self.find_all("users", doc! {"clinic_id": clinic_id})
+            .await?
+            .into_iter()
+            .map(user_from)
+            .collect()
+    }
+
+    async fn replace_user(&self, user: &UserRecord) -> Result<(), StoreError> {
+        self.coll("users")
+            .replace_one(doc! {"_id": user.id.to_string()}, user_doc(user)?)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn record_login_failure(&self, user_id: Uuid, at: Millis) -> Result<(), StoreError> {
+        self.insert_once(
+            "login_failures",
+            doc! {"_id": Uuid::new_v4().to_string(), "user_id": user_id.to_string(), "at": at},
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn login_failures_since(&self, user_id: Uuid, since: Millis) -> Result<Vec<Millis>, StoreError> {
+        let mut at: Vec<Millis> = self
+            .find_all("login_failures", doc! {"user_id": user_id.to_string()})
+            .await?
+            .iter()
+            .filter_map(|d| d.get_i64("at").ok())
+            .filter(|t| *t >= since)
+            .collect();
+        at.sort_unstable();
+        Ok(at)
+    }
+
+    async fn clear_login_failures(&self, user_id: Uuid) -> Result<(), StoreError> {
+        self.coll("login_failures")
+            .delete_many(doc! {"user_id": user_id.to_string()})
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn insert_refresh(&self, r: &RefreshRecord) -> Result<(), StoreError> {
+        self.insert_once("refresh_tokens", record_doc(&r.hash, r)?).await?;
+        Ok(())
+    }
+
+    async fn refresh_by_hash(&self, hash: &str) -> Result<Option<RefreshRecord>, StoreError> {
+        self.find_by_id("refresh_tokens", hash).await?.map(from_doc).transpose()
+    }
+
+    async fn spend_refresh(&self, hash: &str) -> Result<Inserted, StoreError> {
+        self.insert_once("refresh_spent", doc! {"_id": hash, "at": super::mongo::now()})
+            .await
+    }
+
+    async fn revoke_family(&self, family: Uuid) -> Result<(), StoreError> {
+        self.insert_once("revoked_families", doc! {"_id": family.to_string(), "at": super::mongo::now()})
+            .await?;
+        Ok(())
+    }
+
+    async fn family_revoked(&self, family: Uuid) -> Result<bool, StoreError> {
+        Ok(self.find_by_id("revoked_families", &family.to_string()).await?.is_some())
+    }
+
+    async fn insert_enrolment(&self, e: &EnrolmentRecord) -> Result<(), StoreError> {
+        self.insert_once("enrolment_codes", record_doc(&e.hash, e)?).await?;
+        Ok(())
+    }
+
+    async fn enrolment_by_hash(&self, hash: &str) -> Result<Option<EnrolmentRecord>, StoreError> {
+        self.find_by_id("enrolment_codes", hash).await?.map(from_doc).transpose()
+    }
+
+    async fn spend_enrolment(&self, hash: &str) -> Result<Inserted, StoreError> {
+        self.insert_once("enrolment_used", doc! {"_id": hash, "at": super::mongo::now()})
+            .await
+    }
+
+    async fn insert_device(&self, d: &DeviceRecord) -> Result<(), StoreError> {
+        self.insert_once("devices", record_doc(&d.device_id, d)?).await?;
+        Ok(())
+    }
+
+    async fn device(&self, device_id: &str) -> Result<Option<DeviceRecord>, StoreError> {
+        let Some(d) = self.find_by_id("devices", device_id).await? else {
+            return Ok(None);
+        };
+        let mut rec: DeviceRecord = from_doc(d)?;
+        // The revocation is its own insert-once document, so it cannot be lost to a racing rewrite.
+        if let Some(r) = self.find_by_id("device_revocations", device_id).await? {
+            rec.revoked_at = r.get_i64("at").ok();
+        }
+        Ok(Some(rec))
+    }
+
+    async fn devices_of_clinic(&self, clinic_id: &str) -> Result<Vec<DeviceRecord>, StoreError> {
+        let revoked: std::collections::HashMap<String, Millis> = self
+            .find_all("device_revocations", doc! {})
+            .await?
+            .into_iter()
+            .filter_map(|d| Some((d.get_str("_id").ok()?.to_owned(), d.get_i64("at").ok()?)))
+            .collect();
+        self.find_all("devices", doc! {"clinic_id": clinic_id})
+            .await?
+            .into_iter()
+            .map(|d| {
+                let mut rec: DeviceRecord = from_doc(d)?;
+                rec.revoked_at = revoked.get(&rec.device_id).copied();
+                Ok(rec)
+            })
+            .collect()
+    }
+
+    async fn revoke_device(&self, device_id: &str, at: Millis) -> Result<(), StoreError> {
+        self.insert_once("device_revocations", doc! {"_id": device_id, "at": at}).await?;
+        Ok(())
+    }
+
+    async fn insert_audit(&self, entries: &[AuditEntry], clinic_id: &str) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let docs = entries
+            .iter()
+            .map(|e| {
+                let mut d = record_doc(&e.id.to_string(), e)?;
+                d.insert("clinic_id", clinic_id);
+                Ok(d)
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        // Unordered and duplicate-tolerant: a retried push stores each entry once.
+        match self.coll("audit").insert_many(docs).ordered(false).await {
+            Ok(_) => Ok(()),
+            Err(e) => match e.kind.as_ref() {
+                mongodb::error::ErrorKind::InsertMany(ime)
+                    if ime.write_concern_error.is_none() && ime.write_errors.iter().flatten().all(|w| w.code == 11000) =>
+                {
+                    Ok(())
+                }
+                _ => Err(unavailable(e)),
+            },
+        }
+    }
+
+    async fn audit_for_patient(&self, clinic_id: &str, patient_id: Uuid) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut out: Vec<AuditEntry> = self
+            .find_all("audit", doc! {"clinic_id": clinic_id, "patient_id": patient_id.to_string()})
+            .await?
+            .into_iter()
+            .map(|mut d| {
+                d.remove("clinic_id");
+                from_doc(d)
+            })
+            .collect::<Result<_, _>>()?;
+        out.sort_by(|a, b| a.at.cmp(&b.at));
+        Ok(out)
+    }
+
+    async fn token_secret(&self, candidate: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        self.insert_once("server_secrets", doc! {"_id": "token", "value": b64.encode(candidate)})
+            .await?;
+        let d = self
+            .find_by_id("server_secrets", "token")
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("token secret vanished".into()))?;
+        b64.decode(d.get_str("value").map_err(|e| StoreError::Corrupt(e.to_string()))?)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+}
