@@ -8,6 +8,7 @@ import { PatientDetail, type DetailTab } from './components/PatientDetail';
 import { PatientForm } from './components/PatientForm';
 import { PatientList } from './components/PatientList';
 import { RecordForm } from './components/RecordForm';
+import { SessionControls, type Session } from './components/SessionControls';
 import { SyncIndicator } from './components/SyncIndicator';
 import { displayName, formatDate } from './format';
 import { isTypingTarget, useSyncStatus } from './hooks';
@@ -54,7 +55,8 @@ const backLabel = (v: View | undefined): string =>
 /** A view to return to, without stale per-visit state (a just-saved patient, an open edit). */
 const asBack = (v: View): View => (v.name === 'detail' ? { ...v, editing: false, initial: null } : v);
 
-export function App() {
+export function App({ session }: { session: Session }) {
+  const { access } = session;
   const sync = useSyncStatus();
   const [view, setView] = useState<View>({ name: 'list' });
   const [query, setQuery] = useState('');
@@ -139,9 +141,10 @@ export function App() {
   );
 
   const writeRecord = useCallback((patient: Patient, amends: RecordVersionView | null) => {
+    if (!access.write('medical_record')) return;
     setNotice(null);
     setView((v) => ({ name: 'record', patient, amends, back: asBack(v) }));
-  }, []);
+  }, [access]);
   const onRecordSaved = useCallback((_r: MedicalRecordVersion, amended: boolean) => {
     setNotice(
       amended
@@ -272,6 +275,7 @@ export function App() {
           </button>
         </nav>
         <SyncIndicator {...sync} onOpenConflicts={goConflicts} />
+        <SessionControls session={session} onNotice={setNotice} />
       </header>
 
       <main className="app-main" id="main">
@@ -287,7 +291,13 @@ export function App() {
           />
         )}
         {view.name === 'register' && (
-          <PatientForm original={null} onSaved={onRegistered} onCancel={goList} onDirtyChange={onDirtyChange} />
+          <PatientForm
+            original={null}
+            onSaved={onRegistered}
+            onCancel={goList}
+            onDirtyChange={onDirtyChange}
+            access={access}
+          />
         )}
         {view.name === 'detail' && (
           <PatientDetail
@@ -313,6 +323,7 @@ export function App() {
             onOpenAppointment={openAppointment}
             onNotice={setNotice}
             onDeleted={onDeleted}
+            session={session}
           />
         )}
         {view.name === 'appointments' && (
@@ -341,7 +352,7 @@ export function App() {
             onSyncNow={sync.syncNow}
           />
         )}
-        {view.name === 'record' && (
+        {view.name === 'record' && access.write('medical_record') && (
           <RecordForm
             key={view.amends?.id ?? 'new'}
             patient={view.patient}
@@ -385,14 +396,17 @@ export function App() {
             <span>
               <kbd>1</kbd>
               <kbd>2</kbd>
-              <kbd>3</kbd> Tabs
+              {access.records && <kbd>3</kbd>}
+              {access.accessHistory && <kbd>4</kbd>} Tabs
             </span>
             <span>
               <kbd>B</kbd> Book
             </span>
-            <span>
-              <kbd>R</kbd> Record
-            </span>
+            {access.write('medical_record') && (
+              <span>
+                <kbd>R</kbd> Record
+              </span>
+            )}
             <span>
               <kbd>E</kbd> Edit
             </span>
@@ -408,6 +422,10 @@ export function App() {
         </span>
         <span>
           <kbd>Esc</kbd> Back / Cancel
+        </span>
+        <span>
+          <kbd>Ctrl</kbd>
+          <kbd>L</kbd> Lock
         </span>
       </footer>
     </div>

@@ -2,11 +2,15 @@
 // browser (`npm run dev` for design work) it falls back to the in-memory mock in mockBackend.ts,
 // which is loaded lazily so it never runs inside the app.
 
+import { SESSION_ERROR_CODES } from './auth';
+import { forbiddenMessage } from './roles';
 import type {
   ApiError,
   Appointment,
   AppointmentFields,
+  AuditEntry,
   ConflictNote,
+  DeviceState,
   FieldError,
   MedicalRecordVersion,
   Patient,
@@ -14,6 +18,7 @@ import type {
   Provider,
   RecordFields,
   RecordVersionView,
+  Role,
   SyncStatus,
 } from './types';
 
@@ -21,6 +26,8 @@ export interface Backend {
   invoke<T>(cmd: string, args?: Record<string, unknown>): Promise<T>;
   /** Subscribes to `sync-status` events; resolves to an unsubscribe function. */
   onSyncStatus(cb: (s: SyncStatus) => void): Promise<() => void>;
+  /** Subscribes to `device-state` events (auto-lock, remote wipe, account disabled…). */
+  onDeviceState(cb: (s: DeviceState) => void): Promise<() => void>;
 }
 
 /** True inside the Tauri webview. */
@@ -33,6 +40,7 @@ async function tauriBackend(): Promise<Backend> {
   return {
     invoke: <T>(cmd: string, args?: Record<string, unknown>) => invoke<T>(cmd, args),
     onSyncStatus: (cb) => listen<SyncStatus>('sync-status', (e) => cb(e.payload)),
+    onDeviceState: (cb) => listen<DeviceState>('device-state', (e) => cb(e.payload)),
   };
 }
 
@@ -66,6 +74,8 @@ export function toApiError(e: unknown): ApiError {
       code: e.code,
       message: typeof e.message === 'string' && e.message ? e.message : e.code,
       ...(errors ? { errors } : {}),
+      ...(typeof e.field === 'string' ? { field: e.field } : {}),
+      ...(typeof e.until === 'string' ? { until: e.until } : {}),
     };
   }
   if (typeof e === 'string') {
@@ -80,14 +90,30 @@ export function isApiError(e: unknown): e is ApiError {
   return isRecord(e) && typeof e.code === 'string' && typeof e.message === 'string';
 }
 
+const sessionListeners = new Set<(e: ApiError) => void>();
+
+/**
+ * Calls `cb` whenever any command is refused because the session is gone or paused (`locked`,
+ * `signed_out`, `device_revoked`): the gate then re-reads `device_state` and shows the right screen.
+ */
+export function onSessionError(cb: (e: ApiError) => void): () => void {
+  sessionListeners.add(cb);
+  return () => sessionListeners.delete(cb);
+}
+
 async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
   const b = await backend();
   try {
     return await b.invoke<T>(cmd, args);
   } catch (e) {
-    throw toApiError(e);
+    const err = toApiError(e);
+    if (SESSION_ERROR_CODES.includes(err.code)) sessionListeners.forEach((cb) => cb(err));
+    throw err;
   }
 }
+
+/** `totp` only when given (the backend's `Option`). */
+const withTotp = (totp: string | undefined) => (totp ? { totp } : {});
 
 export const api = {
   listPatients: (query: string, limit: number) => call<Patient[]>('list_patients', { query, limit }),
@@ -113,7 +139,36 @@ export const api = {
   syncStatus: () => call<SyncStatus>('sync_status'),
   syncNow: () => call<SyncStatus>('sync_now'),
   onSyncStatus: async (cb: (s: SyncStatus) => void) => (await backend()).onSyncStatus(cb),
+
+  // Accounts, device and session.
+  deviceState: () => call<DeviceState>('device_state'),
+  enrolDevice: (a: { code: string; deviceName: string; username: string; password: string; totp?: string }) =>
+    call<DeviceState>('enrol_device', {
+      code: a.code,
+      deviceName: a.deviceName,
+      username: a.username,
+      password: a.password,
+      ...withTotp(a.totp),
+    }),
+  signIn: (a: { username: string; password: string; totp?: string }) =>
+    call<DeviceState>('sign_in', { username: a.username, password: a.password, ...withTotp(a.totp) }),
+  setPin: (pin: string) => call<DeviceState>('set_pin', { pin }),
+  unlockWithPin: (pin: string) => call<DeviceState>('unlock_with_pin', { pin }),
+  lock: () => call<DeviceState>('lock'),
+  signOut: () => call<DeviceState>('sign_out'),
+  /** Activity ping (the backend's inactivity timer); callers throttle it. */
+  touch: () => call<null>('touch'),
+  /** Who opened or changed a patient's data on this device (clinic admin only). */
+  localAccessHistory: (patientId: string) => call<AuditEntry[]>('local_access_history', { patientId }),
+  onDeviceState: async (cb: (s: DeviceState) => void) => (await backend()).onDeviceState(cb),
 };
+
+let currentRole: Role | null = null;
+
+/** The signed-in role, for naming it in `forbidden` refusals (set by the gate). */
+export function setCurrentRole(role: Role | null): void {
+  currentRole = role;
+}
 
 /** A short sentence for an error banner. */
 export function describeError(e: ApiError): string {
@@ -128,6 +183,14 @@ export function describeError(e: ApiError): string {
       return `The sync server could not be reached: ${e.message}`;
     case 'internal':
       return `Something went wrong: ${e.message}`;
+    case 'forbidden':
+      return forbiddenMessage(currentRole, e.field, e.message);
+    case 'locked':
+      return 'The app is locked. Unlock it to continue.';
+    case 'signed_out':
+      return 'You were signed out. Sign in to continue.';
+    case 'device_revoked':
+      return 'This device was revoked by the clinic administrator.';
     default:
       return e.message;
   }

@@ -8,17 +8,27 @@
 // 120 / 480, for design work), ?mock=noconflicts.
 // In the console: anolaMock.setOnline(false), anolaMock.setOnline(true), anolaMock.stopSync().
 //
+// Accounts (mockAuth.ts): the device starts enrolled with Dr Wanjiru Kamau (`clinician`) signed in.
+// ?mock=unenrolled (first run), ?mock=revoked (wiped by the administrator), ?mock=signedout,
+// ?mock=locked (PIN 1234; with `nopin`: password), ?mock=frontdesk / admin / fieldworker (who is
+// signed in), ?mock=kiosk (a kiosk device), ?mock=autolock (locks after 30 s idle instead of 5 min),
+// ?mock=noaudit (no access history). Console: anolaMock.lock(), .revoke(), .disable(),
+// .signInAs('frontdesk'), .setRole('front_desk'). Data commands refuse with `locked`,
+// `signed_out`, `device_revoked` and `forbidden` as the real ones do.
+//
 // A simulated sync also applies the server's slot rule: a pending booking that overlaps another
 // appointment of the same provider becomes `conflict_needs_rescheduling` with a `slot_taken` note.
 
 import type { Backend } from './api';
 import { addDays, holdsSlot, parseTime, validateAppointmentFields } from './appointments';
+import { createMockAuth } from './mockAuth';
 import { validateRecordFields } from './records';
 import type {
   ApiError,
   Appointment,
   AppointmentFields,
   ConflictNote,
+  DeviceState,
   MedicalRecordVersion,
   Patient,
   PatientFieldName,
@@ -353,6 +363,15 @@ export function createMockBackend(search = ''): Backend {
   const notes: ConflictNote[] = [];
   let hlcCounter = 0;
   const nextHlc = () => hlcAt(Date.now(), hlcCounter++ % 100000);
+  const deviceListeners = new Set<(s: DeviceState) => void>();
+  const auth = createMockAuth({
+    flags,
+    clinicId: CLINIC_ID,
+    deviceId: status.device_id,
+    online: () => status.online,
+    emit: (s) => deviceListeners.forEach((cb) => cb(s)),
+    uuid,
+  });
 
   if (!flags.has('empty')) {
     const now = Date.now();
@@ -365,6 +384,7 @@ export function createMockBackend(search = ''): Backend {
     first.patient.pending = true;
     status.pending = 1;
     seedClinicalDemo();
+    auth.seedAudit([...patients.values()].map((s) => s.patient.id));
   }
   const countPatients = () => [...patients.values()].filter((s) => !s.patient.deleted && !s.patient.merged_into).length;
   status.patients = countPatients();
@@ -685,6 +705,7 @@ export function createMockBackend(search = ''): Backend {
   }, 20_000);
 
   const mock = {
+    ...auth.controls,
     setOnline(online: boolean) {
       status.online = online;
       emit();
@@ -756,6 +777,7 @@ export function createMockBackend(search = ''): Backend {
     };
     versions.set(id, { version, sync: 'pending' });
     status.pending += 1;
+    auth.logWrite('medical_record', id, patient_id);
     emit();
     return clone(version);
   };
@@ -794,6 +816,7 @@ export function createMockBackend(search = ''): Backend {
     a.pending = true;
     appointments.set(id, a);
     status.pending += 1;
+    auth.logWrite('appointment', id, a.patient_id);
     emit();
     return clone(a);
   };
@@ -811,8 +834,9 @@ export function createMockBackend(search = ''): Backend {
     patients.set(id, stored);
     status.pending += 1;
     status.patients = countPatients();
+    auth.logWrite('patient', id, id);
     emit();
-    return clone(stored.patient);
+    return auth.project('patient', clone(stored.patient));
   };
 
   const handlers: Record<string, (args: Record<string, unknown>) => unknown> = {
@@ -825,29 +849,36 @@ export function createMockBackend(search = ''): Backend {
           ? `${a.patient.family_name} ${a.patient.given_name}`.localeCompare(`${b.patient.family_name} ${b.patient.given_name}`)
           : b.changedAt - a.changedAt,
       );
-      return found.slice(0, Number(limit) || 50).map((s) => clone(s.patient));
+      return found.slice(0, Number(limit) || 50).map((s) => auth.project('patient', clone(s.patient)));
     },
     get_patient: ({ id }) => {
       const s = patients.get(String(id));
       if (!s) fail('not_found', `no patient with id ${String(id)}`);
-      return clone(s.patient);
+      auth.logView('view_patient', s.patient.id);
+      return auth.project('patient', clone(s.patient));
     },
-    register_patient: ({ fields }) => write(uuid(), fields ?? {}, 'create'),
+    register_patient: ({ fields }) => {
+      auth.checkWrite('patient', true, Object.keys(fields ?? {}));
+      return write(uuid(), fields ?? {}, 'create');
+    },
     update_patient: ({ id, fields }) => {
       if (!livePatient(String(id))) fail('not_found', `no patient ${String(id)} on this device`);
+      auth.checkWrite('patient', false, Object.keys(fields ?? {}));
       return write(String(id), fields ?? {}, 'update');
     },
     delete_patient: ({ id }) => {
       const s = livePatient(String(id));
       if (!s) fail('not_found', `no patient ${String(id)} on this device`);
+      auth.checkWrite('patient', true, []);
       if (flags.has('storage')) fail('storage', 'database is locked (mock)');
       s.patient.deleted = true;
       s.patient.pending = true;
       s.changedAt = Date.now();
       status.pending += 1;
       status.patients = countPatients();
+      auth.logWrite('patient', s.patient.id, s.patient.id);
       emit();
-      return clone(s.patient);
+      return auth.project('patient', clone(s.patient));
     },
     list_appointments: ({ date, patientId }) => {
       const d = typeof date === 'string' ? date : null;
@@ -855,29 +886,54 @@ export function createMockBackend(search = ''): Backend {
       return [...appointments.values()]
         .filter((a) => !a.deleted && (d === null || a.date === d) && (p === null || a.patient_id === p))
         .sort((a, b) => `${a.date} ${a.start_time}`.localeCompare(`${b.date} ${b.start_time}`))
-        .map(clone);
+        .map((a) => auth.project('appointment', clone(a)));
     },
     book_appointment: ({ fields }) => {
       const f = checkAppointmentShape('book_appointment', fields ?? {});
-      return writeAppointment(uuid(), f, 'create');
+      auth.checkWrite('appointment', true, Object.keys(f));
+      return auth.project('appointment', writeAppointment(uuid(), f, 'create'));
     },
     update_appointment: ({ id, fields }) => {
       const f = checkAppointmentShape('update_appointment', fields ?? {});
-      return writeAppointment(String(id), f, 'update');
+      auth.checkWrite('appointment', false, Object.keys(f));
+      return auth.project('appointment', writeAppointment(String(id), f, 'update'));
     },
-    list_providers: () =>
-      [...providers].sort((a, b) => a.family_name.localeCompare(b.family_name)).map(clone),
-    list_records: ({ patientId }) => recordViews(String(patientId)),
-    add_record: ({ fields }) => writeRecord(checkRecordShape('add_record', fields), null),
-    amend_record: ({ amends, fields }) =>
-      writeRecord(checkRecordShape('amend_record', fields), String(amends)),
+    list_providers: () => {
+      auth.checkRead('provider');
+      return [...providers].sort((a, b) => a.family_name.localeCompare(b.family_name)).map(clone);
+    },
+    list_records: ({ patientId }) => {
+      auth.checkRead('medical_record');
+      auth.logView('view_record', String(patientId));
+      return recordViews(String(patientId));
+    },
+    add_record: ({ fields }) => {
+      const f = checkRecordShape('add_record', fields);
+      auth.checkWrite('medical_record', true, []);
+      return writeRecord(f, null);
+    },
+    amend_record: ({ amends, fields }) => {
+      const f = checkRecordShape('amend_record', fields);
+      auth.checkWrite('medical_record', true, []);
+      return writeRecord(f, String(amends));
+    },
     list_conflicts: ({ entityId }) => {
+      auth.checkRead('conflict');
+      const access = auth.access();
       const e = typeof entityId === 'string' ? entityId : null;
       return notes
+        .filter((n) =>
+          n.kind === 'field_overwritten'
+            ? access.read(n.entity, n.field)
+            : n.kind === 'concurrent_amendments'
+              ? access.read('medical_record')
+              : access.read(n.entity),
+        )
         .filter((n) => e === null || n.entity_id === e)
         .sort((a, b) => b.detected_at.localeCompare(a.detected_at))
         .map(clone);
     },
+    ...auth.handlers,
     sync_status: () => ({ ...status }),
     sync_now: () => {
       runSync();
@@ -895,6 +951,8 @@ export function createMockBackend(search = ''): Backend {
             return;
           }
           try {
+            // Data commands need an enrolled device, a signed-in user and an unlocked session.
+            if (!(cmd in auth.handlers) && cmd !== 'sync_status') auth.guard();
             resolve(h(args) as T);
           } catch (e) {
             reject(e);
@@ -905,6 +963,10 @@ export function createMockBackend(search = ''): Backend {
     onSyncStatus(cb) {
       listeners.add(cb);
       return Promise.resolve(() => listeners.delete(cb));
+    },
+    onDeviceState(cb) {
+      deviceListeners.add(cb);
+      return Promise.resolve(() => deviceListeners.delete(cb));
     },
   };
 }

@@ -133,6 +133,10 @@ export interface ApiError {
   code: ErrorCode;
   message: string;
   errors?: FieldError[];
+  /** `forbidden`: what the role may not read or write (a field name, or the kind of record). */
+  field?: string;
+  /** `account_locked`: when sign-in opens again (RFC 3339). */
+  until?: string;
 }
 
 // ---------- Appointments ----------
@@ -356,3 +360,85 @@ export type ConflictNote = ConflictNoteBase &
     | { kind: 'slot_taken'; kept: string; lost: string; provider_id: string; date: string; start_time: string }
     | { kind: 'possible_duplicate'; patients: string[]; reason: string }
   );
+
+// ---------- Accounts, device, session ----------
+
+/** A clinic staff role (crates/anola-protocol/src/access.rs `Role`). The kiosk is a device mode. */
+export type Role = 'front_desk' | 'clinician' | 'field_worker' | 'clinic_admin' | 'kiosk';
+export const ROLES: readonly Role[] = ['front_desk', 'clinician', 'field_worker', 'clinic_admin', 'kiosk'];
+
+export type UserType = 'patient' | 'provider' | 'sponsor' | 'vendor' | 'admin';
+
+/** Who is signed in (auth.rs `SessionUser`). */
+export interface SessionUser {
+  id: string;
+  username: string;
+  display_name: string;
+  user_type: UserType;
+  role: Role | null;
+  clinic_id: string | null;
+  field_worker_id: string | null;
+  platform_admin: boolean;
+  totp_enabled: boolean;
+  /** RFC 3339; set when an administrator disabled the account. */
+  disabled_at: string | null;
+}
+
+/** This device's enrolment. `role` is the ceiling of everything it may hold and do. */
+export interface DeviceInfo {
+  device_id: string;
+  name: string;
+  clinic_id: string;
+  role: Role;
+  field_worker_id: string | null;
+}
+
+/** A staff member who has signed in on this device before (can sign in offline). */
+export interface KnownUser {
+  user_id: string;
+  username: string;
+  display_name: string;
+  role: Role | null;
+  /** RFC 3339; too many failed sign-ins, until then. */
+  locked_until: string | null;
+}
+
+/** `device_state`, and the `device-state` event. */
+export interface DeviceState {
+  enrolled: boolean;
+  device: DeviceInfo | null;
+  user: SessionUser | null;
+  /** The session is locked (inactivity or the Lock button): unlock with the PIN or password. */
+  locked: boolean;
+  /** The signed-in user has a PIN on this device. */
+  pin_set: boolean;
+  known_users: KnownUser[];
+  /** Something the user must be told, e.g. that a revoked device erased its data. */
+  notice: string | null;
+}
+
+export type AuditAction =
+  | 'view_record'
+  | 'view_patient'
+  | 'write'
+  | 'sign_in'
+  | 'sign_in_failed'
+  | 'unlock'
+  | 'unlock_failed'
+  | 'lock';
+
+/** wire.rs `EntityKind`. */
+export type EntityKind = 'patient' | 'appointment' | 'medical_record' | 'provider' | 'conflict' | 'merge';
+
+/** One entry of the device's audit trail (auth.rs `AuditEntry`). Never holds patient data beyond ids. */
+export interface AuditEntry {
+  id: string;
+  /** RFC 3339, device time. */
+  at: string;
+  user_id: string | null;
+  device_id: string;
+  action: AuditAction;
+  entity: EntityKind | null;
+  entity_id: string | null;
+  patient_id: string | null;
+}

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useId, useMemo, useRef, useState, type KeyboardEvent as ReactKeyboardEvent, type ReactNode } from 'react';
-import { api, describeError, toApiError } from '../api';
+import { api, toApiError } from '../api';
 import { compareAppointments } from '../appointments';
 import { notesForPatient, patientIdsIn } from '../conflicts';
 import { displayName, formatDate, formatDobWithAge, GENDER_LABELS, plural, SEVERITY_LABELS, STATUS_LABELS } from '../format';
@@ -7,18 +7,29 @@ import { isTypingTarget, useAsync, usePatientsById, useProviders } from '../hook
 import { groupRecordVersions } from '../records';
 import type { ApiError, Appointment, ConflictNote, Patient, RecordVersionView } from '../types';
 import { todayIso } from '../validation';
+import { AccessHistory } from './AccessHistory';
 import { AppointmentList } from './AppointmentList';
 import { PatientConflicts, type ConflictLinks } from './Conflicts';
 import { ErrorBanner } from './ErrorBanner';
+import { ErrorText } from './ErrorText';
 import { PatientForm } from './PatientForm';
 import { RecordsPanel } from './RecordsPanel';
+import type { Session } from './SessionControls';
+import { detailTabsFor, type Access } from '../roles';
 
-export type DetailTab = 'details' | 'appointments' | 'records';
-const TABS: { id: DetailTab; label: string; key: string }[] = [
+export type DetailTab = 'details' | 'appointments' | 'records' | 'access';
+const ALL_TABS: { id: DetailTab; label: string; key: string }[] = [
   { id: 'details', label: 'Details', key: '1' },
   { id: 'appointments', label: 'Appointments', key: '2' },
   { id: 'records', label: 'Records', key: '3' },
+  { id: 'access', label: 'Access history', key: '4' },
 ];
+
+/** The tabs a role may use (roles.ts `detailTabsFor`). */
+function tabsFor(access: Access): typeof ALL_TABS {
+  const allowed = detailTabsFor(access);
+  return ALL_TABS.filter((t) => allowed.includes(t.id));
+}
 
 interface Props {
   id: string;
@@ -42,6 +53,7 @@ interface Props {
   onOpenAppointment: ConflictLinks['onOpenAppointment'];
   onNotice: (message: string) => void;
   onDeleted: (patient: Patient) => void;
+  session: Session;
 }
 
 export function PatientDetail({
@@ -54,7 +66,7 @@ export function PatientDetail({
   backLabel = 'Patients',
   refreshKey,
   onDirtyChange,
-  tab,
+  tab: requestedTab,
   onTabChange,
   onBook,
   onNewRecord,
@@ -63,7 +75,12 @@ export function PatientDetail({
   onOpenAppointment,
   onNotice,
   onDeleted,
+  session,
 }: Props) {
+  const { access } = session;
+  const TABS = useMemo(() => tabsFor(access), [access]);
+  // A tab the role cannot use (e.g. Records for front desk, kept in the view state) shows Details.
+  const tab: DetailTab = TABS.some((t) => t.id === requestedTab) ? requestedTab : 'details';
   const [patient, setPatient] = useState<Patient | null>(initial ?? null);
   const [error, setError] = useState<ApiError | null>(null);
   const [retry, setRetry] = useState(0);
@@ -75,7 +92,11 @@ export function PatientDetail({
   // The patient's appointments, records and conflict notes (reloaded when data may have changed).
   const refresh = `${refreshKey}|${bump}`;
   const loadAppointments = useCallback(() => api.listAppointments({ patientId: id }), [id]);
-  const loadRecords = useCallback(() => api.listRecords(id), [id]);
+  const canRecords = access.records;
+  const loadRecords = useCallback(
+    () => (canRecords ? api.listRecords(id) : Promise.resolve<RecordVersionView[]>([])),
+    [id, canRecords],
+  );
   // Notes filed under the patient, plus the ones that name it otherwise (see notesForPatient).
   const loadNotes = useCallback(
     () => Promise.all([api.listConflicts(id), api.listConflicts()]).then(([own, all]) => [...own, ...all]),
@@ -135,6 +156,10 @@ export function PatientDetail({
   );
 
   const inactive = !!patient && (!!patient.deleted || !!patient.merged_into);
+  const canEdit = access.write('patient', 'given_name');
+  const canBook = access.write('appointment');
+  const canWriteRecords = access.write('medical_record');
+  const showClinical = access.clinicalPatientFields;
 
   // 1/2/3 switch tabs, B books, R writes a record — outside text fields. Capture phase, so that on a
   // deleted or merged patient E is stopped before the app-wide shortcut opens the edit form.
@@ -148,17 +173,19 @@ export function PatientDetail({
       } else if (t) {
         e.preventDefault();
         onTabChange(t.id);
-      } else if ((e.key === 'b' || e.key === 'B') && !inactive) {
+      } else if ((e.key === 'e' || e.key === 'E') && !canEdit) {
+        e.preventDefault();
+      } else if ((e.key === 'b' || e.key === 'B') && !inactive && canBook) {
         e.preventDefault();
         onBook(patient);
-      } else if ((e.key === 'r' || e.key === 'R') && !inactive) {
+      } else if ((e.key === 'r' || e.key === 'R') && !inactive && canWriteRecords) {
         e.preventDefault();
         onNewRecord(patient);
       }
     };
     window.addEventListener('keydown', onKey, true);
     return () => window.removeEventListener('keydown', onKey, true);
-  }, [editing, patient, inactive, onTabChange, onBook, onNewRecord]);
+  }, [editing, patient, inactive, onTabChange, onBook, onNewRecord, TABS, canEdit, canBook, canWriteRecords]);
 
   const onTabKey = (e: ReactKeyboardEvent<HTMLDivElement>) => {
     const i = TABS.findIndex((t) => t.id === tab);
@@ -182,7 +209,7 @@ export function PatientDetail({
           title={notFound ? 'This patient is not on this device' : 'The patient could not be loaded'}
           onRetry={notFound ? undefined : () => setRetry((n) => n + 1)}
         >
-          {describeError(error)}
+          <ErrorText error={error} />
         </ErrorBanner>
         <button type="button" className="btn" onClick={onBack}>
           ← Back to {backLabel.toLowerCase()}
@@ -207,6 +234,7 @@ export function PatientDetail({
         onSaved={onSaved}
         onCancel={() => onEditDone(null)}
         onDirtyChange={onDirtyChange}
+        access={access}
       />
     );
   }
@@ -265,6 +293,7 @@ export function PatientDetail({
         {upcoming.length}
       </span>
     ) : null,
+    access: null,
     records: concurrentRecords ? (
       <span className="tab-count tab-count-danger" title="Amended on two devices at once">
         ⚠ {recordGroups.length}
@@ -289,7 +318,7 @@ export function PatientDetail({
 
       {error && (
         <ErrorBanner title="Could not refresh this patient" onRetry={() => setRetry((n) => n + 1)}>
-          {describeError(error)}
+          <ErrorText error={error} />
         </ErrorBanner>
       )}
 
@@ -304,7 +333,7 @@ export function PatientDetail({
               .filter(Boolean)
               .join(' · ')}
           </p>
-          {p.allergies?.length ? (
+          {showClinical && p.allergies?.length ? (
             <p className="allergy-alert" data-testid="allergy-alert">
               <span aria-hidden="true">⚠</span> Allergies:{' '}
               {p.allergies
@@ -313,7 +342,7 @@ export function PatientDetail({
             </p>
           ) : null}
         </div>
-        {!inactive && (
+        {!inactive && canEdit && (
           <button type="button" className="btn btn-primary" data-testid="edit-patient" onClick={onEdit}>
             Edit <kbd>E</kbd>
           </button>
@@ -457,6 +486,7 @@ export function PatientDetail({
               />
             </Section>
 
+            {showClinical && (
             <Section title="Medical">
               <Item label="Blood type" value={p.blood_type} field="blood_type" />
               <Item
@@ -500,6 +530,7 @@ export function PatientDetail({
                 }
               />
             </Section>
+            )}
 
             <PatientConflicts
               patientId={p.id}
@@ -512,7 +543,7 @@ export function PatientDetail({
             />
           </div>
 
-          {!inactive && <DeletePatient patient={p} onDeleted={onDeleted} />}
+          {!inactive && access.write('patient') && <DeletePatient patient={p} onDeleted={onDeleted} />}
           {p.clinic_id && (
             <p className="muted small-note">
               Clinic <span className="mono">{p.clinic_id}</span>
@@ -544,7 +575,7 @@ export function PatientDetail({
                   ? `${plural(upcoming.length, 'upcoming appointment')}, ${history.length} in the past or cancelled`
                   : ''}
             </p>
-            {!inactive && (
+            {!inactive && canBook && (
               <button type="button" className="btn btn-primary" data-testid="patient-book-appointment" onClick={() => onBook(p)}>
                 Book appointment <kbd>B</kbd>
               </button>
@@ -552,7 +583,7 @@ export function PatientDetail({
           </div>
           {appointments.error && (
             <ErrorBanner title="Appointments could not be loaded" onRetry={appointments.reload}>
-              {describeError(appointments.error)}
+              <ErrorText error={appointments.error} />
             </ErrorBanner>
           )}
           {apptList !== null && apptList.length === 0 && (
@@ -600,7 +631,7 @@ export function PatientDetail({
         </div>
       )}
 
-      {tab === 'records' && (
+      {tab === 'records' && canRecords && (
         <div
           role="tabpanel"
           id={`${titleId}-panel-records`}
@@ -611,10 +642,21 @@ export function PatientDetail({
             versions={recordList}
             error={records.error}
             onRetry={records.reload}
-            onNew={inactive ? null : () => onNewRecord(p)}
-            onAmend={inactive ? null : (v) => onAmendRecord(p, v)}
+            onNew={inactive || !canWriteRecords ? null : () => onNewRecord(p)}
+            onAmend={inactive || !canWriteRecords ? null : (v) => onAmendRecord(p, v)}
             highlightRecordId={highlightRecordId}
           />
+        </div>
+      )}
+
+      {tab === 'access' && access.accessHistory && (
+        <div
+          role="tabpanel"
+          id={`${titleId}-panel-access`}
+          aria-labelledby={`${titleId}-tab-access`}
+          data-testid="patient-access"
+        >
+          <AccessHistory patientId={p.id} state={session.state} refreshKey={refreshKey} />
         </div>
       )}
     </article>
@@ -669,7 +711,11 @@ function DeletePatient({ patient, onDeleted }: { patient: Patient; onDeleted: (p
         <strong>Delete {displayName(patient)}?</strong> The patient disappears from the list on every device after the
         next sync. Use this for registrations made by mistake — not when a patient leaves the clinic.
       </p>
-      {error && <div className="field-error">{describeError(error)}</div>}
+      {error && (
+        <div className="field-error">
+          <ErrorText error={error} />
+        </div>
+      )}
       <div className="inline-form-actions">
         <button type="button" className="btn btn-small" onClick={() => setConfirming(false)}>
           Keep patient <kbd>Esc</kbd>

@@ -1,5 +1,5 @@
 import { useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent, type ReactNode } from 'react';
-import { api, describeError, toApiError } from '../api';
+import { api, toApiError } from '../api';
 import {
   emptyAllergy,
   emptyCondition,
@@ -18,7 +18,9 @@ import {
 import { displayName, formatAge, GENDER_LABELS, SEVERITY_LABELS, STATUS_LABELS } from '../format';
 import { ALLERGY_SEVERITIES, BLOOD_TYPES, CONDITION_STATUSES, GENDERS, type Patient } from '../types';
 import { messageFor, parseIsoDate, todayIso } from '../validation';
+import { writablePatientFields, type Access } from '../roles';
 import { ErrorBanner } from './ErrorBanner';
+import { ErrorText } from './ErrorText';
 
 interface Props {
   /** The stored patient when editing; null to register a new one. */
@@ -27,11 +29,13 @@ interface Props {
   onSaved: (patient: Patient, changed: boolean) => void;
   onCancel: () => void;
   onDirtyChange?: (dirty: boolean) => void;
+  /** What the signed-in role may see and change; without it every field is shown. */
+  access?: Access;
 }
 
 interface Banner {
   title: string;
-  detail?: string;
+  detail?: ReactNode;
   items?: string[];
 }
 
@@ -40,7 +44,9 @@ type ListName = 'allergies' | 'chronic_conditions';
 /** An element id for a field path (`allergies[0].allergen` → `pf-allergies-0--allergen`). */
 const fid = (path: string) => `pf-${path.replace(/[^A-Za-z0-9_-]/g, '-')}`;
 
-export function PatientForm({ original, onSaved, onCancel, onDirtyChange }: Props) {
+export function PatientForm({ original, onSaved, onCancel, onDirtyChange, access }: Props) {
+  // Front desk never sees blood type, allergies or chronic conditions, nor sends them.
+  const showClinical = access ? access.clinicalPatientFields : true;
   const [initial] = useState<FormValues>(() => (original ? patientToForm(original) : emptyForm()));
   const [values, setValues] = useState<FormValues>(initial);
   const [errors, setErrors] = useState<FormErrors>({});
@@ -131,9 +137,8 @@ export function PatientForm({ original, onSaved, onCancel, onDirtyChange }: Prop
     submittingRef.current = true;
     setSubmitting(true);
     try {
-      const saved = original
-        ? await api.updatePatient(original.id, prep.payload)
-        : await api.registerPatient(prep.payload);
+      const payload = access ? writablePatientFields(access, prep.payload) : prep.payload;
+      const saved = original ? await api.updatePatient(original.id, payload) : await api.registerPatient(payload);
       submittingRef.current = false;
       onSaved(saved, true);
     } catch (raw) {
@@ -156,7 +161,7 @@ export function PatientForm({ original, onSaved, onCancel, onDirtyChange }: Prop
         if (unplaced.length) setBanner({ title, items: unplaced });
         focusFirstError(placed, values);
       } else {
-        setBanner({ title, detail: describeError(err) });
+        setBanner({ title, detail: <ErrorText error={err} /> });
       }
     }
   };
@@ -409,6 +414,7 @@ export function PatientForm({ original, onSaved, onCancel, onDirtyChange }: Prop
         </div>
       </fieldset>
 
+      {showClinical && (
       <fieldset className="section">
         <legend>Medical</legend>
         <div className="grid grid-3">
@@ -490,6 +496,7 @@ export function PatientForm({ original, onSaved, onCancel, onDirtyChange }: Prop
           ))}
         </RowList>
       </fieldset>
+      )}
 
       <div className="form-actions">
         <span className="form-actions-note" aria-live="polite">

@@ -1,0 +1,196 @@
+import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import { api, toApiError } from '../api';
+import { authErrorMessage, pinProblem } from '../auth';
+import type { Access } from '../roles';
+import type { DeviceState, SessionUser } from '../types';
+
+/** What the app knows about the session (from the gate). */
+export interface Session {
+  state: DeviceState;
+  user: SessionUser;
+  access: Access;
+  /** Shows a state a command answered with. */
+  apply: (s: DeviceState) => void;
+  lock: () => void;
+  signOut: () => void;
+}
+
+/** The header's right end: who is signed in, Set PIN, Lock (Ctrl+L), Sign out. */
+export function SessionControls({ session, onNotice }: { session: Session; onNotice: (m: string) => void }) {
+  const [pinOpen, setPinOpen] = useState(false);
+  const pinButton = useRef<HTMLButtonElement>(null);
+  const { user, access, state } = session;
+  return (
+    <div className="session" aria-label="Session">
+      <div className="session-user" title={`Signed in as ${user.username}`}>
+        <span className="session-name" data-testid="current-user">
+          {user.display_name}
+        </span>
+        <span className="session-role" data-testid="current-role" data-role={access.role ?? ''}>
+          {access.label}
+        </span>
+      </div>
+      <button
+        type="button"
+        ref={pinButton}
+        className="btn btn-small btn-quiet"
+        data-testid="set-pin-button"
+        onClick={() => setPinOpen(true)}
+      >
+        {state.pin_set ? 'Change PIN' : 'Set PIN'}
+      </button>
+      <button
+        type="button"
+        className="btn btn-small"
+        data-testid="lock-button"
+        title="Lock the app (Ctrl+L); unlock with your PIN or password"
+        onClick={session.lock}
+      >
+        Lock <kbd>Ctrl+L</kbd>
+      </button>
+      <button type="button" className="btn btn-small btn-quiet" data-testid="sign-out" onClick={session.signOut}>
+        Sign out
+      </button>
+      {pinOpen && (
+        <SetPinDialog
+          replacing={state.pin_set}
+          onClose={() => {
+            setPinOpen(false);
+            requestAnimationFrame(() => pinButton.current?.focus());
+          }}
+          onSaved={(s) => {
+            session.apply(s);
+            setPinOpen(false);
+            onNotice('PIN saved on this device. Use it to unlock after the app locks.');
+          }}
+        />
+      )}
+    </div>
+  );
+}
+
+/** A small modal: one PIN field (4–8 digits), Enter saves, Esc closes. */
+export function SetPinDialog({
+  replacing,
+  onClose,
+  onSaved,
+}: {
+  replacing: boolean;
+  onClose: () => void;
+  onSaved: (s: DeviceState) => void;
+}) {
+  const titleId = useId();
+  const inputId = useId();
+  const [pin, setPin] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const inputRef = useRef<HTMLInputElement>(null);
+  const dialogRef = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    inputRef.current?.focus();
+  }, []);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (busy) return;
+    const problem = pinProblem(pin);
+    if (problem) {
+      setError(problem);
+      inputRef.current?.focus();
+      return;
+    }
+    setBusy(true);
+    try {
+      onSaved(await api.setPin(pin));
+    } catch (raw) {
+      const err = toApiError(raw);
+      setError(authErrorMessage(err));
+      setBusy(false);
+      inputRef.current?.focus();
+    }
+  };
+
+  return (
+    <div
+      className="modal-backdrop"
+      onMouseDown={(e) => {
+        if (e.target === e.currentTarget) onClose();
+      }}
+    >
+      <div
+        ref={dialogRef}
+        className="modal"
+        role="dialog"
+        aria-modal="true"
+        aria-labelledby={titleId}
+        data-testid="set-pin-dialog"
+        onKeyDown={(e) => {
+          if (e.key === 'Escape') {
+            e.preventDefault();
+            e.stopPropagation();
+            onClose();
+          } else if (e.key === 'Tab') {
+            // Keep focus inside the dialog.
+            const items = dialogRef.current?.querySelectorAll<HTMLElement>('input, button:not([disabled])');
+            if (!items?.length) return;
+            const first = items[0];
+            const last = items[items.length - 1];
+            if (e.shiftKey && document.activeElement === first) {
+              e.preventDefault();
+              last.focus();
+            } else if (!e.shiftKey && document.activeElement === last) {
+              e.preventDefault();
+              first.focus();
+            }
+          }
+        }}
+      >
+        <form noValidate onSubmit={(e) => void submit(e)}>
+          <h2 id={titleId} className="modal-title">
+            {replacing ? 'Change your PIN' : 'Set a PIN'}
+          </h2>
+          <p className="modal-text">
+            When the app locks, unlock it with this PIN instead of your password. It works on this device only. After 5
+            wrong PINs you must sign in with your password.
+          </p>
+          <div className={`field ${error ? 'has-error' : ''}`}>
+            <label htmlFor={inputId}>PIN (4 to 8 digits)</label>
+            <input
+              id={inputId}
+              ref={inputRef}
+              data-testid="pin-input"
+              className="mono auth-code"
+              type="password"
+              inputMode="numeric"
+              autoComplete="off"
+              maxLength={8}
+              value={pin}
+              aria-invalid={error ? true : undefined}
+              aria-describedby={error ? `${inputId}-error` : undefined}
+              onChange={(e) => {
+                setPin(e.target.value.replace(/\D/g, ''));
+                if (error) setError(null);
+              }}
+            />
+          </div>
+          <div className="auth-error-slot">
+            {error && (
+              <div className="auth-error" role="alert" id={`${inputId}-error`} data-testid="pin-error">
+                {error}
+              </div>
+            )}
+          </div>
+          <div className="inline-form-actions">
+            <button type="button" className="btn" onClick={onClose}>
+              Cancel <kbd>Esc</kbd>
+            </button>
+            <button type="submit" className="btn btn-primary" data-testid="pin-submit" disabled={busy}>
+              {busy ? 'Saving…' : 'Save PIN'} <kbd>Enter</kbd>
+            </button>
+          </div>
+        </form>
+      </div>
+    </div>
+  );
+}

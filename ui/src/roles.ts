@@ -1,0 +1,206 @@
+// Who may read and write what, field by field: a mirror of crates/anola-protocol/src/access.rs
+// (`may_read`, `may_write`, `first_forbidden` and the field lists). The backend enforces these
+// rules; the UI uses them to hide what a role cannot use, so nobody meets a refusal in normal work.
+
+import type { DeviceState, EntityKind, PatientFields, Role } from './types';
+
+/** Patient fields that are clinical: hidden from front desk and kiosk. */
+export const CLINICAL_PATIENT_FIELDS: readonly string[] = ['blood_type', 'allergies', 'chronic_conditions'];
+/** Appointment fields that are clinical. */
+export const CLINICAL_APPOINTMENT_FIELDS: readonly string[] = ['symptoms'];
+/** What a kiosk may read of a patient: enough to match a card and greet by initials. */
+export const KIOSK_PATIENT_FIELDS: readonly string[] = [
+  'given_name',
+  'family_name',
+  'health_card_id',
+  'clinic_id',
+  'deleted',
+  'merged_into',
+];
+/** What a kiosk may read of an appointment: enough to find today's and mark arrival. */
+export const KIOSK_APPOINTMENT_FIELDS: readonly string[] = [
+  'patient_id',
+  'provider_id',
+  'clinic_id',
+  'date',
+  'start_time',
+  'duration_minutes',
+  'time_zone',
+  'status',
+  'deleted',
+];
+
+export const ROLE_LABELS: Record<Role, string> = {
+  front_desk: 'Front desk',
+  clinician: 'Clinician',
+  field_worker: 'Field worker',
+  clinic_admin: 'Clinic admin',
+  kiosk: 'Kiosk',
+};
+
+/** "Front desk"; "No clinic role" for accounts without one. */
+export function roleLabel(role: Role | null | undefined): string {
+  return role ? ROLE_LABELS[role] : 'No clinic role';
+}
+
+/** Whether `role` may see `field` of `kind` (no field: the whole record, e.g. a medical record). */
+export function mayRead(role: Role, kind: EntityKind, field?: string | null): boolean {
+  const f = field ?? null;
+  switch (role) {
+    case 'clinician':
+    case 'clinic_admin':
+    case 'field_worker':
+      return true;
+    case 'front_desk':
+      switch (kind) {
+        case 'patient':
+          return f === null || !CLINICAL_PATIENT_FIELDS.includes(f);
+        case 'appointment':
+          return f === null || !CLINICAL_APPOINTMENT_FIELDS.includes(f);
+        case 'provider':
+        case 'merge':
+        case 'conflict':
+          return true;
+        case 'medical_record':
+          return false;
+      }
+      return false;
+    case 'kiosk':
+      switch (kind) {
+        case 'patient':
+          return f === null || KIOSK_PATIENT_FIELDS.includes(f);
+        case 'appointment':
+          return f === null || KIOSK_APPOINTMENT_FIELDS.includes(f);
+        case 'provider':
+        case 'merge':
+          return true;
+        case 'medical_record':
+        case 'conflict':
+          return false;
+      }
+      return false;
+  }
+}
+
+/**
+ * Whether `role` may write `field` of `kind` (no field: creating or deleting the whole record).
+ * Providers, conflicts and merges are written by the server only.
+ */
+export function mayWrite(role: Role, kind: EntityKind, field?: string | null): boolean {
+  const f = field ?? null;
+  if (kind === 'provider' || kind === 'conflict' || kind === 'merge') return false;
+  switch (role) {
+    case 'clinician':
+    case 'clinic_admin':
+    case 'field_worker':
+      return true;
+    case 'front_desk':
+      return kind === 'medical_record' ? false : mayRead(role, kind, f);
+    case 'kiosk':
+      // Arrival only: the status field of an existing appointment.
+      return kind === 'appointment' && f === 'status';
+  }
+}
+
+/**
+ * The first part of a write that `role` may not make: `{ field: null }` for the record itself (a
+ * create, a delete, a new medical record version), `{ field }` for a field; null when all is allowed.
+ */
+export function firstForbidden(
+  role: Role,
+  kind: EntityKind,
+  wholeRecord: boolean,
+  fields: Iterable<string>,
+): { field: string | null } | null {
+  if (wholeRecord && !mayWrite(role, kind, null)) return { field: null };
+  for (const f of fields) if (!mayWrite(role, kind, f)) return { field: f };
+  return null;
+}
+
+/**
+ * What the signed-in person may do on this device: the device's enrolment role is a ceiling, the
+ * user's own role limits further, so a right holds only when every role in `roles` grants it.
+ */
+export interface Access {
+  /** The device ceiling and the user's role (either may be missing). */
+  roles: Role[];
+  /** The role shown to the user and named in refusals: the user's own, else the device's. */
+  role: Role | null;
+  label: string;
+  read: (kind: EntityKind, field?: string | null) => boolean;
+  write: (kind: EntityKind, field?: string | null) => boolean;
+  /** Medical records: the Records tab, writing and amending. */
+  records: boolean;
+  /** Blood type, allergies, chronic conditions (view and form). */
+  clinicalPatientFields: boolean;
+  /** The patient page's "Access history" tab (`local_access_history`). */
+  accessHistory: boolean;
+  /** The device is a self check-in kiosk. */
+  kiosk: boolean;
+}
+
+export function accessFor(deviceRole: Role | null, userRole: Role | null, platformAdmin = false): Access {
+  // A platform administrator without a clinic role acts as a clinic administrator (the server
+  // lets them act in every clinic).
+  const own: Role | null = userRole ?? (platformAdmin ? 'clinic_admin' : null);
+  const roles = [deviceRole, own].filter((r): r is Role => r !== null);
+  const none = roles.length === 0 || own === null;
+  const read = (kind: EntityKind, field?: string | null) => !none && roles.every((r) => mayRead(r, kind, field));
+  const write = (kind: EntityKind, field?: string | null) => !none && roles.every((r) => mayWrite(r, kind, field));
+  const kiosk = deviceRole === 'kiosk' || own === 'kiosk';
+  const role: Role | null = kiosk ? 'kiosk' : (own ?? deviceRole);
+  return {
+    roles,
+    role,
+    label: roleLabel(role),
+    read,
+    write,
+    records: read('medical_record'),
+    clinicalPatientFields: CLINICAL_PATIENT_FIELDS.every((f) => read('patient', f)),
+    accessHistory: !kiosk && own === 'clinic_admin',
+    kiosk,
+  };
+}
+
+/** The access of whoever is signed in on the device `state` describes. */
+export function accessOf(state: Pick<DeviceState, 'device' | 'user'>): Access {
+  return accessFor(state.device?.role ?? null, state.user?.role ?? null, state.user?.platform_admin ?? false);
+}
+
+/** `fields` without the ones `access` may not write (so a hidden field is never sent by accident). */
+export function writablePatientFields(access: Access, fields: PatientFields): PatientFields {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fields)) if (access.write('patient', k)) out[k] = v;
+  return out;
+}
+
+/** The patient page's tabs a role may use: Records needs medical-record access, Access history is for clinic admins. */
+export function detailTabsFor(access: Pick<Access, 'records' | 'accessHistory'>): ('details' | 'appointments' | 'records' | 'access')[] {
+  return [
+    'details',
+    'appointments',
+    ...(access.records ? (['records'] as const) : []),
+    ...(access.accessHistory ? (['access'] as const) : []),
+  ];
+}
+
+const FIELD_WHAT: Record<string, string> = {
+  blood_type: 'see or change blood types',
+  allergies: 'see or change allergies',
+  chronic_conditions: 'see or change chronic conditions',
+  symptoms: 'see or change appointment symptoms',
+  medical_record: 'see or write medical records',
+  access_history: "see a patient's access history",
+  patient: 'register or delete patients',
+  appointment: 'book or change appointments',
+  status: 'change appointment status',
+};
+
+/** "Your role (Front desk) cannot see or change allergies." for a `forbidden` refusal. */
+export function forbiddenMessage(role: Role | null, field: string | null | undefined, detail?: string): string {
+  const label = roleLabel(role);
+  const what = field ? (FIELD_WHAT[field] ?? `change “${field.replace(/_/g, ' ')}”`) : null;
+  if (what) return `Your role (${label}) cannot ${what}.`;
+  const d = (detail ?? '').trim().replace(/\.$/, '');
+  return d ? `Your role (${label}) cannot do this: ${d}.` : `Your role (${label}) cannot do this.`;
+}
