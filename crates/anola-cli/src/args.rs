@@ -15,11 +15,15 @@ pub struct Cli {
     /// Sync server base URL.
     #[arg(long, env = "ANOLA_SERVER_URL", default_value = "http://127.0.0.1:8787", global = true)]
     pub server: String,
-    /// The clinic this device serves.
-    #[arg(long = "clinic", env = "ANOLA_CLINIC_ID", default_value = "main", global = true)]
+    /// Allow plain http:// to a server other than this machine (development only).
+    #[arg(long, env = "ANOLA_ALLOW_INSECURE_HTTP", global = true, value_parser = clap::builder::FalseyValueParser::new())]
+    pub allow_insecure_http: bool,
+    /// Ignored: the clinic comes from the device's enrolment (kept for old scripts; `admin`
+    /// commands on a device that is not enrolled use it).
+    #[arg(long = "clinic", env = "ANOLA_CLINIC_ID", default_value = "main", global = true, hide = true)]
     pub clinic_id: String,
-    /// Makes this a community field worker's device: only that worker's assigned patients sync.
-    #[arg(long = "field-worker", env = "ANOLA_FIELD_WORKER_ID", global = true)]
+    /// Ignored: the field worker comes from the device's enrolment (kept for old scripts).
+    #[arg(long = "field-worker", env = "ANOLA_FIELD_WORKER_ID", global = true, hide = true)]
     pub field_worker_id: Option<String>,
     /// Print JSON instead of text.
     #[arg(long, global = true)]
@@ -30,6 +34,22 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Enrol this device in a clinic with a single-use code from a clinic administrator, then
+    /// sign in (ANOLA_USERNAME, ANOLA_PASSWORD, optional ANOLA_TOTP).
+    Enrol {
+        #[arg(long)]
+        code: String,
+        /// A name staff recognise, e.g. "Front desk laptop 2".
+        #[arg(long)]
+        name: String,
+    },
+    /// This device's enrolment, known staff and notices (no sign-in needed).
+    Device,
+    /// Who viewed or changed a patient's data on this device (clinic administrators).
+    AccessHistory {
+        #[arg(long)]
+        patient: Uuid,
+    },
     /// Register, change, show and find patients.
     Patient {
         #[command(subcommand)]

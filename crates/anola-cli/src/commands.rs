@@ -7,7 +7,7 @@ use anola_client::sync::round::RoundOptions;
 use anola_client::{ClientError, Clinic};
 use anola_protocol::AppointmentFields;
 
-fn runtime() -> Result<tokio::runtime::Runtime, ClientError> {
+pub fn runtime() -> Result<tokio::runtime::Runtime, ClientError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -26,7 +26,8 @@ fn appointment_fields(json: serde_json::Value) -> Result<AppointmentFields, Clie
     })
 }
 
-pub fn dispatch(cli: &Cli, clinic: &Clinic, out: &Out) -> Result<(), ClientError> {
+/// Runs a data command on the unlocked clinic.
+pub fn dispatch(cli: &Cli, rt: &tokio::runtime::Runtime, clinic: &Clinic, out: &Out) -> Result<(), ClientError> {
     match &cli.command {
         Command::Patient { command } => match command.as_ref() {
             PatientCommand::Add(a) => out.patient(&clinic.register_patient(a.fields.to_fields(true)?)?),
@@ -43,10 +44,10 @@ pub fn dispatch(cli: &Cli, clinic: &Clinic, out: &Out) -> Result<(), ClientError
         },
         Command::Providers => out.providers(&clinic.list_providers()?),
         Command::Conflicts { about } => out.conflicts(&clinic.list_conflicts(*about)?),
-        Command::Admin { command } => admin(cli, command, out)?,
+        Command::Admin { .. } | Command::Enrol { .. } | Command::Device => unreachable!("handled before sign-in"),
         Command::Sync { max_pages } => {
             let json = out.json;
-            let report = runtime()?.block_on(clinic.sync_now_reporting(RoundOptions { max_pages: *max_pages }, &|p| {
+            let report = rt.block_on(clinic.sync_now_reporting(RoundOptions { max_pages: *max_pages }, &|p| {
                 if !json {
                     eprintln!("pulled {} of {} change-log entries", p.done, p.total);
                 }
@@ -55,10 +56,11 @@ pub fn dispatch(cli: &Cli, clinic: &Clinic, out: &Out) -> Result<(), ClientError
             out.sync(report?, &status);
         }
         Command::Status => {
-            runtime()?.block_on(clinic.probe_server());
+            rt.block_on(clinic.probe_server());
             out.status(&clinic.status()?)
         }
         Command::Rejected => out.rejected(&clinic.rejected_writes()?),
+        Command::AccessHistory { patient } => out.value(&clinic.local_access_history(*patient)?),
     }
     Ok(())
 }
@@ -121,8 +123,12 @@ fn appointment(command: &AppointmentCommand, clinic: &Clinic, out: &Out) -> Resu
     Ok(())
 }
 
-fn admin(cli: &Cli, command: &AdminCommand, out: &Out) -> Result<(), ClientError> {
-    let client = AdminClient::new(&cli.server, &cli.clinic_id);
+/// Staff operations on the server, with the administrator's bearer token (`ANOLA_ADMIN_TOKEN`).
+pub fn admin(command: &AdminCommand, server: &str, clinic_id: &str, token: Option<&str>, out: &Out) -> Result<(), ClientError> {
+    let client = match token {
+        Some(t) => AdminClient::with_token(server, clinic_id, t),
+        None => AdminClient::new(server, clinic_id),
+    };
     let rt = runtime()?;
     match command {
         AdminCommand::PutProvider { provider: json } => {

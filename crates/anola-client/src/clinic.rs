@@ -1,22 +1,93 @@
-//! `Clinic`: one device's engine. Every user action is one method; the Tauri commands and the CLI
-//! are thin wrappers over these.
+//! `Clinic`: one device's engine, opened for one signed-in staff member. Every user action is one
+//! method; the Tauri commands and the CLI are thin wrappers over these.
+//!
+//! Every method checks the role matrix (`anola_protocol::access`, the same table the server uses)
+//! before touching data: a refused write returns `forbidden` naming the field, reads leave out what
+//! the role may not see (front desk never receives allergies, blood type, chronic conditions or
+//! medical records). The replica itself holds everything the *device's* role may hold; the
+//! signed-in staff member's role narrows what the app shows and lets them change. Writes carry the
+//! author and commit with an audit entry; chart and record views are audited too.
 
 use crate::error::ClientError;
+use crate::security::DataKey;
 use crate::store::{LocalStore, RecordVersionView, Scope, DEFAULT_CLINIC};
-use crate::sync::round::{self, lock, RoundOptions, RoundReport};
+use crate::sync::round::{self, client_error, lock, RoundOptions, RoundReport};
 use crate::sync::status::{LiveStatus, SyncStatus};
 use crate::sync::task;
-use crate::sync::transport::Transport;
+use crate::sync::transport::{Credentials, Transport};
+use anola_protocol::access::{first_forbidden, may_read, project, Role};
+use anola_protocol::auth::{AuditAction, AuditEntry, StaffRoster};
+use anola_protocol::wire::{ChangeRecord, EntityKind};
 use anola_protocol::{
     Appointment, AppointmentFields, ConflictNote, MedicalRecordVersion, Mutation, Patient, PatientFields, Progress, Provider, RecordFields,
 };
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{watch, Notify};
 use tracing::Instrument;
 use uuid::Uuid;
 
+/// Who is acting: the signed-in staff member, with the role they act in on this device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Actor {
+    pub user_id: Uuid,
+    /// `effective_role(device role, user role)`.
+    pub role: Role,
+    pub field_worker_id: Option<String>,
+}
+
+fn rank(r: Role) -> u8 {
+    match r {
+        Role::Kiosk => 0,
+        Role::FrontDesk => 1,
+        Role::Clinician | Role::FieldWorker => 2,
+        Role::ClinicAdmin => 3,
+    }
+}
+
+impl Actor {
+    pub fn new(user_id: Uuid, role: Role) -> Self {
+        Self {
+            user_id,
+            role,
+            field_worker_id: None,
+        }
+    }
+
+    /// The role a staff member acts in on a device: their own, but never more than the device's
+    /// (a kiosk device is a kiosk whoever signs in; a clinician on a front-desk laptop is front desk).
+    pub fn effective_role(device: Role, user: Role) -> Role {
+        if device == user || device == Role::ClinicAdmin {
+            return user;
+        }
+        if user == Role::ClinicAdmin {
+            return device;
+        }
+        match rank(device).cmp(&rank(user)) {
+            std::cmp::Ordering::Less => device,
+            std::cmp::Ordering::Greater => user,
+            // Clinician and field worker: the field worker's is the narrower (assigned patients).
+            std::cmp::Ordering::Equal => Role::FieldWorker,
+        }
+    }
+}
+
+/// Security-relevant answers a sync round received, for the `Workstation` to act on.
 #[derive(Debug, Clone)]
+pub enum SecurityEvent {
+    /// The server says this device is revoked: erase it.
+    DeviceRevoked,
+    /// The signed-in account was disabled.
+    AccountDisabled { user_id: Uuid },
+    /// The clinic's current staff (after a successful round).
+    Roster(StaffRoster),
+}
+
+pub type SecurityHook = Arc<dyn Fn(SecurityEvent) + Send + Sync>;
+
+#[derive(Clone)]
 pub struct ClinicConfig {
     pub data_dir: PathBuf,
     pub server_url: String,
@@ -24,15 +95,29 @@ pub struct ClinicConfig {
     pub clinic_id: String,
     /// Set on a community field worker's device: only that worker's patients are synced.
     pub field_worker_id: Option<String>,
+    /// The enrolled device id (`None`: a local one, for headless use and tests).
+    pub device_id: Option<String>,
+    /// The replica's SQLCipher key.
+    pub key: DataKey,
+    pub actor: Actor,
+    /// Device key and staff tokens for sync requests (`None`: no authentication headers).
+    pub credentials: Option<Arc<Credentials>>,
+    pub on_security_event: Option<SecurityHook>,
 }
 
 impl ClinicConfig {
-    pub fn new(data_dir: impl Into<PathBuf>, server_url: impl Into<String>) -> Self {
+    /// A headless configuration: default clinic, local device id, no credentials.
+    pub fn new(data_dir: impl Into<PathBuf>, server_url: impl Into<String>, key: DataKey, actor: Actor) -> Self {
         Self {
             data_dir: data_dir.into(),
             server_url: server_url.into(),
             clinic_id: DEFAULT_CLINIC.into(),
             field_worker_id: None,
+            device_id: None,
+            key,
+            actor,
+            credentials: None,
+            on_security_event: None,
         }
     }
 }
@@ -40,11 +125,16 @@ impl ClinicConfig {
 pub struct Clinic {
     store: Mutex<LocalStore>,
     transport: Transport,
+    credentials: Option<Arc<Credentials>>,
+    actor: Actor,
     live: Mutex<LiveStatus>,
     /// One round at a time, whoever asks (background task, "Sync now", CLI).
     round: tokio::sync::Mutex<()>,
     wake: Arc<Notify>,
     changed: watch::Sender<u64>,
+    /// Set when the workstation locked, signed out or wiped: every method fails with this.
+    closed: Mutex<Option<ClientError>>,
+    hook: Option<SecurityHook>,
 }
 
 fn rfc3339_now() -> String {
@@ -53,21 +143,105 @@ fn rfc3339_now() -> String {
         .unwrap_or_default()
 }
 
+/// `v` without the fields `role` may not read (`id` and `pending` always stay).
+fn strip<T: Serialize + DeserializeOwned>(role: Role, kind: EntityKind, v: T) -> Result<T, ClientError> {
+    if matches!(role, Role::Clinician | Role::ClinicAdmin | Role::FieldWorker) {
+        return Ok(v);
+    }
+    let mut json = serde_json::to_value(&v)?;
+    if let Some(obj) = json.as_object_mut() {
+        obj.retain(|k, _| k == "id" || k == "pending" || may_read(role, kind, Some(k)));
+    }
+    Ok(serde_json::from_value(json)?)
+}
+
+/// The field names a partial write carries.
+fn field_names<T: Serialize>(fields: &T) -> Result<Vec<String>, ClientError> {
+    Ok(match serde_json::to_value(fields)? {
+        serde_json::Value::Object(m) => m.keys().cloned().collect(),
+        _ => Vec::new(),
+    })
+}
+
 impl Clinic {
+    /// Opens the replica for `config.actor`.
     pub fn open(config: ClinicConfig) -> Result<Arc<Clinic>, ClientError> {
         let scope = Scope {
             clinic_id: config.clinic_id.clone(),
             field_worker_id: config.field_worker_id.clone(),
+            device_id: config.device_id.clone(),
         };
-        let store = LocalStore::open_scoped(&config.data_dir, &scope)?;
+        let mut store = LocalStore::open_scoped(&config.data_dir, &scope, &config.key)?;
+        store.set_author(Some(config.actor.user_id));
+        let mut transport = Transport::new(&config.server_url);
+        if let Some(c) = &config.credentials {
+            transport = transport.with_credentials(c.clone());
+        }
         Ok(Arc::new(Clinic {
             store: Mutex::new(store),
-            transport: Transport::new(&config.server_url),
+            transport,
+            credentials: config.credentials,
+            actor: config.actor,
             live: Mutex::new(LiveStatus::default()),
             round: tokio::sync::Mutex::new(()),
             wake: Arc::new(Notify::new()),
             changed: watch::channel(0).0,
+            closed: Mutex::new(None),
+            hook: config.on_security_event,
         }))
+    }
+
+    /// Headless: the default clinic, a local device id, no credentials (tests, tools).
+    pub fn open_headless(
+        data_dir: impl Into<PathBuf>,
+        key: DataKey,
+        actor: Actor,
+        server_url: impl Into<String>,
+    ) -> Result<Arc<Clinic>, ClientError> {
+        Self::open(ClinicConfig::new(data_dir, server_url, key, actor))
+    }
+
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// Ends access through this handle: every later call fails with `reason`.
+    pub fn close(&self, reason: ClientError) {
+        *self.closed.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason);
+        self.wake.notify_one();
+        self.notify_changed();
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
+    fn guard(&self) -> Result<(), ClientError> {
+        match &*self.closed.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    fn readable(&self, kind: EntityKind) -> Result<(), ClientError> {
+        self.guard()?;
+        if may_read(self.actor.role, kind, None) {
+            Ok(())
+        } else {
+            Err(ClientError::Forbidden {
+                field: None,
+                message: format!("the {} role may not see {}", self.actor.role.as_str(), kind.as_str()),
+            })
+        }
+    }
+
+    fn writable<T: Serialize>(&self, kind: EntityKind, whole_record: bool, fields: &T) -> Result<(), ClientError> {
+        self.guard()?;
+        let names = field_names(fields)?;
+        match first_forbidden(self.actor.role, kind, whole_record, names.iter().map(String::as_str)) {
+            None => Ok(()),
+            Some(field) => Err(ClientError::forbidden(self.actor.role, kind.as_str(), field)),
+        }
     }
 
     fn notify_changed(&self) {
@@ -94,78 +268,154 @@ impl Clinic {
     }
 
     pub fn register_patient(&self, fields: PatientFields) -> Result<Patient, ClientError> {
+        self.writable(EntityKind::Patient, true, &fields)?;
         let p = lock(&self.store).register_patient(fields)?;
         self.after_write();
-        Ok(p)
+        strip(self.actor.role, EntityKind::Patient, p)
     }
 
     pub fn update_patient(&self, id: Uuid, fields: PatientFields) -> Result<Patient, ClientError> {
+        self.writable(EntityKind::Patient, false, &fields)?;
         let p = lock(&self.store).update_patient(id, fields)?;
         self.after_write();
-        Ok(p)
+        strip(self.actor.role, EntityKind::Patient, p)
     }
 
     pub fn delete_patient(&self, id: Uuid) -> Result<Patient, ClientError> {
+        self.writable(EntityKind::Patient, true, &())?;
         let p = lock(&self.store).delete_patient(id)?;
         self.after_write();
-        Ok(p)
+        strip(self.actor.role, EntityKind::Patient, p)
     }
 
     pub fn book_appointment(&self, fields: AppointmentFields) -> Result<Appointment, ClientError> {
+        self.writable(EntityKind::Appointment, true, &fields)?;
         let a = lock(&self.store).book_appointment(fields)?;
         self.after_write();
-        Ok(a)
+        strip(self.actor.role, EntityKind::Appointment, a)
     }
 
     pub fn update_appointment(&self, id: Uuid, fields: AppointmentFields) -> Result<Appointment, ClientError> {
+        self.writable(EntityKind::Appointment, false, &fields)?;
         let a = lock(&self.store).update_appointment(id, fields)?;
         self.after_write();
-        Ok(a)
+        strip(self.actor.role, EntityKind::Appointment, a)
     }
 
     pub fn get_appointment(&self, id: Uuid) -> Result<Appointment, ClientError> {
-        lock(&self.store).get_appointment(id)
+        self.readable(EntityKind::Appointment)?;
+        strip(self.actor.role, EntityKind::Appointment, lock(&self.store).get_appointment(id)?)
     }
 
     pub fn list_appointments(&self, date: Option<&str>, patient: Option<Uuid>) -> Result<Vec<Appointment>, ClientError> {
-        lock(&self.store).list_appointments(date, patient)
+        self.readable(EntityKind::Appointment)?;
+        let list = lock(&self.store).list_appointments(date, patient)?;
+        list.into_iter()
+            .map(|a| strip(self.actor.role, EntityKind::Appointment, a))
+            .collect()
     }
 
     pub fn add_record(&self, fields: RecordFields) -> Result<MedicalRecordVersion, ClientError> {
+        self.writable(EntityKind::MedicalRecord, true, &())?;
         let r = lock(&self.store).add_record(fields)?;
         self.after_write();
         Ok(r)
     }
 
     pub fn amend_record(&self, amends: Uuid, fields: RecordFields) -> Result<MedicalRecordVersion, ClientError> {
+        self.writable(EntityKind::MedicalRecord, true, &())?;
         let r = lock(&self.store).amend_record(amends, fields)?;
         self.after_write();
         Ok(r)
     }
 
+    /// Every version of a patient's records; recorded in the audit trail as a record view.
     pub fn list_records(&self, patient: Uuid) -> Result<Vec<RecordVersionView>, ClientError> {
-        lock(&self.store).list_records(patient)
+        self.readable(EntityKind::MedicalRecord)?;
+        let s = lock(&self.store);
+        let list = s.list_records(patient)?;
+        s.audit(AuditAction::ViewRecord, Some(EntityKind::MedicalRecord), None, Some(patient))?;
+        Ok(list)
     }
 
     pub fn list_providers(&self) -> Result<Vec<Provider>, ClientError> {
+        self.readable(EntityKind::Provider)?;
         lock(&self.store).list_providers()
     }
 
+    /// Conflict notes, without those about what the role may not see.
     pub fn list_conflicts(&self, entity_id: Option<Uuid>) -> Result<Vec<ConflictNote>, ClientError> {
-        lock(&self.store).list_conflicts(entity_id)
+        self.readable(EntityKind::Conflict)?;
+        let notes = lock(&self.store).list_conflicts(entity_id)?;
+        let role = self.actor.role;
+        Ok(notes
+            .into_iter()
+            .filter(|n| {
+                let rec = ChangeRecord {
+                    entity: EntityKind::Conflict,
+                    id: n.id,
+                    state: None,
+                    doc: serde_json::to_value(n).ok(),
+                };
+                project(role, &rec).is_some()
+            })
+            .collect())
     }
 
+    /// A patient's chart; recorded in the audit trail as a patient view.
     pub fn get_patient(&self, id: Uuid) -> Result<Patient, ClientError> {
-        lock(&self.store).get_patient(id)
+        self.readable(EntityKind::Patient)?;
+        let s = lock(&self.store);
+        let p = s.get_patient(id)?;
+        s.audit(AuditAction::ViewPatient, Some(EntityKind::Patient), Some(id), Some(id))?;
+        strip(self.actor.role, EntityKind::Patient, p)
     }
 
     pub fn list_patients(&self, query: &str, limit: u32) -> Result<Vec<Patient>, ClientError> {
-        lock(&self.store).list_patients(query, limit)
+        self.readable(EntityKind::Patient)?;
+        let list = lock(&self.store).list_patients(query, limit)?;
+        list.into_iter().map(|p| strip(self.actor.role, EntityKind::Patient, p)).collect()
     }
 
-    /// Writes the server refused for good, with code and reason.
+    /// Writes the server refused for good, with code and reason (their fields as the role may see).
     pub fn rejected_writes(&self) -> Result<Vec<(Mutation, String, String)>, ClientError> {
-        lock(&self.store).rejected_writes()
+        self.guard()?;
+        let role = self.actor.role;
+        let rows = lock(&self.store).rejected_writes()?;
+        Ok(rows
+            .into_iter()
+            .filter(|(m, _, _)| may_read(role, m.entity, None))
+            .map(|(mut m, c, msg)| {
+                if let Some(obj) = m.fields.as_object_mut() {
+                    obj.retain(|k, _| may_read(role, m.entity, Some(k)));
+                }
+                (m, c, msg)
+            })
+            .collect())
+    }
+
+    /// Who viewed or changed a patient's data on this device (clinic administrators only). The
+    /// server holds every device's entries (`GET /admin/patients/{id}/access`).
+    pub fn local_access_history(&self, patient: Uuid) -> Result<Vec<AuditEntry>, ClientError> {
+        self.guard()?;
+        if self.actor.role != Role::ClinicAdmin {
+            return Err(ClientError::Forbidden {
+                field: None,
+                message: "only clinic administrators may see access history".into(),
+            });
+        }
+        lock(&self.store).audit_for_patient(patient)
+    }
+
+    /// Records a session event (sign-in, unlock, lock) or stores ones made while closed.
+    pub fn record_audit(&self, entries: &[AuditEntry]) -> Result<(), ClientError> {
+        lock(&self.store).import_audit(entries)
+    }
+
+    /// Every audit entry on this device, oldest first (diagnostics and tests).
+    pub fn audit_log(&self) -> Result<Vec<AuditEntry>, ClientError> {
+        self.guard()?;
+        lock(&self.store).audit_log()
     }
 
     pub fn device_id(&self) -> String {
@@ -173,6 +423,7 @@ impl Clinic {
     }
 
     pub fn status(&self) -> Result<SyncStatus, ClientError> {
+        self.guard()?;
         let live = self.live.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let s = lock(&self.store);
         let counts = s.outbox_counts()?;
@@ -204,7 +455,14 @@ impl Clinic {
 
     /// Like `sync_now`, within `opts`, calling `report` with the pull's progress after every page.
     pub async fn sync_now_reporting(&self, opts: RoundOptions, report: &(dyn Fn(Progress) + Sync)) -> Result<RoundReport, ClientError> {
+        self.guard()?;
+        if self.credentials.as_ref().is_some_and(|c| !c.has_session()) {
+            return Err(ClientError::Unauthenticated {
+                message: "signed in offline: sign in again while online to sync; changes stay on this device".into(),
+            });
+        }
         let _one_at_a_time = self.round.lock().await;
+        self.guard()?;
         self.set_live(|l| l.syncing = true);
         let progress = |p: Option<Progress>| {
             if let Some(p) = p {
@@ -244,7 +502,31 @@ impl Clinic {
                 l.progress = None;
             }
         });
+        match &result {
+            Ok(_) if self.credentials.is_some() => match self.transport.staff().await.map_err(client_error) {
+                Ok(roster) => self.emit(SecurityEvent::Roster(roster)),
+                Err(e) => self.emit_for(&e),
+            },
+            Ok(_) => {}
+            Err(e) => self.emit_for(e),
+        }
         result
+    }
+
+    fn emit(&self, e: SecurityEvent) {
+        if let Some(h) = &self.hook {
+            h(e);
+        }
+    }
+
+    fn emit_for(&self, e: &ClientError) {
+        match e {
+            ClientError::DeviceRevoked { .. } => self.emit(SecurityEvent::DeviceRevoked),
+            ClientError::AccountDisabled { .. } => self.emit(SecurityEvent::AccountDisabled {
+                user_id: self.actor.user_id,
+            }),
+            _ => {}
+        }
     }
 
     /// Starts the background task on the current tokio runtime. It stops when the clinic is dropped.

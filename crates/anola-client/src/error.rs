@@ -25,6 +25,46 @@ pub enum ClientError {
     ServerRejected { server_code: String, message: String },
     #[error("{message}")]
     Internal { message: String },
+    /// The device is locked (explicitly or after inactivity): unlock with the PIN or a password.
+    #[error("{message}")]
+    Locked { message: String },
+    /// This device is not enrolled in a clinic yet.
+    #[error("{message}")]
+    NotEnrolled { message: String },
+    /// Nobody is signed in on this device.
+    #[error("{message}")]
+    SignedOut { message: String },
+    /// Wrong user name or password (never says which).
+    #[error("{message}")]
+    InvalidCredentials { message: String },
+    /// Too many failed sign-ins; `until` (RFC 3339, when known) says when to try again.
+    #[error("{message}")]
+    AccountLocked { until: Option<String>, message: String },
+    /// An administrator disabled this account; it was removed from this device.
+    #[error("{message}")]
+    AccountDisabled { message: String },
+    /// The account needs a TOTP code (`totp`), or must enrol two-factor sign-in first.
+    #[error("{message}")]
+    MfaRequired { message: String },
+    /// The signed-in role may not do this; `field` names what was refused (none: the whole record).
+    #[error("{message}")]
+    Forbidden { field: Option<String>, message: String },
+    /// The device was revoked by an administrator; its local data was erased.
+    #[error("{message}")]
+    DeviceRevoked { message: String },
+    /// The server URL is plain `http://` to another machine: refused unless explicitly allowed.
+    #[error("{message}")]
+    InsecureServer { message: String },
+    /// The server does not accept this session any more (sign-in done offline, or the session was
+    /// revoked): sign in again while online to sync. Local changes stay queued.
+    #[error("{message}")]
+    Unauthenticated { message: String },
+    /// The replica cannot be decrypted with the key given (wrong key, or not a replica).
+    #[error("{message}")]
+    ReplicaUnreadable { message: String },
+    /// This device is already enrolled.
+    #[error("{message}")]
+    AlreadyEnrolled { message: String },
 }
 
 impl ClientError {
@@ -37,6 +77,30 @@ impl ClientError {
             ClientError::IncompatibleServer { .. } => "incompatible_server",
             ClientError::ServerRejected { .. } => "server_rejected",
             ClientError::Internal { .. } => "internal",
+            ClientError::Locked { .. } => "locked",
+            ClientError::NotEnrolled { .. } => "not_enrolled",
+            ClientError::SignedOut { .. } => "signed_out",
+            ClientError::InvalidCredentials { .. } => "invalid_credentials",
+            ClientError::AccountLocked { .. } => "account_locked",
+            ClientError::AccountDisabled { .. } => "account_disabled",
+            ClientError::MfaRequired { .. } => "mfa_required",
+            ClientError::Forbidden { .. } => "forbidden",
+            ClientError::DeviceRevoked { .. } => "device_revoked",
+            ClientError::InsecureServer { .. } => "insecure_server",
+            ClientError::Unauthenticated { .. } => "unauthenticated",
+            ClientError::ReplicaUnreadable { .. } => "replica_unreadable",
+            ClientError::AlreadyEnrolled { .. } => "already_enrolled",
+        }
+    }
+
+    pub(crate) fn forbidden(role: anola_protocol::access::Role, what: &str, field: Option<&str>) -> Self {
+        let message = match field {
+            Some(f) => format!("the {} role may not change {what} field {f}", role.as_str()),
+            None => format!("the {} role may not do this with {what}", role.as_str()),
+        };
+        ClientError::Forbidden {
+            field: field.map(str::to_owned),
+            message,
         }
     }
 

@@ -107,7 +107,7 @@ proptest! {
     #[test]
     fn replicas_converge_under_dropped_and_duplicated_responses(ops in proptest::collection::vec(op(3), 1..40)) {
         let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-        let mut stores: Vec<LocalStore> = dirs.iter().map(|d| LocalStore::open(d.path()).unwrap()).collect();
+        let mut stores: Vec<LocalStore> = dirs.iter().map(|d| LocalStore::open(d.path(), &anola_client::DataKey::from_bytes([7; 32])).unwrap()).collect();
         let mut server = Server::default();
         let mut registered = 0usize;
 

@@ -49,6 +49,7 @@ impl LocalStore {
             return Err(ClientError::validation(errors));
         }
         let device = self.device_id().to_owned();
+        let author = self.author();
         let tx = self.conn_mut().transaction()?;
         if op == Op::Create {
             let patient = fields.patient_id.flatten().map(|p| p.to_string()).unwrap_or_default();
@@ -72,7 +73,15 @@ impl LocalStore {
                 });
             }
         }
-        enqueue(&tx, &device, EntityKind::Appointment, id, op, serde_json::to_value(&fields)?)?;
+        enqueue(
+            &tx,
+            &device,
+            author,
+            EntityKind::Appointment,
+            id,
+            op,
+            serde_json::to_value(&fields)?,
+        )?;
         let a = refresh_view(&tx, id)?.ok_or_else(|| ClientError::Internal {
             message: "a saved appointment has no fields".into(),
         })?;

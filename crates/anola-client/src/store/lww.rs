@@ -4,6 +4,7 @@
 
 use super::{now_ms, tick};
 use crate::error::ClientError;
+use anola_protocol::auth::AuditAction;
 use anola_protocol::plan::visible_state;
 use anola_protocol::wire::{EntityKind, Op};
 use anola_protocol::{Hlc, LwwState, Mutation};
@@ -60,6 +61,7 @@ pub(crate) fn shown(tx: &Connection, entity: EntityKind, id: Uuid) -> Result<(Lw
 pub(crate) fn enqueue(
     tx: &Transaction,
     device: &str,
+    author: Option<Uuid>,
     entity: EntityKind,
     id: Uuid,
     op: Op,
@@ -87,7 +89,7 @@ pub(crate) fn enqueue(
         hlc,
         fields,
         base,
-        author: None,
+        author,
     };
     tx.execute(
         "INSERT INTO outbox(mutation_id, entity, entity_id, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -98,6 +100,29 @@ pub(crate) fn enqueue(
             serde_json::to_string(&m)?,
             now_ms() as i64
         ],
+    )?;
+    // The audit entry commits with the write it describes.
+    let patient_id = match entity {
+        EntityKind::Patient => Some(id),
+        _ => m
+            .fields
+            .get("patient_id")
+            .and_then(|v| v.as_str())
+            .and_then(|s| s.parse::<Uuid>().ok())
+            .or_else(|| {
+                tx.query_row("SELECT patient_id FROM appointments WHERE id = ?1", [id.to_string()], |r| {
+                    r.get::<_, Option<String>>(0)
+                })
+                .optional()
+                .ok()
+                .flatten()
+                .flatten()
+                .and_then(|s| s.parse().ok())
+            }),
+    };
+    super::audit::insert(
+        tx,
+        &super::audit::entry(device, author, AuditAction::Write, Some(entity), Some(id), patient_id),
     )?;
     Ok(m)
 }

@@ -105,6 +105,23 @@ const MIGRATIONS: &[&str] = &[
         doc        TEXT NOT NULL
     );
     "#,
+    // 3: the audit trail (who viewed and changed what, and sign-ins), uploaded with pushes.
+    r#"
+    CREATE TABLE audit_log (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        id         TEXT NOT NULL UNIQUE,
+        at         TEXT NOT NULL,
+        user_id    TEXT,
+        device_id  TEXT NOT NULL,
+        action     TEXT NOT NULL,
+        entity     TEXT,
+        entity_id  TEXT,
+        patient_id TEXT,
+        sent       INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX audit_log_unsent ON audit_log(sent, seq);
+    CREATE INDEX audit_log_patient ON audit_log(patient_id);
+    "#,
 ];
 
 pub fn latest() -> i64 {

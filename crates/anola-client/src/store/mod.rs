@@ -1,6 +1,7 @@
 //! The local SQLite replica.
 
 mod appointments;
+pub mod audit;
 mod lww;
 mod migrations;
 mod notes;
@@ -31,9 +32,12 @@ pub(crate) fn refresh(tx: &Connection, entity: EntityKind, id: Uuid) -> Result<(
 pub struct Scope {
     pub clinic_id: String,
     pub field_worker_id: Option<String>,
+    /// The device id the server enrolled this device with; `None` keeps (or creates) a local one.
+    pub device_id: Option<String>,
 }
 
 use crate::error::ClientError;
+use crate::security::DataKey;
 use anola_protocol::{Hlc, HlcClock};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::path::Path;
@@ -46,6 +50,8 @@ pub struct LocalStore {
     conn: Connection,
     device_id: String,
     scope: Scope,
+    /// The staff member whose writes these are (stamped on mutations and audit entries).
+    author: Option<uuid::Uuid>,
 }
 
 pub(crate) fn now_ms() -> u64 {
@@ -63,7 +69,45 @@ pub(crate) fn get_meta(tx: &Connection, key: &str) -> rusqlite::Result<Option<St
 /// This device's clock, resumed from the last stamp it issued or observed.
 pub(crate) fn clock(conn: &Connection, device_id: &str) -> Result<HlcClock, ClientError> {
     let last = get_meta(conn, "hlc")?.and_then(|s| s.parse::<Hlc>().ok());
-    Ok(HlcClock::new(device_id.to_owned(), last))
+    Ok(HlcClock::new(hlc_node(device_id), last))
+}
+
+/// The device id as an HLC node id (letters, digits, `_`, `.`; at most 64 bytes), whatever form the
+/// server's enrolment ids take.
+pub(crate) fn hlc_node(device_id: &str) -> String {
+    let mut n: String = device_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    n.truncate(anola_protocol::hlc::NODE_MAX_LEN);
+    if n.is_empty() {
+        n.push('d');
+    }
+    n
+}
+
+/// Opens the SQLCipher database at `path` with `key` and proves the key right by reading the
+/// schema: SQLCipher only reports a wrong key at the first read, as "file is not a database".
+pub(crate) fn open_encrypted(path: &Path, key: &DataKey) -> Result<Connection, ClientError> {
+    let conn = Connection::open(path)?;
+    // Raw-key form: no passphrase derivation, the key is already 256 random bits.
+    conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", key.hex().as_str()))?;
+    let check: rusqlite::Result<i64> = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0));
+    match check {
+        Ok(_) => Ok(conn),
+        Err(e) => Err(ClientError::ReplicaUnreadable {
+            message: format!(
+                "the local database {} cannot be opened with this device's key (wrong key, or not an Anola replica): {e}",
+                path.display()
+            ),
+        }),
+    }
 }
 
 /// A fresh HLC stamp for a local write, persisted in the same transaction as the write.
@@ -82,37 +126,44 @@ pub(crate) fn set_meta(tx: &Connection, key: &str, value: &str) -> rusqlite::Res
 }
 
 impl LocalStore {
-    /// Opens (creating if needed) the replica in `dir` for the default clinic.
-    pub fn open(dir: &Path) -> Result<Self, ClientError> {
+    /// Opens (creating if needed) the replica in `dir` for the default clinic, encrypted with `key`.
+    pub fn open(dir: &Path, key: &DataKey) -> Result<Self, ClientError> {
         Self::open_scoped(
             dir,
             &Scope {
                 clinic_id: DEFAULT_CLINIC.into(),
                 field_worker_id: None,
+                device_id: None,
             },
+            key,
         )
     }
 
     /// Opens (creating if needed) the replica in `dir`, migrating it to the current schema. A
     /// replica belongs to one scope; opening it for another one is refused while it holds unsent
     /// writes, and otherwise starts it over (its data belongs to the old scope).
-    pub fn open_scoped(dir: &Path, scope: &Scope) -> Result<Self, ClientError> {
+    pub fn open_scoped(dir: &Path, scope: &Scope, key: &DataKey) -> Result<Self, ClientError> {
         if let Some(e) = anola_protocol::wire::validate_clinic_id(&scope.clinic_id) {
             return Err(ClientError::validation(vec![e]));
         }
         std::fs::create_dir_all(dir).map_err(|e| ClientError::Storage {
             message: format!("cannot create data directory {}: {e}", dir.display()),
         })?;
-        let mut conn = Connection::open(dir.join(DB_FILE))?;
+        let mut conn = open_encrypted(&dir.join(DB_FILE), key)?;
         // WAL + FULL sync: a write reported saved survives a crash or a power cut.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrations::run(&mut conn)?;
-        let device_id = match get_meta(&conn, "device_id")? {
-            Some(id) => id,
-            None => {
+        let device_id = match (get_meta(&conn, "device_id")?, &scope.device_id) {
+            (Some(id), None) => id,
+            (Some(id), Some(wanted)) if id == *wanted => id,
+            (_, Some(wanted)) => {
+                set_meta(&conn, "device_id", wanted)?;
+                wanted.clone()
+            }
+            (None, None) => {
                 let id = uuid::Uuid::new_v4().simple().to_string();
                 set_meta(&conn, "device_id", &id)?;
                 id
@@ -146,6 +197,7 @@ impl LocalStore {
             conn,
             device_id,
             scope: scope.clone(),
+            author: None,
         })
     }
 
@@ -159,6 +211,15 @@ impl LocalStore {
 
     pub fn device_id(&self) -> &str {
         &self.device_id
+    }
+
+    /// Whose writes follow: stamped as `Mutation::author` and on audit entries.
+    pub fn set_author(&mut self, author: Option<uuid::Uuid>) {
+        self.author = author;
+    }
+
+    pub fn author(&self) -> Option<uuid::Uuid> {
+        self.author
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<String>, ClientError> {

@@ -62,6 +62,7 @@ impl LocalStore {
             return Err(ClientError::validation(errors));
         }
         let device = self.device_id().to_owned();
+        let author = self.author();
         let tx = self.conn_mut().transaction()?;
         let known: bool = tx.query_row(
             "SELECT EXISTS(SELECT 1 FROM patients WHERE id = ?1)",
@@ -76,6 +77,7 @@ impl LocalStore {
         let m = enqueue(
             &tx,
             &device,
+            author,
             EntityKind::MedicalRecord,
             version_id,
             Op::Create,

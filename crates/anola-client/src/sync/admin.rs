@@ -3,6 +3,7 @@
 use super::round::client_error;
 use super::transport::Transport;
 use crate::error::ClientError;
+use anola_protocol::auth::{LoginRequest, LoginResponse};
 use anola_protocol::wire::{MergeNote, MergeRequest};
 use anola_protocol::{ConflictNote, Provider, PROTOCOL_VERSION};
 use uuid::Uuid;
@@ -12,10 +13,34 @@ pub struct AdminClient {
     clinic_id: String,
 }
 
+/// Signs a staff member in (no device key): for staff tools and tests that need a bearer token.
+pub async fn login(server_url: &str, username: &str, password: &str, totp: Option<&str>) -> Result<LoginResponse, ClientError> {
+    Transport::new(server_url)
+        .login(
+            &LoginRequest {
+                username: username.to_owned(),
+                password: password.to_owned(),
+                totp: totp.map(str::to_owned),
+            },
+            None,
+        )
+        .await
+        .map_err(client_error)
+}
+
 impl AdminClient {
+    /// A client without credentials (only for servers that do not require them).
     pub fn new(server_url: &str, clinic_id: &str) -> Self {
         Self {
             transport: Transport::new(server_url),
+            clinic_id: clinic_id.to_owned(),
+        }
+    }
+
+    /// A client sending `Authorization: Bearer <token>` (an administrator's access token).
+    pub fn with_token(server_url: &str, clinic_id: &str, token: &str) -> Self {
+        Self {
+            transport: Transport::new(server_url).with_bearer(token),
             clinic_id: clinic_id.to_owned(),
         }
     }

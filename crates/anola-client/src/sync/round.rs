@@ -25,6 +25,9 @@ pub struct RoundReport {
     pub bytes_received: u64,
 }
 
+/// Audit entries sent with one push at most.
+pub const MAX_AUDIT_PER_PUSH: usize = 500;
+
 /// Called after each pushed batch (`None`) and each pulled page (`Some(progress)`).
 pub type ProgressFn<'a> = &'a (dyn Fn(Option<Progress>) + Sync);
 
@@ -34,7 +37,35 @@ pub(crate) fn lock(store: &Mutex<LocalStore>) -> std::sync::MutexGuard<'_, Local
     store.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// What the device does with each kind of failed request (the UI switches on the result's code).
 pub(crate) fn client_error(e: TransportError) -> ClientError {
+    if let TransportError::Refused { body, .. } = &e {
+        let message = body.message.clone();
+        match body.code {
+            ErrorCode::DeviceRevoked => {
+                return ClientError::DeviceRevoked {
+                    message: "This device was revoked by an administrator; its local data was erased.".into(),
+                }
+            }
+            ErrorCode::AccountDisabled => return ClientError::AccountDisabled { message },
+            ErrorCode::InvalidCredentials => return ClientError::InvalidCredentials { message },
+            ErrorCode::AccountLocked => return ClientError::AccountLocked { until: None, message },
+            ErrorCode::MfaRequired => return ClientError::MfaRequired { message },
+            ErrorCode::Forbidden => {
+                return ClientError::Forbidden {
+                    field: body.field.clone(),
+                    message,
+                }
+            }
+            ErrorCode::Unauthenticated | ErrorCode::TokenExpired | ErrorCode::RefreshTokenReused => {
+                return ClientError::Unauthenticated {
+                    message: format!("{message}. Sign in again while online to sync; changes stay on this device."),
+                }
+            }
+            ErrorCode::DeviceNotEnrolled => return ClientError::NotEnrolled { message },
+            _ => {}
+        }
+    }
     match e {
         TransportError::Refused { body, .. } if body.code == ErrorCode::UnsupportedProtocolVersion => ClientError::IncompatibleServer {
             message: format!("{} Your changes are kept on this device.", body.message),
@@ -58,23 +89,33 @@ async fn push_all(
     on_progress: ProgressFn<'_>,
 ) -> Result<(), ClientError> {
     loop {
-        let (device_id, clinic_id, batch) = {
+        let (device_id, clinic_id, batch, audit) = {
             let s = lock(store);
-            (s.device_id().to_owned(), s.clinic_id().to_owned(), s.pending_batch(MAX_PUSH_BATCH)?)
+            (
+                s.device_id().to_owned(),
+                s.clinic_id().to_owned(),
+                s.pending_batch(MAX_PUSH_BATCH)?,
+                s.unsent_audit(MAX_AUDIT_PER_PUSH)?,
+            )
         };
-        if batch.is_empty() {
+        if batch.is_empty() && audit.is_empty() {
             return Ok(());
         }
+        let audit_ids: Vec<Uuid> = audit.iter().map(|a| a.id).collect();
         let ids: Vec<Uuid> = batch.iter().map(|e| e.mutation.id).collect();
         let req = PushRequest {
             protocol_version: PROTOCOL_VERSION,
             device_id,
             clinic_id,
             mutations: batch.into_iter().map(|e| e.mutation).collect(),
-            audit: Vec::new(),
+            audit,
         };
         let actions = match transport.push(&req).await {
-            Ok(resp) => outbox_actions(&ids, &resp.results),
+            Ok(resp) => {
+                // The server stores audit entries once each, by id, with the push it accepted.
+                lock(store).mark_audit_sent(&audit_ids)?;
+                outbox_actions(&ids, &resp.results)
+            }
             // The server names the mutations that break its rules and applied nothing: park those
             // (they will never pass) and send the rest again, so one bad write cannot block the queue.
             Err(TransportError::Refused { body, .. }) if body.code == ErrorCode::ValidationFailed => {
@@ -113,7 +154,7 @@ async fn push_all(
         report.pushed += acked;
         report.rejected += parked;
         on_progress(None);
-        if unanswered && acked + parked == 0 {
+        if unanswered && acked + parked == 0 && !ids.is_empty() {
             return Err(ClientError::Internal {
                 message: "the server answered a push without a result for its mutations".into(),
             });

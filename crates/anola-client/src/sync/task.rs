@@ -17,6 +17,10 @@ pub async fn run(clinic: Weak<Clinic>) {
     let mut failures: u32 = 0;
     loop {
         let Some(c) = clinic.upgrade() else { return };
+        // Locked, signed out or wiped: this handle is finished; a new sign-in starts a new task.
+        if c.is_closed() {
+            return;
+        }
         let wait = match c.sync_now().await {
             Ok(_) => {
                 failures = 0;
@@ -26,6 +30,8 @@ pub async fn run(clinic: Weak<Clinic>) {
                 let delay = match e {
                     // Updating the app is the fix; do not hammer the server meanwhile.
                     ClientError::IncompatibleServer { .. } => BACKOFF_MAX_MS,
+                    // A new sign-in is the fix.
+                    ClientError::Unauthenticated { .. } | ClientError::Forbidden { .. } => BACKOFF_MAX_MS,
                     _ => backoff_ms(failures, BACKOFF_BASE_MS, BACKOFF_MAX_MS, fastrand::f64()),
                 };
                 failures = failures.saturating_add(1);

@@ -1,5 +1,8 @@
 //! HTTP transport of protocol v1. Knows status codes and bodies; decides nothing about the outbox.
 
+use anola_protocol::auth::{
+    EnrolRequest, EnrolResponse, LoginRequest, LoginResponse, RefreshRequest, StaffRoster, TokenPair, DEVICE_KEY_HEADER,
+};
 use anola_protocol::{ErrorBody, ErrorCode, PullRequest, PullResponse, PushRequest, PushResponse};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -29,10 +32,74 @@ impl TransportError {
     }
 }
 
+/// What a signed-in device presents: its enrolment key and a staff member's tokens.
+///
+/// The tokens live only in memory (never in the vault or on disk): a restart, like a lock-out,
+/// needs a new sign-in. The refresh token is single-use; one refresh runs at a time.
+pub struct Credentials {
+    device_key: Option<String>,
+    tokens: std::sync::Mutex<Option<TokenPair>>,
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Credentials(<redacted>)")
+    }
+}
+
+impl Credentials {
+    /// `device_key` is `<device_id>:<device_secret>`; `tokens` is `None` after an offline sign-in.
+    pub fn new(device_key: Option<String>, tokens: Option<TokenPair>) -> Self {
+        Self {
+            device_key,
+            tokens: std::sync::Mutex::new(tokens),
+            refreshing: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn access_token(&self) -> Option<String> {
+        self.tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|t| t.access_token.clone())
+    }
+
+    fn refresh_token(&self) -> Option<String> {
+        self.tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|t| t.refresh_token.clone())
+    }
+
+    /// Whether a staff token is held (an online sign-in).
+    pub fn has_session(&self) -> bool {
+        self.tokens.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
+    pub fn set_tokens(&self, t: Option<TokenPair>) {
+        *self.tokens.lock().unwrap_or_else(|p| p.into_inner()) = t;
+    }
+
+    /// Forgets the tokens, returning the refresh token (to revoke it at `/auth/logout`).
+    pub fn take_refresh_token(&self) -> Option<String> {
+        self.tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .map(|t| t.refresh_token)
+    }
+}
+
 #[derive(Clone)]
 pub struct Transport {
     http: reqwest::Client,
     base: String,
+    creds: Option<std::sync::Arc<Credentials>>,
+    /// Bearer token of staff tools (`AdminClient`).
+    bearer: Option<String>,
     /// Body bytes sent and received (JSON, before compression), for status and benchmarks.
     wire: std::sync::Arc<WireCounters>,
 }
@@ -54,8 +121,22 @@ impl Transport {
         Self {
             http,
             base: base_url.trim_end_matches('/').to_owned(),
+            creds: None,
+            bearer: None,
             wire: Default::default(),
         }
+    }
+
+    /// This transport presenting a signed-in device's credentials on sync requests.
+    pub fn with_credentials(mut self, creds: std::sync::Arc<Credentials>) -> Self {
+        self.creds = Some(creds);
+        self
+    }
+
+    /// This transport sending `Authorization: Bearer <token>` on every request (staff tools).
+    pub fn with_bearer(mut self, token: impl Into<String>) -> Self {
+        self.bearer = Some(token.into());
+        self
     }
 
     /// (bytes sent, bytes received) so far.
@@ -79,7 +160,75 @@ impl Transport {
         path: &str,
         body: Option<&Req>,
     ) -> Result<Resp, TransportError> {
+        self.send_with(method, path, body, None, self.bearer.clone()).await
+    }
+
+    /// Sends a sync request with the device key and the staff token; when the token has expired,
+    /// spends the refresh token once and retries.
+    async fn send_authed<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Req>,
+    ) -> Result<Resp, TransportError> {
+        let Some(creds) = self.creds.clone() else {
+            return self.send(method, path, body).await;
+        };
+        let token = creds.access_token();
+        let first = self
+            .send_with(method.clone(), path, body, creds.device_key.clone(), token.clone())
+            .await;
+        match first {
+            Err(TransportError::Refused { status: 401, body: e }) if e.code == ErrorCode::TokenExpired => {
+                self.refresh(&creds, token.as_deref()).await?;
+                self.send_with(method, path, body, creds.device_key.clone(), creds.access_token())
+                    .await
+            }
+            other => other,
+        }
+    }
+
+    /// Spends the refresh token for a new pair, unless another request already did since `stale`
+    /// was read.
+    async fn refresh(&self, creds: &Credentials, stale: Option<&str>) -> Result<(), TransportError> {
+        let _one = creds.refreshing.lock().await;
+        if creds.access_token().as_deref() != stale {
+            return Ok(());
+        }
+        let Some(refresh_token) = creds.refresh_token() else {
+            return Err(TransportError::Refused {
+                status: 401,
+                body: ErrorBody::new(ErrorCode::Unauthenticated, "signed in offline: sign in while online to sync"),
+            });
+        };
+        let resp: LoginResponse = self
+            .send_with(
+                reqwest::Method::POST,
+                "/auth/refresh",
+                Some(&RefreshRequest { refresh_token }),
+                creds.device_key.clone(),
+                None,
+            )
+            .await?;
+        creds.set_tokens(Some(resp.tokens));
+        Ok(())
+    }
+
+    async fn send_with<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Req>,
+        device_key: Option<String>,
+        bearer: Option<String>,
+    ) -> Result<Resp, TransportError> {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(k) = device_key {
+            req = req.header(DEVICE_KEY_HEADER, k);
+        }
+        if let Some(t) = bearer {
+            req = req.bearer_auth(t);
+        }
         if let Some(b) = body {
             let bytes = serde_json::to_vec(b).map_err(|e| TransportError::Garbled(e.to_string()))?;
             self.wire.sent.fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
@@ -92,7 +241,9 @@ impl Transport {
             .received
             .fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
         if status.is_success() {
-            return serde_json::from_slice(&bytes).map_err(|e| TransportError::Garbled(e.to_string()));
+            // 204 and other empty answers read as JSON null (e.g. into `()`).
+            let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+            return serde_json::from_slice(bytes).map_err(|e| TransportError::Garbled(e.to_string()));
         }
         match serde_json::from_slice::<ErrorBody>(&bytes) {
             Ok(body) => Err(TransportError::Refused {
@@ -114,11 +265,41 @@ impl Transport {
     }
 
     pub async fn push(&self, req: &PushRequest) -> Result<PushResponse, TransportError> {
-        self.post("/sync/push", req).await
+        self.send_authed(reqwest::Method::POST, "/sync/push", Some(req)).await
     }
 
     pub async fn pull(&self, req: &PullRequest) -> Result<PullResponse, TransportError> {
-        self.post("/sync/pull", req).await
+        self.send_authed(reqwest::Method::POST, "/sync/pull", Some(req)).await
+    }
+
+    /// `GET /sync/staff`: the clinic's staff, for offline sign-in and disabled accounts.
+    pub async fn staff(&self) -> Result<StaffRoster, TransportError> {
+        self.send_authed::<(), _>(reqwest::Method::GET, "/sync/staff", None).await
+    }
+
+    /// `POST /auth/login`, with the device key when given (then the answer carries `device_kek`).
+    pub async fn login(&self, req: &LoginRequest, device_key: Option<String>) -> Result<LoginResponse, TransportError> {
+        self.send_with(reqwest::Method::POST, "/auth/login", Some(req), device_key, None)
+            .await
+    }
+
+    /// `POST /auth/logout`: revokes the refresh token's family.
+    pub async fn logout(&self, refresh_token: String) -> Result<(), TransportError> {
+        let _: serde_json::Value = self
+            .send_with(
+                reqwest::Method::POST,
+                "/auth/logout",
+                Some(&RefreshRequest { refresh_token }),
+                None,
+                None,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// `POST /devices/enrol` (no authentication: the single-use code is the credential).
+    pub async fn enrol(&self, req: &EnrolRequest) -> Result<EnrolResponse, TransportError> {
+        self.post("/devices/enrol", req).await
     }
 
     /// True when the server answers its health check with a working database.
