@@ -43,6 +43,11 @@ pub struct Config {
     #[arg(long, env = "ANOLA_BOOTSTRAP_ADMIN_PASSWORD", hide_env_values = true)]
     pub bootstrap_admin_password: Option<String>,
 
+    /// Provisions the bootstrap administrator's TOTP secret (base32) from a secrets store, so the
+    /// first sign-in already has its second factor; without it the administrator enrols one.
+    #[arg(long, env = "ANOLA_BOOTSTRAP_ADMIN_TOTP_SECRET", hide_env_values = true)]
+    pub bootstrap_admin_totp_secret: Option<String>,
+
     /// PEM certificate chain and private key: with both set the server speaks HTTPS only.
     #[arg(long, env = "ANOLA_TLS_CERT")]
     pub tls_cert: Option<std::path::PathBuf>,
@@ -73,6 +78,14 @@ impl Config {
                 setting: "ANOLA_DATABASE (--database)",
                 reason: "must be 1-63 characters without / \\ . space \" $ * < > : | ?".into(),
             });
+        }
+        if let Some(secret) = &self.bootstrap_admin_totp_secret {
+            if anola_protocol::totp::base32_decode(secret).is_none_or(|b| b.len() < 10) {
+                return Err(ConfigError {
+                    setting: "ANOLA_BOOTSTRAP_ADMIN_TOTP_SECRET",
+                    reason: "must be base32 of at least 10 bytes".into(),
+                });
+            }
         }
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             return Err(ConfigError {

@@ -61,7 +61,14 @@ async fn main() -> anyhow::Result<()> {
     }
 
     if let Some(password) = &config.bootstrap_admin_password {
-        match anola_sync_server::auth::users::bootstrap_admin(&store, &config.bootstrap_admin, password).await {
+        match anola_sync_server::auth::users::bootstrap_admin(
+            &store,
+            &config.bootstrap_admin,
+            password,
+            config.bootstrap_admin_totp_secret.as_deref(),
+        )
+        .await
+        {
             Ok(true) => tracing::info!("platform administrator created; enrol TOTP before administering"),
             Ok(false) => {}
             Err(e) => anyhow::bail!("ANOLA_BOOTSTRAP_ADMIN_PASSWORD: {e}"),

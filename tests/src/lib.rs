@@ -1,10 +1,12 @@
 //! Test harness: starts real processes (FerretDB, the sync server, the `anola` CLI) on free
 //! loopback ports with their own data directories, and cleans them up when dropped.
 
+pub mod accounts;
 pub mod fault_proxy;
 pub mod ferret;
 pub mod procs;
 pub mod webdriver;
+pub mod workstations;
 
 use std::net::TcpListener;
 use std::path::PathBuf;

@@ -1,5 +1,6 @@
 //! The sync server as a child process, and the `anola` CLI.
 
+use anola_protocol::Role;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -24,6 +25,9 @@ impl ServerProc {
             .env("ANOLA_LOG", "info")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).map(Stdio::from).unwrap_or(Stdio::null()));
+        for (k, v) in crate::accounts::server_env() {
+            cmd.env(k, v);
+        }
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
@@ -92,10 +96,12 @@ impl Drop for ServerProc {
     }
 }
 
-/// One device driven through the `anola` CLI.
+/// One device driven through the `anola` CLI: enrolled with a one-time code when made, and
+/// unlocked by its staff member's password on every command (as the headless CLI is).
 pub struct Device {
     pub dir: PathBuf,
     pub server: String,
+    pub username: String,
 }
 
 pub struct CliResult {
@@ -105,23 +111,52 @@ pub struct CliResult {
 }
 
 impl Device {
+    /// A clinician's device in clinic `main` (enrolled unless `dir` already holds one).
     pub fn new(dir: &Path, server: &str) -> Device {
-        Device {
+        Device::with_scope(dir, server, "main", Role::Clinician, None)
+    }
+
+    /// A device of `role` in `clinic` (a field worker's device holds `field_worker`'s patients).
+    pub fn with_scope(dir: &Path, server: &str, clinic: &str, role: Role, field_worker: Option<&str>) -> Device {
+        let marker = dir.join("harness-user");
+        if let Ok(username) = std::fs::read_to_string(&marker) {
+            return Device {
+                dir: dir.to_path_buf(),
+                server: server.to_owned(),
+                username,
+            };
+        }
+        std::fs::create_dir_all(dir).expect("device dir");
+        let (url, c, fw) = (server.to_owned(), clinic.to_owned(), field_worker.map(str::to_owned));
+        let e = crate::accounts::block_on(async move { crate::accounts::prepare_device(&url, &c, role, fw.as_deref()).await });
+        let d = Device {
             dir: dir.to_path_buf(),
             server: server.to_owned(),
-        }
+            username: e.username.clone(),
+        };
+        d.ok(&["enrol", "--code", &e.code, "--name", "test device"]);
+        std::fs::write(&marker, &e.username).expect("write harness-user");
+        d
     }
 
     pub fn run(&self, args: &[&str]) -> CliResult {
-        let out: Output = Command::new(crate::target_bin("anola"))
-            .arg("--json")
+        let mut cmd = Command::new(crate::target_bin("anola"));
+        cmd.arg("--json")
             .arg("--data-dir")
             .arg(&self.dir)
             .arg("--server")
             .arg(&self.server)
             .args(args)
-            .output()
-            .expect("run anola");
+            .env("ANOLA_USERNAME", &self.username)
+            .env("ANOLA_PASSWORD", crate::accounts::STAFF_PASSWORD);
+        if args.first() == Some(&"admin") {
+            let url = self.server.clone();
+            cmd.env(
+                "ANOLA_ADMIN_TOKEN",
+                crate::accounts::block_on(async move { crate::accounts::admin_token(&url).await }),
+            );
+        }
+        let out: Output = cmd.output().expect("run anola");
         let stdout = String::from_utf8_lossy(&out.stdout);
         CliResult {
             code: out.status.code().unwrap_or(-1),

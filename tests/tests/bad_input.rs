@@ -4,6 +4,7 @@
 
 use anola_e2e::ferret::Ferret;
 use anola_e2e::unique_db;
+use anola_protocol::Role;
 use anola_sync_server::faults::Faults;
 use anola_sync_server::{serve, AppState, MongoStore, Store};
 use mongodb::bson::{doc, Document};
@@ -14,6 +15,7 @@ const MAX_BODY: usize = 256 * 1024;
 
 struct Harness {
     url: String,
+    device: anola_e2e::accounts::RawDevice,
     http: reqwest::Client,
     db: mongodb::Database,
     _ferret: Ferret,
@@ -25,6 +27,7 @@ async fn start() -> Harness {
     let dbname = unique_db("badinput");
     let store = MongoStore::connect(ferret.uri(), &dbname, Arc::new(Faults::none())).await.unwrap();
     store.ensure_indexes().await.unwrap();
+    anola_e2e::accounts::bootstrap_in_process(&store).await;
     let db = store.database().clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -33,8 +36,10 @@ async fn start() -> Harness {
     tokio::spawn(serve(listener, state, async move {
         let _ = rx.await;
     }));
+    let device = anola_e2e::accounts::raw_device(&url, "c1", Role::Clinician, Role::Clinician, None).await;
     Harness {
         url,
+        device,
         http: reqwest::Client::new(),
         db,
         _ferret: ferret,
@@ -43,10 +48,14 @@ async fn start() -> Harness {
 }
 
 impl Harness {
+    /// Sends as the enrolled device; bodies written for device `dev1` speak for it.
     async fn raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> (u16, Value) {
+        let body = String::from_utf8_lossy(&body)
+            .replace(r#""device_id":"dev1""#, &format!(r#""device_id":"{}""#, self.device.device_id))
+            .into_bytes();
         let r = self
-            .http
-            .post(format!("{}{path}", self.url))
+            .device
+            .sign(self.http.post(format!("{}{path}", self.url)))
             .header("content-type", content_type)
             .body(body)
             .send()
@@ -56,8 +65,15 @@ impl Harness {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// Pushes with the signed-in staff member as the author of every mutation.
     async fn push(&self, body: &Value) -> (u16, Value) {
-        self.raw("/sync/push", "application/json", serde_json::to_vec(body).unwrap()).await
+        let mut body = body.clone();
+        if let Some(ms) = body.get_mut("mutations").and_then(Value::as_array_mut) {
+            for m in ms.iter_mut().filter_map(Value::as_object_mut) {
+                m.entry("author").or_insert(json!(self.device.user_id));
+            }
+        }
+        self.raw("/sync/push", "application/json", serde_json::to_vec(&body).unwrap()).await
     }
 
     async fn applied(&self) -> (u64, u64, u64) {
@@ -200,6 +216,27 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
             .await;
         assert!((400..500).contains(&s), "garbage got {s}: {b}");
     }
+
+    // No device key, a forged token, a device of another clinic's body: refused with their codes.
+    let bare = h.http.post(format!("{}/sync/pull", h.url)).json(&json!({})).send().await.unwrap();
+    assert_eq!(bare.status().as_u16(), 401);
+    assert_eq!(bare.json::<Value>().await.unwrap()["code"], "device_not_enrolled");
+    let forged = h
+        .http
+        .post(format!("{}/sync/pull", h.url))
+        .header(anola_protocol::auth::DEVICE_KEY_HEADER, h.device.device_key())
+        .bearer_auth(format!("{}x", h.device.access_token))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 401);
+    assert_eq!(forged.json::<Value>().await.unwrap()["code"], "unauthenticated");
+    let (s, b) = h
+        .push(&json!({"protocol_version": 1, "device_id": "dev1", "clinic_id": "c2", "mutations": []}))
+        .await;
+    assert_error(s, &b, 403, "forbidden");
+    assert_eq!(b["field"], "clinic_id");
 
     // And it keeps serving.
     let health = h.http.get(format!("{}/health", h.url)).send().await.unwrap();

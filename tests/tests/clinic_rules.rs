@@ -6,6 +6,7 @@
 use anola_e2e::ferret::Ferret;
 use anola_e2e::procs::{Device, ServerProc};
 use anola_e2e::{free_port, unique_db};
+use anola_protocol::Role;
 use serde_json::{json, Value};
 
 struct Env {
@@ -25,10 +26,15 @@ fn env() -> Env {
 }
 
 impl Env {
-    fn device(&self, name: &str, extra: &[&str]) -> Scoped {
+    /// A device enrolled for a scope: `--clinic C` and `--field-worker W` pick the enrolment.
+    fn device(&self, name: &str, scope: &[&str]) -> Scoped {
+        let flag = |f: &str| scope.iter().position(|a| *a == f).map(|i| scope[i + 1]);
+        let clinic = flag("--clinic").unwrap_or("main");
+        let fw = flag("--field-worker");
+        let role = if fw.is_some() { Role::FieldWorker } else { Role::Clinician };
         Scoped {
-            d: Device::new(&self.dirs.path().join(name), &self.server.url()),
-            extra: extra.iter().map(|s| s.to_string()).collect(),
+            d: Device::with_scope(&self.dirs.path().join(name), &self.server.url(), clinic, role, fw),
+            extra: Vec::new(),
         }
     }
 }
@@ -352,6 +358,7 @@ async fn a_first_sync_is_paged_shows_progress_and_resumes() {
     let e = env();
     // 100 pushes of 10: a log longer than one bucket (64 entries) and a page limit (500 records).
     let http = reqwest::Client::new();
+    let dev = anola_e2e::accounts::raw_device(&e.server.url(), "main", Role::Clinician, Role::Clinician, None).await;
     for batch in 0..100u64 {
         let mutations = (0..10u64)
             .map(|i| Mutation {
@@ -362,17 +369,22 @@ async fn a_first_sync_is_paged_shows_progress_and_resumes() {
                 hlc: Hlc::new(1_790_000_000_000 + batch * 10 + i, 0, "seed"),
                 fields: json!({"given_name": format!("P{batch}-{i}"), "family_name": "Paged", "date_of_birth": "1970-01-01", "clinic_id": "main"}),
                 base: Default::default(),
-                author: None,
+                author: Some(dev.user_id),
             })
             .collect();
         let req = PushRequest {
             protocol_version: PROTOCOL_VERSION,
-            device_id: "seed".into(),
+            device_id: dev.device_id.clone(),
             clinic_id: "main".into(),
             mutations,
             audit: Vec::new(),
         };
-        let r = http.post(format!("{}/sync/push", e.server.url())).json(&req).send().await.unwrap();
+        let r = dev
+            .sign(http.post(format!("{}/sync/push", e.server.url())))
+            .json(&req)
+            .send()
+            .await
+            .unwrap();
         assert!(r.status().is_success());
     }
     let fresh = e.device("fresh", &[]);

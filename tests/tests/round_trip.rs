@@ -136,9 +136,10 @@ async fn duplicated_and_replayed_pushes_change_nothing() {
     let http = reqwest::Client::new();
     let patient = uuid::Uuid::now_v7();
     let fields = serde_json::json!({"given_name": "Zawadi", "family_name": "Mwangi", "date_of_birth": "1990-02-03", "clinic_id": "main"});
+    let dev = anola_e2e::accounts::raw_device(&server.url(), "main", Role::Clinician, Role::Clinician, None).await;
     let req = PushRequest {
         protocol_version: PROTOCOL_VERSION,
-        device_id: "replaytest".into(),
+        device_id: dev.device_id.clone(),
         clinic_id: "main".into(),
         mutations: vec![Mutation {
             id: uuid::Uuid::now_v7(),
@@ -148,15 +149,16 @@ async fn duplicated_and_replayed_pushes_change_nothing() {
             hlc: Hlc::new(1_800_000_000_000, 0, "replaytest"),
             fields,
             base: Default::default(),
-            author: None,
+            author: Some(dev.user_id),
         }],
         audit: Vec::new(),
     };
     let push = |body: PushRequest| {
         let http = http.clone();
         let url = format!("{}/sync/push", server.url());
+        let dev = dev.clone();
         async move {
-            let text = http.post(url).json(&body).send().await.unwrap().text().await.unwrap();
+            let text = dev.sign(http.post(url)).json(&body).send().await.unwrap().text().await.unwrap();
             serde_json::from_str::<PushResponse>(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
         }
     };

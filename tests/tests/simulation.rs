@@ -11,10 +11,12 @@
 //! sequence (timing-dependent interleavings can still differ between runs).
 
 use anola_client::sync::admin::AdminClient;
-use anola_client::{Clinic, ClinicConfig};
+use anola_client::workstation::Workstation;
+use anola_client::Clinic;
 use anola_e2e::fault_proxy::{FaultConfig, FaultProxy};
 use anola_e2e::ferret::Ferret;
 use anola_e2e::procs::ServerProc;
+use anola_e2e::workstations::{enrolled, reopen};
 use anola_e2e::{free_port, unique_db};
 use anola_protocol::appointment::slot_blocks;
 use anola_protocol::{Appointment, AppointmentFields, AppointmentStatus, PatientFields, Provider, RecordFields};
@@ -56,6 +58,7 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 
 struct Device {
     dir: std::path::PathBuf,
+    _ws: Arc<Workstation>,
     clinic: Arc<Clinic>,
     offline_until: usize,
     syncing: Option<tokio::task::JoinHandle<()>>,
@@ -66,10 +69,6 @@ const PROVIDERS: [&str; 3] = [
     "aaaaaaaa-0000-4000-8000-000000000002",
     "aaaaaaaa-0000-4000-8000-000000000003",
 ];
-
-fn open(dir: &std::path::Path, url: &str) -> Arc<Clinic> {
-    Clinic::open(ClinicConfig::new(dir, url)).expect("open replica")
-}
 
 fn patient_fields(v: serde_json::Value) -> PatientFields {
     serde_json::from_value(v).expect("valid patient fields")
@@ -194,7 +193,7 @@ async fn devices_converge_under_faults() {
     let port = free_port();
     let upstream = format!("http://127.0.0.1:{port}");
     let mut server = Some(ServerProc::start(port, ferret.uri(), &dbname, &[]));
-    let admin = AdminClient::new(&upstream, "main");
+    let admin = AdminClient::with_token(&upstream, "main", &anola_e2e::accounts::admin_token(&upstream).await);
     for (i, id) in PROVIDERS.iter().enumerate() {
         let p: Provider = serde_json::from_value(
             json!({"id": id, "clinic_id": "main", "given_name": format!("Prov{i}"), "family_name": "Sim", "active": true}),
@@ -202,19 +201,22 @@ async fn devices_converge_under_faults() {
         .unwrap();
         admin.put_provider(&p).await.expect("provider");
     }
-    let proxy = FaultProxy::start(&upstream, FaultConfig::chaos(), seed).await;
+    // Devices enrol through a well-behaved proxy; the chaos starts once they are set up.
+    let proxy = FaultProxy::start(&upstream, FaultConfig::none(), seed).await;
     let dirs = tempfile::tempdir().unwrap();
-    let mut devices: Vec<Device> = (0..n_devices)
-        .map(|i| {
-            let dir = dirs.path().join(format!("d{i}"));
-            Device {
-                clinic: open(&dir, &proxy.url()),
-                dir,
-                offline_until: 0,
-                syncing: None,
-            }
-        })
-        .collect();
+    let mut devices: Vec<Device> = Vec::new();
+    for i in 0..n_devices {
+        let dir = dirs.path().join(format!("d{i}"));
+        let (ws, clinic) = enrolled(&dir, &proxy.url(), "main", anola_protocol::Role::Clinician, None).await;
+        devices.push(Device {
+            dir,
+            _ws: ws,
+            clinic,
+            offline_until: 0,
+            syncing: None,
+        });
+    }
+    proxy.set_config(FaultConfig::chaos());
 
     let mut writes = 0u64;
     let (mut server_kills, mut db_restarts, mut device_kills) = (0, 0, 0);
@@ -247,7 +249,9 @@ async fn devices_converge_under_faults() {
                     tokio::time::sleep(Duration::from_millis(rng.below(60) as u64)).await;
                     t.abort();
                     let _ = t.await;
-                    d.clinic = open(&d.dir, &proxy.url());
+                    let (ws, clinic) = reopen(&d.dir, &proxy.url()).await;
+                    d._ws = ws;
+                    d.clinic = clinic;
                     device_kills += 1;
                 }
             }
@@ -307,7 +311,14 @@ async fn devices_converge_under_faults() {
     assert_eq!(quiet_rounds, 2, "the system did not go quiet after healing");
 
     // Reference: a new device pulls the server's whole state.
-    let reference = open(&dirs.path().join("reference"), &upstream);
+    let (_reference_ws, reference) = enrolled(
+        &dirs.path().join("reference"),
+        &upstream,
+        "main",
+        anola_protocol::Role::Clinician,
+        None,
+    )
+    .await;
     reference.sync_now().await.expect("reference sync");
 
     let client = ferret.client().await;

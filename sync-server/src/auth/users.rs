@@ -104,7 +104,12 @@ pub async fn disable<S: AccountStore>(store: &S, admin: &Claims, id: Uuid) -> Re
 }
 
 /// Creates the platform administrator `username` unless that name exists (start-up bootstrap).
-pub async fn bootstrap_admin<S: AccountStore>(store: &S, username: &str, password_text: &str) -> Result<bool, AuthError> {
+pub async fn bootstrap_admin<S: AccountStore>(
+    store: &S,
+    username: &str,
+    password_text: &str,
+    totp_secret: Option<&str>,
+) -> Result<bool, AuthError> {
     if store.user_by_username(username).await?.is_some() {
         return Ok(false);
     }
@@ -121,8 +126,8 @@ pub async fn bootstrap_admin<S: AccountStore>(store: &S, username: &str, passwor
         field_worker_id: None,
         platform_admin: true,
         password_hash: password::hash(password_text),
-        totp_secret: None,
-        totp_enabled: false,
+        totp_secret: totp_secret.map(|s| s.trim().to_uppercase()),
+        totp_enabled: totp_secret.is_some(),
         created_at: now_ms(),
         disabled_at: None,
     };
