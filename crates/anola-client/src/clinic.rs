@@ -137,6 +137,15 @@ pub struct Clinic {
     hook: Option<SecurityHook>,
 }
 
+impl std::fmt::Debug for Clinic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Clinic")
+            .field("actor", &self.actor)
+            .field("closed", &self.is_closed())
+            .finish_non_exhaustive()
+    }
+}
+
 fn rfc3339_now() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
@@ -539,5 +548,170 @@ impl Clinic {
         let ok = self.transport.healthy().await;
         self.set_live(|l| l.online = ok);
         ok
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anola_protocol::access::Role;
+
+    fn open(dir: &std::path::Path, role: Role) -> Arc<Clinic> {
+        Clinic::open_headless(
+            dir,
+            DataKey::from_bytes([5; 32]),
+            Actor::new(Uuid::new_v4(), role),
+            "http://127.0.0.1:9",
+        )
+        .unwrap()
+    }
+
+    fn patient_fields() -> PatientFields {
+        serde_json::from_value(serde_json::json!({
+            "given_name": "Amina", "family_name": "Okafor", "date_of_birth": "1988-04-12",
+            "phone": "+254 712 345 678", "blood_type": "O+",
+            "allergies": [{"allergen": "penicillin"}],
+        }))
+        .unwrap()
+    }
+
+    fn booking(patient: Uuid) -> AppointmentFields {
+        serde_json::from_value(serde_json::json!({
+            "patient_id": patient, "provider_id": Uuid::new_v4(), "date": "2030-01-02", "start_time": "10:00",
+            "duration_minutes": 30, "appointment_type": "consultation", "mode": "in_person",
+            "time_zone": "Africa/Nairobi", "status": "scheduled",
+        }))
+        .unwrap()
+    }
+
+    fn record(patient: Uuid) -> RecordFields {
+        serde_json::from_value(serde_json::json!({
+            "record_id": Uuid::nil(), "patient_id": patient, "clinic_id": "-", "author": "Dr A",
+            "consultation_notes": "BP 150/95",
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn front_desk_sees_no_clinical_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let clinician = open(dir.path(), Role::Clinician);
+        let p = clinician.register_patient(patient_fields()).unwrap();
+        assert!(p.allergies.is_some());
+        clinician.add_record(record(p.id)).unwrap();
+        drop(clinician);
+
+        let fd = open(dir.path(), Role::FrontDesk);
+        let seen = fd.get_patient(p.id).unwrap();
+        assert_eq!(seen.phone.as_deref(), Some("+254 712 345 678"));
+        assert!(seen.allergies.is_none() && seen.blood_type.is_none() && seen.chronic_conditions.is_none());
+        let listed = fd.list_patients("okafor", 10).unwrap();
+        assert!(listed[0].allergies.is_none());
+        assert_eq!(fd.list_records(p.id).unwrap_err().code(), "forbidden");
+        let err = fd.add_record(record(p.id)).unwrap_err();
+        assert_eq!(err.code(), "forbidden");
+        // Changing a clinical field is refused with its name; nothing was written.
+        let allergies: PatientFields = serde_json::from_value(serde_json::json!({"allergies": []})).unwrap();
+        match fd.update_patient(p.id, allergies).unwrap_err() {
+            ClientError::Forbidden { field, .. } => assert_eq!(field.as_deref(), Some("allergies")),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(fd.status().unwrap().pending, 2);
+        // Registration and phone changes are front desk work.
+        let phone: PatientFields = serde_json::from_value(serde_json::json!({"phone": "+254 700 000 000"})).unwrap();
+        fd.update_patient(p.id, phone).unwrap();
+        assert_eq!(fd.local_access_history(p.id).unwrap_err().code(), "forbidden");
+    }
+
+    #[test]
+    fn kiosk_only_marks_arrival() {
+        let dir = tempfile::tempdir().unwrap();
+        let fd = open(dir.path(), Role::FrontDesk);
+        // Front desk may not register clinical fields either.
+        assert_eq!(fd.register_patient(patient_fields()).unwrap_err().code(), "forbidden");
+        let mut fields = patient_fields();
+        fields.allergies = None;
+        fields.blood_type = None;
+        let p = fd.register_patient(fields).unwrap();
+        let a = fd.book_appointment(booking(p.id)).unwrap();
+        drop(fd);
+
+        let kiosk = open(dir.path(), Role::Kiosk);
+        let arrived: AppointmentFields = serde_json::from_value(serde_json::json!({"status": "checked_in"})).unwrap();
+        let after = kiosk.update_appointment(a.id, arrived).unwrap();
+        assert_eq!(after.status, Some(anola_protocol::AppointmentStatus::CheckedIn));
+        assert!(after.reason.is_none() && after.appointment_type.is_none());
+        let moved: AppointmentFields = serde_json::from_value(serde_json::json!({"date": "2030-01-03"})).unwrap();
+        assert_eq!(kiosk.update_appointment(a.id, moved).unwrap_err().code(), "forbidden");
+        assert_eq!(kiosk.book_appointment(booking(p.id)).unwrap_err().code(), "forbidden");
+        assert_eq!(kiosk.register_patient(patient_fields()).unwrap_err().code(), "forbidden");
+        assert_eq!(kiosk.delete_patient(p.id).unwrap_err().code(), "forbidden");
+        assert_eq!(kiosk.list_records(p.id).unwrap_err().code(), "forbidden");
+        let seen = kiosk.get_patient(p.id).unwrap();
+        assert_eq!(seen.given_name.as_deref(), Some("Amina"));
+        assert!(seen.phone.is_none() && seen.date_of_birth.is_none() && seen.allergies.is_none());
+    }
+
+    #[test]
+    fn writes_and_views_are_audited_and_pushed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = open(dir.path(), Role::Clinician);
+        let me = c.actor().user_id;
+        let p = c.register_patient(patient_fields()).unwrap();
+        let a = c.book_appointment(booking(p.id)).unwrap();
+        let r = c.add_record(record(p.id)).unwrap();
+        c.get_patient(p.id).unwrap();
+        c.list_records(p.id).unwrap();
+        let log = c.audit_log().unwrap();
+        let kinds: Vec<_> = log.iter().map(|e| (e.action, e.entity, e.entity_id)).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (AuditAction::Write, Some(EntityKind::Patient), Some(p.id)),
+                (AuditAction::Write, Some(EntityKind::Appointment), Some(a.id)),
+                (AuditAction::Write, Some(EntityKind::MedicalRecord), Some(r.id)),
+                (AuditAction::ViewPatient, Some(EntityKind::Patient), Some(p.id)),
+                (AuditAction::ViewRecord, Some(EntityKind::MedicalRecord), None),
+            ]
+        );
+        assert!(log.iter().all(|e| e.user_id == Some(me) && e.patient_id == Some(p.id)));
+        // Mutations carry their author.
+        let s = lock(&c.store);
+        let batch = s.pending_batch(10).unwrap();
+        assert!(batch.iter().all(|e| e.mutation.author == Some(me)));
+        // Unsent entries ride on the next push and are then marked sent.
+        let unsent = s.unsent_audit(500).unwrap();
+        assert_eq!(unsent.len(), 5);
+        drop(s);
+        lock(&c.store)
+            .mark_audit_sent(&unsent.iter().map(|e| e.id).collect::<Vec<_>>())
+            .unwrap();
+        assert!(lock(&c.store).unsent_audit(500).unwrap().is_empty());
+        drop(c);
+        // Clinic administrators see the history of a patient on this device.
+        let admin = open(dir.path(), Role::ClinicAdmin);
+        let history = admin.local_access_history(p.id).unwrap();
+        assert_eq!(history.len(), 5);
+    }
+
+    #[test]
+    fn effective_role_never_exceeds_the_device() {
+        use Role::*;
+        assert_eq!(Actor::effective_role(Kiosk, ClinicAdmin), Kiosk);
+        assert_eq!(Actor::effective_role(FrontDesk, Clinician), FrontDesk);
+        assert_eq!(Actor::effective_role(Clinician, FrontDesk), FrontDesk);
+        assert_eq!(Actor::effective_role(ClinicAdmin, Clinician), Clinician);
+        assert_eq!(Actor::effective_role(Clinician, ClinicAdmin), Clinician);
+        assert_eq!(Actor::effective_role(FieldWorker, Clinician), FieldWorker);
+    }
+
+    #[test]
+    fn a_closed_clinic_refuses_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = open(dir.path(), Role::Clinician);
+        c.close(ClientError::Locked { message: "locked".into() });
+        assert_eq!(c.list_patients("", 10).unwrap_err().code(), "locked");
+        assert_eq!(c.register_patient(patient_fields()).unwrap_err().code(), "locked");
+        assert_eq!(c.status().unwrap_err().code(), "locked");
     }
 }

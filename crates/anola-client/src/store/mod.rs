@@ -238,3 +238,43 @@ impl LocalStore {
         &self.conn
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anola_protocol::PatientFields;
+
+    #[test]
+    fn replica_is_unreadable_without_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = DataKey::random();
+        {
+            let mut s = LocalStore::open(dir.path(), &key).unwrap();
+            let fields: PatientFields = serde_json::from_value(serde_json::json!({
+                "given_name": "Zawadi", "family_name": "Kamau-Uniquename", "date_of_birth": "1990-01-02"
+            }))
+            .unwrap();
+            s.register_patient(fields).unwrap();
+            // Move everything from the WAL into the main file, as a long-running device would.
+            s.conn().execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+        }
+        // Plain SQLite (no key) cannot read it.
+        let plain = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        let err = plain
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
+            .unwrap_err();
+        assert!(err.to_string().contains("file is not a database"), "{err}");
+        drop(plain);
+        // No file of the replica contains the patient's name.
+        for entry in std::fs::read_dir(dir.path()).unwrap() {
+            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            assert!(!bytes.windows(16).any(|w| w == b"Kamau-Uniquename"));
+        }
+        // Another key gives a clear error, not a panic.
+        let other = LocalStore::open(dir.path(), &DataKey::random()).err().unwrap();
+        assert_eq!(other.code(), "replica_unreadable");
+        // The right key reads it back.
+        let s = LocalStore::open(dir.path(), &key).unwrap();
+        assert_eq!(s.count_patients().unwrap(), 1);
+    }
+}
