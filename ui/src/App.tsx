@@ -274,8 +274,10 @@ export function App({ session }: { session: Session }) {
             {conflicts > 0 && <span className="nav-count">{conflicts}</span>}
           </button>
         </nav>
-        <SyncIndicator {...sync} onOpenConflicts={goConflicts} />
-        <SessionControls session={session} onNotice={setNotice} />
+        <div className="header-end">
+          <SyncIndicator {...sync} onOpenConflicts={goConflicts} />
+          <SessionControls session={session} onNotice={setNotice} />
+        </div>
       </header>
 
       <main className="app-main" id="main">

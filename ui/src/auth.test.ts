@@ -2,7 +2,10 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { accessActionLabel, accessDeviceLabel, accessUserLabel } from './accessHistory';
 import { api, describeError, onSessionError, setBackendForTesting, setCurrentRole, toApiError } from './api';
 import {
+  attemptsLeft,
   authErrorMessage,
+  pinExhausted,
+  wrongPinMessage,
   lockedUntilLabel,
   lockoutMessage,
   pinProblem,
@@ -11,6 +14,7 @@ import {
   TOO_MANY_PINS,
   validPin,
 } from './auth';
+import { accessOf } from './roles';
 import type { DeviceState, SessionUser } from './types';
 
 const user = (over: Partial<SessionUser> = {}): SessionUser => ({
@@ -67,6 +71,19 @@ describe('gate: device state → screen', () => {
     expect(screenFor(state({ user: user({ role: null }) }))).toBe('no_role');
     expect(screenFor(state({ user: user({ role: null, platform_admin: true }) }))).toBe('app');
   });
+
+  it("uses the backend's effective role when it sends one", () => {
+    // A clinician on a front-desk device acts as front desk.
+    const s = state({
+      device: { device_id: 'd', name: 'Desk', clinic_id: 'c1', role: 'front_desk', field_worker_id: null },
+      role: 'front_desk',
+    });
+    expect(screenFor(s)).toBe('app');
+    expect(accessOf(s).label).toBe('Front desk');
+    expect(accessOf(s).records).toBe(false);
+    expect(accessOf(state({ role: null }))).toMatchObject({ role: null });
+    expect(screenFor(state({ role: null }))).toBe('no_role');
+  });
 });
 
 describe('lockout and error wording', () => {
@@ -106,6 +123,24 @@ describe('lockout and error wording', () => {
     expect(authErrorMessage({ code: 'signed_out', message: 'x' })).toBe(TOO_MANY_PINS);
     expect(TOO_MANY_PINS).toBe('Too many wrong PINs — sign in with your password');
     expect(authErrorMessage({ code: 'something_new', message: 'the server said so' })).toBe('the server said so');
+  });
+
+  it('words wrong PINs, and notices a used-up PIN either way the backend says it', () => {
+    expect(wrongPinMessage({ code: 'invalid_credentials', message: 'wrong PIN; 3 attempt(s) left' })).toBe(
+      'Wrong PIN — 3 attempts left before you must sign in with your password.',
+    );
+    expect(wrongPinMessage({ code: 'invalid_credentials', message: 'wrong PIN; 1 attempt(s) left' })).toMatch(/1 attempt left/);
+    expect(wrongPinMessage({ code: 'invalid_credentials', message: 'wrong PIN' })).toMatch(/After 5 wrong PINs/);
+    const dropped = { code: 'invalid_credentials', message: 'too many wrong PINs: sign in with your password' };
+    expect(pinExhausted(dropped)).toBe(true);
+    expect(wrongPinMessage(dropped)).toBe(TOO_MANY_PINS);
+    expect(pinExhausted({ code: 'signed_out', message: 'x' })).toBe(true);
+    expect(pinExhausted({ code: 'invalid_credentials', message: 'wrong PIN' })).toBe(false);
+    expect(attemptsLeft('wrong user name or password (offline sign-in; 2 attempt(s) left before …)')).toBe(2);
+    expect(authErrorMessage({ code: 'invalid_credentials', message: 'offline sign-in; 2 attempt(s) left' })).toBe(
+      'Wrong user name or password. 2 attempts left before this account is locked on this device.',
+    );
+    expect(authErrorMessage({ code: 'forbidden', message: 'x', field: 'role' })).toMatch(/no clinic role/);
   });
 
   it('checks PINs', () => {

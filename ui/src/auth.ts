@@ -28,12 +28,19 @@ export function screenFor(state: DeviceState | null): Screen {
   if (state.locked) return 'locked';
   const access = accessOf(state);
   if (access.kiosk) return 'kiosk';
-  if (!state.user.role && !state.user.platform_admin) return 'no_role';
+  if (access.role === null) return 'no_role';
   return 'app';
 }
 
 /** Error codes of data commands that mean "the session is gone or paused": re-read `device_state`. */
-export const SESSION_ERROR_CODES: readonly string[] = ['locked', 'signed_out', 'device_revoked', 'device_not_enrolled'];
+export const SESSION_ERROR_CODES: readonly string[] = [
+  'locked',
+  'signed_out',
+  'device_revoked',
+  'not_enrolled',
+  'device_not_enrolled',
+  'account_disabled',
+];
 
 export const MAX_FAILED_ATTEMPTS = 5;
 
@@ -71,8 +78,12 @@ export const TOO_MANY_PINS = 'Too many wrong PINs — sign in with your password
 /** What a rejected `sign_in` / `enrol_device` / unlock means, in one sentence for the form. */
 export function authErrorMessage(e: ApiError, ctx: { totpSent?: boolean; now?: Date } = {}): string {
   switch (e.code) {
-    case 'invalid_credentials':
-      return 'Wrong user name or password.';
+    case 'invalid_credentials': {
+      const left = attemptsLeft(e.message);
+      return left === null
+        ? 'Wrong user name or password.'
+        : `Wrong user name or password. ${left === 1 ? '1 attempt' : `${left} attempts`} left before this account is locked on this device.`;
+    }
     case 'account_locked':
       return lockoutMessage(e.until ?? untilFromMessage(e.message), ctx.now);
     case 'account_disabled':
@@ -89,6 +100,14 @@ export function authErrorMessage(e: ApiError, ctx: { totpSent?: boolean; now?: D
       return 'That enrolment code is unknown, already used or expired. Ask the administrator for a new one.';
     case 'signed_out':
       return TOO_MANY_PINS;
+    case 'forbidden':
+      return e.field === 'role'
+        ? 'This account has no clinic role, so it cannot use a clinic device. Ask the clinic administrator.'
+        : e.message;
+    case 'insecure_server':
+      return `The sync server address is not secure: ${e.message}`;
+    case 'already_enrolled':
+      return 'This device is already enrolled.';
     case 'validation_failed':
       return e.errors?.length ? e.errors.map((x) => x.message).join(' ') : e.message;
     case 'internal':
@@ -96,6 +115,27 @@ export function authErrorMessage(e: ApiError, ctx: { totpSent?: boolean; now?: D
     default:
       return e.message;
   }
+}
+
+/** "… 3 attempt(s) left …" in a backend message, or null. */
+export function attemptsLeft(message: string): number | null {
+  const m = /(\d+) attempt/i.exec(message);
+  return m ? Number(m[1]) : null;
+}
+
+/** Whether an unlock refusal says the PIN is used up (the backend drops it after 5 wrong PINs). */
+export function pinExhausted(e: ApiError): boolean {
+  return e.code === 'signed_out' || (e.code === 'invalid_credentials' && /too many/i.test(e.message));
+}
+
+/** The lock screen's sentence for a wrong PIN. */
+export function wrongPinMessage(e: ApiError): string {
+  if (pinExhausted(e)) return TOO_MANY_PINS;
+  if (e.code !== 'invalid_credentials') return authErrorMessage(e);
+  const left = attemptsLeft(e.message);
+  return left === null
+    ? `Wrong PIN. After ${MAX_FAILED_ATTEMPTS} wrong PINs you must sign in with your password.`
+    : `Wrong PIN — ${left === 1 ? '1 attempt' : `${left} attempts`} left before you must sign in with your password.`;
 }
 
 /** An RFC 3339 time inside a message ("account locked until 2026-11-24T03:20:00Z"), for older backends. */

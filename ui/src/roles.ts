@@ -124,7 +124,7 @@ export function firstForbidden(
 export interface Access {
   /** The device ceiling and the user's role (either may be missing). */
   roles: Role[];
-  /** The role shown to the user and named in refusals: the user's own, else the device's. */
+  /** The role shown to the user and named in refusals (null: the account has no clinic role). */
   role: Role | null;
   label: string;
   read: (kind: EntityKind, field?: string | null) => boolean;
@@ -148,7 +148,7 @@ export function accessFor(deviceRole: Role | null, userRole: Role | null, platfo
   const read = (kind: EntityKind, field?: string | null) => !none && roles.every((r) => mayRead(r, kind, field));
   const write = (kind: EntityKind, field?: string | null) => !none && roles.every((r) => mayWrite(r, kind, field));
   const kiosk = deviceRole === 'kiosk' || own === 'kiosk';
-  const role: Role | null = kiosk ? 'kiosk' : (own ?? deviceRole);
+  const role: Role | null = kiosk ? 'kiosk' : own;
   return {
     roles,
     role,
@@ -163,8 +163,10 @@ export function accessFor(deviceRole: Role | null, userRole: Role | null, platfo
 }
 
 /** The access of whoever is signed in on the device `state` describes. */
-export function accessOf(state: Pick<DeviceState, 'device' | 'user'>): Access {
-  return accessFor(state.device?.role ?? null, state.user?.role ?? null, state.user?.platform_admin ?? false);
+export function accessOf(state: Pick<DeviceState, 'device' | 'user' | 'role'>): Access {
+  // The backend's effective role, when it sends one, already respects the device ceiling.
+  const own = state.role !== undefined && state.user ? state.role : (state.user?.role ?? null);
+  return accessFor(state.device?.role ?? null, own, state.user?.platform_admin ?? false);
 }
 
 /** `fields` without the ones `access` may not write (so a hidden field is never sent by accident). */
@@ -191,6 +193,7 @@ const FIELD_WHAT: Record<string, string> = {
   symptoms: 'see or change appointment symptoms',
   medical_record: 'see or write medical records',
   access_history: "see a patient's access history",
+  role: 'use a clinic device without a clinic role',
   patient: 'register or delete patients',
   appointment: 'book or change appointments',
   status: 'change appointment status',

@@ -408,6 +408,13 @@ export interface DeviceState {
   enrolled: boolean;
   device: DeviceInfo | null;
   user: SessionUser | null;
+  /**
+   * The role the user acts in on this device: their own, never more than the device's (sent by the
+   * backend; when absent the UI combines `device.role` and `user.role` itself).
+   */
+  role?: Role | null;
+  /** The session holds server tokens (an online sign-in): sync can run. Absent: assume it does. */
+  online_session?: boolean;
   /** The session is locked (inactivity or the Lock button): unlock with the PIN or password. */
   locked: boolean;
   /** The signed-in user has a PIN on this device. */

@@ -1,6 +1,6 @@
 import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode, type Ref, type RefObject } from 'react';
 import { api, toApiError } from '../api';
-import { authErrorMessage, lockedUntilLabel, normalizeTotp } from '../auth';
+import { authErrorMessage, lockedUntilLabel, normalizeTotp, pinExhausted, TOO_MANY_PINS, wrongPinMessage } from '../auth';
 import { accessOf, roleLabel } from '../roles';
 import type { ApiError, DeviceState } from '../types';
 
@@ -545,10 +545,13 @@ export function LockScreen({
   onDone,
   onSignOut,
   onSignedOut,
+  onRefresh,
 }: {
   state: DeviceState;
   onDone: (s: DeviceState) => void;
   onSignOut: () => void;
+  /** Re-reads the device state (after the backend dropped a used-up PIN). */
+  onRefresh: () => void;
   /** Too many wrong PINs: the backend signed the user out. */
   onSignedOut: (username: string) => void;
 }) {
@@ -596,11 +599,20 @@ export function LockScreen({
       onDone(s);
     } catch (raw) {
       const err = toApiError(raw);
-      if (err.code === 'signed_out') {
+      if (usePin && err.code === 'signed_out') {
+        // Five wrong PINs signed the user out: the sign-in screen says why.
         onSignedOut(user.username);
         return;
       }
       setSecret('');
+      if (usePin && pinExhausted(err)) {
+        // The PIN is gone; still locked: the password from now on.
+        setMode('password');
+        setError(TOO_MANY_PINS);
+        onRefresh();
+        focusSoon(secretRef);
+        return;
+      }
       if (err.code === 'mfa_required') {
         setAskTotp(true);
         setError(authErrorMessage(err, { totpSent: askTotp && !!totp }));
@@ -608,11 +620,7 @@ export function LockScreen({
         focusSoon(totpRef);
         return;
       }
-      setError(
-        usePin && err.code === 'invalid_credentials'
-          ? 'Wrong PIN. After 5 wrong PINs you must sign in with your password.'
-          : authErrorMessage(err),
-      );
+      setError(usePin ? wrongPinMessage(err) : authErrorMessage(err));
       focusSoon(secretRef);
     } finally {
       busyRef.current = false;
@@ -624,9 +632,10 @@ export function LockScreen({
   return (
     <AuthPage testId="lock-screen">
       <div className="lock-head">
-        <span className="lock-icon" aria-hidden="true">
-          🔒
-        </span>
+        <svg className="lock-icon" viewBox="0 0 24 24" width="30" height="30" aria-hidden="true">
+          <rect x="4" y="10.5" width="16" height="11" rx="2" fill="currentColor" />
+          <path d="M8 10.5V7.5a4 4 0 0 1 8 0v3" fill="none" stroke="currentColor" strokeWidth="2.2" />
+        </svg>
         <div>
           <h1>Locked</h1>
           <p className="auth-sub">

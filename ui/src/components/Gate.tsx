@@ -148,7 +148,15 @@ export function Gate() {
     case 'sign_in':
       return <SignInScreen key={flash?.username ?? ''} state={state} flash={flash} onDone={onSignedIn} />;
     case 'locked':
-      return <LockScreen state={state} onDone={onSignedIn} onSignOut={signOut} onSignedOut={onUnlockSignedOut} />;
+      return (
+        <LockScreen
+          state={state}
+          onDone={onSignedIn}
+          onSignOut={signOut}
+          onSignedOut={onUnlockSignedOut}
+          onRefresh={refresh}
+        />
+      );
     case 'kiosk':
       return <KioskScreen state={state} onLock={lock} onSignOut={signOut} />;
     case 'no_role':

@@ -30,6 +30,15 @@ export function SessionControls({ session, onNotice }: { session: Session; onNot
           {access.label}
         </span>
       </div>
+      {state.online_session === false && (
+        <span
+          className="badge badge-pending"
+          data-testid="offline-session"
+          title="Signed in without the sync server: work is saved on this device, and syncing resumes after a sign-in while online."
+        >
+          Offline sign-in
+        </span>
+      )}
       <button
         type="button"
         ref={pinButton}
