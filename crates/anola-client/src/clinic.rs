@@ -244,6 +244,37 @@ impl Clinic {
         }
     }
 
+    /// A field worker acting on a device that holds more than their patients sees and changes only
+    /// the patients assigned to them; `None` for everyone else.
+    fn assigned_only(&self) -> Option<&str> {
+        if self.actor.role == Role::FieldWorker {
+            self.actor.field_worker_id.as_deref()
+        } else {
+            None
+        }
+    }
+
+    fn in_scope(&self, s: &LocalStore, patient: Option<Uuid>) -> Result<bool, ClientError> {
+        let Some(fw) = self.assigned_only() else { return Ok(true) };
+        let Some(id) = patient else { return Ok(false) };
+        match s.get_patient(id) {
+            Ok(p) => Ok(p.field_worker_id.as_deref() == Some(fw)),
+            Err(ClientError::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Out-of-scope patients look absent, as on a field worker's own device.
+    fn require_scope(&self, s: &LocalStore, patient: Option<Uuid>) -> Result<(), ClientError> {
+        if self.in_scope(s, patient)? {
+            Ok(())
+        } else {
+            Err(ClientError::NotFound {
+                message: "no such patient on this device".into(),
+            })
+        }
+    }
+
     fn writable<T: Serialize>(&self, kind: EntityKind, whole_record: bool, fields: &T) -> Result<(), ClientError> {
         self.guard()?;
         let names = field_names(fields)?;
@@ -276,8 +307,14 @@ impl Clinic {
         self.request_sync();
     }
 
-    pub fn register_patient(&self, fields: PatientFields) -> Result<Patient, ClientError> {
+    pub fn register_patient(&self, mut fields: PatientFields) -> Result<Patient, ClientError> {
         self.writable(EntityKind::Patient, true, &fields)?;
+        if let Some(fw) = self.assigned_only() {
+            // A field worker's registrations are theirs to follow up.
+            if fields.field_worker_id.is_none() {
+                fields.field_worker_id = Some(Some(fw.to_owned()));
+            }
+        }
         let p = lock(&self.store).register_patient(fields)?;
         self.after_write();
         strip(self.actor.role, EntityKind::Patient, p)
@@ -285,55 +322,82 @@ impl Clinic {
 
     pub fn update_patient(&self, id: Uuid, fields: PatientFields) -> Result<Patient, ClientError> {
         self.writable(EntityKind::Patient, false, &fields)?;
-        let p = lock(&self.store).update_patient(id, fields)?;
+        let mut s = lock(&self.store);
+        self.require_scope(&s, Some(id))?;
+        let p = s.update_patient(id, fields)?;
+        drop(s);
         self.after_write();
         strip(self.actor.role, EntityKind::Patient, p)
     }
 
     pub fn delete_patient(&self, id: Uuid) -> Result<Patient, ClientError> {
         self.writable(EntityKind::Patient, true, &())?;
-        let p = lock(&self.store).delete_patient(id)?;
+        let mut s = lock(&self.store);
+        self.require_scope(&s, Some(id))?;
+        let p = s.delete_patient(id)?;
+        drop(s);
         self.after_write();
         strip(self.actor.role, EntityKind::Patient, p)
     }
 
     pub fn book_appointment(&self, fields: AppointmentFields) -> Result<Appointment, ClientError> {
         self.writable(EntityKind::Appointment, true, &fields)?;
-        let a = lock(&self.store).book_appointment(fields)?;
+        let mut s = lock(&self.store);
+        self.require_scope(&s, fields.patient_id.flatten())?;
+        let a = s.book_appointment(fields)?;
+        drop(s);
         self.after_write();
         strip(self.actor.role, EntityKind::Appointment, a)
     }
 
     pub fn update_appointment(&self, id: Uuid, fields: AppointmentFields) -> Result<Appointment, ClientError> {
         self.writable(EntityKind::Appointment, false, &fields)?;
-        let a = lock(&self.store).update_appointment(id, fields)?;
+        let mut s = lock(&self.store);
+        let current = s.get_appointment(id)?;
+        self.require_scope(&s, current.patient_id)?;
+        let a = s.update_appointment(id, fields)?;
+        drop(s);
         self.after_write();
         strip(self.actor.role, EntityKind::Appointment, a)
     }
 
     pub fn get_appointment(&self, id: Uuid) -> Result<Appointment, ClientError> {
         self.readable(EntityKind::Appointment)?;
-        strip(self.actor.role, EntityKind::Appointment, lock(&self.store).get_appointment(id)?)
+        let s = lock(&self.store);
+        let a = s.get_appointment(id)?;
+        self.require_scope(&s, a.patient_id)?;
+        strip(self.actor.role, EntityKind::Appointment, a)
     }
 
     pub fn list_appointments(&self, date: Option<&str>, patient: Option<Uuid>) -> Result<Vec<Appointment>, ClientError> {
         self.readable(EntityKind::Appointment)?;
-        let list = lock(&self.store).list_appointments(date, patient)?;
-        list.into_iter()
-            .map(|a| strip(self.actor.role, EntityKind::Appointment, a))
-            .collect()
+        let s = lock(&self.store);
+        let mut out = Vec::new();
+        for a in s.list_appointments(date, patient)? {
+            if self.in_scope(&s, a.patient_id)? {
+                out.push(strip(self.actor.role, EntityKind::Appointment, a)?);
+            }
+        }
+        Ok(out)
     }
 
     pub fn add_record(&self, fields: RecordFields) -> Result<MedicalRecordVersion, ClientError> {
         self.writable(EntityKind::MedicalRecord, true, &())?;
-        let r = lock(&self.store).add_record(fields)?;
+        let mut s = lock(&self.store);
+        self.require_scope(&s, Some(fields.patient_id))?;
+        let r = s.add_record(fields)?;
+        drop(s);
         self.after_write();
         Ok(r)
     }
 
     pub fn amend_record(&self, amends: Uuid, fields: RecordFields) -> Result<MedicalRecordVersion, ClientError> {
         self.writable(EntityKind::MedicalRecord, true, &())?;
-        let r = lock(&self.store).amend_record(amends, fields)?;
+        let mut s = lock(&self.store);
+        let patient = s.record_patient(amends)?;
+        self.require_scope(&s, patient)?;
+        let r = s.amend_record(amends, fields)?;
+        drop(s);
         self.after_write();
         Ok(r)
     }
@@ -342,6 +406,7 @@ impl Clinic {
     pub fn list_records(&self, patient: Uuid) -> Result<Vec<RecordVersionView>, ClientError> {
         self.readable(EntityKind::MedicalRecord)?;
         let s = lock(&self.store);
+        self.require_scope(&s, Some(patient))?;
         let list = s.list_records(patient)?;
         s.audit(AuditAction::ViewRecord, Some(EntityKind::MedicalRecord), None, Some(patient))?;
         Ok(list)
@@ -375,6 +440,7 @@ impl Clinic {
     pub fn get_patient(&self, id: Uuid) -> Result<Patient, ClientError> {
         self.readable(EntityKind::Patient)?;
         let s = lock(&self.store);
+        self.require_scope(&s, Some(id))?;
         let p = s.get_patient(id)?;
         s.audit(AuditAction::ViewPatient, Some(EntityKind::Patient), Some(id), Some(id))?;
         strip(self.actor.role, EntityKind::Patient, p)
@@ -383,7 +449,11 @@ impl Clinic {
     pub fn list_patients(&self, query: &str, limit: u32) -> Result<Vec<Patient>, ClientError> {
         self.readable(EntityKind::Patient)?;
         let list = lock(&self.store).list_patients(query, limit)?;
-        list.into_iter().map(|p| strip(self.actor.role, EntityKind::Patient, p)).collect()
+        let fw = self.assigned_only();
+        list.into_iter()
+            .filter(|p| fw.is_none() || p.field_worker_id.as_deref() == fw)
+            .map(|p| strip(self.actor.role, EntityKind::Patient, p))
+            .collect()
     }
 
     /// Writes the server refused for good, with code and reason (their fields as the role may see).
@@ -465,11 +535,8 @@ impl Clinic {
     /// Like `sync_now`, within `opts`, calling `report` with the pull's progress after every page.
     pub async fn sync_now_reporting(&self, opts: RoundOptions, report: &(dyn Fn(Progress) + Sync)) -> Result<RoundReport, ClientError> {
         self.guard()?;
-        if self.credentials.as_ref().is_some_and(|c| !c.has_session()) {
-            return Err(ClientError::Unauthenticated {
-                message: "signed in offline: sign in again while online to sync; changes stay on this device".into(),
-            });
-        }
+        // After an offline sign-in there is no token: the round still runs, so an unreachable
+        // server reads as `offline` and a reachable one answers `unauthenticated`.
         let _one_at_a_time = self.round.lock().await;
         self.guard()?;
         self.set_live(|l| l.syncing = true);
@@ -692,6 +759,25 @@ mod tests {
         let admin = open(dir.path(), Role::ClinicAdmin);
         let history = admin.local_access_history(p.id).unwrap();
         assert_eq!(history.len(), 5);
+    }
+
+    #[test]
+    fn a_field_worker_sees_only_assigned_patients() {
+        let dir = tempfile::tempdir().unwrap();
+        let clinician = open(dir.path(), Role::Clinician);
+        let other = clinician.register_patient(patient_fields()).unwrap();
+        drop(clinician);
+        let mut actor = Actor::new(Uuid::new_v4(), Role::FieldWorker);
+        actor.field_worker_id = Some("fw-7".into());
+        let fw = Clinic::open_headless(dir.path(), DataKey::from_bytes([5; 32]), actor, "http://127.0.0.1:9").unwrap();
+        let mine = fw.register_patient(patient_fields()).unwrap();
+        assert_eq!(mine.field_worker_id.as_deref(), Some("fw-7"));
+        let listed: Vec<Uuid> = fw.list_patients("", 10).unwrap().iter().map(|p| p.id).collect();
+        assert_eq!(listed, vec![mine.id]);
+        assert_eq!(fw.get_patient(other.id).unwrap_err().code(), "not_found");
+        assert_eq!(fw.list_records(other.id).unwrap_err().code(), "not_found");
+        assert_eq!(fw.add_record(record(other.id)).unwrap_err().code(), "not_found");
+        fw.add_record(record(mine.id)).unwrap();
     }
 
     #[test]

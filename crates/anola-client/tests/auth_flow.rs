@@ -285,6 +285,24 @@ async fn offline_sign_in_cannot_sync_until_online_again() {
     assert!(!s.online_session);
     let c = offline.clinic().unwrap();
     c.register_patient(patient()).unwrap();
-    assert_eq!(c.sync_now().await.unwrap_err().code(), "unauthenticated");
+    assert_eq!(c.sync_now().await.unwrap_err().code(), "offline");
+    assert_eq!(c.status().unwrap().pending, 1);
+}
+
+#[tokio::test]
+async fn a_session_without_tokens_is_told_to_sign_in_again() {
+    use anola_client::sync::transport::Credentials;
+    use anola_client::{Actor, Clinic, ClinicConfig, DataKey};
+    let (url, mock) = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = ClinicConfig::new(dir.path(), &url, DataKey::random(), Actor::new(Uuid::new_v4(), Role::Clinician));
+    cfg.device_id = Some("dev-1".into());
+    cfg.credentials = Some(Arc::new(Credentials::new(Some("dev-1:device-secret".into()), None)));
+    let c = Clinic::open(cfg).unwrap();
+    c.register_patient(patient()).unwrap();
+    let e = c.sync_now().await.unwrap_err();
+    assert_eq!(e.code(), "unauthenticated");
+    assert!(e.to_string().contains("Sign in again"), "{e}");
+    assert_eq!(mock.lock().unwrap().pushes.len(), 0);
     assert_eq!(c.status().unwrap().pending, 1);
 }

@@ -127,6 +127,17 @@ impl LocalStore {
         self.write_record(Uuid::now_v7(), fields)
     }
 
+    /// The patient a record version belongs to.
+    pub fn record_patient(&self, version: Uuid) -> Result<Option<Uuid>, ClientError> {
+        let p: Option<String> = self
+            .conn()
+            .query_row("SELECT patient_id FROM medical_records WHERE id = ?1", [version.to_string()], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        Ok(p.and_then(|p| p.parse().ok()))
+    }
+
     /// Every version of every record of a patient, oldest first, with amendment flags.
     pub fn list_records(&self, patient: Uuid) -> Result<Vec<RecordVersionView>, ClientError> {
         let mut stmt = self
