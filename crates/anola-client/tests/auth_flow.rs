@@ -27,6 +27,8 @@ struct Mock {
     disabled: bool,
     refreshes: u32,
     pushes: Vec<PushRequest>,
+    /// Refuse the first mutation of the next push as the role matrix would.
+    forbid_first: bool,
     authorised_requests: u32,
 }
 
@@ -140,6 +142,11 @@ async fn push(State(s): State<S>, h: HeaderMap, Json(req): Json<PushRequest>) ->
     if let Some(e) = gate(&mut m, &h) {
         return e;
     }
+    if std::mem::take(&mut m.forbid_first) {
+        let body = json!({"code": "forbidden", "message": "no", "field": "mutations[0].fields.allergies",
+            "errors": [{"field": "mutations[0].fields.allergies", "code": "forbidden", "message": "the front_desk role may not write allergies", "mutation_index": 0}]});
+        return (StatusCode::FORBIDDEN, Json(body));
+    }
     let results = req
         .mutations
         .iter()
@@ -234,6 +241,17 @@ async fn enrol_sign_in_sync_refresh_and_wipe() {
     // Nothing left to send: the next round pushes nothing.
     c.sync_now().await.unwrap();
     assert_eq!(mock.lock().unwrap().pushes.len(), 1);
+
+    // A write the server's role check refuses is parked with its reason; the rest still go.
+    mock.lock().unwrap().forbid_first = true;
+    c.register_patient(patient()).unwrap();
+    c.register_patient(patient()).unwrap();
+    c.sync_now().await.unwrap();
+    let refused = c.rejected_writes().unwrap();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].1, "forbidden");
+    assert_eq!(c.status().unwrap().pending, 0);
+    assert_eq!(mock.lock().unwrap().pushes.last().unwrap().mutations.len(), 1);
 
     // An expired access token is refreshed once and the request retried.
     mock.lock().unwrap().expire_once = true;

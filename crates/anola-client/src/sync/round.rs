@@ -116,34 +116,43 @@ async fn push_all(
                 lock(store).mark_audit_sent(&audit_ids)?;
                 outbox_actions(&ids, &resp.results)
             }
-            // The server names the mutations that break its rules and applied nothing: park those
-            // (they will never pass) and send the rest again, so one bad write cannot block the queue.
-            Err(TransportError::Refused { body, .. }) if body.code == ErrorCode::ValidationFailed => {
-                let mut bad: BTreeMap<usize, String> = BTreeMap::new();
+            // The server names the mutations that break its rules (validation) or that the role
+            // may not make (forbidden) and applied nothing: park those (they will never pass) and
+            // send the rest again, so one bad write cannot block the queue.
+            Err(TransportError::Refused { body, .. })
+                if matches!(body.code, ErrorCode::ValidationFailed | ErrorCode::Forbidden)
+                    && body.errors.iter().any(|e| e.mutation_index.is_some()) =>
+            {
+                let mut bad: BTreeMap<usize, (String, String)> = BTreeMap::new();
                 for e in &body.errors {
                     if let Some(i) = e.mutation_index {
-                        bad.entry(i).or_insert_with(|| format!("{}: {}", e.field, e.message));
+                        let code = if body.code == ErrorCode::Forbidden {
+                            "forbidden".to_owned()
+                        } else {
+                            "validation_failed".to_owned()
+                        };
+                        bad.entry(i).or_insert_with(|| (code, format!("{}: {}", e.field, e.message)));
                     }
-                }
-                if bad.is_empty() {
-                    return Err(ClientError::ServerRejected {
-                        server_code: body.code.as_str().into(),
-                        message: body.message,
-                    });
                 }
                 ids.iter()
                     .enumerate()
                     .map(|(i, id)| match bad.get(&i) {
-                        Some(msg) => (
+                        Some((code, msg)) => (
                             *id,
                             OutboxAction::Park {
-                                code: "validation_failed".into(),
+                                code: code.clone(),
                                 message: msg.clone(),
                             },
                         ),
                         None => (*id, OutboxAction::Retry),
                     })
                     .collect()
+            }
+            Err(TransportError::Refused { body, .. }) if body.code == ErrorCode::ValidationFailed => {
+                return Err(ClientError::ServerRejected {
+                    server_code: body.code.as_str().into(),
+                    message: body.message,
+                });
             }
             Err(e) => return Err(client_error(e)),
         };
