@@ -362,6 +362,7 @@ export function App({ session }: { session: Session }) {
             onSaved={onRecordSaved}
             onCancel={() => goBack(view.back)}
             onDirtyChange={onDirtyChange}
+            signedInAs={session.user.display_name}
           />
         )}
         {view.name === 'conflicts' && (

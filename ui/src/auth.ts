@@ -79,6 +79,9 @@ export const TOO_MANY_PINS = 'Too many wrong PINs — sign in with your password
 export function authErrorMessage(e: ApiError, ctx: { totpSent?: boolean; now?: Date } = {}): string {
   switch (e.code) {
     case 'invalid_credentials': {
+      if (/unreachable|not reachable/i.test(e.message)) {
+        return 'Wrong user name or password — or this account has not signed in on this device before. The server cannot be reached, and offline sign-in works only for staff who signed in here while online.';
+      }
       const left = attemptsLeft(e.message);
       return left === null
         ? 'Wrong user name or password.'
@@ -89,6 +92,9 @@ export function authErrorMessage(e: ApiError, ctx: { totpSent?: boolean; now?: D
     case 'account_disabled':
       return 'This account was disabled by an administrator. Ask the clinic administrator.';
     case 'mfa_required':
+      if (mfaSetupNeeded(e)) {
+        return 'This account must set up two-factor sign-in before it can open a clinic device. Set it up on the clinic server, then sign in here.';
+      }
       return ctx.totpSent
         ? 'That code did not work — enter the current 6-digit code from your authenticator app.'
         : 'Enter the 6-digit code from your authenticator app.';
@@ -115,6 +121,11 @@ export function authErrorMessage(e: ApiError, ctx: { totpSent?: boolean; now?: D
     default:
       return e.message;
   }
+}
+
+/** `mfa_required` because the account has no TOTP yet (a code field would not help). */
+export function mfaSetupNeeded(e: ApiError): boolean {
+  return e.code === 'mfa_required' && /set up|enrol/i.test(e.message);
 }
 
 /** "… 3 attempt(s) left …" in a backend message, or null. */

@@ -161,6 +161,14 @@ describe('mock accounts: enrolment and wipe', () => {
     expect(s.user?.username).toBe('nurse');
   });
 
+  it('stays enrolled when the sign-in that completes enrolment fails', () => {
+    const m = setup(['unenrolled']);
+    const args = { code: DEMO_ENROLMENT_CODE, deviceName: 'Admin PC', username: 'admin', password: DEMO_PASSWORD };
+    expect(m.refusal('enrol_device', args).code).toBe('mfa_required');
+    expect(m.call('device_state')).toMatchObject({ enrolled: true, user: null });
+    expect(m.call('sign_in', { username: 'admin', password: DEMO_PASSWORD, totp: DEMO_TOTP }).user?.username).toBe('admin');
+  });
+
   it('a revoked device shows the notice and refuses everything', () => {
     const m = setup();
     m.auth.controls.revoke();

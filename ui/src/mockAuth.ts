@@ -232,12 +232,17 @@ export function createMockAuth(o: MockAuthOptions) {
       if (!o.online()) fail('offline', 'Enrolment needs the sync server, which cannot be reached.');
       const role: Role | null = code === DEMO_ENROLMENT_CODE ? 'clinic_admin' : code === DEMO_KIOSK_CODE ? 'kiosk' : null;
       if (!role) fail('invalid_enrolment_code', 'the enrolment code is unknown, used or expired');
-      const u = verify(str(a.username), str(a.password), str(a.totp) || undefined, true);
+      // As the device does it: the code is spent and the device enrolled first, then the staff
+      // member signs in; a failed sign-in leaves an enrolled device (finish on the sign-in screen).
       enrolled = true;
       notice = null;
       device = { device_id: o.deviceId, name: deviceName, clinic_id: o.clinicId, role, field_worker_id: null };
-      startSession(u);
-      return changed();
+      try {
+        startSession(verify(str(a.username), str(a.password), str(a.totp) || undefined, true));
+      } finally {
+        o.emit(state());
+      }
+      return state();
     },
     sign_in: (a) => {
       if (!enrolled) {

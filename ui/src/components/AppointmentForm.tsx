@@ -1,7 +1,7 @@
 // "Book appointment": patient, provider, date and time, and the optional details.
 
-import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
-import { api, describeError, toApiError } from '../api';
+import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { api, toApiError } from '../api';
 import {
   APPOINTMENT_FORM_ORDER,
   APPOINTMENT_TYPE_LABELS,
@@ -29,6 +29,7 @@ import { parseIsoDate, todayIso } from '../validation';
 import { ErrorBanner } from './ErrorBanner';
 import { fieldDomId, SelectField, submitOnEnter, TextField } from './Field';
 import { PatientPicker } from './PatientPicker';
+import { ErrorText } from './ErrorText';
 
 interface Props {
   /** Preselected patient (booking from the patient's page). */
@@ -59,7 +60,7 @@ export function AppointmentForm({ patient: initialPatient, date, onSaved, onCanc
   const [values, setValues] = useState<AppointmentFormValues>(initial);
   const [patient, setPatient] = useState<Patient | null>(initialPatient);
   const [errors, setErrors] = useState<FormErrors>({});
-  const [banner, setBanner] = useState<{ title: string; detail?: string; items?: string[] } | null>(null);
+  const [banner, setBanner] = useState<{ title: string; detail?: ReactNode; items?: string[] } | null>(null);
   const [submitting, setSubmitting] = useState(false);
   const [dayList, setDayList] = useState<{ date: string; list: Appointment[] } | null>(null);
   const submittingRef = useRef(false);
@@ -172,7 +173,7 @@ export function AppointmentForm({ patient: initialPatient, date, onSaved, onCanc
         setErrors({ patient_id: 'This patient is no longer on this device (deleted or merged) — choose the patient again' });
         focusNext.current = TEST_IDS.patient_id;
       } else {
-        setBanner({ title, detail: describeError(err) });
+        setBanner({ title, detail: <ErrorText error={err} /> });
       }
     }
   };
@@ -272,7 +273,7 @@ export function AppointmentForm({ patient: initialPatient, date, onSaved, onCanc
             )}
             {providers.error && providers.data === null && (
               <div className="field-error" role="alert">
-                {describeError(providers.error)}{' '}
+                <ErrorText error={providers.error} />{' '}
                 <button type="button" className="link" onClick={providers.reload}>
                   Try again
                 </button>

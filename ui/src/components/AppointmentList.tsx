@@ -1,8 +1,8 @@
 // Appointment rows with their actions (confirm, check in, start, complete, no-show, cancel,
 // reschedule). Used by the day view and by a patient's Appointments tab.
 
-import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
-import { api, describeError, toApiError } from '../api';
+import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent, type ReactNode } from 'react';
+import { api, toApiError } from '../api';
 import {
   ACTION_LABELS,
   APPOINTMENT_STATUS_LABELS,
@@ -28,6 +28,7 @@ import { normalizeDateInput } from '../form';
 import type { ApiError, Appointment, AppointmentFields, Patient, Provider } from '../types';
 import { parseIsoDate, todayIso } from '../validation';
 import { fieldDomId, SelectField, submitOnEnter, TextField } from './Field';
+import { ErrorText } from './ErrorText';
 
 interface Props {
   appointments: readonly Appointment[];
@@ -70,7 +71,7 @@ export function AppointmentList({
   const [selectedId, setSelectedId] = useState<string | null>(highlightId ?? null);
   const [open, setOpen] = useState<Open>(null);
   const [busyId, setBusyId] = useState<string | null>(null);
-  const [rowError, setRowError] = useState<{ id: string; message: string } | null>(null);
+  const [rowError, setRowError] = useState<{ id: string; message: ReactNode } | null>(null);
   const listRef = useRef<HTMLUListElement>(null);
 
   // A highlighted appointment (from a conflict note) is selected, scrolled to and focused once.
@@ -135,7 +136,7 @@ export function AppointmentList({
       no_show: `${who} marked as a no-show.`,
     };
     const err = await save(a, statusChangeFields(action), done[action]);
-    if (err) setRowError({ id: a.id, message: describeError(err) });
+    if (err) setRowError({ id: a.id, message: <ErrorText error={err} /> });
   };
 
   // The row that takes Tab focus: the last one chosen if still listed, else the highlighted, else the first.
@@ -334,8 +335,8 @@ function escapeCloses(e: KeyboardEvent<HTMLElement>, close: () => void) {
 }
 
 /** Places backend field errors on the inline form's fields; the rest become one message. */
-function placeErrors(err: ApiError, known: Record<string, string>): { errors: FormErrors; other: string | null } {
-  if (err.code !== 'validation_failed' || !err.errors?.length) return { errors: {}, other: describeError(err) };
+function placeErrors(err: ApiError, known: Record<string, string>): { errors: FormErrors; other: ReactNode } {
+  if (err.code !== 'validation_failed' || !err.errors?.length) return { errors: {}, other: <ErrorText error={err} /> };
   const errors: FormErrors = {};
   const other: string[] = [];
   for (const fe of err.errors) {
@@ -358,7 +359,7 @@ function CancelForm({
   const [reason, setReason] = useState('');
   const [by, setBy] = useState('');
   const [errors, setErrors] = useState<FormErrors>({});
-  const [other, setOther] = useState<string | null>(null);
+  const [other, setOther] = useState<ReactNode>(null);
   const [busy, setBusy] = useState(false);
   const testPrefix = 'cancel';
 
@@ -462,7 +463,7 @@ function RescheduleForm({
     appointment.status === 'conflict_needs_rescheduling' ? 'The slot was already taken' : '',
   );
   const [errors, setErrors] = useState<FormErrors>({});
-  const [other, setOther] = useState<string | null>(null);
+  const [other, setOther] = useState<ReactNode>(null);
   const [busy, setBusy] = useState(false);
   const [sameDay, setSameDay] = useState<{ date: string; list: Appointment[] } | null>(null);
 

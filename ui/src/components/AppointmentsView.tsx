@@ -1,7 +1,7 @@
 // The day view: one day's appointments, in time order, with their actions.
 
 import { useCallback, useEffect, useId, useMemo, useState, type KeyboardEvent as ReactKeyboardEvent } from 'react';
-import { api, describeError } from '../api';
+import { api } from '../api';
 import { addDays, providerName } from '../appointments';
 import { formatDayHeading, plural } from '../format';
 import { normalizeDateInput } from '../form';
@@ -10,6 +10,7 @@ import type { Appointment } from '../types';
 import { parseIsoDate, todayIso } from '../validation';
 import { AppointmentList } from './AppointmentList';
 import { ErrorBanner } from './ErrorBanner';
+import { ErrorText } from './ErrorText';
 
 interface Props {
   date: string;
@@ -220,7 +221,7 @@ export function AppointmentsView({ date, onDateChange, highlightId, onOpenPatien
 
       {appts.error && (
         <ErrorBanner title="Appointments could not be loaded" onRetry={appts.reload}>
-          {describeError(appts.error)}
+          <ErrorText error={appts.error} />
         </ErrorBanner>
       )}
 

@@ -1,6 +1,6 @@
 import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode, type Ref, type RefObject } from 'react';
 import { api, toApiError } from '../api';
-import { authErrorMessage, lockedUntilLabel, normalizeTotp, pinExhausted, TOO_MANY_PINS, wrongPinMessage } from '../auth';
+import { authErrorMessage, lockedUntilLabel, mfaSetupNeeded, normalizeTotp, pinExhausted, TOO_MANY_PINS, wrongPinMessage } from '../auth';
 import { accessOf, roleLabel } from '../roles';
 import type { ApiError, DeviceState } from '../types';
 
@@ -8,6 +8,8 @@ import type { ApiError, DeviceState } from '../types';
 export interface Flash {
   message: string;
   username?: string;
+  /** Show the 6-digit code field at once (the account has two-factor sign-in). */
+  askTotp?: boolean;
 }
 
 // ---------- Shared pieces ----------
@@ -31,11 +33,13 @@ function AuthPage({ children, testId, wide }: { children: ReactNode; testId?: st
 function DeviceNotice({ notice }: { notice: string | null }) {
   if (!notice) return null;
   return (
-    <div className="banner banner-warn auth-notice" role="alert" data-testid="device-notice">
+    <div className="banner banner-warn auth-notice" role="alert">
       <span className="banner-icon" aria-hidden="true">
         ⚠
       </span>
-      <div className="banner-body">{notice}</div>
+      <div className="banner-body" data-testid="device-notice">
+        {notice}
+      </div>
     </div>
   );
 }
@@ -191,7 +195,19 @@ function TotpField({
 
 // ---------- Enrolment ----------
 
-export function EnrolScreen({ state, onDone }: { state: DeviceState; onDone: (s: DeviceState) => void }) {
+export function EnrolScreen({
+  state,
+  onDone,
+  onFailed,
+}: {
+  state: DeviceState;
+  onDone: (s: DeviceState) => void;
+  /**
+   * Enrolment was refused. The backend may have enrolled the device before the sign-in failed
+   * (the code is then used up): the gate re-reads the state and continues on the sign-in screen.
+   */
+  onFailed: (e: ApiError, username: string) => void;
+}) {
   const base = useId();
   const [code, setCode] = useState('');
   const [deviceName, setDeviceName] = useState('');
@@ -253,13 +269,15 @@ export function EnrolScreen({ state, onDone }: { state: DeviceState; onDone: (s:
       onDone(s);
     } catch (raw) {
       const err = toApiError(raw);
-      if (err.code === 'mfa_required') setAskTotp(true);
+      const needCode = err.code === 'mfa_required' && !mfaSetupNeeded(err);
+      if (needCode) setAskTotp(true);
       if (err.code === 'invalid_credentials') setPassword('');
       const field = err.errors?.[0]?.field;
       const target =
         field === 'code' ? 'code' : field === 'device_name' || field === 'name' ? 'device_name' : targetOf(err);
       show(authErrorMessage(err, { totpSent: askTotp && !!totp }), target);
-      if (err.code === 'mfa_required') setTotp('');
+      if (needCode) setTotp('');
+      onFailed(err, username.trim());
     } finally {
       busyRef.current = false;
       setBusy(false);
@@ -368,9 +386,9 @@ export function SignInScreen({
   const [username, setUsername] = useState(flash?.username ?? '');
   const [password, setPassword] = useState('');
   const [totp, setTotp] = useState('');
-  const [askTotp, setAskTotp] = useState(false);
+  const [askTotp, setAskTotp] = useState(flash?.askTotp ?? false);
   const [error, setError] = useState<{ message: string; target: ErrorTarget } | null>(
-    flash ? { message: flash.message, target: 'password' } : null,
+    flash ? { message: flash.message, target: null } : null,
   );
   const [busy, setBusy] = useState(false);
   const busyRef = useRef(false);
@@ -433,10 +451,11 @@ export function SignInScreen({
       onDone(s);
     } catch (raw) {
       const err = toApiError(raw);
-      if (err.code === 'mfa_required') setAskTotp(true);
+      const needCode = err.code === 'mfa_required' && !mfaSetupNeeded(err);
+      if (needCode) setAskTotp(true);
       if (err.code === 'invalid_credentials' || err.code === 'account_locked') setPassword('');
       show(authErrorMessage(err, { totpSent: askTotp && !!totp }), targetOf(err));
-      if (err.code === 'mfa_required') setTotp('');
+      if (needCode) setTotp('');
     } finally {
       busyRef.current = false;
       setBusy(false);
@@ -613,7 +632,7 @@ export function LockScreen({
         focusSoon(secretRef);
         return;
       }
-      if (err.code === 'mfa_required') {
+      if (err.code === 'mfa_required' && !mfaSetupNeeded(err)) {
         setAskTotp(true);
         setError(authErrorMessage(err, { totpSent: askTotp && !!totp }));
         setTotp('');

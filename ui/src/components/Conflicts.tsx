@@ -1,13 +1,14 @@
 // Conflict notes: the full list (from the sync indicator) and a patient's "Conflict history".
 
 import { useCallback, useMemo } from 'react';
-import { api, describeError } from '../api';
+import { api } from '../api';
 import { providerName } from '../appointments';
 import { conflictSentence, conflictTargets, conflictTitle, patientIdsIn, sortNotesNewestFirst } from '../conflicts';
 import { displayName, formatDateTime, plural } from '../format';
 import { useAsync, usePatientsById, useProviders } from '../hooks';
 import type { ApiError, ConflictNote, Patient, Provider } from '../types';
 import { ErrorBanner } from './ErrorBanner';
+import { ErrorText } from './ErrorText';
 
 export interface ConflictLinks {
   onOpenPatient: (id: string) => void;
@@ -180,7 +181,7 @@ export function ConflictsView({ refreshKey, ...links }: ConflictLinks & { refres
 
       {notes.error && (
         <ErrorBanner title="Conflict notes could not be loaded" onRetry={notes.reload}>
-          {describeError(notes.error)}
+          <ErrorText error={notes.error} />
         </ErrorBanner>
       )}
 
@@ -239,7 +240,7 @@ export function PatientConflicts({
       <h2 id="patient-conflicts-title">Conflict history</h2>
       {error && (
         <ErrorBanner title="Conflict history could not be loaded" onRetry={onRetry}>
-          {describeError(error)}
+          <ErrorText error={error} />
         </ErrorBanner>
       )}
       {notes === null && !error && <p className="loading">Loading…</p>}

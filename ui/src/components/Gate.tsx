@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api, onSessionError, setCurrentRole, toApiError } from '../api';
 import { App } from '../App';
-import { screenFor, throttle, TOO_MANY_PINS, TOUCH_INTERVAL_MS } from '../auth';
+import { authErrorMessage, mfaSetupNeeded, screenFor, throttle, TOO_MANY_PINS, TOUCH_INTERVAL_MS } from '../auth';
 import { accessOf } from '../roles';
 import type { ApiError, DeviceState } from '../types';
 import { EnrolScreen, KioskScreen, LockScreen, NoRoleScreen, SignInScreen, type Flash } from './AuthScreens';
@@ -118,6 +118,23 @@ export function Gate() {
     },
     [refresh],
   );
+  const onEnrolFailed = useCallback(
+    (e: ApiError, username: string) => {
+      api.deviceState().then((s) => {
+        if (s.enrolled) {
+          // Enrolled, but the sign-in that completes it failed: finish on the sign-in screen.
+          const askTotp = e.code === 'mfa_required' && !mfaSetupNeeded(e);
+          setFlash({
+            message: `This device is now enrolled${s.device ? ` as “${s.device.name}”` : ''}; sign in to finish. ${authErrorMessage(e)}`,
+            username,
+            askTotp,
+          });
+        }
+        apply(s);
+      }, refresh);
+    },
+    [apply, refresh],
+  );
   const onSignedIn = useCallback(
     (s: DeviceState) => {
       setFlash(null);
@@ -144,7 +161,7 @@ export function Gate() {
 
   switch (screen) {
     case 'enrol':
-      return <EnrolScreen state={state} onDone={onSignedIn} />;
+      return <EnrolScreen state={state} onDone={onSignedIn} onFailed={onEnrolFailed} />;
     case 'sign_in':
       return <SignInScreen key={flash?.username ?? ''} state={state} flash={flash} onDone={onSignedIn} />;
     case 'locked':

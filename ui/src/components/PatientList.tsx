@@ -1,10 +1,11 @@
 import { useEffect, useId, useRef, useState, type KeyboardEvent, type RefObject } from 'react';
-import { api, describeError } from '../api';
+import { api } from '../api';
 import { displayName, formatDobWithAge } from '../format';
 import { useDebounced } from '../hooks';
 import type { ApiError, Patient } from '../types';
 import { todayIso } from '../validation';
 import { ErrorBanner } from './ErrorBanner';
+import { ErrorText } from './ErrorText';
 
 export const SEARCH_DEBOUNCE_MS = 120;
 export const LIST_LIMIT = 50;
@@ -186,7 +187,7 @@ export function PatientList({ query, onQueryChange, onOpen, onRegister, refreshK
 
       {error && (
         <ErrorBanner title="Patients could not be loaded" onRetry={() => setRetryCount((n) => n + 1)}>
-          {describeError(error)}
+          <ErrorText error={error} />
         </ErrorBanner>
       )}
 

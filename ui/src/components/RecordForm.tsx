@@ -2,7 +2,7 @@
 // new version pointing at the one it replaces; the old one stays in the history.
 
 import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
-import { api, describeError, toApiError } from '../api';
+import { api, toApiError } from '../api';
 import { displayName } from '../format';
 import {
   buildRecordFields,
@@ -22,6 +22,7 @@ import {
 import type { MedicalRecordVersion, Patient, RecordVersionView, Vitals } from '../types';
 import { ErrorBanner } from './ErrorBanner';
 import { fieldDomId, submitOnEnter, TextAreaField, TextField } from './Field';
+import { ErrorText } from './ErrorText';
 
 const AUTHOR_KEY = 'anola.recordAuthor';
 
@@ -74,15 +75,18 @@ interface Props {
   onSaved: (v: MedicalRecordVersion, amended: boolean) => void;
   onCancel: () => void;
   onDirtyChange?: (dirty: boolean) => void;
+  /** The signed-in staff member's name: the author filled in (else the last author typed here). */
+  signedInAs?: string;
 }
 
-export function RecordForm({ patient, amends, onSaved, onCancel, onDirtyChange }: Props) {
-  const [start] = useState<{ values: RecordFormValues; carried: CarriedOver }>(() =>
-    amends ? versionToRecordForm(amends, rememberedAuthor()) : { values: emptyRecordForm(rememberedAuthor()), carried: {} },
-  );
+export function RecordForm({ patient, amends, onSaved, onCancel, onDirtyChange, signedInAs }: Props) {
+  const [start] = useState<{ values: RecordFormValues; carried: CarriedOver }>(() => {
+    const author = signedInAs || rememberedAuthor();
+    return amends ? versionToRecordForm(amends, author) : { values: emptyRecordForm(author), carried: {} };
+  });
   const [values, setValues] = useState<RecordFormValues>(start.values);
   const [errors, setErrors] = useState<FormErrors>({});
-  const [banner, setBanner] = useState<{ title: string; detail?: string; items?: string[] } | null>(null);
+  const [banner, setBanner] = useState<{ title: string; detail?: ReactNode; items?: string[] } | null>(null);
   const [submitting, setSubmitting] = useState(false);
   const submittingRef = useRef(false);
   const focusNext = useRef<string | null>(null);
@@ -194,7 +198,7 @@ export function RecordForm({ patient, amends, onSaved, onCancel, onDirtyChange }
         if (unplaced.length) setBanner({ title, items: unplaced });
         focusNext.current = firstErrorTestId(placed, values);
       } else {
-        setBanner({ title, detail: describeError(err) });
+        setBanner({ title, detail: <ErrorText error={err} /> });
       }
     }
   };

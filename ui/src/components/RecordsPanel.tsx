@@ -1,10 +1,10 @@
 // A patient's medical records: one card per record, newest version on top, amended versions folded away.
 
-import { describeError } from '../api';
 import { formatDiagnosis, formatHlc, formatPrescription, formatVitals, groupRecordVersions, type RecordGroup } from '../records';
 import { plural } from '../format';
 import type { ApiError, RecordVersionView } from '../types';
 import { ErrorBanner } from './ErrorBanner';
+import { ErrorText } from './ErrorText';
 
 interface Props {
   versions: RecordVersionView[] | null;
@@ -41,7 +41,7 @@ export function RecordsPanel({ versions, error, onRetry, onNew, onAmend, highlig
 
       {error && (
         <ErrorBanner title="Records could not be loaded" onRetry={onRetry}>
-          {describeError(error)}
+          <ErrorText error={error} />
         </ErrorBanner>
       )}
 
