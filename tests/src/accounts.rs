@@ -7,7 +7,7 @@ use anola_protocol::{Role, UserType};
 use serde_json::{json, Value};
 
 pub const ADMIN: &str = "admin";
-pub const ADMIN_PASSWORD: &str = "harness admin passphrase";
+pub const ADMIN_PASSWORD: &str = "harness root passphrase";
 /// Base32; every test server's bootstrap administrator is provisioned with it.
 pub const ADMIN_TOTP_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 pub const STAFF_PASSWORD: &str = "harness staff passphrase";

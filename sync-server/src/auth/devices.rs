@@ -142,7 +142,7 @@ pub async fn enrol<S: AccountStore>(store: &S, req: &EnrolRequest) -> Result<Enr
     }
     let secret = URL_SAFE_NO_PAD.encode(random_bytes::<32>());
     let device = DeviceRecord {
-        device_id: format!("dev-{}", uuid::Uuid::new_v4().simple()),
+        device_id: format!("dev_{}", uuid::Uuid::new_v4().simple()),
         name: name.to_owned(),
         clinic_id: e.clinic_id.clone(),
         role: e.role,
