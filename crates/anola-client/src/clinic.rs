@@ -135,6 +135,7 @@ pub struct Clinic {
     /// Set when the workstation locked, signed out or wiped: every method fails with this.
     closed: Mutex<Option<ClientError>>,
     hook: Option<SecurityHook>,
+    sync_started: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Clinic {
@@ -197,6 +198,7 @@ impl Clinic {
             changed: watch::channel(0).0,
             closed: Mutex::new(None),
             hook: config.on_security_event,
+            sync_started: std::sync::atomic::AtomicBool::new(false),
         }))
     }
 
@@ -605,9 +607,21 @@ impl Clinic {
         }
     }
 
-    /// Starts the background task on the current tokio runtime. It stops when the clinic is dropped.
+    /// Starts the background task on the current tokio runtime. It stops when the clinic is dropped
+    /// or closed (lock, sign-out, wipe).
     pub fn start_background_sync(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        self.sync_started.store(true, std::sync::atomic::Ordering::SeqCst);
         tokio::spawn(task::run(Arc::downgrade(self)))
+    }
+
+    /// Starts the background task on the current tokio runtime unless it was already started.
+    /// Returns whether it started one now.
+    pub fn ensure_background_sync(self: &Arc<Self>) -> bool {
+        if self.sync_started.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return false;
+        }
+        tokio::spawn(task::run(Arc::downgrade(self)));
+        true
     }
 
     /// Asks the server's health endpoint and records the answer as the online state.

@@ -249,20 +249,31 @@ impl Workstation {
     }
 
     fn spawn_auto_lock_timer(&self) {
-        let period = self.shared.cfg.auto_lock_after;
-        if period.is_zero() {
+        if self.shared.cfg.auto_lock_after.is_zero() {
             return;
         }
-        let Ok(rt) = tokio::runtime::Handle::try_current() else { return };
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(self.auto_lock_task());
+        }
+    }
+
+    /// The inactivity timer as a future, for apps that open the workstation outside a tokio
+    /// runtime and spawn it themselves (`open` spawns it when called inside one). Ends when the
+    /// workstation is dropped.
+    pub fn auto_lock_task(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
         let weak: Weak<Shared> = Arc::downgrade(&self.shared);
+        let period = self.shared.cfg.auto_lock_after;
         let tick = (period / 4).clamp(Duration::from_secs(1), Duration::from_secs(15));
-        rt.spawn(async move {
+        async move {
+            if period.is_zero() {
+                return;
+            }
             loop {
                 tokio::time::sleep(tick).await;
                 let Some(shared) = weak.upgrade() else { return };
                 Workstation { shared }.check_auto_lock();
             }
-        });
+        }
     }
 
     /// Replaces the clock (unix milliseconds): tests of lockouts and auto-lock.
@@ -617,7 +628,7 @@ impl Workstation {
             });
         }
         if self.shared.cfg.background_sync && tokio::runtime::Handle::try_current().is_ok() {
-            clinic.start_background_sync();
+            clinic.ensure_background_sync();
         }
         self.notify();
         Ok(self.state())
@@ -748,7 +759,7 @@ impl Workstation {
                 s.last_activity_ms = (self.shared.clock.read().unwrap_or_else(|p| p.into_inner()))();
                 drop(st);
                 if self.shared.cfg.background_sync && tokio::runtime::Handle::try_current().is_ok() {
-                    clinic.start_background_sync();
+                    clinic.ensure_background_sync();
                 }
                 self.notify();
                 Ok(self.state())

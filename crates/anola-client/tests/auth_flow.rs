@@ -324,3 +324,25 @@ async fn a_session_without_tokens_is_told_to_sign_in_again() {
     assert_eq!(mock.lock().unwrap().pushes.len(), 0);
     assert_eq!(c.status().unwrap().pending, 1);
 }
+
+#[tokio::test]
+async fn background_sync_runs_from_sign_in_and_stops_at_lock() {
+    let (url, mock) = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = WorkstationConfig::new(dir.path(), &url);
+    cfg.background_sync = true;
+    let ws = Workstation::open(cfg).unwrap();
+    ws.enrol("GOOD-CODE", "laptop", "amina", "amina-password", None).await.unwrap();
+    ws.clinic().unwrap().register_patient(patient()).unwrap();
+    let mut waited = 0;
+    while mock.lock().unwrap().pushes.iter().all(|p| p.mutations.is_empty()) {
+        assert!(waited < 100, "the background task never pushed");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    ws.lock();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let before = mock.lock().unwrap().authorised_requests;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(mock.lock().unwrap().authorised_requests, before, "a locked device kept syncing");
+}
