@@ -1,85 +1,145 @@
-//! One-line commands over `Clinic`. Errors reach the UI as `{ code, message, ... }`.
+//! One-line commands over `Workstation` (the device: enrolment, sign-in, lock) and the signed-in
+//! `Clinic`. Errors reach the UI as `{ code, message, ... }`; a locked device answers `locked`.
 
 use crate::AppState;
 use anola_client::store::RecordVersionView;
+use anola_client::workstation::DeviceState;
 use anola_client::{ClientError, SyncStatus};
+use anola_protocol::auth::AuditEntry;
 use anola_protocol::{Appointment, AppointmentFields, ConflictNote, MedicalRecordVersion, Patient, PatientFields, Provider, RecordFields};
 use tauri::State;
 use uuid::Uuid;
 
 #[tauri::command]
 pub fn list_patients(state: State<AppState>, query: String, limit: u32) -> Result<Vec<Patient>, ClientError> {
-    state.clinic.list_patients(&query, limit)
+    state.ws.clinic()?.list_patients(&query, limit)
 }
 
 #[tauri::command]
 pub fn get_patient(state: State<AppState>, id: Uuid) -> Result<Patient, ClientError> {
-    state.clinic.get_patient(id)
+    state.ws.clinic()?.get_patient(id)
 }
 
 #[tauri::command]
 pub fn register_patient(state: State<AppState>, fields: PatientFields) -> Result<Patient, ClientError> {
-    state.clinic.register_patient(fields)
+    state.ws.clinic()?.register_patient(fields)
 }
 
 #[tauri::command]
 pub fn update_patient(state: State<AppState>, id: Uuid, fields: PatientFields) -> Result<Patient, ClientError> {
-    state.clinic.update_patient(id, fields)
+    state.ws.clinic()?.update_patient(id, fields)
 }
 
 #[tauri::command]
 pub fn sync_status(state: State<AppState>) -> Result<SyncStatus, ClientError> {
-    state.clinic.status()
+    state.ws.clinic()?.status()
 }
 
 /// Wakes the background task for a round now and answers at once; progress arrives as events.
 #[tauri::command]
 pub fn sync_now(state: State<AppState>) -> Result<SyncStatus, ClientError> {
-    state.clinic.request_sync();
-    state.clinic.status()
+    state.ws.clinic()?.request_sync();
+    state.ws.clinic()?.status()
 }
 
 #[tauri::command]
 pub fn delete_patient(state: State<AppState>, id: Uuid) -> Result<Patient, ClientError> {
-    state.clinic.delete_patient(id)
+    state.ws.clinic()?.delete_patient(id)
 }
 
 #[tauri::command]
 pub fn list_appointments(state: State<AppState>, date: Option<String>, patient_id: Option<Uuid>) -> Result<Vec<Appointment>, ClientError> {
-    state.clinic.list_appointments(date.as_deref(), patient_id)
+    state.ws.clinic()?.list_appointments(date.as_deref(), patient_id)
 }
 
 #[tauri::command]
 pub fn book_appointment(state: State<AppState>, fields: AppointmentFields) -> Result<Appointment, ClientError> {
-    state.clinic.book_appointment(fields)
+    state.ws.clinic()?.book_appointment(fields)
 }
 
 #[tauri::command]
 pub fn update_appointment(state: State<AppState>, id: Uuid, fields: AppointmentFields) -> Result<Appointment, ClientError> {
-    state.clinic.update_appointment(id, fields)
+    state.ws.clinic()?.update_appointment(id, fields)
 }
 
 #[tauri::command]
 pub fn list_providers(state: State<AppState>) -> Result<Vec<Provider>, ClientError> {
-    state.clinic.list_providers()
+    state.ws.clinic()?.list_providers()
 }
 
 #[tauri::command]
 pub fn list_records(state: State<AppState>, patient_id: Uuid) -> Result<Vec<RecordVersionView>, ClientError> {
-    state.clinic.list_records(patient_id)
+    state.ws.clinic()?.list_records(patient_id)
 }
 
 #[tauri::command]
 pub fn add_record(state: State<AppState>, fields: RecordFields) -> Result<MedicalRecordVersion, ClientError> {
-    state.clinic.add_record(fields)
+    state.ws.clinic()?.add_record(fields)
 }
 
 #[tauri::command]
 pub fn amend_record(state: State<AppState>, amends: Uuid, fields: RecordFields) -> Result<MedicalRecordVersion, ClientError> {
-    state.clinic.amend_record(amends, fields)
+    state.ws.clinic()?.amend_record(amends, fields)
 }
 
 #[tauri::command]
 pub fn list_conflicts(state: State<AppState>, entity_id: Option<Uuid>) -> Result<Vec<ConflictNote>, ClientError> {
-    state.clinic.list_conflicts(entity_id)
+    state.ws.clinic()?.list_conflicts(entity_id)
+}
+
+#[tauri::command]
+pub fn device_state(state: State<AppState>) -> DeviceState {
+    state.ws.state()
+}
+
+#[tauri::command]
+pub async fn enrol_device(
+    state: State<'_, AppState>,
+    code: String,
+    device_name: String,
+    username: String,
+    password: String,
+    totp: Option<String>,
+) -> Result<DeviceState, ClientError> {
+    state.ws.enrol(&code, &device_name, &username, &password, totp.as_deref()).await
+}
+
+#[tauri::command]
+pub async fn sign_in(
+    state: State<'_, AppState>,
+    username: String,
+    password: String,
+    totp: Option<String>,
+) -> Result<DeviceState, ClientError> {
+    state.ws.sign_in(&username, &password, totp.as_deref()).await
+}
+
+#[tauri::command]
+pub fn set_pin(state: State<AppState>, pin: String) -> Result<DeviceState, ClientError> {
+    state.ws.set_pin(&pin)
+}
+
+#[tauri::command]
+pub fn unlock_with_pin(state: State<AppState>, pin: String) -> Result<DeviceState, ClientError> {
+    state.ws.unlock_with_pin(&pin)
+}
+
+#[tauri::command]
+pub fn lock(state: State<AppState>) -> DeviceState {
+    state.ws.lock()
+}
+
+#[tauri::command]
+pub async fn sign_out(state: State<'_, AppState>) -> Result<DeviceState, ClientError> {
+    Ok(state.ws.sign_out().await)
+}
+
+#[tauri::command]
+pub fn touch(state: State<AppState>) {
+    state.ws.touch()
+}
+
+#[tauri::command]
+pub fn local_access_history(state: State<AppState>, patient_id: Uuid) -> Result<Vec<AuditEntry>, ClientError> {
+    state.ws.clinic()?.local_access_history(patient_id)
 }

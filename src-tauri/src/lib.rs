@@ -1,33 +1,55 @@
-//! The Tauri shell: opens the window, owns one `Clinic`, forwards commands to it and status
+//! The Tauri shell: opens the window, owns one `Workstation`, forwards commands to it and state
 //! changes to the UI. No logic lives here; see `anola-client`.
 
 mod commands;
 
-use anola_client::{Clinic, ClinicConfig};
+use anola_client::workstation::{Workstation, WorkstationConfig};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 use tauri::{Emitter, Manager};
 
 pub struct AppState {
-    pub clinic: Arc<Clinic>,
+    pub ws: Arc<Workstation>,
 }
 
 const DEFAULT_SERVER: &str = "http://127.0.0.1:8787";
 
-fn config(app: &tauri::App) -> Result<ClinicConfig, Box<dyn std::error::Error>> {
+fn config(app: &tauri::App) -> Result<WorkstationConfig, Box<dyn std::error::Error>> {
     let data_dir = match std::env::var_os("ANOLA_DATA_DIR") {
         Some(d) => PathBuf::from(d),
         None => app.path().app_data_dir()?,
     };
     let server_url = std::env::var("ANOLA_SERVER_URL").unwrap_or_else(|_| DEFAULT_SERVER.into());
-    let clinic_id = std::env::var("ANOLA_CLINIC_ID").unwrap_or_else(|_| anola_client::store::DEFAULT_CLINIC.into());
-    let field_worker_id = std::env::var("ANOLA_FIELD_WORKER_ID").ok().filter(|w| !w.is_empty());
-    Ok(ClinicConfig {
-        data_dir,
-        server_url,
-        clinic_id,
-        field_worker_id,
-    })
+    let mut cfg = WorkstationConfig::new(data_dir, server_url);
+    cfg.allow_insecure_http = std::env::var("ANOLA_ALLOW_INSECURE_HTTP").as_deref() == Ok("1");
+    if let Some(secs) = std::env::var("ANOLA_AUTO_LOCK_SECS").ok().and_then(|s| s.parse().ok()) {
+        cfg.auto_lock_after = Duration::from_secs(secs);
+    }
+    cfg.background_sync = true;
+    Ok(cfg)
+}
+
+/// Sends `device-state` and `sync-status` to the window whenever they change. Polled (twice a
+/// second) because the signed-in `Clinic` comes and goes with sign-in, lock and wipe.
+async fn forward_changes(handle: tauri::AppHandle, ws: Arc<Workstation>) {
+    let (mut last_state, mut last_status) = (String::new(), String::new());
+    loop {
+        let state = ws.state();
+        let json = serde_json::to_string(&state).unwrap_or_default();
+        if json != last_state {
+            let _ = handle.emit("device-state", &state);
+            last_state = json;
+        }
+        if let Ok(status) = ws.clinic().and_then(|c| c.status()) {
+            let json = serde_json::to_string(&status).unwrap_or_default();
+            if json != last_status {
+                let _ = handle.emit("sync-status", &status);
+                last_status = json;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 pub fn run() {
@@ -36,20 +58,10 @@ pub fn run() {
         .init();
     tauri::Builder::default()
         .setup(|app| {
-            let clinic = Clinic::open(config(app)?)?;
-            tauri::async_runtime::spawn(anola_client::sync::task::run(Arc::downgrade(&clinic)));
-            // Forward every status change to the window as a `sync-status` event.
-            let handle = app.handle().clone();
-            let watched = clinic.clone();
-            let mut changes = clinic.subscribe();
-            tauri::async_runtime::spawn(async move {
-                while changes.changed().await.is_ok() {
-                    if let Ok(status) = watched.status() {
-                        let _ = handle.emit("sync-status", status);
-                    }
-                }
-            });
-            app.manage(AppState { clinic });
+            let ws = Arc::new(Workstation::open(config(app)?)?);
+            tauri::async_runtime::spawn(ws.auto_lock_task());
+            tauri::async_runtime::spawn(forward_changes(app.handle().clone(), ws.clone()));
+            app.manage(AppState { ws });
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -68,6 +80,15 @@ pub fn run() {
             commands::add_record,
             commands::amend_record,
             commands::list_conflicts,
+            commands::device_state,
+            commands::enrol_device,
+            commands::sign_in,
+            commands::set_pin,
+            commands::unlock_with_pin,
+            commands::lock,
+            commands::sign_out,
+            commands::touch,
+            commands::local_access_history,
         ])
         .run(tauri::generate_context!())
         .expect("the clinic window failed to start");

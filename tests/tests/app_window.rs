@@ -1,14 +1,20 @@
-//! The real app in a real window: under Xvfb, driven by tauri-driver and WebKitWebDriver, register
-//! a patient through the UI with no server reachable, and see it in the list and in the pending
-//! count. Saves screenshots to `test-artifacts/`.
+//! The real app in a real window: under Xvfb, driven by tauri-driver and WebKitWebDriver. Enrol
+//! the device with a one-time code and sign in; then, with the server gone, register a patient and
+//! see it in the list and the pending count, lock the app and unlock it offline with the password,
+//! and get locked out after five wrong ones. Saves screenshots to `test-artifacts/`.
 //!
 //! Needs a display, `tauri-driver` (.tools/bin) and `WebKitWebDriver`; scripts/test.sh provides
 //! all three and sets ANOLA_REQUIRE_GUI_TESTS=1 so a missing one fails instead of skipping.
 
+use anola_e2e::accounts::{prepare_device, Enrolment};
+use anola_e2e::ferret::Ferret;
+use anola_e2e::procs::ServerProc;
 use anola_e2e::webdriver::WebDriver;
 use anola_e2e::{free_port, target_bin, workspace_root};
+use anola_protocol::Role;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 struct Driver(Child);
@@ -70,15 +76,20 @@ async fn register_a_patient_offline_in_the_real_window() {
     }
     let app = target_bin("anola-clinic");
     let data = tempfile::tempdir().unwrap();
+    let ferret = Ferret::start();
+    let server = ServerProc::start(free_port(), ferret.uri(), &anola_e2e::unique_db("window"), &[]);
+    let server_url = server.url();
+    let enrolment = prepare_device(&server_url, "main", Role::Clinician, None).await;
+    let server = Mutex::new(Some(server));
     let port = free_port();
     let native_port = free_port();
     let log = std::fs::File::create(artifacts().join("tauri-driver.log")).expect("driver log");
     let _driver = Driver(
         Command::new(&tauri_driver)
             .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
-            // Inherited by the app: a fresh replica and a server address nothing listens on.
+            // Inherited by the app: a fresh replica and the test's server.
             .env("ANOLA_DATA_DIR", data.path())
-            .env("ANOLA_SERVER_URL", format!("http://127.0.0.1:{}", free_port()))
+            .env("ANOLA_SERVER_URL", &server_url)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -92,7 +103,7 @@ async fn register_a_patient_offline_in_the_real_window() {
     let wd = WebDriver::launch(&format!("http://127.0.0.1:{port}"), app.to_str().unwrap())
         .await
         .expect("WebDriver session");
-    let result = drive(&wd).await;
+    let result = drive(&wd, &enrolment, &server).await;
     if result.is_err() {
         screenshot(&wd, "app-failure.png").await;
     }
@@ -100,13 +111,35 @@ async fn register_a_patient_offline_in_the_real_window() {
     result.expect("UI flow");
 }
 
-async fn drive(wd: &WebDriver) -> Result<(), anola_e2e::webdriver::WdError> {
+async fn drive(wd: &WebDriver, e: &Enrolment, server: &Mutex<Option<ServerProc>>) -> Result<(), anola_e2e::webdriver::WdError> {
     let long = Duration::from_secs(30);
     let short = Duration::from_secs(10);
 
-    // A new device: empty list, offline, nothing pending.
+    // First run: the enrolment screen. A one-time code from the administrator, then the staff
+    // member signs in online.
+    wd.wait_for("[data-testid=enrol-form]", long).await?;
+    for (id, value) in [
+        ("enrol-code", e.code.as_str()),
+        ("enrol-device-name", "Front desk laptop"),
+        ("enrol-username", e.username.as_str()),
+        ("enrol-password", e.password.as_str()),
+    ] {
+        let el = wd.wait_for(&format!("[data-testid={id}]"), short).await?;
+        wd.send_keys(&el, value).await?;
+    }
+    wd.click(&wd.wait_for("[data-testid=enrol-submit]", short).await?).await?;
+    wd.wait_text("[data-testid=current-user]", long, |t| !t.is_empty()).await?;
+    screenshot(wd, "app-enrolled.png").await;
+
+    // The server goes away; a sync attempt finds it gone.
+    if let Some(s) = server.lock().unwrap().take() {
+        s.kill();
+    }
+    wd.click(&wd.wait_for("[data-testid=sync-now]", short).await?).await?;
+    wd.wait_text("[data-testid=sync-state]", long, |t| t == "Offline").await?;
+
+    // A new device: empty list, nothing pending.
     wd.wait_for("[data-testid=patients-empty]", long).await?;
-    wd.wait_text("[data-testid=sync-state]", short, |t| t == "Offline").await?;
     wd.wait_text("[data-testid=sync-pending-count]", short, |t| t == "0").await?;
 
     // The form refuses an empty registration and says which fields are missing.
@@ -161,5 +194,37 @@ async fn drive(wd: &WebDriver) -> Result<(), anola_e2e::webdriver::WdError> {
     wd.click(&wd.wait_for("[data-testid=nav-appointments]", short).await?).await?;
     wd.wait_for("[data-testid=appointments-view]", short).await?;
     screenshot(wd, "app-appointments.png").await;
+
+    // Lock, then unlock offline with the password (checked against the device's cached verifier).
+    wd.click(&wd.wait_for("[data-testid=lock-button]", short).await?).await?;
+    wd.wait_for("[data-testid=lock-screen]", short).await?;
+    let pw = wd.wait_for("[data-testid=unlock-password]", short).await?;
+    wd.send_keys(&pw, &e.password).await?;
+    wd.click(&wd.wait_for("[data-testid=unlock-submit]", short).await?).await?;
+    wd.wait_text("[data-testid=current-user]", long, |t| !t.is_empty()).await?;
+    wd.wait_text("[data-testid=sync-pending-count]", short, |t| t == "1").await?;
+
+    // Five wrong passwords offline lock the account on this device.
+    wd.click(&wd.wait_for("[data-testid=lock-button]", short).await?).await?;
+    wd.wait_for("[data-testid=lock-screen]", short).await?;
+    for attempt in 1..=5 {
+        let pw = wd.wait_for("[data-testid=unlock-password]", short).await?;
+        wd.clear(&pw).await?;
+        wd.send_keys(&pw, "not my password at all").await?;
+        wd.click(&wd.wait_for("[data-testid=unlock-submit]", short).await?).await?;
+        if attempt < 5 {
+            wd.wait_text("[data-testid=unlock-error]", long, |t| !t.is_empty()).await?;
+        }
+    }
+    wd.wait_text("[data-testid=unlock-error]", long, |t| t.to_lowercase().contains("locked"))
+        .await?;
+    // Even the right password is refused now.
+    let pw = wd.wait_for("[data-testid=unlock-password]", short).await?;
+    wd.clear(&pw).await?;
+    wd.send_keys(&pw, &e.password).await?;
+    wd.click(&wd.wait_for("[data-testid=unlock-submit]", short).await?).await?;
+    wd.wait_text("[data-testid=unlock-error]", long, |t| t.to_lowercase().contains("locked"))
+        .await?;
+    screenshot(wd, "app-locked-out.png").await;
     Ok(())
 }
