@@ -10,6 +10,7 @@ import {
   lockoutMessage,
   pinProblem,
   screenFor,
+  signedOutBecause,
   throttle,
   TOO_MANY_PINS,
   validPin,
@@ -83,6 +84,20 @@ describe('gate: device state → screen', () => {
     expect(accessOf(s).records).toBe(false);
     expect(accessOf(state({ role: null }))).toMatchObject({ role: null });
     expect(screenFor(state({ role: null }))).toBe('no_role');
+  });
+});
+
+describe('gate: why a session ended', () => {
+  it('explains a session ended by an administrator, not one the user ended', () => {
+    const known = { user_id: 'u1', username: 'clinician', display_name: 'Dr Wanjiru Kamau', role: 'clinician' as const, locked_until: null };
+    const before = state({ known_users: [known] });
+    expect(signedOutBecause(before, state({ user: null, known_users: [] }))?.message).toBe(
+      'Dr Wanjiru Kamau was signed out: the account was disabled or removed by an administrator.',
+    );
+    expect(signedOutBecause(before, state({ user: null, known_users: [known] }))).toBeNull();
+    expect(signedOutBecause(null, state({ user: null }))).toBeNull();
+    expect(signedOutBecause(before, state({ enrolled: false, user: null, device: null }))).toBeNull();
+    expect(signedOutBecause(before, state({ locked: true, known_users: [known] }))).toBeNull();
   });
 });
 

@@ -73,6 +73,19 @@ export function lockedUntilLabel(until: string | null | undefined, now: Date = n
   return when ? `Locked until ${when}` : null;
 }
 
+/**
+ * Why the session ended between two states, when the user did not end it: the signed-in account
+ * vanished from this device's staff (disabled or removed by an administrator).
+ */
+export function signedOutBecause(prev: DeviceState | null, next: DeviceState): { message: string } | null {
+  const was = prev?.user;
+  if (!was || next.user || !next.enrolled) return null;
+  if (next.known_users.some((u) => u.user_id === was.id)) return null;
+  return {
+    message: `${was.display_name} was signed out: the account was disabled or removed by an administrator.`,
+  };
+}
+
 export const TOO_MANY_PINS = 'Too many wrong PINs — sign in with your password';
 
 /** What a rejected `sign_in` / `enrol_device` / unlock means, in one sentence for the form. */

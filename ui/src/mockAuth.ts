@@ -101,7 +101,7 @@ export function createMockAuth(o: MockAuthOptions) {
     enrolled && !flags.has('signedout') ? (byName(initialUser)?.id ?? null) : null;
   let locked = sessionId !== null && flags.has('locked');
   /** Users with a cached verifier on this device (may sign in offline). */
-  const known = new Set<string>(enrolled ? ['frontdesk', 'clinician', 'fieldworker', 'admin', 'former'].map((n) => byName(n)!.id) : []);
+  const known = new Set<string>(enrolled ? ['frontdesk', 'clinician', 'fieldworker', 'admin'].map((n) => byName(n)!.id) : []);
   const pins = new Map<string, string>();
   if (enrolled && !flags.has('nopin')) ['frontdesk', 'clinician', 'admin'].forEach((n) => pins.set(byName(n)!.id, DEMO_PIN));
   const failures = new Map<string, { count: number; until: number | null }>();
@@ -440,14 +440,15 @@ export function createMockAuth(o: MockAuthOptions) {
       notice = REVOKED_NOTICE;
       changed();
     },
-    /** The administrator disabled the signed-in account. */
+    /** The administrator disabled the signed-in account: it is removed from this device. */
     disable() {
       const u = session();
       if (!u) return;
       u.disabled_at = new Date(now()).toISOString();
+      known.delete(u.id);
+      pins.delete(u.id);
       sessionId = null;
       locked = false;
-      notice = `${u.display_name}'s account was disabled by an administrator and was signed out.`;
       changed();
     },
     /** Signs in as a demo user without a password (role switches while designing). */

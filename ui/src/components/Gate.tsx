@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api, onSessionError, setCurrentRole, toApiError } from '../api';
 import { App } from '../App';
-import { authErrorMessage, mfaSetupNeeded, screenFor, throttle, TOO_MANY_PINS, TOUCH_INTERVAL_MS } from '../auth';
+import { authErrorMessage, mfaSetupNeeded, screenFor, signedOutBecause, throttle, TOO_MANY_PINS, TOUCH_INTERVAL_MS } from '../auth';
 import { accessOf } from '../roles';
 import type { ApiError, DeviceState } from '../types';
 import { EnrolScreen, KioskScreen, LockScreen, NoRoleScreen, SignInScreen, type Flash } from './AuthScreens';
@@ -18,14 +18,24 @@ export interface DeviceStateHook {
   refresh: () => void;
 }
 
-/** The device state: `device_state` at start, `device-state` events, session refusals, a slow poll. */
-export function useDeviceState(): DeviceStateHook {
+/**
+ * The device state: `device_state` at start, `device-state` events, session refusals, a slow poll.
+ * `onChange(prev, next)` sees every new state with the one before it.
+ */
+export function useDeviceState(onChange?: (prev: DeviceState | null, next: DeviceState) => void): DeviceStateHook {
   const [state, setState] = useState<DeviceState | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const alive = useRef(true);
+  const prev = useRef<DeviceState | null>(null);
+  const onChangeRef = useRef(onChange);
+  useEffect(() => {
+    onChangeRef.current = onChange;
+  });
 
   const apply = useCallback((s: DeviceState) => {
     if (!alive.current) return;
+    onChangeRef.current?.(prev.current, s);
+    prev.current = s;
     setState(s);
     setError(null);
   }, []);
@@ -67,8 +77,11 @@ export function useDeviceState(): DeviceStateHook {
  * stays on screen (or in the page) behind the lock.
  */
 export function Gate() {
-  const { state, error, apply, refresh } = useDeviceState();
   const [flash, setFlash] = useState<Flash | null>(null);
+  const { state, error, apply, refresh } = useDeviceState((prev, next) => {
+    const why = signedOutBecause(prev, next);
+    if (why) setFlash(why);
+  });
   const screen = screenFor(state);
   const access = useMemo(() => (state ? accessOf(state) : null), [state]);
   const signedIn = screen === 'app' || screen === 'kiosk' || screen === 'no_role';
