@@ -805,11 +805,11 @@ impl Workstation {
         self.state()
     }
 
-    /// The unlocked engine; errors `not_enrolled`, `signed_out` or `locked` otherwise. Counts as
-    /// activity.
+    /// The unlocked engine; errors `not_enrolled`, `signed_out` or `locked` otherwise. Does not
+    /// count as activity (status polling must not keep a device unlocked): the app calls `touch()`
+    /// on user input.
     pub fn clinic(&self) -> Result<Arc<Clinic>, ClientError> {
         self.check_auto_lock();
-        let now = self.now_ms();
         let mut st = self.st();
         if st.vault.as_ref().and_then(|v| v.device.as_ref()).is_none() {
             return Err(ClientError::NotEnrolled {
@@ -822,10 +822,7 @@ impl Workstation {
             });
         };
         match &s.clinic {
-            Some(c) => {
-                s.last_activity_ms = now;
-                Ok(c.clone())
-            }
+            Some(c) => Ok(c.clone()),
             None => Err(ClientError::Locked {
                 message: "the device is locked".into(),
             }),

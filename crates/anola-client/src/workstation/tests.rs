@@ -159,8 +159,10 @@ async fn pin_quick_unlock_and_fallback_to_password() {
 fn locks_itself_after_inactivity() {
     let d = device(Role::Clinician, Role::Clinician, Duration::from_secs(60));
     d.now.fetch_add(59_000, Ordering::SeqCst);
-    d.ws.clinic().unwrap(); // activity
+    d.ws.touch();
     d.now.fetch_add(59_000, Ordering::SeqCst);
+    // Using the clinic (e.g. status polling) is not activity; touch() is.
+    d.ws.clinic().unwrap();
     d.ws.touch();
     d.now.fetch_add(59_000, Ordering::SeqCst);
     assert!(!d.ws.state().locked);
