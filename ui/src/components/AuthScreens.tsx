@@ -256,6 +256,8 @@ export function EnrolScreen({
       show('Enter the 6-digit code from your authenticator app.', 'totp');
       return;
     }
+    // The old error goes while the answer is awaited, so "wait for the error" waits for this one.
+    setError(null);
     busyRef.current = true;
     setBusy(true);
     try {
@@ -440,6 +442,8 @@ export function SignInScreen({
       show('Enter the 6-digit code from your authenticator app.', 'totp');
       return;
     }
+    // The old error goes while the answer is awaited, so "wait for the error" waits for this one.
+    setError(null);
     busyRef.current = true;
     setBusy(true);
     try {
@@ -609,6 +613,8 @@ export function LockScreen({
       focusSoon(secretRef);
       return;
     }
+    // The old error goes while the answer is awaited, so "wait for the error" waits for this one.
+    setError(null);
     busyRef.current = true;
     setBusy(true);
     try {

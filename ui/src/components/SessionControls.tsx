@@ -109,6 +109,7 @@ export function SetPinDialog({
       inputRef.current?.focus();
       return;
     }
+    setError(null);
     setBusy(true);
     try {
       onSaved(await api.setPin(pin));
