@@ -47,3 +47,39 @@ export function accessUserLabel(userId: string | null, state: Pick<DeviceState, 
 export function accessDeviceLabel(deviceId: string, state: Pick<DeviceState, 'device'>): string {
   return state.device?.device_id === deviceId ? `This device (${state.device.name})` : deviceId;
 }
+
+/** Entries shown as one row: the same person doing the same thing on the same device, close together. */
+export interface AccessGroup {
+  /** The newest entry of the group. */
+  entry: AuditEntry;
+  count: number;
+  /** RFC 3339 of the oldest entry in the group. */
+  first: string;
+}
+
+/**
+ * Newest first, with repeats folded: a chart re-read on every refresh would otherwise fill the list.
+ * Entries fold into the row above when user, action, entity and device match and the gap to the
+ * previous entry of the row is at most `windowMs`.
+ */
+export function groupAccessEntries(entries: readonly AuditEntry[], windowMs = 10 * 60_000): AccessGroup[] {
+  const sorted = [...entries].sort((a, b) => b.at.localeCompare(a.at));
+  const out: AccessGroup[] = [];
+  for (const e of sorted) {
+    const last = out[out.length - 1];
+    const same =
+      last &&
+      last.entry.user_id === e.user_id &&
+      last.entry.action === e.action &&
+      last.entry.entity === e.entity &&
+      last.entry.device_id === e.device_id;
+    const gap = last ? Date.parse(last.first) - Date.parse(e.at) : Infinity;
+    if (same && gap >= 0 && gap <= windowMs) {
+      last.count += 1;
+      last.first = e.at;
+    } else {
+      out.push({ entry: e, count: 1, first: e.at });
+    }
+  }
+  return out;
+}

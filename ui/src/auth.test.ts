@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { accessActionLabel, accessDeviceLabel, accessUserLabel } from './accessHistory';
+import { accessActionLabel, accessDeviceLabel, accessUserLabel, groupAccessEntries } from './accessHistory';
 import { api, describeError, onSessionError, setBackendForTesting, setCurrentRole, toApiError } from './api';
 import {
   attemptsLeft,
@@ -16,7 +16,7 @@ import {
   validPin,
 } from './auth';
 import { accessOf } from './roles';
-import type { DeviceState, SessionUser } from './types';
+import type { AuditEntry, DeviceState, SessionUser } from './types';
 
 const user = (over: Partial<SessionUser> = {}): SessionUser => ({
   id: 'u1',
@@ -262,5 +262,35 @@ describe('access history wording', () => {
     expect(accessActionLabel({ action: 'write', entity: 'appointment' })).toBe('Changed an appointment');
     expect(accessDeviceLabel('d1', s)).toBe('This device (Reception laptop)');
     expect(accessDeviceLabel('triage-tablet', s)).toBe('triage-tablet');
+  });
+
+  it('folds repeated views close together into one row', () => {
+    const e = (id: string, at: string, over: Partial<AuditEntry> = {}): AuditEntry => ({
+      id,
+      at,
+      user_id: 'u1',
+      device_id: 'd1',
+      action: 'view_patient',
+      entity: 'patient',
+      entity_id: 'p1',
+      patient_id: 'p1',
+      ...over,
+    });
+    const groups = groupAccessEntries([
+      e('a', '2026-03-02T10:00:00Z'),
+      e('b', '2026-03-02T10:05:00Z'),
+      e('c', '2026-03-02T10:14:00Z'),
+      e('d', '2026-03-02T10:30:00Z'),
+      e('x', '2026-03-02T10:06:00Z', { user_id: 'u2' }),
+      e('r', '2026-03-02T10:07:00Z', { action: 'view_record', entity: 'medical_record', entity_id: null }),
+    ]);
+    expect(groups.map((g) => [g.entry.id, g.count, g.first])).toEqual([
+      ['d', 1, '2026-03-02T10:30:00Z'],
+      ['c', 1, '2026-03-02T10:14:00Z'],
+      ['r', 1, '2026-03-02T10:07:00Z'],
+      ['x', 1, '2026-03-02T10:06:00Z'],
+      ['b', 2, '2026-03-02T10:00:00Z'],
+    ]);
+    expect(groupAccessEntries([])).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import { useCallback } from 'react';
 import { api } from '../api';
-import { accessActionLabel, accessDeviceLabel, accessUserLabel } from '../accessHistory';
-import { formatDateTime, formatTimestamp } from '../format';
+import { accessActionLabel, accessDeviceLabel, accessUserLabel, groupAccessEntries } from '../accessHistory';
+import { formatClock, formatDateTime, formatTimestamp } from '../format';
 import { useAsync } from '../hooks';
 import type { AuditEntry, DeviceState } from '../types';
 import { ErrorBanner } from './ErrorBanner';
@@ -20,7 +20,7 @@ export function AccessHistory({
   const load = useCallback(() => api.localAccessHistory(patientId), [patientId]);
   const history = useAsync<AuditEntry[]>(load, patientId, refreshKey);
   const entries = history.stale ? null : history.data;
-  const sorted = entries ? [...entries].sort((a, b) => b.at.localeCompare(a.at)) : null;
+  const sorted = entries ? groupAccessEntries(entries) : null;
 
   return (
     <div data-testid="access-history">
@@ -51,13 +51,26 @@ export function AccessHistory({
             </tr>
           </thead>
           <tbody>
-            {sorted.map((e) => (
-              <tr key={e.id} data-testid="access-entry" data-action={e.action} data-user-id={e.user_id ?? ''}>
-                <td className="nowrap" title={formatTimestamp(e.at)}>
+            {sorted.map(({ entry: e, count, first }) => (
+              <tr
+                key={e.id}
+                data-testid="access-entry"
+                data-action={e.action}
+                data-user-id={e.user_id ?? ''}
+                data-count={count}
+              >
+                <td
+                  className="nowrap"
+                  title={count > 1 ? `${formatTimestamp(first)} – ${formatTimestamp(e.at)}` : formatTimestamp(e.at)}
+                >
                   {formatDateTime(e.at)}
+                  {count > 1 && <span className="muted"> (from {formatClock(first)})</span>}
                 </td>
                 <td>{accessUserLabel(e.user_id, state)}</td>
-                <td>{accessActionLabel(e)}</td>
+                <td>
+                  {accessActionLabel(e)}
+                  {count > 1 && <span className="badge">{count}×</span>}
+                </td>
                 <td className="mono">{accessDeviceLabel(e.device_id, state)}</td>
               </tr>
             ))}
