@@ -34,10 +34,12 @@ export function useDeviceState(onChange?: (prev: DeviceState | null, next: Devic
 
   const apply = useCallback((s: DeviceState) => {
     if (!alive.current) return;
+    setError(null);
+    // The poll mostly brings the same state again: keep the old object so nothing re-renders.
+    if (prev.current && JSON.stringify(prev.current) === JSON.stringify(s)) return;
     onChangeRef.current?.(prev.current, s);
     prev.current = s;
     setState(s);
-    setError(null);
   }, []);
   const refresh = useCallback(() => {
     api.deviceState().then(apply, (e: unknown) => {
