@@ -35,9 +35,12 @@ pub async fn reopen(dir: &Path, server: &str) -> (Arc<Workstation>, Arc<Clinic>)
     let username = std::fs::read_to_string(dir.join("harness-user")).expect("an enrolled device dir");
     let ws = Arc::new(Workstation::open(config(dir, server)).expect("open workstation"));
     let mut last = None;
-    for _ in 0..40 {
+    for attempt in 0..40 {
         match ws.sign_in(&username, STAFF_PASSWORD, None).await {
-            Ok(_) => return (ws.clone(), ws.clinic().expect("signed in")),
+            // An offline sign-in opens the replica but cannot sync; prefer an online one while
+            // the network may still answer, accept offline after a while.
+            Ok(state) if state.online_session || attempt >= 8 => return (ws.clone(), ws.clinic().expect("signed in")),
+            Ok(_) => last = None,
             Err(e) => last = Some(e),
         }
         tokio::time::sleep(Duration::from_millis(250)).await;

@@ -329,7 +329,9 @@ fn devices_only_hold_their_scope() {
     assert_eq!(ids(&west).len(), 1, "west sees only its own patient");
     assert_eq!(ids(&worker), vec![mine.clone()], "the field worker sees only the assigned patient");
     assert_eq!(worker.ok(&["record", "list", "--patient", &mine]).as_array().unwrap().len(), 1);
-    assert!(worker.ok(&["record", "list", "--patient", &other]).as_array().unwrap().is_empty());
+    // Another worker's patient does not exist on this device at all.
+    let r = worker.run(&["record", "list", "--patient", &other]);
+    assert_eq!((r.code, r.json["code"].as_str()), (1, Some("not_found")), "{}", r.json);
     assert_eq!(ids(&east).len(), 2);
 }
 

@@ -45,8 +45,11 @@ async fn offline_registration_reaches_mongodb_and_another_device() {
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
     let dirs = tempfile::tempdir().unwrap();
+    // Enrolment needs the server once; everything after starts with it down.
+    let enrolling = ServerProc::start(port, ferret.uri(), &dbname, &[]);
     let a = Device::new(&dirs.path().join("a"), &url);
     let b = Device::new(&dirs.path().join("b"), &url);
+    enrolling.kill();
 
     // 1. Server down: A registers three patients; they are saved locally and queued.
     let people = [
@@ -226,8 +229,11 @@ async fn server_killed_mid_push_loses_and_doubles_nothing() {
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
     let dirs = tempfile::tempdir().unwrap();
+    // Enrolment needs the server once; everything after starts with it down.
+    let enrolling = ServerProc::start(port, ferret.uri(), &dbname, &[]);
     let a = Device::new(&dirs.path().join("a"), &url);
     let b = Device::new(&dirs.path().join("b"), &url);
+    enrolling.kill();
     let client = ferret.client().await;
     let db = client.database(&dbname);
 

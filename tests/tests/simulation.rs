@@ -287,7 +287,7 @@ async fn devices_converge_under_faults() {
     let mut quiet_rounds = 0;
     for round in 0..12 {
         let mut moved = 0;
-        for d in &devices {
+        for d in devices.iter_mut() {
             // The database or server may still be coming back from the last restart.
             let mut tries = 0;
             let r = loop {
@@ -296,6 +296,13 @@ async fn devices_converge_under_faults() {
                     Err(e) if tries < 60 => {
                         tries += 1;
                         eprintln!("heal round {round}: retrying after {e}");
+                        // A device reopened while the network failed signed in offline: it
+                        // syncs once its staff member signs in online again.
+                        if !d._ws.state().online_session {
+                            let (ws, clinic) = reopen(&d.dir, &proxy.url()).await;
+                            d._ws = ws;
+                            d.clinic = clinic;
+                        }
                         tokio::time::sleep(Duration::from_millis(500)).await;
                     }
                     Err(e) => panic!("heal round {round}: sync failed: {e}"),
