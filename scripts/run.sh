@@ -54,8 +54,12 @@ if (exec 3<>"/dev/tcp/127.0.0.1/$sync_port") 2>/dev/null; then
   echo "port $sync_port is already in use: stop what listens there or set ANOLA_SYNC_PORT" >&2
   exit 1
 fi
+# shellcheck source=demo-accounts.env
+. scripts/demo-accounts.env
 step "starting the sync server on 127.0.0.1:$sync_port (log in .data/sync-server.log)"
-ANOLA_LISTEN="127.0.0.1:$sync_port" target/debug/anola-sync-server >"$data/sync-server.log" 2>&1 &
+ANOLA_LISTEN="127.0.0.1:$sync_port" ANOLA_BOOTSTRAP_ADMIN="$ANOLA_DEMO_ADMIN" \
+  ANOLA_BOOTSTRAP_ADMIN_PASSWORD="$ANOLA_DEMO_ADMIN_PASSWORD" ANOLA_BOOTSTRAP_ADMIN_TOTP_SECRET="$ANOLA_DEMO_ADMIN_TOTP_SECRET" \
+  target/debug/anola-sync-server >"$data/sync-server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do
   if curl -fsS "http://127.0.0.1:$sync_port/health" >/dev/null 2>&1; then break; fi
@@ -68,37 +72,22 @@ for _ in $(seq 1 100); do
 done
 
 server_url="http://127.0.0.1:$sync_port"
-if [ ! -f "$data/demo-seeded" ]; then
-  step "adding demo patients (through a demo device, synced to the server)"
-  demo=(target/debug/anola --data-dir "$data/demo-device" --server "$server_url")
-  "${demo[@]}" patient add --given Amina --family Okafor --dob 1988-04-12 --gender female --phone "+254 712 345 678" \
-    --blood-type "O+" --fields-json '{"address": {"city": "Kisumu", "country": "Kenya"}, "allergies": [{"allergen": "Penicillin", "severity": "severe"}]}' >/dev/null
-  "${demo[@]}" patient add --given Juma --family Otieno --dob 1975-01-02 --gender male --phone "0722 000 111" \
-    --national-id "23456789" --fields-json '{"chronic_conditions": [{"condition": "Hypertension", "status": "managed"}]}' >/dev/null
-  "${demo[@]}" patient add --given Wanjiru --family Kamau --dob 2001-09-30 --gender female --email wanjiru@example.org >/dev/null
-  "${demo[@]}" patient add --given Baraka --family Mwangi --dob 2019-06-15 --gender male \
-    --fields-json '{"emergency_contact": {"name": "Grace Mwangi", "relationship": "mother", "phone": "+254 701 222 333"}}' >/dev/null
-  "${demo[@]}" patient add --given Halima --family Said --dob 1962-11-03 --gender female --health-card-id AH-2026-0042 \
-    --blood-type "A-" >/dev/null
-  "${demo[@]}" admin put-provider '{"id":"11111111-1111-4111-8111-111111111111","clinic_id":"main","title":"Dr.","given_name":"Achieng","family_name":"Odhiambo","specializations":["general practice"],"consultation_modes":["in_person","phone"],"services":[{"name":"Consultation","price_minor":150000,"currency":"KES"}],"weekly_availability":[{"day":"mon","start":"08:00","end":"17:00"},{"day":"wed","start":"08:00","end":"17:00"}],"active":true}' >/dev/null
-  "${demo[@]}" admin put-provider '{"id":"22222222-2222-4222-8222-222222222222","clinic_id":"main","title":"CO","given_name":"Peter","family_name":"Mutua","specializations":["clinical officer"],"consultation_modes":["in_person","home_visit"],"active":true}' >/dev/null
-  "${demo[@]}" sync >/dev/null
-  today=$(date +%F)
-  ids=$("${demo[@]}" --json patient list | python3 -c 'import json,sys; print(" ".join(p["id"] for p in json.load(sys.stdin)))')
-  set -- $ids
-  "${demo[@]}" appointment book --patient "$1" --provider 11111111-1111-4111-8111-111111111111 --date "$today" --time 09:00 --reason "blood pressure review" >/dev/null
-  "${demo[@]}" appointment book --patient "$2" --provider 11111111-1111-4111-8111-111111111111 --date "$today" --time 09:30 --type follow_up --reason "diabetes follow-up" >/dev/null
-  "${demo[@]}" appointment book --patient "$3" --provider 22222222-2222-4222-8222-222222222222 --date "$today" --time 10:00 --mode home_visit --reason "postnatal visit" >/dev/null
-  "${demo[@]}" record add --patient "$4" --author "Dr. Achieng Odhiambo" --notes "BP 150/95 on two readings. No chest pain." \
-    --diagnosis "I10:Essential hypertension" --plan "Start amlodipine 5 mg daily; recheck in 2 weeks" >/dev/null
-  "${demo[@]}" sync >/dev/null
-  touch "$data/demo-seeded"
+if [ -f "$data/demo-seeded" ] && [ ! -f "$data/demo-seeded-accounts" ]; then
+  echo "the demo data in .data predates accounts; delete .data and run again" >&2
+  exit 1
+fi
+if [ ! -f "$data/demo-seeded-accounts" ]; then
+  step "adding demo staff, devices and patients (through the admin and sync APIs)"
+  scripts/demo-seed.sh "$server_url" "$data"
+  touch "$data/demo-seeded-accounts"
 fi
 
 echo
 echo "sync server:  $server_url   (health: $server_url/health)"
 echo "MongoDB:      $MONGODB_URI"
-echo "CLI example:  target/debug/anola --data-dir .data/cli --server $server_url patient list"
+echo "sign in:      clinician / frontdesk / fieldworker / clinicadmin, password: $ANOLA_DEMO_STAFF_PASSWORD"
+echo "admin:        $ANOLA_DEMO_ADMIN / $ANOLA_DEMO_ADMIN_PASSWORD, TOTP secret $ANOLA_DEMO_ADMIN_TOTP_SECRET"
+echo "CLI example:  ANOLA_USERNAME=clinician ANOLA_PASSWORD='$ANOLA_DEMO_STAFF_PASSWORD' target/debug/anola --data-dir .data/demo-device --server $server_url patient list"
 
 if [ "${ANOLA_NO_APP:-}" = "1" ]; then
   echo "servers running; Ctrl+C stops them"
