@@ -31,7 +31,7 @@ for spec in "clinician:Dr. Achieng Odhiambo:clinician:" "frontdesk:Mary Wekesa:f
   "fieldworker:Joseph Kiprop:field_worker:fw-1" "clinicadmin:Grace Njeri:clinic_admin:"; do
   IFS=: read -r user name role fw <<<"$spec"
   type=provider
-  [ "$role" = clinic_admin ] && type=admin
+  [ "$role" = clinic_admin ] && type="admin"
   body=$(python3 -c 'import json,sys; u,n,r,t,fw,pw=sys.argv[1:]; print(json.dumps({"username": u, "password": pw, "display_name": n, "user_type": t, "role": r, "clinic_id": "main", "field_worker_id": fw or None}))' \
     "$user" "$name" "$role" "$type" "$fw" "$ANOLA_DEMO_STAFF_PASSWORD")
   api -d "$body" "$server_url/admin/users" >/dev/null

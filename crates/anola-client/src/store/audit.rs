@@ -97,6 +97,9 @@ fn read_rows(conn: &Connection, sql: &str, arg: &dyn rusqlite::ToSql) -> Result<
     .collect()
 }
 
+/// Repeated views of one chart by one person within this window are one entry.
+const VIEW_WINDOW: time::Duration = time::Duration::minutes(5);
+
 const COLUMNS: &str = "id, at, user_id, device_id, action, entity, entity_id, patient_id";
 
 impl LocalStore {
@@ -108,10 +111,32 @@ impl LocalStore {
         entity_id: Option<Uuid>,
         patient_id: Option<Uuid>,
     ) -> Result<(), ClientError> {
+        if matches!(action, AuditAction::ViewPatient | AuditAction::ViewRecord) && self.viewed_recently(action, patient_id)? {
+            return Ok(());
+        }
         insert(
             self.conn(),
             &entry(self.device_id(), self.author(), action, entity, entity_id, patient_id),
         )
+    }
+
+    /// A screen re-reads a chart on every sync tick; one view entry per person, chart and
+    /// `VIEW_WINDOW` keeps the history readable without hiding who looked.
+    fn viewed_recently(&self, action: AuditAction, patient_id: Option<Uuid>) -> Result<bool, ClientError> {
+        let since = (time::OffsetDateTime::now_utc() - VIEW_WINDOW)
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let n: i64 = self.conn().query_row(
+            "SELECT count(*) FROM audit_log WHERE action = ?1 AND user_id IS ?2 AND patient_id IS ?3 AND at >= ?4",
+            params![
+                action_str(action),
+                self.author().map(|u| u.to_string()),
+                patient_id.map(|u| u.to_string()),
+                since
+            ],
+            |r| r.get(0),
+        )?;
+        Ok(n > 0)
     }
 
     /// Stores entries made elsewhere (sign-ins recorded in the vault while the replica was closed).
