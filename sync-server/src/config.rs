@@ -48,6 +48,11 @@ pub struct Config {
     #[arg(long, env = "ANOLA_BOOTSTRAP_ADMIN_TOTP_SECRET", hide_env_values = true)]
     pub bootstrap_admin_totp_secret: Option<String>,
 
+    /// Lifetime of access tokens. Short, so that what only the token says (role, clinic) cannot
+    /// outlive a change for long; raise it only for batch tools (the benchmark).
+    #[arg(long, env = "ANOLA_ACCESS_TOKEN_TTL_SECS", default_value_t = 900)]
+    pub access_token_ttl_secs: u64,
+
     /// PEM certificate chain and private key: with both set the server speaks HTTPS only.
     #[arg(long, env = "ANOLA_TLS_CERT")]
     pub tls_cert: Option<std::path::PathBuf>,
@@ -86,6 +91,12 @@ impl Config {
                     reason: "must be base32 of at least 10 bytes".into(),
                 });
             }
+        }
+        if !(60..=86_400).contains(&self.access_token_ttl_secs) {
+            return Err(ConfigError {
+                setting: "ANOLA_ACCESS_TOKEN_TTL_SECS",
+                reason: "must be between 60 and 86400 seconds".into(),
+            });
         }
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             return Err(ConfigError {

@@ -6,7 +6,7 @@
 use super::devices::{self, DeviceKey};
 use super::token::{Claims, TokenKey};
 use super::users::session_user;
-use super::{now_ms, password, random_bytes, rfc3339, sha256_hex, AuthError, ACCESS_TTL_SECS, LOCK_MS, MAX_FAILURES, REFRESH_TTL_MS};
+use super::{now_ms, password, random_bytes, rfc3339, sha256_hex, AuthError, LOCK_MS, MAX_FAILURES, REFRESH_TTL_MS};
 use crate::store::accounts::{AccountStore, RefreshRecord, UserRecord};
 use crate::store::Inserted;
 use anola_protocol::auth::{LoginRequest, LoginResponse, TokenPair, TotpSetup};
@@ -140,14 +140,14 @@ async fn issue<S: AccountStore>(
         mfa,
         fam: family,
         iat: now / 1000,
-        exp: now / 1000 + ACCESS_TTL_SECS as i64,
+        exp: now / 1000 + key.ttl_secs() as i64,
         jti: Uuid::new_v4(),
     };
     let admin = user.platform_admin || user.role == Some(anola_protocol::Role::ClinicAdmin);
     Ok(LoginResponse {
         tokens: TokenPair {
             access_token: key.sign(&claims),
-            expires_in: ACCESS_TTL_SECS,
+            expires_in: key.ttl_secs(),
             refresh_token: refresh,
         },
         user: session_user(user),

@@ -42,15 +42,31 @@ impl Claims {
     }
 }
 
-pub struct TokenKey(Vec<u8>);
+pub struct TokenKey {
+    secret: Vec<u8>,
+    ttl_secs: u64,
+}
 
 impl TokenKey {
     pub fn new(secret: Vec<u8>) -> Self {
-        Self(secret)
+        Self {
+            secret,
+            ttl_secs: super::ACCESS_TTL_SECS,
+        }
+    }
+
+    /// Access tokens signed with this key live `ttl_secs` (ANOLA_ACCESS_TOKEN_TTL_SECS).
+    pub fn with_ttl(mut self, ttl_secs: u64) -> Self {
+        self.ttl_secs = ttl_secs;
+        self
+    }
+
+    pub fn ttl_secs(&self) -> u64 {
+        self.ttl_secs
     }
 
     fn mac(&self) -> Hmac<sha2::Sha256> {
-        Hmac::<sha2::Sha256>::new_from_slice(&self.0).expect("HMAC takes keys of any length")
+        Hmac::<sha2::Sha256>::new_from_slice(&self.secret).expect("HMAC takes keys of any length")
     }
 
     pub fn sign(&self, claims: &Claims) -> String {

@@ -28,6 +28,7 @@ pub struct AppState<S> {
     pub max_body_bytes: usize,
     /// The token-signing key, loaded from the database on first use (shared by every process).
     token_key: Arc<tokio::sync::OnceCell<TokenKey>>,
+    access_ttl_secs: u64,
 }
 
 impl<S> AppState<S> {
@@ -37,7 +38,14 @@ impl<S> AppState<S> {
             clock: Arc::new(ServerClock::default()),
             max_body_bytes,
             token_key: Arc::new(tokio::sync::OnceCell::new()),
+            access_ttl_secs: crate::auth::ACCESS_TTL_SECS,
         }
+    }
+
+    /// How long access tokens live (the default is 15 minutes).
+    pub fn with_access_ttl(mut self, secs: u64) -> Self {
+        self.access_ttl_secs = secs;
+        self
     }
 }
 
@@ -46,7 +54,7 @@ impl<S: Store> AppState<S> {
         self.token_key
             .get_or_try_init(|| async {
                 let secret = self.store.token_secret(&crate::auth::random_bytes::<32>()).await?;
-                Ok::<_, ApiError>(TokenKey::new(secret))
+                Ok::<_, ApiError>(TokenKey::new(secret).with_ttl(self.access_ttl_secs))
             })
             .await
     }
@@ -59,6 +67,7 @@ impl<S> Clone for AppState<S> {
             clock: self.clock.clone(),
             max_body_bytes: self.max_body_bytes,
             token_key: self.token_key.clone(),
+            access_ttl_secs: self.access_ttl_secs,
         }
     }
 }
