@@ -115,3 +115,63 @@ async fn a_database_restart_costs_requests_not_data() {
     assert_eq!(names.len(), 2, "{names:?}");
     drop(server);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_a_certificate_the_server_speaks_only_https() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: openssl could not make a test certificate");
+        return;
+    }
+    let ferret = Ferret::start();
+    let port = free_port();
+    let mut child = Command::new(target_bin("anola-sync-server"))
+        .env("ANOLA_LISTEN", format!("127.0.0.1:{port}"))
+        .env("MONGODB_URI", ferret.uri())
+        .env("ANOLA_DATABASE", unique_db("tls"))
+        .env("ANOLA_TLS_CERT", &cert)
+        .env("ANOLA_TLS_KEY", &key)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // A self-signed certificate is its own CA, which webpki refuses as a server certificate; the
+    // test checks that TLS is spoken, not the chain.
+    let https = reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let health = loop {
+        match https.get(format!("https://127.0.0.1:{port}/health")).send().await {
+            Ok(r) => break r,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "no HTTPS answer: {e}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    assert_eq!(health.status().as_u16(), 200);
+    // Plain HTTP on the same port gets no answer a client could mistake for the API.
+    let plain = reqwest::Client::new().get(format!("http://127.0.0.1:{port}/health")).send().await;
+    assert!(plain.is_err() || !plain.unwrap().status().is_success());
+    let _ = child.kill();
+    let _ = child.wait();
+}
