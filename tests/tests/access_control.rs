@@ -249,6 +249,40 @@ async fn every_role_reads_and_writes_exactly_its_share() {
         }
     }
 
+    // A field worker's device changes only its assigned patients, and registers patients as its own.
+    let fw = &devices[2].1;
+    for (what, m) in [
+        (
+            "edit an unassigned patient",
+            update("patient", unassigned, json!({"phone": "+254700999999"}), 500),
+        ),
+        ("book for an unassigned patient", {
+            let mut m = appointment_create(Uuid::now_v7(), unassigned, 16);
+            m["fields"].as_object_mut().unwrap().remove("symptoms");
+            m
+        }),
+        (
+            "write a record for an unassigned patient",
+            record_create(Uuid::now_v7(), unassigned),
+        ),
+        ("register a patient for another worker", {
+            let mut m = patient_create(Uuid::now_v7(), "Other", Some("fw-2"));
+            m["fields"].as_object_mut().unwrap().remove("allergies");
+            m
+        }),
+        (
+            "reassign a patient",
+            update("patient", assigned, json!({"field_worker_id": "fw-2"}), 501),
+        ),
+    ] {
+        let (s, b) = e.push(fw, m).await;
+        assert_eq!(
+            (s, b["code"].as_str()),
+            (403, Some("forbidden")),
+            "a field worker may not {what}: {b}"
+        );
+    }
+
     // Nobody writes what only the server writes.
     let provider_write =
         json!({"entity": "provider", "entity_id": PROVIDER, "op": "update", "hlc": hlc(99), "fields": {"given_name": "X"}});

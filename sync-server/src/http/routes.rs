@@ -6,7 +6,7 @@ use super::guard::DeviceSession;
 use crate::auth::token::TokenKey;
 use crate::store::Store;
 use crate::sync::clock::ServerClock;
-use crate::sync::{authorize, pull, push, validate};
+use crate::sync::{assignment, authorize, pull, push, validate};
 use anola_protocol::auth::StaffRoster;
 use anola_protocol::{
     Cursor, ErrorBody, ErrorCode, HealthResponse, PullRequest, PullResponse, PushRequest, PushResponse, PROTOCOL_VERSION,
@@ -149,7 +149,10 @@ async fn push_handler<S: Store>(
         ids.sort_unstable();
         ids.dedup();
         let authors = state.store.users_by_ids(&ids).await?.into_iter().map(|u| (u.id, u)).collect();
-        let refused = authorize::push(&session.device, &req, &authors);
+        let mut refused = authorize::push(&session.device, &req, &authors);
+        if refused.is_empty() {
+            refused = assignment::check(state.store.as_ref(), &session.device, &req).await?;
+        }
         if let Some(first) = refused.first() {
             let mut body =
                 ErrorBody::new(ErrorCode::Forbidden, format!("{}: {}", first.field, first.message)).with_field(first.field.clone());
