@@ -182,7 +182,7 @@ async fn every_role_reads_and_writes_exactly_its_share() {
         assert_eq!(s.patients.len(), patients, "{name}: patients {s:?}");
         assert_eq!(has(&s.patients, "allergies"), allergies, "{name}: allergies");
         assert_eq!(has(&s.patients, "phone"), phone, "{name}: phone");
-        assert_eq!(has(&s.patients, "given_name"), true, "{name}: names");
+        assert!(has(&s.patients, "given_name"), "{name}: names");
         assert_eq!(s.appointments.len(), appts, "{name}: appointments");
         assert_eq!(has(&s.appointments, "symptoms"), symptoms, "{name}: symptoms");
         assert_eq!(s.records, records, "{name}: medical records");
