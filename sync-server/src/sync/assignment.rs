@@ -50,14 +50,7 @@ pub async fn check<S: Store>(store: &S, device: &DeviceRecord, req: &PushRequest
     }
     let mut errors = Vec::new();
     for (i, m) in req.mutations.iter().enumerate() {
-        let mut refuse = |field: String, message: String| {
-            errors.push(FieldError {
-                field,
-                code: "forbidden".into(),
-                message,
-                mutation_index: Some(i),
-            })
-        };
+        let mut refuse = |field: String, message: String| errors.push(super::authorize::refusal(i, field, message));
         if m.entity == EntityKind::Patient {
             if let Some(v) = m.fields.get("field_worker_id") {
                 if v.as_str() != Some(fw) {

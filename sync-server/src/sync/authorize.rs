@@ -42,14 +42,7 @@ pub fn pull_scope(device: &DeviceRecord, requested: Option<&str>) -> Result<Opti
 pub fn push(device: &DeviceRecord, req: &PushRequest, authors: &HashMap<Uuid, UserRecord>) -> Vec<FieldError> {
     let mut errors = Vec::new();
     for (i, m) in req.mutations.iter().enumerate() {
-        let mut refuse = |field: String, message: String| {
-            errors.push(FieldError {
-                field,
-                code: "forbidden".into(),
-                message,
-                mutation_index: Some(i),
-            })
-        };
+        let mut refuse = |field: String, message: String| errors.push(refusal(i, field, message));
         let whole = matches!(m.op, Op::Create | Op::Delete) || m.entity == EntityKind::MedicalRecord;
         let fields: Vec<&str> = m
             .fields
@@ -98,6 +91,16 @@ pub fn push(device: &DeviceRecord, req: &PushRequest, authors: &HashMap<Uuid, Us
         }
     }
     errors
+}
+
+/// A `forbidden` error about mutation `i` of a push.
+pub(crate) fn refusal(i: usize, field: String, message: String) -> FieldError {
+    FieldError {
+        field,
+        code: "forbidden".into(),
+        message,
+        mutation_index: Some(i),
+    }
 }
 
 fn op_name(op: Op) -> &'static str {
