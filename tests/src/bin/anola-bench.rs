@@ -10,6 +10,10 @@
 //! anola-sync-server --bin anola --bin anola-bench`, then run `target/release/anola-bench --help`.
 //! Everything talks to 127.0.0.1 only; FerretDB, the server and temp directories are removed at
 //! the end (also on an error or Ctrl-C).
+//!
+//! The server requires authentication: the bench's pushers and plain-HTTP pullers are devices
+//! enrolled in clinic `CLINIC` with a clinician signed in on each (`accounts::raw_device`), and the
+//! CLI's data directory is enrolled with a one-time code before anything is timed.
 
 #[path = "anola_bench/gen.rs"]
 mod gen;
@@ -20,9 +24,10 @@ mod report;
 #[path = "anola_bench/steps.rs"]
 mod steps;
 
+use anola_e2e::accounts::{self, Enrolment, RawDevice};
 use anola_e2e::ferret::Ferret;
 use anola_e2e::procs::ServerProc;
-use anola_protocol::{Cursor, Mutation, PullRequest, PullResponse, PushRequest, PushResponse, PROTOCOL_VERSION};
+use anola_protocol::{Cursor, Mutation, PullRequest, PullResponse, PushRequest, PushResponse, Role, PROTOCOL_VERSION};
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 use std::collections::BTreeMap;
@@ -311,20 +316,21 @@ fn machine() -> Machine {
 /// Requests sent again after no answer or a 5xx, over the whole run.
 static RETRIES: AtomicUsize = AtomicUsize::new(0);
 
-/// POSTs a JSON body; retries a few times on no answer or a 5xx (pushes and pulls are idempotent).
-async fn post(http: &reqwest::Client, url: &str, body: &[u8]) -> Result<Vec<u8>, String> {
-    post_n(http, url, body, 4).await
+/// POSTs a JSON body as device `dev` (its device key and its staff member's access token);
+/// retries a few times on no answer or a 5xx (pushes and pulls are idempotent).
+async fn post(http: &reqwest::Client, dev: &RawDevice, url: &str, body: &[u8]) -> Result<Vec<u8>, String> {
+    post_n(http, dev, url, body, 4).await
 }
 
-async fn post_n(http: &reqwest::Client, url: &str, body: &[u8], attempts: usize) -> Result<Vec<u8>, String> {
+async fn post_n(http: &reqwest::Client, dev: &RawDevice, url: &str, body: &[u8], attempts: usize) -> Result<Vec<u8>, String> {
     let mut last = String::new();
     for attempt in 0..attempts.max(1) {
         if attempt > 0 {
             RETRIES.fetch_add(1, Ordering::Relaxed);
             tokio::time::sleep(Duration::from_secs(2)).await;
         }
-        match http
-            .post(url)
+        match dev
+            .sign(http.post(url))
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body.to_vec())
             .send()
@@ -387,13 +393,14 @@ impl PushPhase {
     }
 }
 
-/// Pushes `total` mutations made by `make(i)` in batches, with `pushers` concurrent requests,
-/// printing progress every 5 s.
+/// Pushes `total` mutations made by `make(i)` in batches as device `dev` (every mutation's author
+/// is the staff member signed in on it), with `pushers` concurrent requests, printing progress
+/// every 5 s.
 #[allow(clippy::too_many_arguments)]
 async fn push_phase<F>(
     http: &reqwest::Client,
     server: &str,
-    device: &str,
+    dev: &RawDevice,
     label: &str,
     total: usize,
     batch: usize,
@@ -403,7 +410,7 @@ async fn push_phase<F>(
 where
     F: Fn(usize) -> Mutation + Sync,
 {
-    push_phase_n(http, server, device, label, total, batch, pushers, 4, make).await
+    push_phase_n(http, server, dev, label, total, batch, pushers, 4, make).await
 }
 
 /// `push_phase` with `attempts` tries per request.
@@ -411,7 +418,7 @@ where
 async fn push_phase_n<F>(
     http: &reqwest::Client,
     server: &str,
-    device: &str,
+    dev: &RawDevice,
     label: &str,
     total: usize,
     batch: usize,
@@ -455,16 +462,21 @@ where
             let end = (start + batch).min(total);
             let req = PushRequest {
                 protocol_version: PROTOCOL_VERSION,
-                device_id: device.to_owned(),
+                device_id: dev.device_id.clone(),
                 clinic_id: CLINIC.to_owned(),
-                mutations: (start..end).map(&make).collect(),
+                mutations: (start..end)
+                    .map(|i| Mutation {
+                        author: Some(dev.user_id),
+                        ..make(i)
+                    })
+                    .collect(),
                 audit: Vec::new(),
             };
             samples.push((start, req.mutations[0].id.to_string()));
             let body = serde_json::to_vec(&req).map_err(|e| e.to_string())?;
             sent += body.len() as u64;
             let t = Instant::now();
-            let answer = post_n(http, &url, &body, attempts).await?;
+            let answer = post_n(http, dev, &url, &body, attempts).await?;
             lat.push(t.elapsed().as_secs_f64() * 1000.0);
             let resp: PushResponse = serde_json::from_slice(&answer).map_err(|e| format!("push answer: {e}"))?;
             if resp.results.len() != end - start {
@@ -547,15 +559,16 @@ pub struct RawPull {
     pub sampled: bool,
 }
 
-/// Pulls the whole log over HTTP without applying anything (what the server and the wire cost).
-async fn pull_all_raw(http: &reqwest::Client, server: &str) -> Result<RawPull, String> {
+/// Pulls the whole log over HTTP as device `dev` without applying anything (what the server and
+/// the wire cost).
+async fn pull_all_raw(http: &reqwest::Client, dev: &RawDevice, server: &str) -> Result<RawPull, String> {
     let url = format!("{server}/sync/pull");
     let mut out = RawPull::default();
     let mut cursor: Option<String> = None;
     let started = Instant::now();
     for _ in 0..10_000_000u64 {
         let t = Instant::now();
-        let bytes = post(http, &url, &pull_body("benchraw", cursor.clone())).await?;
+        let bytes = post(http, dev, &url, &pull_body(&dev.device_id, cursor.clone())).await?;
         out.http_secs += t.elapsed().as_secs_f64();
         let t = Instant::now();
         let page: PullResponse = serde_json::from_slice(&bytes).map_err(|e| format!("pull answer: {e}"))?;
@@ -577,7 +590,7 @@ async fn pull_all_raw(http: &reqwest::Client, server: &str) -> Result<RawPull, S
 
 /// Pulls `pages` single pages from cursors spread evenly over the log's full buckets, without
 /// applying them: the HTTP-only rate of a long log without pulling all of it.
-async fn pull_sample_raw(http: &reqwest::Client, server: &str, log_len: u64, pages: u64) -> Result<RawPull, String> {
+async fn pull_sample_raw(http: &reqwest::Client, dev: &RawDevice, server: &str, log_len: u64, pages: u64) -> Result<RawPull, String> {
     let url = format!("{server}/sync/pull");
     let buckets = log_len / 64;
     let mut out = RawPull {
@@ -590,7 +603,7 @@ async fn pull_sample_raw(http: &reqwest::Client, server: &str, log_len: u64, pag
         let bucket = if n == 1 { 0 } else { k * (buckets - 1) / (n - 1) };
         let cursor = Cursor::at_gen(bucket * 64, 0).encode();
         let t = Instant::now();
-        let bytes = post(http, &url, &pull_body("benchraw", Some(cursor))).await?;
+        let bytes = post(http, dev, &url, &pull_body(&dev.device_id, Some(cursor))).await?;
         out.http_secs += t.elapsed().as_secs_f64();
         let t = Instant::now();
         let page: PullResponse = serde_json::from_slice(&bytes).map_err(|e| format!("pull answer: {e}"))?;
@@ -625,10 +638,17 @@ impl PagePoint {
     }
 }
 
-/// Times one pull page from `seq` (5 times; the median is reported).
-async fn time_page(http: &reqwest::Client, server: &str, label: &str, seq: u64, log_len: u64) -> Result<PagePoint, String> {
+/// Times one pull page from `seq` as device `dev` (5 times; the median is reported).
+async fn time_page(
+    http: &reqwest::Client,
+    dev: &RawDevice,
+    server: &str,
+    label: &str,
+    seq: u64,
+    log_len: u64,
+) -> Result<PagePoint, String> {
     let url = format!("{server}/sync/pull");
-    let body = pull_body("benchpage", Some(Cursor::at_gen(seq, 0).encode()));
+    let body = pull_body(&dev.device_id, Some(Cursor::at_gen(seq, 0).encode()));
     let mut p = PagePoint {
         label: label.to_owned(),
         seq,
@@ -637,7 +657,7 @@ async fn time_page(http: &reqwest::Client, server: &str, label: &str, seq: u64, 
     };
     for _ in 0..5 {
         let t = Instant::now();
-        let bytes = post(http, &url, &body).await?;
+        let bytes = post(http, dev, &url, &body).await?;
         p.ms.push(t.elapsed().as_secs_f64() * 1000.0);
         let page: PullResponse = serde_json::from_slice(&bytes).map_err(|e| format!("pull answer: {e}"))?;
         p.records = page.changes.len();
@@ -660,8 +680,17 @@ pub struct CliSync {
     pub peak_rss_kb: u64,
 }
 
-/// Runs `anola --json --data-dir DIR --server URL --clinic bench sync` and times it.
-async fn cli_sync(dir: &Path, server: &str, timeout: Duration, label: &str) -> Result<CliSync, String> {
+/// Runs `anola --json --data-dir DIR --server URL ARGS…` as the enrolment's staff member
+/// (ANOLA_USERNAME / ANOLA_PASSWORD: every data command signs in first and signs out at the end);
+/// returns the wall time and what it printed on stdout.
+async fn cli_run(
+    dir: &Path,
+    server: &str,
+    who: &Enrolment,
+    args: &[&str],
+    timeout: Duration,
+    label: &str,
+) -> Result<(f64, String), String> {
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     let out_path = dir.with_extension("stdout");
     let err_path = dir.with_extension("stderr");
@@ -673,14 +702,17 @@ async fn cli_sync(dir: &Path, server: &str, timeout: Duration, label: &str) -> R
         .arg(dir)
         .arg("--server")
         .arg(server)
-        .arg("--clinic")
-        .arg(CLINIC)
-        .arg("sync")
+        .args(args)
+        .env("ANOLA_USERNAME", &who.username)
+        .env("ANOLA_PASSWORD", &who.password)
+        .env_remove("ANOLA_TOTP")
         .env_remove("ANOLA_FIELD_WORKER_ID")
+        .env_remove("ANOLA_CLINIC_ID")
         .stdin(std::process::Stdio::null())
         .stdout(stdout)
         .stderr(stderr)
         .kill_on_drop(true);
+    let what = format!("anola {}", args.first().copied().unwrap_or_default());
     let started = Instant::now();
     let mut child = cmd.spawn().map_err(|e| format!("start anola: {e}"))?;
     let status = loop {
@@ -689,9 +721,9 @@ async fn cli_sync(dir: &Path, server: &str, timeout: Duration, label: &str) -> R
             Err(_) => {
                 if started.elapsed() > timeout {
                     let _ = child.kill().await;
-                    return Err(format!("{label}: anola sync ran longer than {} s", timeout.as_secs()));
+                    return Err(format!("{label}: {what} ran longer than {} s", timeout.as_secs()));
                 }
-                log(format!("{label}: anola sync running, {:.0} s", started.elapsed().as_secs_f64()));
+                log(format!("{label}: {what} running, {:.0} s", started.elapsed().as_secs_f64()));
             }
         }
     };
@@ -699,11 +731,54 @@ async fn cli_sync(dir: &Path, server: &str, timeout: Duration, label: &str) -> R
     let out = std::fs::read_to_string(&out_path).unwrap_or_default();
     let err = std::fs::read_to_string(&err_path).unwrap_or_default();
     if !status.success() {
-        return Err(format!(
-            "{label}: anola sync failed ({status}): {out} {}",
-            &err[..err.len().min(2000)]
-        ));
+        return Err(format!("{label}: {what} failed ({status}): {out} {}", &err[..err.len().min(2000)]));
     }
+    Ok((secs, out))
+}
+
+/// Enrols the data directory `dir` with a one-time code (not timed; once per directory).
+async fn cli_enrol(dir: &Path, server: &str, who: &Enrolment) -> Result<(), String> {
+    let (secs, _) = cli_run(
+        dir,
+        server,
+        who,
+        &["enrol", "--code", &who.code, "--name", "bench"],
+        Duration::from_secs(120),
+        "enrol",
+    )
+    .await?;
+    log(format!("{} enrolled as {} in {secs:.2} s", dir.display(), who.username));
+    Ok(())
+}
+
+/// What one `anola` command costs apart from its work: `anola device` (process start, opening
+/// the replica; no sign-in) and `anola rejected` (the same plus signing in and out, and one local
+/// read), the median of `n` runs each.
+async fn cli_overhead(dir: &Path, server: &str, who: &Enrolment, n: usize) -> Result<(f64, f64), String> {
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    let (mut bare, mut signed) = (Vec::new(), Vec::new());
+    for _ in 0..n.max(1) {
+        bare.push(
+            cli_run(dir, server, who, &["device"], Duration::from_secs(120), "CLI start")
+                .await?
+                .0,
+        );
+        signed.push(
+            cli_run(dir, server, who, &["rejected"], Duration::from_secs(120), "sign-in")
+                .await?
+                .0,
+        );
+    }
+    Ok((median(bare), median(signed)))
+}
+
+/// Runs `anola --json --data-dir DIR --server URL sync` as the enrolment's staff member and times
+/// it (the CLI's sign-in included).
+async fn cli_sync(dir: &Path, server: &str, who: &Enrolment, timeout: Duration, label: &str) -> Result<CliSync, String> {
+    let (secs, out) = cli_run(dir, server, who, &["sync"], timeout, label).await?;
     let v: serde_json::Value = serde_json::from_str(&out).map_err(|e| format!("{label}: anola sync printed no JSON ({e}): {out}"))?;
     let r = &v["report"];
     let n = |x: &serde_json::Value| x.as_u64().unwrap_or(0);
@@ -853,6 +928,11 @@ pub struct Results {
     pub db: DbFacts,
     pub heads: Vec<(String, u64)>,
     pub server_hwm_after_seed_kb: u64,
+    /// Median wall time of `anola device` (process start, opening the replica; no sign-in).
+    pub cli_start_secs: f64,
+    /// Median wall time of `anola rejected` (the same plus signing in and out and one local read):
+    /// every timed `anola sync` pays this too.
+    pub cli_sign_in_secs: f64,
     pub first_sync: CliSync,
     pub server_hwm_after_sync_kb: u64,
     pub raw_pull: RawPull,
@@ -866,6 +946,13 @@ pub struct Results {
     pub sqlite: raw::SqliteRaw,
     pub sqlite_doc_note: String,
     pub total_secs: f64,
+}
+
+impl Results {
+    /// What signing in and out adds to every `anola` command (hence to every timed sync).
+    pub fn sign_in_overhead_secs(&self) -> f64 {
+        (self.cli_sign_in_secs - self.cli_start_secs).max(0.0)
+    }
 }
 
 /// The first and last full bucket inside log range (lo, hi]: cursor positions whose page reads a
@@ -906,12 +993,24 @@ async fn run(cfg: Config) -> Result<(), String> {
     res.machine.ferretdb = ferretdb_version(&mongo).await;
     let dbname = anola_e2e::unique_db("bench");
     let port = anola_e2e::free_port();
-    let server_log = RemoveOnDrop(std::env::temp_dir().join(format!("anola-sync-server-{port}.log")));
+    // Where ServerProc writes the server's log (tests/src/procs.rs).
+    let server_log = RemoveOnDrop(
+        anola_e2e::workspace_root()
+            .join("test-artifacts")
+            .join("server-logs")
+            .join(format!("anola-sync-server-{port}.log")),
+    );
+    // Access tokens that outlive the run (the server's maximum, 24 h): the bench signs its
+    // devices in once.
     let server = ServerProc::start(
         port,
         ferret.uri(),
         &dbname,
-        &[("ANOLA_LOG", steps::LOG_FILTER), ("ANOLA_LOG_FORMAT", "json")],
+        &[
+            ("ANOLA_LOG", steps::LOG_FILTER),
+            ("ANOLA_LOG_FORMAT", "json"),
+            ("ANOLA_ACCESS_TOKEN_TTL_SECS", "86400"),
+        ],
     );
     let url = server.url();
     let db = mongo.database(&dbname);
@@ -927,6 +1026,20 @@ async fn run(cfg: Config) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
 
+    // Devices, enrolled in the bench's clinic with a clinician signed in on each (not timed): the
+    // seeding device, a second device for the incremental push and the probes, one that pulls over
+    // plain HTTP, and device B's data directory for the CLI.
+    let seeder = accounts::raw_device(&url, CLINIC, Role::Clinician, Role::Clinician, None).await;
+    let other = accounts::raw_device(&url, CLINIC, Role::Clinician, Role::Clinician, None).await;
+    let reader = accounts::raw_device(&url, CLINIC, Role::Clinician, Role::Clinician, None).await;
+    let dev_b = work.path().join("device-b");
+    let who_b = accounts::prepare_device(&url, CLINIC, Role::Clinician, None).await;
+    cli_enrol(&dev_b, &url, &who_b).await?;
+    log(format!(
+        "devices enrolled in clinic {CLINIC}: seeding {}, second {}, HTTP reader {}; CLI device B",
+        seeder.device_id, other.device_id, reader.device_id
+    ));
+
     // 1. Seeding.
     let g = gen::Generator::new(CLINIC, cfg.patients);
     let seed_started = Instant::now();
@@ -937,7 +1050,7 @@ async fn run(cfg: Config) -> Result<(), String> {
         phase
     };
     let o = steps::offset(&logp);
-    let ph = push_phase(&http, &url, "bench", "patients", cfg.patients, cfg.batch, cfg.pushers, |i| {
+    let ph = push_phase(&http, &url, &seeder, "patients", cfg.patients, cfg.batch, cfg.pushers, |i| {
         g.patient(i)
     })
     .await?;
@@ -947,7 +1060,7 @@ async fn run(cfg: Config) -> Result<(), String> {
     let ph = push_phase(
         &http,
         &url,
-        "bench",
+        &seeder,
         "appointments",
         cfg.appointments,
         cfg.batch,
@@ -958,7 +1071,7 @@ async fn run(cfg: Config) -> Result<(), String> {
     res.seed.push(with_steps(o, ph));
     res.heads.push(("appointments".into(), log_head(&db).await?));
     let o = steps::offset(&logp);
-    let ph = push_phase(&http, &url, "bench", "records", cfg.records, cfg.batch, cfg.pushers, |i| {
+    let ph = push_phase(&http, &url, &seeder, "records", cfg.records, cfg.batch, cfg.pushers, |i| {
         g.record(i, p + a + i as u64)
     })
     .await?;
@@ -973,18 +1086,24 @@ async fn run(cfg: Config) -> Result<(), String> {
         res.server_hwm_after_seed_kb / 1024
     ));
 
-    // 2. First sync of a new device, then the same pages over plain HTTP (no apply).
-    let dev_b = work.path().join("device-b");
-    res.first_sync = cli_sync(&dev_b, &url, cfg.sync_timeout, "first sync").await?;
+    // 2. First sync of a new device, then the same pages over plain HTTP (no apply). First, what
+    //    every `anola` command costs before its work (process start; signing in and out).
+    let (bare, signed) = cli_overhead(&dev_b, &url, &who_b, 3).await?;
+    res.cli_start_secs = bare;
+    res.cli_sign_in_secs = signed;
+    log(format!(
+        "CLI overhead: `anola device` {bare:.2} s (no sign-in), `anola rejected` {signed:.2} s (signs in and out)"
+    ));
+    res.first_sync = cli_sync(&dev_b, &url, &who_b, cfg.sync_timeout, "first sync").await?;
     res.server_hwm_after_sync_kb = proc_status_kb(server.pid(), "VmHWM").unwrap_or(0);
     log(format!(
         "server VmHWM after the first sync: {} MB",
         res.server_hwm_after_sync_kb / 1024
     ));
     res.raw_pull = if cfg.raw_pull_pages > 0 && seeded_head / 64 > cfg.raw_pull_pages {
-        pull_sample_raw(&http, &url, seeded_head, cfg.raw_pull_pages).await?
+        pull_sample_raw(&http, &reader, &url, seeded_head, cfg.raw_pull_pages).await?
     } else {
-        pull_all_raw(&http, &url).await?
+        pull_all_raw(&http, &reader, &url).await?
     };
     log(format!(
         "HTTP pull without apply{}: {} rows in {} pages, {:.1} s (waiting on server {:.1} s, decoding {:.1} s)",
@@ -999,16 +1118,16 @@ async fn run(cfg: Config) -> Result<(), String> {
     // 3. Incremental: another device ("inc") pushes K new patients; device B pulls them.
     if cfg.incremental > 0 {
         let o = steps::offset(&logp);
-        let ph = push_phase(&http, &url, "inc", "incremental push", cfg.incremental, cfg.batch, 1, |i| {
+        let ph = push_phase(&http, &url, &other, "incremental push", cfg.incremental, cfg.batch, 1, |i| {
             g.extra_patient(i, "inc")
         })
         .await?;
         res.inc_push = with_steps(o, ph);
-        res.inc_pull = cli_sync(&dev_b, &url, cfg.sync_timeout, "incremental sync").await?;
+        res.inc_pull = cli_sync(&dev_b, &url, &who_b, cfg.sync_timeout, "incremental sync").await?;
     }
     let final_head = log_head(&db).await?;
     res.heads.push(("incremental".into(), final_head));
-    res.idle_sync = cli_sync(&dev_b, &url, cfg.sync_timeout, "idle sync").await?;
+    res.idle_sync = cli_sync(&dev_b, &url, &who_b, cfg.sync_timeout, "idle sync").await?;
 
     // 4. Pull page cost by log position: the start and the end of the log, and the first and last
     //    full bucket of each stretch (patients, appointments, records, incremental patients).
@@ -1036,7 +1155,7 @@ async fn run(cfg: Config) -> Result<(), String> {
         }
     }
     for (seq, label) in merged {
-        res.pages.push(time_page(&http, &url, &label, seq, final_head).await?);
+        res.pages.push(time_page(&http, &reader, &url, &label, seq, final_head).await?);
     }
     for p in &res.pages {
         log(format!(
@@ -1069,7 +1188,7 @@ async fn run(cfg: Config) -> Result<(), String> {
             let o = steps::offset(&logp);
             let retries0 = RETRIES.load(Ordering::Relaxed);
             let started = Instant::now();
-            let ph = match push_phase_n(&http, &url, "inc", label, n, n, 1, 2, |i| set[i].clone()).await {
+            let ph = match push_phase_n(&http, &url, &other, label, n, n, 1, 2, |i| set[i].clone()).await {
                 Ok(ph) => ph,
                 Err(e) => {
                     log(format!("{label}: failed: {e}"));

@@ -131,7 +131,8 @@ pub fn section(cfg: &Config, r: &Results) -> String {
         s,
         "Run {} on {} CPU(s) ({}), {:.1} GiB RAM, Linux {}; {} (SQLite backend); server and CLI: `{}` build of {}. \
          Load average (1/5/15 min) {} at the start, {} at the end (the machine is shared with other work). \
-         Seeding: {} concurrent pushers, {} mutations per push. Whole run: {:.0} s.\n",
+         Seeding: {} concurrent pushers, {} mutations per push, sent as one enrolled clinician's device (device key and \
+         access token on every request, each mutation naming its author). Whole run: {:.0} s.\n",
         m.date_utc,
         m.nproc,
         m.cpu,
@@ -223,7 +224,8 @@ pub fn section(cfg: &Config, r: &Results) -> String {
             s,
             "Where a push's time goes on the server (mean ms per push, from the server's `push step` debug log, \
              sync-server/src/sync/push.rs; \"outside apply\" = the request time the client measured minus the server's apply \
-             time: body parse and validation, the `mutation_results` insert, the answer, waiting for a connection):\n"
+             time: checking the device key and access token and reading the authors, body parse and validation, the \
+             `mutation_results` insert, the answer, waiting for a connection):\n"
         );
         let mut head = String::from("| step |");
         let mut rule = String::from("|---|");
@@ -278,8 +280,10 @@ pub fn section(cfg: &Config, r: &Results) -> String {
         mib_kb(fs.peak_rss_kb),
         mib_kb(r.server_hwm_after_sync_kb)
     );
-    let server_secs = (fs.pulled as f64 / rp_rate.max(1e-9)).min(fs.secs);
-    let apply_secs = (fs.secs - server_secs).max(0.0);
+    // The sync's own work: its wall time without the CLI's sign-in (measured apart).
+    let work_secs = (fs.secs - r.sign_in_overhead_secs()).max(0.0);
+    let server_secs = (fs.pulled as f64 / rp_rate.max(1e-9)).min(work_secs);
+    let apply_secs = (work_secs - server_secs).max(0.0);
     if rp.sampled {
         let _ = writeln!(
             s,
@@ -297,11 +301,11 @@ pub fn section(cfg: &Config, r: &Results) -> String {
     let _ = writeln!(
         s,
         "| measurement | seconds | rows/s |\n|---|--:|--:|\n\
-         | `anola sync` (pull + apply to the device's SQLite, CLI start included) | {:.1} | {} |\n\
+         | `anola sync` (pull + apply to the device's SQLite, CLI start and sign-in included) | {:.1} | {} |\n\
          | HTTP pull only: waiting for the server's answers | {:.2} | {} |\n\
          | HTTP pull only: decoding the JSON | {:.2} | |\n\
          | HTTP pull only, total ({} pages, {} rows, {}) | {:.2} | {} |\n\
-         | {} the device applying pages (first sync − HTTP-only time{}) | {:.1} | {} |\n",
+         | {} the device applying pages (first sync − sign-in − HTTP-only time{}) | {:.1} | {} |\n",
         fs.secs,
         num(fs_rate),
         rp.http_secs,
@@ -316,6 +320,17 @@ pub fn section(cfg: &Config, r: &Results) -> String {
         if rp.sampled { " for all rows at the sampled rate" } else { "" },
         apply_secs,
         num(rate(fs.pulled as f64, apply_secs))
+    );
+    let _ = writeln!(
+        s,
+        "Every `anola` command signs its staff member in first (`ANOLA_USERNAME`/`ANOLA_PASSWORD`: one `POST /auth/login`) \
+         and out at the end, so each timed `anola sync` in this section and the next includes that fixed cost: `anola device` \
+         (process start, no sign-in) took {:.3} s and `anola rejected` (the same, signed in and out) {:.3} s here (medians \
+         of 3), about {:.2} s per command for signing in and out (left out of the apply estimate above). Enrolling \
+         the device is not timed.\n",
+        r.cli_start_secs,
+        r.cli_sign_in_secs,
+        r.sign_in_overhead_secs()
     );
 
     // Incremental.
@@ -344,7 +359,7 @@ pub fn section(cfg: &Config, r: &Results) -> String {
     );
     let _ = writeln!(
         s,
-        "| `anola sync` with nothing new (CLI start + one empty round) | {} | {:.2} | |\n",
+        "| `anola sync` with nothing new (CLI start, sign-in + one empty round) | {} | {:.2} | |\n",
         int(idle.pulled),
         idle.secs
     );
@@ -661,16 +676,20 @@ fn reading(cfg: &Config, r: &Results) -> String {
     let rp = &r.raw_pull;
     let fs_rate = rate(fs.pulled as f64, fs.secs);
     let rp_rate = rate(rp.records as f64, rp.secs);
-    let server_secs = (fs.pulled as f64 / rp_rate.max(1e-9)).min(fs.secs);
-    let apply = (fs.secs - server_secs).max(0.0);
-    let apply_share = 100.0 * apply / fs.secs.max(1e-9);
+    let sign_in = r.sign_in_overhead_secs();
+    let work = (fs.secs - sign_in).max(0.0);
+    let server_secs = (fs.pulled as f64 / rp_rate.max(1e-9)).min(work);
+    let apply = (work - server_secs).max(0.0);
+    let apply_share = 100.0 * apply / work.max(1e-9);
     let mut t = format!(
-        "**First sync.** {} rows in {:.1} s ({} rows/s, {} pages of about {} rows although the client asks for {}: a page \
-         is a whole 64-entry bucket). Pulling {} without applying ran at {} rows/s, so serving and transferring the pages \
-         accounts for about {:.0}% of the first sync and the device applying them (per row: JSON parse, per-field merge, \
-         view refresh; one SQLite transaction per page) for about {:.0}%. ",
+        "**First sync.** {} rows in {:.1} s, {:.2} s of it the CLI signing in and out ({} rows/s, {} pages of about {} rows \
+         although the client asks for {}: a page is a whole 64-entry bucket). Pulling {} without applying ran at {} rows/s, \
+         so serving and transferring the pages accounts for about {:.0}% of the rest of the first sync and the device \
+         applying them (per row: JSON parse, per-field merge, view refresh; one SQLite transaction per page) for about \
+         {:.0}%. ",
         int(fs.pulled),
         fs.secs,
+        sign_in,
         num(fs_rate),
         fs.pages,
         int(fs.pulled / fs.pages.max(1)),
@@ -841,7 +860,8 @@ fn reading(cfg: &Config, r: &Results) -> String {
     let il = &r.inc_pull;
     out.push(format!(
         "**Incremental and memory.** One device pushing {} patients ran at {} mutations/s; the synced device pulled them at {} \
-         rows/s; a sync with nothing to do takes {:.2} s (process start, opening the replica, one empty round). Peak memory: \
+         rows/s; a sync with nothing to do takes {:.2} s (process start, opening the replica, signing in and out, one empty \
+         round). Peak memory: \
          the CLI {} during the first sync; the server {} (VmHWM over the run up to the end of the first sync; {} after \
          seeding), serving pages of about {} rows ({} of JSON each).",
         int(ip.mutations as u64),
