@@ -53,6 +53,11 @@ pub struct Config {
     #[arg(long, env = "ANOLA_ACCESS_TOKEN_TTL_SECS", default_value_t = 900)]
     pub access_token_ttl_secs: u64,
 
+    /// The issuer named in health cards (devices refuse cards of other issuers). Keep it stable:
+    /// changing it makes every card issued before foreign.
+    #[arg(long, env = "ANOLA_CARD_ISSUER", default_value = "https://anola.health")]
+    pub card_issuer: String,
+
     /// PEM certificate chain and private key: with both set the server speaks HTTPS only.
     #[arg(long, env = "ANOLA_TLS_CERT")]
     pub tls_cert: Option<std::path::PathBuf>,

@@ -4,6 +4,7 @@
 //! themselves (`serve`) and drive it with the real client.
 
 pub mod auth;
+pub mod cards;
 pub mod config;
 pub mod faults;
 pub mod http;

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod appointment;
 pub mod auth;
+pub mod cards;
 pub mod conflict;
 pub mod cursor;
 pub mod error;

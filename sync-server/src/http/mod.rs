@@ -2,6 +2,7 @@
 
 mod admin;
 mod auth;
+mod cards;
 mod error;
 mod extract;
 mod guard;

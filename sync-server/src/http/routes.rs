@@ -22,6 +22,8 @@ use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 use tracing::Instrument;
 
+pub const DEFAULT_CARD_ISSUER: &str = "https://anola.health";
+
 pub struct AppState<S> {
     pub store: Arc<S>,
     pub clock: Arc<ServerClock>,
@@ -29,6 +31,8 @@ pub struct AppState<S> {
     /// The token-signing key, loaded from the database on first use (shared by every process).
     token_key: Arc<tokio::sync::OnceCell<TokenKey>>,
     access_ttl_secs: u64,
+    /// The `iss` of issued health cards; devices trust cards naming it.
+    pub card_issuer: String,
 }
 
 impl<S> AppState<S> {
@@ -39,7 +43,13 @@ impl<S> AppState<S> {
             max_body_bytes,
             token_key: Arc::new(tokio::sync::OnceCell::new()),
             access_ttl_secs: crate::auth::ACCESS_TTL_SECS,
+            card_issuer: DEFAULT_CARD_ISSUER.into(),
         }
+    }
+
+    pub fn with_card_issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.card_issuer = issuer.into();
+        self
     }
 
     /// How long access tokens live (the default is 15 minutes).
@@ -68,6 +78,7 @@ impl<S> Clone for AppState<S> {
             max_body_bytes: self.max_body_bytes,
             token_key: self.token_key.clone(),
             access_ttl_secs: self.access_ttl_secs,
+            card_issuer: self.card_issuer.clone(),
         }
     }
 }
@@ -81,6 +92,7 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
         .route("/sync/staff", get(staff_handler::<S>))
         .merge(super::admin::routes::<S>())
         .merge(super::auth::routes::<S>())
+        .merge(super::cards::routes::<S>())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

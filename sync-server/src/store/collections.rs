@@ -35,6 +35,9 @@ pub(crate) const FIXED: &[&str] = &[
     "device_revocations",
     "audit",
     "server_secrets",
+    "card_keys",
+    "health_cards",
+    "card_revocations",
 ];
 
 const NAMESPACE_EXISTS: i32 = 48;

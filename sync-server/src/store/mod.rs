@@ -6,10 +6,12 @@
 //! update, which FerretDB does not provide (docs/adr/0002-concurrency-by-unique-inserts.md).
 
 pub mod accounts;
+pub mod cards;
 mod change_log;
 mod collections;
 pub mod mongo;
 mod mongo_accounts;
+mod mongo_cards;
 mod sequence;
 
 use anola_protocol::wire::EntityKind;
@@ -83,7 +85,7 @@ pub struct ChangeEntry {
 }
 
 #[async_trait]
-pub trait Store: accounts::AccountStore + Send + Sync + 'static {
+pub trait Store: accounts::AccountStore + cards::CardStore + Send + Sync + 'static {
     /// Answers when the database does.
     async fn ping(&self) -> Result<(), StoreError>;
 

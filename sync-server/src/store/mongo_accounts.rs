@@ -15,7 +15,7 @@ use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 use uuid::Uuid;
 
-fn record_doc<T: serde::Serialize>(id: &str, v: &T) -> Result<Document, StoreError> {
+pub(super) fn record_doc<T: serde::Serialize>(id: &str, v: &T) -> Result<Document, StoreError> {
     let mut d = match to_bson(v)? {
         Bson::Document(d) => d,
         _ => return Err(StoreError::Corrupt("record is not a document".into())),
@@ -24,7 +24,7 @@ fn record_doc<T: serde::Serialize>(id: &str, v: &T) -> Result<Document, StoreErr
     Ok(d)
 }
 
-fn from_doc<T: serde::de::DeserializeOwned>(mut d: Document) -> Result<T, StoreError> {
+pub(super) fn from_doc<T: serde::de::DeserializeOwned>(mut d: Document) -> Result<T, StoreError> {
     d.remove("_id");
     from_bson(Bson::Document(d))
 }
@@ -41,7 +41,7 @@ fn user_from(mut d: Document) -> Result<UserRecord, StoreError> {
 }
 
 impl MongoStore {
-    async fn find_all(&self, coll: &str, filter: Document) -> Result<Vec<Document>, StoreError> {
+    pub(super) async fn find_all(&self, coll: &str, filter: Document) -> Result<Vec<Document>, StoreError> {
         self.coll(coll)
             .find(filter)
             .await
@@ -51,11 +51,11 @@ impl MongoStore {
             .map_err(unavailable)
     }
 
-    async fn find_by_id(&self, coll: &str, id: &str) -> Result<Option<Document>, StoreError> {
+    pub(super) async fn find_by_id(&self, coll: &str, id: &str) -> Result<Option<Document>, StoreError> {
         self.coll(coll).find_one(doc! {"_id": id}).await.map_err(unavailable)
     }
 
-    async fn insert_once(&self, coll: &str, d: Document) -> Result<Inserted, StoreError> {
+    pub(super) async fn insert_once(&self, coll: &str, d: Document) -> Result<Inserted, StoreError> {
         match self.coll(coll).insert_one(d).await {
             Ok(_) => Ok(Inserted::Yes),
             Err(e) if super::mongo::is_duplicate_key(&e) => Ok(Inserted::Taken),
@@ -269,13 +269,20 @@ impl AccountStore for MongoStore {
     }
 
     async fn token_secret(&self, candidate: &[u8]) -> Result<Vec<u8>, StoreError> {
+        self.secret_once("token", candidate).await
+    }
+}
+
+impl MongoStore {
+    /// A secret made once per database under `name`: the first writer's candidate wins.
+    pub(super) async fn secret_once(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>, StoreError> {
         let b64 = base64::engine::general_purpose::STANDARD;
-        self.insert_once("server_secrets", doc! {"_id": "token", "value": b64.encode(candidate)})
+        self.insert_once("server_secrets", doc! {"_id": name, "value": b64.encode(candidate)})
             .await?;
         let d = self
-            .find_by_id("server_secrets", "token")
+            .find_by_id("server_secrets", name)
             .await?
-            .ok_or_else(|| StoreError::Corrupt("token secret vanished".into()))?;
+            .ok_or_else(|| StoreError::Corrupt(format!("secret {name} vanished")))?;
         b64.decode(d.get_str("value").map_err(|e| StoreError::Corrupt(e.to_string()))?)
             .map_err(|e| StoreError::Corrupt(e.to_string()))
     }

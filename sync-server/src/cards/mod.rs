@@ -1,0 +1,153 @@
+//! Health cards: ES256 signing keys (rotatable; every key stays in the JWKS so older cards keep
+//! verifying), issuing and replacing a patient's card, revocation, and what devices cache to
+//! verify cards offline (token format: the `anola-cards` crate; docs/health-cards.md).
+
+use crate::auth::{now_ms, random_bytes, rfc3339, AuthError};
+use crate::store::accounts::DeviceRecord;
+use crate::store::cards::{CardKeyRecord, CardRecord};
+use crate::store::{Inserted, Store, StoreError};
+use anola_cards::{JwkSet, SigningKey};
+use anola_protocol::cards::{CardSummary, CardsSync, IssuedCard};
+use anola_protocol::wire::EntityKind;
+use anola_protocol::ErrorCode;
+use uuid::Uuid;
+
+/// Cards are valid for five years; a lost card is replaced, not waited out.
+const VALIDITY_SECS: i64 = 5 * 365 * 24 * 3600;
+const FALLBACK_SECRET: &str = "card_fallback";
+
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+/// The signing key in use: the newest. The first call on a new database makes one.
+pub async fn active_key<S: Store>(store: &S) -> Result<SigningKey, StoreError> {
+    let mut keys = store.card_keys().await?;
+    if keys.is_empty() {
+        rotate(store).await?;
+        keys = store.card_keys().await?;
+    }
+    let newest = keys
+        .iter()
+        .max_by(|a, b| (a.created_at, &a.kid).cmp(&(b.created_at, &b.kid)))
+        .ok_or_else(|| corrupt("no card signing key after creating one"))?;
+    SigningKey::from_pkcs8_pem(&newest.pkcs8_pem).map_err(corrupt)
+}
+
+/// Makes a new signing key the active one; earlier keys stay published.
+pub async fn rotate<S: Store>(store: &S) -> Result<anola_cards::Jwk, StoreError> {
+    let key = SigningKey::generate();
+    store
+        .insert_card_key(&CardKeyRecord {
+            kid: key.kid().to_owned(),
+            pkcs8_pem: key.to_pkcs8_pem().to_string(),
+            created_at: now_ms(),
+        })
+        .await?;
+    tracing::info!(kid = key.kid(), "card signing key created");
+    Ok(key.public_jwk())
+}
+
+/// Every published key (current and retired), as `/.well-known/jwks.json` serves it.
+pub async fn jwks<S: Store>(store: &S) -> Result<JwkSet, StoreError> {
+    if store.card_keys().await?.is_empty() {
+        active_key(store).await?;
+    }
+    let keys = store.card_keys().await?;
+    let jwks = keys
+        .iter()
+        .map(|k| SigningKey::from_pkcs8_pem(&k.pkcs8_pem).map(|s| s.public_jwk()).map_err(corrupt))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(JwkSet::new(jwks))
+}
+
+fn new_card_id() -> String {
+    let raw = anola_protocol::totp::base32_encode(&random_bytes::<5>());
+    format!("AH-{}-{}", &raw[..4], &raw[4..8])
+}
+
+/// Issues a new card for a patient of the device's clinic and revokes the patient's earlier ones.
+pub async fn issue<S: Store>(store: &S, device: &DeviceRecord, patient_id: Uuid, issuer: &str) -> Result<IssuedCard, AuthError> {
+    if !anola_protocol::access::may_write(device.role, EntityKind::Patient, Some("health_card_id")) {
+        return Err(AuthError::new(
+            ErrorCode::Forbidden,
+            "this device's role may not issue health cards",
+        ));
+    }
+    let head = store.heads(&[(EntityKind::Patient, patient_id)]).await?.pop().flatten();
+    let values = head.map(|h| h.state.values());
+    let clinic = values.as_ref().and_then(|v| v.get("clinic_id")).and_then(|v| v.as_str());
+    if clinic != Some(device.clinic_id.as_str()) {
+        return Err(AuthError::field(
+            ErrorCode::NotFound,
+            "patient_id",
+            "no such patient in this clinic (sync the registration first)",
+        ));
+    }
+    let key = active_key(store).await?;
+    let now = now_ms();
+    let mut card = CardRecord {
+        card_id: new_card_id(),
+        patient_id,
+        clinic_id: device.clinic_id.clone(),
+        issued_at: now,
+        expires_at: now + VALIDITY_SECS * 1000,
+        revoked_at: None,
+    };
+    // 40 random bits: a collision is rare, and the unique insert makes it harmless.
+    while store.insert_card(&card).await? == Inserted::Taken {
+        card.card_id = new_card_id();
+    }
+    let mut replaced = Vec::new();
+    for old in store.cards_of_patient(patient_id).await? {
+        if old.card_id != card.card_id && old.revoked_at.is_none() {
+            store.revoke_card(&old.card_id, now, "replaced").await?;
+            replaced.push(old.card_id);
+        }
+    }
+    let claims = anola_cards::CardClaims::new(issuer, &key, card.card_id.clone(), patient_id, now / 1000, card.expires_at / 1000);
+    let qr_text = anola_cards::issue_qr_text(&claims, &key).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let secret = store.named_secret(FALLBACK_SECRET, &random_bytes::<32>()).await?;
+    tracing::info!(card = %card.card_id, "health card issued");
+    Ok(IssuedCard {
+        fallback_code: anola_cards::fallback_code(&card.card_id, &secret),
+        card_id: card.card_id,
+        patient_id,
+        qr_text,
+        issued_at: rfc3339(now),
+        expires_at: rfc3339(card.expires_at),
+        replaced,
+    })
+}
+
+/// Revokes a card (lost, stolen); devices learn it at their next sync.
+pub async fn revoke<S: Store>(store: &S, card_id: &str, reason: &str) -> Result<String, AuthError> {
+    let card = store
+        .card(card_id)
+        .await?
+        .ok_or_else(|| AuthError::new(ErrorCode::NotFound, "no such card"))?;
+    store.revoke_card(card_id, now_ms(), reason).await?;
+    Ok(card.clinic_id)
+}
+
+/// What a device of the clinic caches to verify cards and take fallback codes offline.
+pub async fn for_device<S: Store>(store: &S, device: &DeviceRecord, issuer: &str) -> Result<CardsSync, StoreError> {
+    let secret = store.named_secret(FALLBACK_SECRET, &random_bytes::<32>()).await?;
+    let cards = store.cards_of_clinic(&device.clinic_id).await?;
+    let jwks = serde_json::to_value(jwks(store).await?).map_err(corrupt)?;
+    Ok(CardsSync {
+        issuer: issuer.to_owned(),
+        jwks,
+        revoked: cards.iter().filter(|c| c.revoked_at.is_some()).map(|c| c.card_id.clone()).collect(),
+        cards: cards
+            .iter()
+            .map(|c| CardSummary {
+                card_id: c.card_id.clone(),
+                patient_id: c.patient_id,
+                fallback_code: anola_cards::fallback_code(&c.card_id, &secret),
+                expires_at: c.expires_at / 1000,
+                revoked: c.revoked_at.is_some(),
+            })
+            .collect(),
+    })
+}
