@@ -1,0 +1,265 @@
+//! Anola QR scanning: read health-card QR codes from real, imperfect captures.
+//!
+//! [`decode`] takes any image and returns the text of every QR code it could read. It is built
+//! on [`rqrr`] (a pure-Rust port of quirc) but does not hand rqrr the raw capture once and give
+//! up: it runs a short, ordered list of preprocessing variants and stops at the first one that
+//! reads. See the `PIPELINE` notes below and `docs/benchmarks.md` for the measured effect.
+//!
+//! No camera or UI code lives here: callers hand in pixels (camera frames, image files, scanner
+//! screenshots).
+
+pub mod damage;
+pub mod gray;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+
+use image::DynamicImage;
+
+use gray::Gray;
+
+/// Why nothing was read.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// No QR code was found anywhere in the image.
+    #[error("no QR code found in the image")]
+    NoCodeFound,
+    /// Something shaped like a QR code was found but could not be read (too damaged, cut off,
+    /// not UTF-8).
+    #[error("a QR code was found but could not be read")]
+    Unreadable,
+    /// The file or pixels are not a usable image (unknown format, truncated, empty, too large).
+    #[error("image unreadable: {0}")]
+    ImageUnreadable(String),
+}
+
+impl ScanError {
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ScanError::NoCodeFound => "no_code_found",
+            ScanError::Unreadable => "unreadable",
+            ScanError::ImageUnreadable(_) => "image_unreadable",
+        }
+    }
+}
+
+/// A successful read and which preprocessing variant produced it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decoded {
+    /// The text of each code read (usually one).
+    pub texts: Vec<String>,
+    /// Name of the variant that read it (`"plain"` for the unprocessed fast path).
+    pub variant: &'static str,
+    /// How many variants were run, this one included.
+    pub attempts: usize,
+}
+
+/// Larger inputs are shrunk (area averaging) to this many pixels on the long side before
+/// anything else; a QR code that fills a tenth of a 12-megapixel photo still has > 3 px modules.
+pub const MAX_WORK_SIDE: usize = 1600;
+/// Files bigger than this (either side) are refused before their pixels are decoded.
+pub const MAX_FILE_SIDE: u32 = 16_384;
+/// Smallest side that can hold a version-1 code (21 modules) at ~1 px per module.
+pub const MIN_SIDE: usize = 21;
+
+/// Read every QR code in `img`. Never panics.
+pub fn decode(img: &DynamicImage) -> Result<Vec<String>, ScanError> {
+    decode_detailed(img).map(|d| d.texts)
+}
+
+/// Read an image file (PNG or JPEG) and decode it.
+pub fn decode_file(path: impl AsRef<Path>) -> Result<Vec<String>, ScanError> {
+    let img = load_image(path.as_ref())?;
+    decode(&img)
+}
+
+/// Load a PNG/JPEG with size limits (a tiny file that claims to be 100,000 px wide is refused
+/// before any allocation).
+pub fn load_image(path: &Path) -> Result<DynamicImage, ScanError> {
+    let reader = image::ImageReader::open(path)
+        .map_err(|e| ScanError::ImageUnreadable(e.to_string()))?
+        .with_guessed_format()
+        .map_err(|e| ScanError::ImageUnreadable(e.to_string()))?;
+    let mut reader = reader;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_FILE_SIDE);
+    limits.max_image_height = Some(MAX_FILE_SIDE);
+    limits.max_alloc = Some(1024 * 1024 * 1024);
+    reader.limits(limits);
+    match catch_unwind(AssertUnwindSafe(|| reader.decode())) {
+        Ok(Ok(img)) => Ok(img),
+        Ok(Err(e)) => Err(ScanError::ImageUnreadable(e.to_string())),
+        Err(_) => Err(ScanError::ImageUnreadable("image decoder failed".into())),
+    }
+}
+
+/// Like [`decode`], also saying which preprocessing variant read the code.
+pub fn decode_detailed(img: &DynamicImage) -> Result<Decoded, ScanError> {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    if w == 0 || h == 0 {
+        return Err(ScanError::ImageUnreadable("empty image".into()));
+    }
+    if w < MIN_SIDE || h < MIN_SIDE {
+        return Err(ScanError::NoCodeFound);
+    }
+    let gray = Gray::from_dynamic(img);
+    decode_gray(&gray)
+}
+
+/// The decoding pipeline on a greyscale image.
+pub fn decode_gray(input: &Gray) -> Result<Decoded, ScanError> {
+    if input.w == 0 || input.h == 0 || input.data.len() != input.w * input.h {
+        return Err(ScanError::ImageUnreadable("empty image".into()));
+    }
+    if input.w < MIN_SIDE || input.h < MIN_SIDE {
+        return Err(ScanError::NoCodeFound);
+    }
+    let long = input.w.max(input.h);
+    let base = if long > MAX_WORK_SIDE {
+        input.scaled(MAX_WORK_SIDE as f64 / long as f64)
+    } else {
+        input.clone()
+    };
+    let mut run = Runner::default();
+    match pipeline::run(&base, &mut run) {
+        Some(d) => Ok(d),
+        None if run.grids_seen > 0 => Err(ScanError::Unreadable),
+        None => Err(ScanError::NoCodeFound),
+    }
+}
+
+/// What a plain `rqrr` call reads (rqrr's own thresholding on the greyscale image, no
+/// preprocessing): the baseline the benchmark compares against.
+pub fn decode_rqrr_only(img: &DynamicImage) -> Vec<String> {
+    let g = Gray::from_dynamic(img);
+    if g.w == 0 || g.h == 0 {
+        return Vec::new();
+    }
+    let mut run = Runner::default();
+    run.grey(&g).unwrap_or_default()
+}
+
+/// Runs rqrr on prepared images and keeps score.
+#[derive(Default)]
+struct Runner {
+    attempts: usize,
+    grids_seen: usize,
+}
+
+impl Runner {
+    /// rqrr's own binarisation (row-wise running mean) on a greyscale image.
+    fn grey(&mut self, g: &Gray) -> Option<Vec<String>> {
+        self.attempts += 1;
+        let res = catch_unwind(AssertUnwindSafe(|| {
+            let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(g.w, g.h, |x, y| g.data[y * g.w + x]);
+            read_grids(prepared.detect_grids())
+        }));
+        self.finish(res)
+    }
+
+    /// A bitmap we binarised ourselves (`true` = black).
+    fn bitmap(&mut self, w: usize, h: usize, bits: &[bool]) -> Option<Vec<String>> {
+        self.attempts += 1;
+        if bits.len() != w * h || w == 0 || h == 0 {
+            return None;
+        }
+        let res = catch_unwind(AssertUnwindSafe(|| {
+            let mut prepared = rqrr::PreparedImage::prepare_from_bitmap(w, h, |x, y| bits[y * w + x]);
+            read_grids(prepared.detect_grids())
+        }));
+        self.finish(res)
+    }
+
+    fn finish(&mut self, res: std::thread::Result<(usize, Vec<String>)>) -> Option<Vec<String>> {
+        match res {
+            Ok((grids, texts)) => {
+                self.grids_seen += grids;
+                if texts.is_empty() {
+                    None
+                } else {
+                    Some(texts)
+                }
+            }
+            // rqrr has internal assertions that damaged input can trip; a panic there is
+            // "this variant did not read".
+            Err(_) => None,
+        }
+    }
+}
+
+fn read_grids<G: rqrr::BitGrid>(grids: Vec<rqrr::Grid<G>>) -> (usize, Vec<String>) {
+    let n = grids.len();
+    let mut texts = Vec::new();
+    for g in grids {
+        if let Ok((_, text)) = g.decode() {
+            if !texts.contains(&text) {
+                texts.push(text);
+            }
+        }
+    }
+    (n, texts)
+}
+
+mod pipeline {
+    //! PIPELINE: the ordered preprocessing variants. Cheap and likely first; each later step
+    //! addresses a damage class the earlier ones miss.
+    use super::{Decoded, Gray, Runner};
+
+    pub(super) fn run(base: &Gray, run: &mut Runner) -> Option<Decoded> {
+        macro_rules! attempt {
+            ($name:expr, $e:expr) => {
+                if let Some(texts) = $e {
+                    return Some(Decoded {
+                        texts,
+                        variant: $name,
+                        attempts: run.attempts,
+                    });
+                }
+            };
+        }
+        // 1. The capture as it is, rqrr's own row-wise threshold: clean codes, ~1–3 ms.
+        attempt!("plain", run.grey(base));
+
+        // 2. Contrast stretch + local-mean threshold (low light, washed out, shadows).
+        let stretched = base.stretch(0.01, 0.01);
+        let side = base.w.min(base.h);
+        for (name, div) in [("stretch+adaptive/8", 8), ("stretch+adaptive/20", 20)] {
+            let r = (side / div).max(3);
+            let bits = stretched.adaptive_threshold(r, 4);
+            attempt!(name, run.bitmap(base.w, base.h, &bits));
+        }
+
+        // 3. Noise: a light blur first so that single-pixel samples see the module's mean.
+        let blurred = stretched.gaussian_blur(1.0);
+        let bits = blurred.adaptive_threshold((side / 12).max(3), 2);
+        attempt!("blur1+adaptive", run.bitmap(base.w, base.h, &bits));
+
+        // 4. Small codes: upscale so a module spans several pixels.
+        if base.w.max(base.h) <= 900 {
+            let up = stretched.scaled(2.0);
+            attempt!("up2+grey", run.grey(&up));
+            let bits = up.adaptive_threshold((up.w.min(up.h) / 12).max(3), 2);
+            attempt!("up2+adaptive", run.bitmap(up.w, up.h, &bits));
+        }
+
+        // 5. Heavy noise / blur on large codes: shrink (area averaging reduces noise).
+        let down = stretched.scaled(0.5);
+        if down.w.min(down.h) >= super::MIN_SIDE {
+            attempt!("down2+grey", run.grey(&down));
+            let bits = down.adaptive_threshold((down.w.min(down.h) / 12).max(3), 2);
+            attempt!("down2+adaptive", run.bitmap(down.w, down.h, &bits));
+        }
+
+        // 6. Heavier blur for strong noise.
+        let blurred2 = stretched.gaussian_blur(2.0);
+        attempt!("blur2+grey", run.grey(&blurred2));
+
+        // 7. Global equalisation and Otsu (very narrow grey ranges).
+        let eq = base.equalize();
+        let t = eq.otsu();
+        let bits: Vec<bool> = eq.data.iter().map(|&v| v <= t).collect();
+        attempt!("equalize+otsu", run.bitmap(base.w, base.h, &bits));
+        None
+    }
+}
