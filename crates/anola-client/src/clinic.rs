@@ -29,6 +29,9 @@ use tokio::sync::{watch, Notify};
 use tracing::Instrument;
 use uuid::Uuid;
 
+mod cards;
+pub use cards::{initials, render_card_svg, CardCheck, CheckIn, PrintableCard};
+
 /// Who is acting: the signed-in staff member, with the role they act in on this device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Actor {
@@ -136,6 +139,10 @@ pub struct Clinic {
     closed: Mutex<Option<ClientError>>,
     hook: Option<SecurityHook>,
     sync_started: std::sync::atomic::AtomicBool,
+    /// Kiosk mode: the handle acts as role kiosk (`check_in` and `verify_card` only).
+    kiosk: std::sync::atomic::AtomicBool,
+    /// The device's UTC offset: what "today" is for check-in.
+    utc_offset: Mutex<time::UtcOffset>,
 }
 
 impl std::fmt::Debug for Clinic {
@@ -199,6 +206,8 @@ impl Clinic {
             closed: Mutex::new(None),
             hook: config.on_security_event,
             sync_started: std::sync::atomic::AtomicBool::new(false),
+            kiosk: std::sync::atomic::AtomicBool::new(false),
+            utc_offset: Mutex::new(cards::env_utc_offset().unwrap_or(time::UtcOffset::UTC)),
         }))
     }
 
@@ -227,7 +236,20 @@ impl Clinic {
         self.closed.lock().unwrap_or_else(|p| p.into_inner()).is_some()
     }
 
+    /// Open (not locked, signed out or wiped) and not in kiosk mode: staff work.
     fn guard(&self) -> Result<(), ClientError> {
+        self.guard_open()?;
+        if self.kiosk_mode() {
+            return Err(ClientError::Forbidden {
+                field: None,
+                message: "kiosk mode: only check-in is available here (staff: leave kiosk mode with your PIN)".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Open (not locked, signed out or wiped); kiosk mode allowed (check-in, sync, status).
+    fn guard_open(&self) -> Result<(), ClientError> {
         match &*self.closed.lock().unwrap_or_else(|p| p.into_inner()) {
             Some(e) => Err(e.clone()),
             None => Ok(()),
@@ -504,7 +526,7 @@ impl Clinic {
     }
 
     pub fn status(&self) -> Result<SyncStatus, ClientError> {
-        self.guard()?;
+        self.guard_open()?;
         let live = self.live.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let s = lock(&self.store);
         let counts = s.outbox_counts()?;
@@ -536,11 +558,11 @@ impl Clinic {
 
     /// Like `sync_now`, within `opts`, calling `report` with the pull's progress after every page.
     pub async fn sync_now_reporting(&self, opts: RoundOptions, report: &(dyn Fn(Progress) + Sync)) -> Result<RoundReport, ClientError> {
-        self.guard()?;
+        self.guard_open()?;
         // After an offline sign-in there is no token: the round still runs, so an unreachable
         // server reads as `offline` and a reachable one answers `unauthenticated`.
         let _one_at_a_time = self.round.lock().await;
-        self.guard()?;
+        self.guard_open()?;
         self.set_live(|l| l.syncing = true);
         let progress = |p: Option<Progress>| {
             if let Some(p) = p {
@@ -587,6 +609,13 @@ impl Clinic {
             },
             Ok(_) => {}
             Err(e) => self.emit_for(e),
+        }
+        if result.is_ok() {
+            // Keys, revocations and fallback codes follow every round; a failure here leaves the
+            // previous cache in place and does not fail the round.
+            if let Err(e) = self.refresh_cards().await {
+                tracing::info!(code = e.code(), error = %e, "card cache not refreshed");
+            }
         }
         result
     }

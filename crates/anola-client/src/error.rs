@@ -65,6 +65,15 @@ pub enum ClientError {
     /// This device is already enrolled.
     #[error("{message}")]
     AlreadyEnrolled { message: String },
+    /// A scanned or typed health card was refused; `reason` is one of `forged`, `malformed`,
+    /// `too_large`, `unknown_key`, `foreign_issuer`, `expired`, `not_yet_valid`, `revoked`,
+    /// `unknown_card` (fallback code not known here), `unknown_patient`, `no_keys` (this device
+    /// never downloaded the card keys).
+    #[error("{message}")]
+    CardRejected { reason: String, message: String },
+    /// Kiosk mode needs a staff PIN to leave it: set one first.
+    #[error("{message}")]
+    PinRequired { message: String },
 }
 
 impl ClientError {
@@ -90,6 +99,8 @@ impl ClientError {
             ClientError::Unauthenticated { .. } => "unauthenticated",
             ClientError::ReplicaUnreadable { .. } => "replica_unreadable",
             ClientError::AlreadyEnrolled { .. } => "already_enrolled",
+            ClientError::CardRejected { .. } => "card_rejected",
+            ClientError::PinRequired { .. } => "pin_required",
         }
     }
 
@@ -101,6 +112,13 @@ impl ClientError {
         ClientError::Forbidden {
             field: field.map(str::to_owned),
             message,
+        }
+    }
+
+    pub(crate) fn card_rejected(reason: &str, message: impl Into<String>) -> Self {
+        ClientError::CardRejected {
+            reason: reason.to_owned(),
+            message: message.into(),
         }
     }
 

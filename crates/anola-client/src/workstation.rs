@@ -107,6 +107,8 @@ pub struct DeviceState {
     pub online_session: bool,
     pub known_users: Vec<KnownUser>,
     pub notice: Option<String>,
+    /// Kiosk mode: self check-in only (always on a kiosk-enrolled device).
+    pub kiosk: bool,
 }
 
 type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -135,6 +137,8 @@ struct Session {
     pin: Option<PinSlot>,
     credentials: Arc<Credentials>,
     last_activity_ms: i64,
+    /// Kiosk mode: the clinic acts as role kiosk until a staff PIN leaves it.
+    kiosk: bool,
 }
 
 #[derive(Default)]
@@ -341,6 +345,7 @@ impl Workstation {
                 })
                 .unwrap_or_default(),
             notice: st.vault.as_ref().and_then(|v| v.notice.clone()),
+            kiosk: session.is_some_and(|s| s.kiosk),
         }
     }
 
@@ -625,7 +630,11 @@ impl Workstation {
                 pin: None,
                 credentials: creds,
                 last_activity_ms: self.now_ms(),
+                kiosk: device.role == Role::Kiosk,
             });
+            if device.role == Role::Kiosk {
+                clinic.set_kiosk(true);
+            }
         }
         if self.shared.cfg.background_sync && tokio::runtime::Handle::try_current().is_ok() {
             clinic.ensure_background_sync();
@@ -664,16 +673,111 @@ impl Workstation {
             .st()
             .session
             .as_ref()
-            .is_some_and(|s| s.clinic.is_some() && now - s.last_activity_ms >= limit.as_millis() as i64);
+            .is_some_and(|s| !s.kiosk && s.clinic.is_some() && now - s.last_activity_ms >= limit.as_millis() as i64);
         if due {
             tracing::info!("locking after inactivity");
             self.lock();
         }
     }
 
+    /// Enters kiosk mode: the clinic handed out acts as role kiosk (`check_in` and `verify_card`
+    /// only; everything else is `forbidden`) until `leave_kiosk` with the signed-in staff
+    /// member's PIN. Needs a PIN set (`pin_required` otherwise). Kiosk mode does not auto-lock.
+    pub fn enter_kiosk(&self) -> Result<DeviceState, ClientError> {
+        let clinic = self.clinic()?;
+        let device = self.device()?;
+        {
+            let mut st = self.st();
+            let s = st.session.as_mut().ok_or_else(|| ClientError::SignedOut {
+                message: "nobody is signed in".into(),
+            })?;
+            if s.pin.is_none() && device.role != Role::Kiosk {
+                return Err(ClientError::PinRequired {
+                    message: "set a PIN before entering kiosk mode: leaving it takes your PIN".into(),
+                });
+            }
+            s.kiosk = true;
+        }
+        clinic.set_kiosk(true);
+        self.notify();
+        Ok(self.state())
+    }
+
+    /// Leaves kiosk mode with the PIN of the staff member who is signed in. Wrong PINs count as
+    /// for `unlock_with_pin`: five drop the PIN, and then only a password sign-in ends kiosk mode.
+    /// A kiosk-enrolled device never leaves it.
+    pub fn leave_kiosk(&self, pin: &str) -> Result<DeviceState, ClientError> {
+        let device = self.device()?;
+        if device.role == Role::Kiosk {
+            return Err(ClientError::Forbidden {
+                field: None,
+                message: "this device is enrolled as a kiosk: it is always in kiosk mode".into(),
+            });
+        }
+        let mut st = self.st();
+        let Some(s) = st.session.as_mut() else {
+            return Err(ClientError::SignedOut {
+                message: "nobody is signed in on this device".into(),
+            });
+        };
+        if !s.kiosk {
+            drop(st);
+            return Ok(self.state());
+        }
+        let Some(slot) = s.pin.as_mut() else {
+            return Err(ClientError::PinRequired {
+                message: "no PIN is set any more: sign in with your password to leave kiosk mode".into(),
+            });
+        };
+        let user_id = s.user.id;
+        match slot.try_unlock(pin) {
+            PinOutcome::Unlocked(_) => {
+                s.kiosk = false;
+                let clinic = s.clinic.clone();
+                s.last_activity_ms = (self.shared.clock.read().unwrap_or_else(|p| p.into_inner()))();
+                drop(st);
+                if let Some(c) = clinic {
+                    c.set_kiosk(false);
+                }
+                self.notify();
+                Ok(self.state())
+            }
+            outcome => {
+                if matches!(outcome, PinOutcome::Exhausted) {
+                    s.pin = None;
+                }
+                if let Some(v) = st.vault.as_mut() {
+                    v.push_audit(audit_entry(
+                        &device.device_id,
+                        Some(user_id),
+                        AuditAction::UnlockFailed,
+                        None,
+                        None,
+                        None,
+                    ));
+                    let _ = v.save(&self.shared.cfg.data_dir);
+                }
+                drop(st);
+                self.notify();
+                Err(ClientError::InvalidCredentials {
+                    message: match outcome {
+                        PinOutcome::Wrong { remaining } => format!("wrong PIN; {remaining} attempt(s) left"),
+                        _ => "too many wrong PINs: sign in with your password to leave kiosk mode".into(),
+                    },
+                })
+            }
+        }
+    }
+
     /// Sets a 4–8 digit PIN for quick unlock by the signed-in staff member, in this process only.
     pub fn set_pin(&self, pin: &str) -> Result<DeviceState, ClientError> {
         self.clinic()?;
+        if self.st().session.as_ref().is_some_and(|s| s.kiosk) {
+            return Err(ClientError::Forbidden {
+                field: Some("pin".into()),
+                message: "the PIN cannot be changed in kiosk mode".into(),
+            });
+        }
         if !valid_pin(pin) {
             return Err(ClientError::ValidationFailed {
                 message: "pin: 4 to 8 digits".into(),
@@ -754,6 +858,9 @@ impl Workstation {
             PinOutcome::Unlocked(key) => {
                 let clinic = self.open_clinic(&device, &s.actor, &key, &s.credentials)?;
                 clinic.record_audit(&[audit_entry(&device.device_id, Some(user_id), AuditAction::Unlock, None, None, None)])?;
+                if s.kiosk {
+                    clinic.set_kiosk(true);
+                }
                 s.clinic = Some(clinic.clone());
                 s.key = Some(key);
                 s.last_activity_ms = (self.shared.clock.read().unwrap_or_else(|p| p.into_inner()))();

@@ -122,6 +122,36 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX audit_log_unsent ON audit_log(sent, seq);
     CREATE INDEX audit_log_patient ON audit_log(patient_id);
     "#,
+    // 4: health cards: what offline verification needs (`GET /sync/cards`), and local check-ins.
+    r#"
+    CREATE TABLE card_keys (
+        id          INTEGER PRIMARY KEY CHECK (id = 1),
+        issuer      TEXT NOT NULL,
+        jwks        TEXT NOT NULL,
+        revoked     TEXT NOT NULL,
+        fetched_at  TEXT NOT NULL
+    );
+    -- Cards of this clinic (ids only); `qr_text` and `issued_at` only for cards issued here.
+    CREATE TABLE cards (
+        card_id        TEXT PRIMARY KEY,
+        patient_id     TEXT NOT NULL,
+        fallback_code  TEXT NOT NULL,
+        expires_at     INTEGER NOT NULL,
+        revoked        INTEGER NOT NULL DEFAULT 0,
+        qr_text        TEXT,
+        issued_at      TEXT
+    );
+    CREATE INDEX cards_fallback ON cards(fallback_code);
+    CREATE INDEX cards_patient ON cards(patient_id);
+    -- Queue numbers handed out on this device (a re-scan shows the same number).
+    CREATE TABLE check_ins (
+        appointment_id  TEXT PRIMARY KEY,
+        date            TEXT NOT NULL,
+        queue_number    INTEGER NOT NULL,
+        at              TEXT NOT NULL
+    );
+    CREATE INDEX check_ins_date ON check_ins(date);
+    "#,
 ];
 
 pub fn latest() -> i64 {

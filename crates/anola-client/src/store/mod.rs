@@ -2,6 +2,7 @@
 
 mod appointments;
 pub mod audit;
+pub mod cards;
 mod lww;
 mod migrations;
 mod notes;

@@ -15,7 +15,7 @@ use uuid::Uuid;
 pub(crate) fn forget_everything(tx: &Connection) -> Result<(), ClientError> {
     reset(tx)?;
     tx.execute_batch(
-        "DELETE FROM medical_records; DELETE FROM outbox; DELETE FROM meta WHERE key IN ('pull_cursor', 'last_synced_at', 'last_error');",
+        "DELETE FROM medical_records; DELETE FROM outbox; DELETE FROM card_keys; DELETE FROM cards; DELETE FROM check_ins; DELETE FROM meta WHERE key IN ('pull_cursor', 'last_synced_at', 'last_error');",
     )?;
     Ok(())
 }

@@ -277,6 +277,19 @@ impl Transport {
         self.send_authed::<(), _>(reqwest::Method::GET, "/sync/staff", None).await
     }
 
+    /// `GET /sync/cards`: keys, issuer, revocations and card summaries for offline verification.
+    pub async fn cards_sync(&self) -> Result<anola_protocol::cards::CardsSync, TransportError> {
+        self.send_authed::<(), _>(reqwest::Method::GET, "/sync/cards", None).await
+    }
+
+    /// `POST /cards/issue`: a new card for a patient the server knows (earlier ones are replaced).
+    pub async fn issue_card(
+        &self,
+        req: &anola_protocol::cards::IssueCardRequest,
+    ) -> Result<anola_protocol::cards::IssuedCard, TransportError> {
+        self.send_authed(reqwest::Method::POST, "/cards/issue", Some(req)).await
+    }
+
     /// `POST /auth/login`, with the device key when given (then the answer carries `device_kek`).
     pub async fn login(&self, req: &LoginRequest, device_key: Option<String>) -> Result<LoginResponse, TransportError> {
         self.send_with(reqwest::Method::POST, "/auth/login", Some(req), device_key, None)
