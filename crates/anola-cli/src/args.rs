@@ -88,6 +88,45 @@ pub enum Command {
     Status,
     /// Changes the server refused for good, with the reason.
     Rejected,
+    /// Health cards: issue (online) and print, verify a scan offline.
+    Card {
+        #[command(subcommand)]
+        command: Box<CardCommand>,
+    },
+    /// Check a patient in by their card (QR text or fallback code), offline if need be: today's
+    /// appointment is marked checked in, or a walk-in is created; prints the queue number.
+    CheckIn {
+        /// The scanned QR text (`shc:/…`) or the typed fallback code (`1234-5678-9012`).
+        text: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CardCommand {
+    /// Issue a new card for a patient already synced to the server (earlier cards are revoked).
+    Issue {
+        #[arg(long)]
+        patient: Uuid,
+        /// Also write the printable ID-1 card (SVG, millimetres) to this file.
+        #[arg(long)]
+        svg: Option<std::path::PathBuf>,
+    },
+    /// Verify a scanned card or a typed fallback code offline and show its patient.
+    Verify {
+        /// The scanned QR text (`shc:/…`) or the typed fallback code.
+        text: String,
+    },
+    /// Reprint a card issued on this device (the patient's current one unless --card).
+    Reprint {
+        #[arg(long)]
+        patient: Uuid,
+        #[arg(long)]
+        card: Option<String>,
+        #[arg(long)]
+        svg: std::path::PathBuf,
+    },
+    /// Download the card keys, revocations and fallback codes now (every sync does it too).
+    Refresh,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,6 +1,6 @@
 //! One function per command group; each is a thin call into `Clinic`.
 
-use crate::args::{AdminCommand, AppointmentCommand, Cli, Command, PatientCommand, RecordCommand};
+use crate::args::{AdminCommand, AppointmentCommand, CardCommand, Cli, Command, PatientCommand, RecordCommand};
 use crate::output::Out;
 use anola_client::sync::admin::AdminClient;
 use anola_client::sync::round::RoundOptions;
@@ -61,6 +61,37 @@ pub fn dispatch(cli: &Cli, rt: &tokio::runtime::Runtime, clinic: &Clinic, out: &
         }
         Command::Rejected => out.rejected(&clinic.rejected_writes()?),
         Command::AccessHistory { patient } => out.value(&clinic.local_access_history(*patient)?),
+        Command::Card { command } => card(command, rt, clinic, out)?,
+        Command::CheckIn { text } => out.value(&rt.block_on(clinic.check_in(text))?),
+    }
+    Ok(())
+}
+
+fn write_svg(path: &std::path::Path, svg: &str) -> Result<(), ClientError> {
+    std::fs::write(path, svg).map_err(|e| ClientError::Storage {
+        message: format!("cannot write {}: {e}", path.display()),
+    })
+}
+
+fn card(command: &CardCommand, rt: &tokio::runtime::Runtime, clinic: &Clinic, out: &Out) -> Result<(), ClientError> {
+    match command {
+        CardCommand::Issue { patient, svg } => {
+            let card = rt.block_on(clinic.issue_card(*patient))?;
+            if let Some(path) = svg {
+                write_svg(path, &card.svg)?;
+            }
+            out.value(&card);
+        }
+        CardCommand::Verify { text } => out.value(&rt.block_on(clinic.verify_card(text))?),
+        CardCommand::Reprint { patient, card, svg } => {
+            let printable = clinic.card_svg(*patient, card.as_deref())?;
+            write_svg(svg, &printable.svg)?;
+            out.value(&printable);
+        }
+        CardCommand::Refresh => {
+            rt.block_on(clinic.refresh_cards())?;
+            out.value(&serde_json::json!({"refreshed": true, "fetched_at": clinic.cards_fetched_at()?}));
+        }
     }
     Ok(())
 }
