@@ -1,5 +1,9 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { isTauri } from './api';
+import { api, isTauri, toApiError } from './api';
+import { scanErrorMessage } from './cards';
+import { CheckInPanel, IssueCardButton } from './components/CardActions';
+import { ErrorBanner } from './components/ErrorBanner';
+import { ScanProvider } from './components/Scanner';
 import { AppointmentForm } from './components/AppointmentForm';
 import { AppointmentsView } from './components/AppointmentsView';
 import { ConflictsView } from './components/Conflicts';
@@ -26,6 +30,8 @@ type View =
       tab: DetailTab;
       /** Where Back/Esc returns (the patient list when absent). */
       back?: View;
+      /** The card scan that opened this patient (front-desk check-in uses it). */
+      scan?: string;
     }
   | { name: 'appointments'; date: string; highlight?: string | null }
   | { name: 'book'; patient: Patient | null; date: string; back: View }
@@ -53,7 +59,7 @@ const backLabel = (v: View | undefined): string =>
           : 'Back';
 
 /** A view to return to, without stale per-visit state (a just-saved patient, an open edit). */
-const asBack = (v: View): View => (v.name === 'detail' ? { ...v, editing: false, initial: null } : v);
+const asBack = (v: View): View => (v.name === 'detail' ? { ...v, editing: false, initial: null, scan: undefined } : v);
 
 export function App({ session }: { session: Session }) {
   const { access } = session;
@@ -114,6 +120,31 @@ export function App({ session }: { session: Session }) {
     formDirty.current = d;
   }, []);
   const dismissNotice = useCallback(() => setNotice(null), []);
+
+  // A card scanned anywhere (keyboard-wedge scanner): verify it and open its patient.
+  const [scanError, setScanError] = useState<string | null>(null);
+  const scanSeq = useRef(0);
+  const onScan = useCallback((text: string) => {
+    const seq = ++scanSeq.current;
+    setScanError(null);
+    api.verifyCard(text).then(
+      (check) => {
+        if (seq !== scanSeq.current) return;
+        setView((v) => ({
+          name: 'detail',
+          id: check.patient.id,
+          editing: false,
+          tab: 'details',
+          initial: check.patient,
+          scan: text,
+          back: v.name === 'list' ? undefined : asBack(v),
+        }));
+      },
+      (e: unknown) => {
+        if (seq === scanSeq.current) setScanError(scanErrorMessage(toApiError(e)));
+      },
+    );
+  }, []);
 
   const onRegistered = useCallback((p: Patient) => {
     setNotice('Patient registered and saved on this device.');
@@ -226,6 +257,7 @@ export function App({ session }: { session: Session }) {
   const conflicts = s?.conflicts ?? 0;
 
   return (
+    <ScanProvider onScan={onScan}>
     <div className="app">
       <header className="app-header">
         <div className="brand">
@@ -282,6 +314,13 @@ export function App({ session }: { session: Session }) {
 
       <main className="app-main" id="main">
         {notice && <Notice message={notice} onDone={dismissNotice} />}
+        {scanError && (
+          <div data-testid="scan-error">
+            <ErrorBanner title="Card not accepted" onDismiss={() => setScanError(null)}>
+              {scanError}
+            </ErrorBanner>
+          </div>
+        )}
         {view.name === 'list' && (
           <PatientList
             query={query}
@@ -326,6 +365,12 @@ export function App({ session }: { session: Session }) {
             onNotice={setNotice}
             onDeleted={onDeleted}
             session={session}
+            renderActions={(p) => (
+              <>
+                <CheckInPanel key={view.scan ?? ''} scanText={view.scan} patientId={p.id} onOpenPatient={(id) => openPatient(id)} />
+                {access.write('patient', 'health_card_id') && <IssueCardButton patient={p} />}
+              </>
+            )}
           />
         )}
         {view.name === 'appointments' && (
@@ -341,6 +386,7 @@ export function App({ session }: { session: Session }) {
             onNotice={setNotice}
             refreshKey={refreshKey}
             onSyncNow={sync.syncNow}
+            actions={<CheckInPanel onOpenPatient={(id) => openPatient(id, 'appointments')} />}
           />
         )}
         {view.name === 'book' && (
@@ -432,5 +478,6 @@ export function App({ session }: { session: Session }) {
         </span>
       </footer>
     </div>
+    </ScanProvider>
   );
 }

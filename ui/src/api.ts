@@ -7,6 +7,9 @@ import { forbiddenMessage } from './roles';
 import type {
   ApiError,
   Appointment,
+  CardCheck,
+  CheckIn,
+  PrintableCard,
   AppointmentFields,
   AuditEntry,
   ConflictNote,
@@ -76,6 +79,7 @@ export function toApiError(e: unknown): ApiError {
       ...(errors ? { errors } : {}),
       ...(typeof e.field === 'string' ? { field: e.field } : {}),
       ...(typeof e.until === 'string' ? { until: e.until } : {}),
+      ...(typeof e.reason === 'string' ? { reason: e.reason } : {}),
     };
   }
   if (typeof e === 'string') {
@@ -161,6 +165,17 @@ export const api = {
   /** Who opened or changed a patient's data on this device (clinic admin only). */
   localAccessHistory: (patientId: string) => call<AuditEntry[]>('local_access_history', { patientId }),
   onDeviceState: async (cb: (s: DeviceState) => void) => (await backend()).onDeviceState(cb),
+
+  // Health cards, check-in and kiosk mode.
+  /** A new card for the patient (online only); earlier cards are replaced and revoked. */
+  issueCard: (patientId: string) => call<PrintableCard>('issue_card', { patientId }),
+  /** A scanned QR text (`shc:/…`) or fallback code → the card and its patient, or `card_rejected`. */
+  verifyCard: (text: string) => call<CardCheck>('verify_card', { text }),
+  /** Marks today's appointment arrived or creates a walk-in; works offline. */
+  checkIn: (text: string) => call<CheckIn>('check_in', { text }),
+  /** Refused with `pin_required` when the signed-in user has no PIN on this device. */
+  enterKiosk: () => call<DeviceState>('enter_kiosk'),
+  leaveKiosk: (pin: string) => call<DeviceState>('leave_kiosk', { pin }),
 };
 
 let currentRole: Role | null = null;

@@ -27,7 +27,7 @@ export function screenFor(state: DeviceState | null): Screen {
   if (!state.user) return 'sign_in';
   if (state.locked) return 'locked';
   const access = accessOf(state);
-  if (access.kiosk) return 'kiosk';
+  if (access.kiosk || state.kiosk) return 'kiosk';
   if (access.role === null) return 'no_role';
   return 'app';
 }

@@ -106,6 +106,8 @@ export function createMockAuth(o: MockAuthOptions) {
   if (enrolled && !flags.has('nopin')) ['frontdesk', 'clinician', 'admin'].forEach((n) => pins.set(byName(n)!.id, DEMO_PIN));
   const failures = new Map<string, { count: number; until: number | null }>();
   let pinFailures = 0;
+  /** Self check-in kiosk mode on a staff device (`?mock=kioskmode`); a kiosk device is always in it. */
+  let kioskMode = sessionId !== null && flags.has('kioskmode');
   let lastActivity = now();
   const audit: AuditEntry[] = [];
   const autoLockMs = flags.has('autolock') ? 30_000 : AUTO_LOCK_MS;
@@ -134,6 +136,7 @@ export function createMockAuth(o: MockAuthOptions) {
           };
         }),
       notice,
+      kiosk: !!u && (device?.role === 'kiosk' || kioskMode),
     };
   };
   const changed = () => {
@@ -300,8 +303,45 @@ export function createMockAuth(o: MockAuthOptions) {
     },
     sign_out: () => {
       sessionId = null;
+      kioskMode = false;
       locked = false;
       pinFailures = 0;
+      return changed();
+    },
+    enter_kiosk: () => {
+      const u = requireSession();
+      if (locked) fail('locked', 'unlock first');
+      if (!pins.has(u.id)) fail('pin_required', 'set a PIN on this device first: leaving kiosk mode needs it');
+      kioskMode = true;
+      return changed();
+    },
+    leave_kiosk: (a) => {
+      const u = requireSession();
+      if (device?.role === 'kiosk') {
+        fail('forbidden', 'this device is enrolled as a self check-in kiosk and always stays in kiosk mode', {
+          field: 'kiosk',
+        });
+      }
+      if (!kioskMode) return state();
+      const pin = pins.get(u.id);
+      if (!pin) fail('invalid_credentials', 'no PIN is set on this device');
+      if (str(a.pin) !== pin) {
+        pinFailures += 1;
+        log('unlock_failed');
+        if (pinFailures >= MAX_FAILURES) {
+          pinFailures = 0;
+          sessionId = null;
+          locked = false;
+          kioskMode = false;
+          o.emit(state());
+          fail('signed_out', 'too many wrong PINs: sign in with your password');
+        }
+        fail('invalid_credentials', 'wrong PIN');
+      }
+      pinFailures = 0;
+      kioskMode = false;
+      lastActivity = now();
+      log('unlock');
       return changed();
     },
     touch: () => {
@@ -412,7 +452,8 @@ export function createMockAuth(o: MockAuthOptions) {
 
   // Auto-lock after inactivity, as the device does; the change arrives as a `device-state` event.
   const tick = () => {
-    if (session() && !locked && now() - lastActivity > autoLockMs) {
+    // A kiosk never locks by itself: patients use it without touching anything for hours.
+    if (session() && !locked && !kioskMode && device?.role !== 'kiosk' && now() - lastActivity > autoLockMs) {
       locked = true;
       log('lock');
       changed();
@@ -469,6 +510,8 @@ export function createMockAuth(o: MockAuthOptions) {
 
   return {
     handlers,
+    /** In kiosk mode (or a kiosk device): only check-in may run. */
+    inKiosk: () => kioskMode || device?.role === 'kiosk',
     guard,
     access,
     checkRead,

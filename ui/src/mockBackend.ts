@@ -22,6 +22,7 @@
 import type { Backend } from './api';
 import { addDays, holdsSlot, parseTime, validateAppointmentFields } from './appointments';
 import { createMockAuth } from './mockAuth';
+import { createMockCards } from './mockCards';
 import { validateRecordFields } from './records';
 import type {
   ApiError,
@@ -335,6 +336,8 @@ interface StoredVersion {
   sync: RecordSync;
 }
 
+const KIOSK_COMMANDS = new Set(['check_in', 'sync_status', 'sync_now']);
+
 export function createMockBackend(search = ''): Backend {
   const flags = new Set((new URLSearchParams(search).get('mock') ?? '').split(',').filter(Boolean));
   const latency = flags.has('slow') ? 800 : 60;
@@ -373,6 +376,13 @@ export function createMockBackend(search = ''): Backend {
     uuid,
   });
 
+  const cards = createMockCards({
+    patient: (id) => {
+      const s = patients.get(id);
+      return s && !s.patient.deleted && !s.patient.merged_into ? s.patient : undefined;
+    },
+  });
+
   if (!flags.has('empty')) {
     const now = Date.now();
     DEMO.forEach((d, i) => {
@@ -384,6 +394,7 @@ export function createMockBackend(search = ''): Backend {
     first.patient.pending = true;
     status.pending = 1;
     seedClinicalDemo();
+    cards.seed([...patients.values()].map((s) => s.patient));
     auth.seedAudit([...patients.values()].map((s) => s.patient.id));
   }
   const countPatients = () => [...patients.values()].filter((s) => !s.patient.deleted && !s.patient.merged_into).length;
@@ -711,6 +722,17 @@ export function createMockBackend(search = ''): Backend {
       emit();
       if (online) runSync();
     },
+    /** Types `text` as a keyboard-wedge scanner would (fast keys, then Enter) where the focus is. */
+    scan(text: string) {
+      const target = document.activeElement ?? document.body;
+      for (const key of [...text, 'Enter']) {
+        target.dispatchEvent(new KeyboardEvent('keydown', { key, bubbles: true, cancelable: true }));
+      }
+    },
+    /** The demo cards (valid, replaced, expired, forged, unknown patient): QR texts and fallback codes. */
+    demoCards() {
+      return cards.demo.map((c) => ({ ...c }));
+    },
     stopSync() {
       if (syncTimer) clearTimeout(syncTimer);
       status.syncing = false;
@@ -933,6 +955,66 @@ export function createMockBackend(search = ''): Backend {
         .sort((a, b) => b.detected_at.localeCompare(a.detected_at))
         .map(clone);
     },
+    issue_card: ({ patientId }) => {
+      auth.checkWrite('patient', false, ['health_card_id']);
+      const s = livePatient(String(patientId));
+      if (!s) fail('not_found', `no patient ${String(patientId)} on this device`);
+      if (!status.online) fail('offline', 'issuing a card needs the sync server, which cannot be reached');
+      const card = cards.issue(s.patient);
+      s.patient.health_card_id = card.card_id;
+      emit();
+      return card;
+    },
+    verify_card: ({ text }) => {
+      const { card, patient } = cards.verify(typeof text === 'string' ? text : '');
+      auth.logView('view_patient', patient.id);
+      return { card_id: card.card_id, patient: auth.project('patient', clone(patient)), expires_at: card.expires_at };
+    },
+    check_in: ({ text }) => {
+      const { patient } = cards.verify(typeof text === 'string' ? text : '');
+      if (flags.has('storage')) fail('storage', 'database is locked (mock)');
+      const today = todayIso();
+      const todays = [...appointments.values()]
+        .filter((a) => !a.deleted && a.patient_id === patient.id && a.date === today)
+        .sort((a, b) => (a.start_time ?? '').localeCompare(b.start_time ?? ''));
+      const q = cards.queueNumber(today, patient.id);
+      const already = todays.find((a) => a.status === 'checked_in');
+      if (q.again && already) return cards.checkInResult(patient, q.number, already.id, already.reason === 'Walk-in');
+      const booked = todays.find((a) => a.status === 'scheduled' || a.status === 'confirmed');
+      let appt = booked;
+      if (appt) {
+        appt.status = 'checked_in';
+        appt.pending = true;
+      } else {
+        const d = new Date();
+        appt = {
+          id: uuid(),
+          patient_id: patient.id,
+          provider_id: providers[0]?.id ?? null,
+          clinic_id: CLINIC_ID,
+          appointment_type: 'consultation',
+          mode: 'in_person',
+          reason: 'Walk-in',
+          symptoms: null,
+          urgency: null,
+          date: today,
+          start_time: `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`,
+          duration_minutes: 15,
+          time_zone: null,
+          status: 'checked_in',
+          cancellation: null,
+          rescheduling: null,
+          conflict: null,
+          deleted: null,
+          pending: true,
+        };
+        appointments.set(appt.id, appt);
+      }
+      status.pending += 1;
+      auth.logWrite('appointment', appt.id, patient.id);
+      emit();
+      return cards.checkInResult(patient, q.number, appt.id, !booked);
+    },
     ...auth.handlers,
     sync_status: () => ({ ...status }),
     sync_now: () => {
@@ -953,6 +1035,11 @@ export function createMockBackend(search = ''): Backend {
           try {
             // Data commands need an enrolled device, a signed-in user and an unlocked session.
             if (!(cmd in auth.handlers) && cmd !== 'sync_status') auth.guard();
+            // A kiosk only checks patients in.
+            if (auth.inKiosk() && !(cmd in auth.handlers) && !KIOSK_COMMANDS.has(cmd)) {
+              const refusal: ApiError = { code: 'forbidden', message: 'in kiosk mode this device only checks patients in', field: cmd };
+              throw refusal;
+            }
             resolve(h(args) as T);
           } catch (e) {
             reject(e);

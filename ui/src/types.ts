@@ -130,6 +130,8 @@ export type ErrorCode = 'validation_failed' | 'not_found' | 'storage' | 'interna
 
 /** What a rejected `invoke` carries. */
 export interface ApiError {
+  /** `card_rejected`: why (a `CardRejectReason`). */
+  reason?: string;
   code: ErrorCode;
   message: string;
   errors?: FieldError[];
@@ -422,7 +424,60 @@ export interface DeviceState {
   known_users: KnownUser[];
   /** Something the user must be told, e.g. that a revoked device erased its data. */
   notice: string | null;
+  /**
+   * Self check-in kiosk mode: the screen shows only the check-in prompt until a staff PIN leaves it.
+   * Always true on a kiosk-enrolled device (`device.role === 'kiosk'`). Absent: false.
+   */
+  kiosk?: boolean;
 }
+
+/** `issue_card`: a new health card, ready to print (the earlier cards of the patient are revoked). */
+export interface PrintableCard {
+  /** `AH-...` */
+  card_id: string;
+  patient_id: string;
+  display_name: string;
+  /** The QR's text, `shc:/...`. */
+  qr_text: string;
+  /** `1234-5678-9012`, printed under the QR for cards whose QR will not read. */
+  fallback_code: string;
+  /** RFC 3339. */
+  issued_at: string;
+  expires_at: string | null;
+  /** A complete ID-1 card SVG (85.6 × 53.98 mm). */
+  svg: string;
+}
+
+/** `verify_card`: a card that checks out, and its patient. */
+export interface CardCheck {
+  card_id: string;
+  patient: Patient;
+  expires_at: string | null;
+}
+
+/** `check_in`: the patient is marked arrived (today's appointment) or a walk-in was created. */
+export interface CheckIn {
+  patient_id: string;
+  /** "AO" or "A. O." — the only thing a kiosk shows of the patient. */
+  initials: string;
+  queue_number: number;
+  appointment_id: string | null;
+  walk_in: boolean;
+}
+
+/** Why `verify_card` / `check_in` refused a card (`{ code: 'card_rejected', reason, message }`). */
+export type CardRejectReason =
+  | 'forged'
+  | 'malformed'
+  | 'too_large'
+  | 'unknown_key'
+  | 'foreign_issuer'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'revoked'
+  | 'unknown_card'
+  | 'unknown_patient'
+  | 'no_keys';
 
 export type AuditAction =
   | 'view_record'

@@ -1,6 +1,6 @@
 // The day view: one day's appointments, in time order, with their actions.
 
-import { useCallback, useEffect, useId, useMemo, useState, type KeyboardEvent as ReactKeyboardEvent } from 'react';
+import { useCallback, useEffect, useId, useMemo, useState, type KeyboardEvent as ReactKeyboardEvent, type ReactNode } from 'react';
 import { api } from '../api';
 import { addDays, providerName } from '../appointments';
 import { formatDayHeading, plural } from '../format';
@@ -19,11 +19,13 @@ interface Props {
   onOpenPatient: (id: string) => void;
   onBook: (date: string) => void;
   onNotice: (message: string) => void;
+  /** Extra actions next to "Book appointment" (front-desk check-in). */
+  actions?: ReactNode;
   refreshKey: string;
   onSyncNow: () => void;
 }
 
-export function AppointmentsView({ date, onDateChange, highlightId, onOpenPatient, onBook, onNotice, refreshKey, onSyncNow }: Props) {
+export function AppointmentsView({ date, onDateChange, highlightId, onOpenPatient, onBook, onNotice, refreshKey, onSyncNow, actions }: Props) {
   const [bump, setBump] = useState(0);
   const load = useCallback(() => api.listAppointments({ date }), [date]);
   const appts = useAsync<Appointment[]>(load, date, `${refreshKey}|${bump}`);
@@ -118,9 +120,12 @@ export function AppointmentsView({ date, onDateChange, highlightId, onOpenPatien
             {formatDayHeading(date, today)}
           </p>
         </div>
-        <button type="button" className="btn btn-primary" data-testid="book-appointment" onClick={() => onBook(date)}>
-          Book appointment <kbd>B</kbd>
-        </button>
+        <div className="page-head-actions">
+          {actions}
+          <button type="button" className="btn btn-primary" data-testid="book-appointment" onClick={() => onBook(date)}>
+            Book appointment <kbd>B</kbd>
+          </button>
+        </div>
       </div>
 
       <div className="day-bar" role="group" aria-label="Day">

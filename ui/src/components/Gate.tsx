@@ -4,7 +4,8 @@ import { App } from '../App';
 import { authErrorMessage, mfaSetupNeeded, screenFor, signedOutBecause, throttle, TOO_MANY_PINS, TOUCH_INTERVAL_MS } from '../auth';
 import { accessOf } from '../roles';
 import type { ApiError, DeviceState } from '../types';
-import { EnrolScreen, KioskScreen, LockScreen, NoRoleScreen, SignInScreen, type Flash } from './AuthScreens';
+import { Kiosk } from './Kiosk';
+import { EnrolScreen, LockScreen, NoRoleScreen, SignInScreen, type Flash } from './AuthScreens';
 import { ErrorBanner } from './ErrorBanner';
 
 /** Re-read `device_state` this often as well as on events (a missed event never strands a screen). */
@@ -74,7 +75,7 @@ export function useDeviceState(onChange?: (prev: DeviceState | null, next: Devic
 }
 
 /**
- * The app gate: enrolment, sign-in, the lock screen, the kiosk placeholder, or the app itself,
+ * The app gate: enrolment, sign-in, the lock screen, the self check-in kiosk, or the app itself,
  * whichever the device state calls for. The app is unmounted while locked, so no patient data
  * stays on screen (or in the page) behind the lock.
  */
@@ -87,6 +88,7 @@ export function Gate() {
   const screen = screenFor(state);
   const access = useMemo(() => (state ? accessOf(state) : null), [state]);
   const signedIn = screen === 'app' || screen === 'kiosk' || screen === 'no_role';
+  const kiosk = screen === 'kiosk';
 
   useEffect(() => {
     setCurrentRole(access?.role ?? null);
@@ -109,7 +111,8 @@ export function Gate() {
       });
     }, TOUCH_INTERVAL_MS);
     const onKey = (e: KeyboardEvent) => {
-      if ((e.key === 'l' || e.key === 'L') && (e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey) {
+      // A kiosk is for patients: no lock shortcut (leaving takes a staff PIN).
+      if (!kiosk && (e.key === 'l' || e.key === 'L') && (e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey) {
         e.preventDefault();
         e.stopPropagation();
         lock();
@@ -124,7 +127,7 @@ export function Gate() {
       window.removeEventListener('keydown', onKey, true);
       window.removeEventListener('pointerdown', onPointer, true);
     };
-  }, [signedIn, lock]);
+  }, [signedIn, lock, kiosk]);
 
   const onUnlockSignedOut = useCallback(
     (username: string) => {
@@ -190,7 +193,7 @@ export function Gate() {
         />
       );
     case 'kiosk':
-      return <KioskScreen state={state} onLock={lock} onSignOut={signOut} />;
+      return <Kiosk state={state} onLeft={onSignedIn} onSessionEnded={refresh} />;
     case 'no_role':
       return <NoRoleScreen state={state} onSignOut={signOut} />;
     default:

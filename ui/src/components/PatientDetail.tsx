@@ -54,6 +54,8 @@ interface Props {
   onNotice: (message: string) => void;
   onDeleted: (patient: Patient) => void;
   session: Session;
+  /** Extra actions in the page head (health card, check-in), for a patient that is not deleted or merged. */
+  renderActions?: (patient: Patient) => ReactNode;
 }
 
 export function PatientDetail({
@@ -76,6 +78,7 @@ export function PatientDetail({
   onNotice,
   onDeleted,
   session,
+  renderActions,
 }: Props) {
   const { access } = session;
   const TABS = useMemo(() => tabsFor(access), [access]);
@@ -342,11 +345,14 @@ export function PatientDetail({
             </p>
           ) : null}
         </div>
-        {!inactive && canEdit && (
-          <button type="button" className="btn btn-primary" data-testid="edit-patient" onClick={onEdit}>
-            Edit <kbd>E</kbd>
-          </button>
-        )}
+        <div className="page-head-actions">
+          {!inactive && renderActions?.(p)}
+          {!inactive && canEdit && (
+            <button type="button" className="btn btn-primary" data-testid="edit-patient" onClick={onEdit}>
+              Edit <kbd>E</kbd>
+            </button>
+          )}
+        </div>
       </div>
 
       {p.merged_into ? (

@@ -18,6 +18,28 @@ export interface Session {
 /** The header's right end: who is signed in, Set PIN, Lock (Ctrl+L), Sign out. */
 export function SessionControls({ session, onNotice }: { session: Session; onNotice: (m: string) => void }) {
   const [pinOpen, setPinOpen] = useState(false);
+  const [kioskError, setKioskError] = useState<string | null>(null);
+  const [kioskBusy, setKioskBusy] = useState(false);
+  const enterKiosk = () => {
+    if (kioskBusy) return;
+    setKioskError(null);
+    setKioskBusy(true);
+    api.enterKiosk().then(
+      (s) => {
+        setKioskBusy(false);
+        session.apply(s);
+      },
+      (e: unknown) => {
+        setKioskBusy(false);
+        const err = toApiError(e);
+        setKioskError(
+          err.code === 'pin_required'
+            ? 'Set a PIN first (Set PIN): leaving kiosk mode needs your PIN.'
+            : authErrorMessage(err),
+        );
+      },
+    );
+  };
   const pinButton = useRef<HTMLButtonElement>(null);
   const { user, access, state } = session;
   return (
@@ -37,6 +59,21 @@ export function SessionControls({ session, onNotice }: { session: Session; onNot
           title="Signed in without the sync server: work is saved on this device, and syncing resumes after a sign-in while online."
         >
           Offline sign-in
+        </span>
+      )}
+      <button
+        type="button"
+        className="btn btn-small btn-quiet"
+        data-testid="enter-kiosk"
+        disabled={kioskBusy}
+        title="Turn this screen into a self check-in kiosk for patients; leaving it takes your PIN"
+        onClick={enterKiosk}
+      >
+        Kiosk mode
+      </button>
+      {kioskError && (
+        <span className="session-error" role="alert" data-testid="enter-kiosk-error">
+          {kioskError}
         </span>
       )}
       <button
@@ -70,6 +107,7 @@ export function SessionControls({ session, onNotice }: { session: Session; onNot
           onSaved={(s) => {
             session.apply(s);
             setPinOpen(false);
+            setKioskError(null);
             onNotice('PIN saved on this device. Use it to unlock after the app locks.');
           }}
         />
