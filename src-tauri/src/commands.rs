@@ -4,7 +4,7 @@
 use crate::AppState;
 use anola_client::store::RecordVersionView;
 use anola_client::workstation::DeviceState;
-use anola_client::{ClientError, SyncStatus};
+use anola_client::{CardCheck, CheckIn, ClientError, PrintableCard, SyncStatus};
 use anola_protocol::auth::AuditEntry;
 use anola_protocol::{Appointment, AppointmentFields, ConflictNote, MedicalRecordVersion, Patient, PatientFields, Provider, RecordFields};
 use tauri::State;
@@ -142,4 +142,39 @@ pub fn touch(state: State<AppState>) {
 #[tauri::command]
 pub fn local_access_history(state: State<AppState>, patient_id: Uuid) -> Result<Vec<AuditEntry>, ClientError> {
     state.ws.clinic()?.local_access_history(patient_id)
+}
+
+#[tauri::command]
+pub async fn issue_card(state: State<'_, AppState>, patient_id: Uuid) -> Result<PrintableCard, ClientError> {
+    state.ws.clinic()?.issue_card(patient_id).await
+}
+
+#[tauri::command]
+pub fn reprint_card(state: State<AppState>, patient_id: Uuid, card_id: Option<String>) -> Result<PrintableCard, ClientError> {
+    state.ws.clinic()?.card_svg(patient_id, card_id.as_deref())
+}
+
+#[tauri::command]
+pub async fn verify_card(state: State<'_, AppState>, text: String) -> Result<CardCheck, ClientError> {
+    state.ws.clinic()?.verify_card(&text).await
+}
+
+#[tauri::command]
+pub async fn check_in(state: State<'_, AppState>, text: String) -> Result<CheckIn, ClientError> {
+    state.ws.clinic()?.check_in(&text).await
+}
+
+#[tauri::command]
+pub async fn refresh_cards(state: State<'_, AppState>) -> Result<(), ClientError> {
+    state.ws.clinic()?.refresh_cards().await
+}
+
+#[tauri::command]
+pub fn enter_kiosk(state: State<AppState>) -> Result<DeviceState, ClientError> {
+    state.ws.enter_kiosk()
+}
+
+#[tauri::command]
+pub fn leave_kiosk(state: State<AppState>, pin: String) -> Result<DeviceState, ClientError> {
+    state.ws.leave_kiosk(&pin)
 }

@@ -89,6 +89,13 @@ pub fn run() {
             commands::sign_out,
             commands::touch,
             commands::local_access_history,
+            commands::issue_card,
+            commands::reprint_card,
+            commands::verify_card,
+            commands::check_in,
+            commands::refresh_cards,
+            commands::enter_kiosk,
+            commands::leave_kiosk,
         ])
         .run(tauri::generate_context!())
         .expect("the clinic window failed to start");
