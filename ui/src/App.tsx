@@ -127,6 +127,13 @@ export function App({ session }: { session: Session }) {
   const onScan = useCallback((text: string) => {
     const seq = ++scanSeq.current;
     setScanError(null);
+    const v = viewRef.current;
+    const inForm = v.name === 'register' || v.name === 'book' || v.name === 'record' || (v.name === 'detail' && v.editing);
+    if (inForm && formDirty.current) {
+      // Never drop unsaved input for a scan.
+      setScanError('A card was scanned, but this form has unsaved changes. Save or cancel it, then scan again.');
+      return;
+    }
     api.verifyCard(text).then(
       (check) => {
         if (seq !== scanSeq.current) return;

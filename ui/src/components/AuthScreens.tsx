@@ -732,37 +732,7 @@ export function LockScreen({
   );
 }
 
-// ---------- Kiosk and no-role placeholders ----------
-
-export function KioskScreen({
-  state,
-  onLock,
-  onSignOut,
-}: {
-  state: DeviceState;
-  onLock: () => void;
-  onSignOut: () => void;
-}) {
-  return (
-    <AuthPage testId="kiosk-screen" wide>
-      <h1>Kiosk check-in</h1>
-      <p className="auth-sub">
-        Self check-in for patients is coming to this screen. Until then, please check in at the front desk.
-      </p>
-      <p className="muted small-note">
-        {state.device?.name} · <span className="mono">{state.device?.clinic_id}</span>
-      </p>
-      <div className="auth-links">
-        <button type="button" className="link" data-testid="lock-button" onClick={onLock}>
-          Staff: lock
-        </button>
-        <button type="button" className="link" data-testid="sign-out" onClick={onSignOut}>
-          Staff: sign out
-        </button>
-      </div>
-    </AuthPage>
-  );
-}
+// ---------- No-role screen (the kiosk is components/Kiosk.tsx) ----------
 
 export function NoRoleScreen({ state, onSignOut }: { state: DeviceState; onSignOut: () => void }) {
   return (
