@@ -187,7 +187,7 @@ impl Gray {
         Gray {
             w: self.w,
             h: self.h,
-            data: transpose(&v, self.w, self.h),
+            data: transpose(&v, self.h, self.w),
         }
     }
 
@@ -211,7 +211,7 @@ impl Gray {
         Gray {
             w: self.w,
             h: self.h,
-            data: transpose(&v, self.w, self.h),
+            data: transpose(&v, self.h, self.w),
         }
     }
 
@@ -244,6 +244,60 @@ impl Gray {
                 let count = ((y1 - y0) * (x1 - x0)) as u64;
                 let v = self.data[y * w + x] as i64 * count as i64;
                 out[y * w + x] = v < (sum as i64 - offset as i64 * count as i64);
+            }
+        }
+        out
+    }
+
+    /// Local min/max (Bernsen-style) threshold: each pixel against the midpoint of the darkest
+    /// and brightest values in the blocks around it (`block` px blocks, 5x5 neighbourhood).
+    /// Unlike a local mean this does not depend on how much of the window is black: next to a
+    /// quiet zone or inside a finder pattern the mean drifts towards one colour and a blurred
+    /// one-module ring falls on the wrong side; the midpoint between the two levels does not.
+    /// Blocks with little contrast around them take the global midpoint. Returns `true` for
+    /// black.
+    pub fn minmax_threshold(&self, block: usize) -> Vec<bool> {
+        let (w, h) = (self.w, self.h);
+        if w == 0 || h == 0 {
+            return Vec::new();
+        }
+        let b = block.max(2);
+        let (bw, bh) = (w.div_ceil(b), h.div_ceil(b));
+        let mut mins = vec![255u8; bw * bh];
+        let mut maxs = vec![0u8; bw * bh];
+        for y in 0..h {
+            for x in 0..w {
+                let v = self.data[y * w + x];
+                let i = (y / b) * bw + x / b;
+                mins[i] = mins[i].min(v);
+                maxs[i] = maxs[i].max(v);
+            }
+        }
+        let hist = self.histogram();
+        let n = self.data.len() as f64;
+        let lo = percentile(&hist, n * 0.01) as i32;
+        let hi = percentile(&hist, (n * 0.99).min(n - 1.0)) as i32;
+        let global = (lo + hi) / 2;
+        let min_range = ((hi - lo) / 4).max(8);
+        let mut thr = vec![global; bw * bh];
+        for by in 0..bh {
+            for bx in 0..bw {
+                let (mut mn, mut mx) = (255i32, 0i32);
+                for ny in by.saturating_sub(2)..(by + 3).min(bh) {
+                    for nx in bx.saturating_sub(2)..(bx + 3).min(bw) {
+                        mn = mn.min(mins[ny * bw + nx] as i32);
+                        mx = mx.max(maxs[ny * bw + nx] as i32);
+                    }
+                }
+                if mx - mn >= min_range {
+                    thr[by * bw + bx] = (mn + mx) / 2;
+                }
+            }
+        }
+        let mut out = vec![false; w * h];
+        for y in 0..h {
+            for x in 0..w {
+                out[y * w + x] = (self.data[y * w + x] as i32) < thr[(y / b) * bw + x / b];
             }
         }
         out

@@ -9,6 +9,8 @@
 //! screenshots).
 
 pub mod damage;
+mod detect;
+pub mod geom;
 pub mod gray;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -140,6 +142,14 @@ pub fn decode_rqrr_only(img: &DynamicImage) -> Vec<String> {
     run.grey(&g).unwrap_or_default()
 }
 
+/// Only our locator on the stretched image (no rqrr detection): for timing experiments.
+#[doc(hidden)]
+pub fn decode_located_only(g: &Gray) -> Option<Vec<String>> {
+    let stretched = g.stretch(0.01, 0.01);
+    let bits = stretched.adaptive_threshold((g.w.min(g.h) / 8).max(3), 4);
+    Runner::default().located(&stretched, &bits)
+}
+
 /// Runs rqrr on prepared images and keeps score.
 #[derive(Default)]
 struct Runner {
@@ -167,6 +177,38 @@ impl Runner {
         let res = catch_unwind(AssertUnwindSafe(|| {
             let mut prepared = rqrr::PreparedImage::prepare_from_bitmap(w, h, |x, y| bits[y * w + x]);
             read_grids(prepared.detect_grids())
+        }));
+        self.finish(res)
+    }
+
+    /// Our locator and sampler (detect.rs): finders found on `bits`, modules read from `grey`
+    /// (same size).
+    fn located(&mut self, grey: &Gray, bits: &[bool]) -> Option<Vec<String>> {
+        self.attempts += 1;
+        if bits.len() != grey.w * grey.h {
+            return None;
+        }
+        let res = catch_unwind(AssertUnwindSafe(|| {
+            let finders = detect::find_finders(bits, grey.w, grey.h);
+            let triples = detect::triples(&finders, 10);
+            let mut texts: Vec<String> = Vec::new();
+            let mut used: Vec<(f64, f64)> = Vec::new();
+            let mut budget = 40;
+            for t in triples.iter().take(16) {
+                if t.iter().any(|f| used.contains(&(f.x, f.y))) {
+                    continue;
+                }
+                if let Some(text) = detect::read_triple(grey, t, &mut budget) {
+                    used.extend(t.iter().map(|f| (f.x, f.y)));
+                    if !texts.contains(&text) {
+                        texts.push(text);
+                    }
+                    // One card per capture: a second code is only looked for by the plain
+                    // path (rqrr reads every code it finds).
+                    break;
+                }
+            }
+            (triples.len().min(1), texts)
         }));
         self.finish(res)
     }
@@ -218,12 +260,28 @@ mod pipeline {
                 }
             };
         }
-        // 1. The capture as it is, rqrr's own row-wise threshold: clean codes, ~1–3 ms.
-        attempt!("plain", run.grey(base));
-
-        // 2. Contrast stretch + local-mean threshold (low light, washed out, shadows).
         let stretched = base.stretch(0.01, 0.01);
         let side = base.w.min(base.h);
+
+        // 2. Our locator and sampler on the contrast-stretched capture.
+        let bits = stretched.adaptive_threshold((side / 8).max(3), 4);
+        attempt!("locate", run.located(&stretched, &bits));
+        // The capture as it is through rqrr's own detector and row-wise threshold (finds codes
+        // our locator misses, e.g. several codes in one frame).
+        attempt!("plain", run.grey(base));
+        if base.w.max(base.h) <= 900 {
+            let up = stretched.scaled(2.0);
+            let bits = up.adaptive_threshold((up.w.min(up.h) / 8).max(3), 3);
+            attempt!("locate up2", run.located(&up, &bits));
+        }
+        let blurred = stretched.gaussian_blur(1.0);
+        let bits = blurred.adaptive_threshold((side / 8).max(3), 2);
+        attempt!("locate blur1", run.located(&blurred, &bits));
+        let block = (side / 40).max(4);
+        let bits = blurred.minmax_threshold(block);
+        attempt!("locate minmax", run.located(&blurred, &bits));
+
+        // 3. Contrast stretch + local-mean threshold (low light, washed out, shadows).
         for (name, div) in [("stretch+adaptive/8", 8), ("stretch+adaptive/20", 20)] {
             let r = (side / div).max(3);
             let bits = stretched.adaptive_threshold(r, 4);
@@ -231,7 +289,6 @@ mod pipeline {
         }
 
         // 3. Noise: a light blur first so that single-pixel samples see the module's mean.
-        let blurred = stretched.gaussian_blur(1.0);
         let bits = blurred.adaptive_threshold((side / 12).max(3), 2);
         attempt!("blur1+adaptive", run.bitmap(base.w, base.h, &bits));
 

@@ -39,15 +39,15 @@ fn clean_codes_always_decode() {
 fn each_damage_class_decodes_at_a_moderate_level() {
     let moderate = [
         Damage::Noise { sigma: 40.0 },
-        Damage::BoxBlur { radius: 1 },
-        Damage::GaussianBlur { sigma: 0.8 },
+        Damage::BoxBlur { radius: 2 },
+        Damage::GaussianBlur { sigma: 1.5 },
         Damage::Rotate { degrees: 10.0 },
         Damage::Perspective { strength: 0.1 },
-        Damage::Small { module_px: 2.0 },
+        Damage::Small { module_px: 1.5 },
         Damage::LowContrast { base: 20, range: 20 },
         Damage::Shadow { depth: 0.7 },
         Damage::Jpeg { quality: 15 },
-        Damage::Photo { level: 0.3 },
+        Damage::Photo { level: 0.6 },
     ];
     for (i, p) in payloads().iter().enumerate() {
         for (j, d) in moderate.iter().enumerate() {
