@@ -2,6 +2,7 @@
 //! loopback ports with their own data directories, and cleans them up when dropped.
 
 pub mod accounts;
+pub mod app;
 pub mod fault_proxy;
 pub mod ferret;
 pub mod procs;

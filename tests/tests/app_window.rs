@@ -7,102 +7,26 @@
 //! all three and sets ANOLA_REQUIRE_GUI_TESTS=1 so a missing one fails instead of skipping.
 
 use anola_e2e::accounts::{prepare_device, Enrolment};
+use anola_e2e::app::{launch, screenshot};
 use anola_e2e::ferret::Ferret;
+use anola_e2e::free_port;
 use anola_e2e::procs::ServerProc;
 use anola_e2e::webdriver::WebDriver;
-use anola_e2e::{free_port, target_bin, workspace_root};
 use anola_protocol::Role;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|p| p.join(name)).find(|p| p.is_file()))
-}
-
-/// The reasons this machine cannot run the test, if any.
-fn missing_prerequisites(tauri_driver: &std::path::Path) -> Vec<String> {
-    let mut missing = Vec::new();
-    if std::env::var_os("DISPLAY").is_none() {
-        missing.push("DISPLAY (run under xvfb-run)".to_owned());
-    }
-    if !tauri_driver.exists() {
-        missing.push(format!("{} (scripts/bootstrap.sh --only=tauri-driver)", tauri_driver.display()));
-    }
-    if which("WebKitWebDriver").is_none() {
-        missing.push("WebKitWebDriver (Debian package webkit2gtk-driver)".to_owned());
-    }
-    missing
-}
-
-fn artifacts() -> PathBuf {
-    let dir = workspace_root().join("test-artifacts");
-    std::fs::create_dir_all(&dir).expect("create test-artifacts/");
-    dir
-}
-
-async fn screenshot(wd: &WebDriver, name: &str) {
-    match wd.screenshot_png().await {
-        Ok(png) => {
-            let path = artifacts().join(name);
-            std::fs::write(&path, png).expect("write screenshot");
-            println!("screenshot: {}", path.display());
-        }
-        Err(e) => println!("screenshot {name} failed: {e}"),
-    }
-}
+use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn register_a_patient_offline_in_the_real_window() {
-    let tauri_driver = workspace_root().join(".tools/bin/tauri-driver");
-    let missing = missing_prerequisites(&tauri_driver);
-    if !missing.is_empty() {
-        let msg = format!("real-window test cannot run; missing: {}", missing.join(", "));
-        if std::env::var("ANOLA_REQUIRE_GUI_TESTS").as_deref() == Ok("1") {
-            panic!("{msg}");
-        }
-        eprintln!("skipped: {msg}");
-        return;
-    }
-    let app = target_bin("anola-clinic");
     let data = tempfile::tempdir().unwrap();
     let ferret = Ferret::start();
     let server = ServerProc::start(free_port(), ferret.uri(), &anola_e2e::unique_db("window"), &[]);
     let server_url = server.url();
     let enrolment = prepare_device(&server_url, "main", Role::Clinician, None).await;
     let server = Mutex::new(Some(server));
-    let port = free_port();
-    let native_port = free_port();
-    let log = std::fs::File::create(artifacts().join("tauri-driver.log")).expect("driver log");
-    let _driver = Driver(
-        Command::new(&tauri_driver)
-            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
-            // Inherited by the app: a fresh replica and the test's server.
-            .env("ANOLA_DATA_DIR", data.path())
-            .env("ANOLA_SERVER_URL", &server_url)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start tauri-driver"),
-    );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "tauri-driver did not listen on {port}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let wd = WebDriver::launch(&format!("http://127.0.0.1:{port}"), app.to_str().unwrap())
-        .await
-        .expect("WebDriver session");
+    let Some((_driver, wd)) = launch(data.path(), &server_url, "tauri-driver.log").await else {
+        return;
+    };
     let result = drive(&wd, &enrolment, &server).await;
     if result.is_err() {
         screenshot(&wd, "app-failure.png").await;

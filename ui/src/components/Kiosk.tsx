@@ -92,6 +92,7 @@ export function Kiosk({
                   id={codeId}
                   ref={codeRef}
                   data-testid="kiosk-code-input"
+                  data-wedge="hold"
                   className="kiosk-code-input mono"
                   inputMode="numeric"
                   autoComplete="off"

@@ -74,6 +74,26 @@ export function useWedgeScanner(onScan: (text: string) => void, enabled = true) 
       clear();
       const t = e.timeStamp > 0 ? e.timeStamp : performance.now();
       const step = wedge.feed(e.key, t);
+      const field = focusedTextField();
+      // A field marked data-wedge="hold" (the kiosk's code box) keeps the hold-back behaviour: a
+      // scan must never fill it.
+      if (field && field.dataset.wedge !== 'hold') {
+        // In a text field every key lands where it was typed (holding keys back and giving them
+        // later mangles fast typing: a late release lands in the next field). A recognised scan
+        // is taken back out of the field instead, and its Enter does not submit the form.
+        if (step.scan) {
+          e.preventDefault();
+          e.stopImmediatePropagation();
+          removeLeaked(step.scan);
+          onScanRef.current(step.scan);
+        } else if (step.swallow) {
+          timer = setTimeout(() => {
+            timer = null;
+            wedge.flush(performance.now());
+          }, WEDGE_MAX_GAP_MS + 15);
+        }
+        return;
+      }
       if (step.release) typeIntoFocused(step.release);
       if (step.swallow) {
         e.preventDefault();

@@ -1,0 +1,142 @@
+//! Patient self check-in in the real window: a front-desk device (enrolled and seeded through the
+//! CLI, with a card issued online) is signed into the app; a staff member sets a PIN and turns on
+//! kiosk mode; a handheld scanner "types" the card's QR text (WebDriver keystrokes into the focused
+//! field, ending with Enter); the kiosk shows only the initials and the queue number; the staff
+//! PIN leaves kiosk mode.
+
+use anola_e2e::app::{launch, screenshot};
+use anola_e2e::ferret::Ferret;
+use anola_e2e::procs::{Device, ServerProc};
+use anola_e2e::webdriver::{WdError, WebDriver};
+use anola_e2e::{free_port, unique_db};
+use anola_protocol::Role;
+use serde_json::json;
+use std::time::Duration;
+
+const PROVIDER: &str = "33333333-3333-4333-8333-333333333333";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_patient_checks_in_at_the_kiosk_with_a_scanned_card() {
+    let ferret = Ferret::start();
+    let server = ServerProc::start(free_port(), ferret.uri(), &unique_db("kiosk"), &[]);
+    let url = server.url();
+    let dirs = tempfile::tempdir().unwrap();
+    let dir = dirs.path().join("desk");
+    let desk = Device::with_scope(&dir, &url, "main", Role::FrontDesk, None);
+    let p = json!({"id": PROVIDER, "clinic_id": "main", "given_name": "Achieng", "family_name": "Odhiambo", "active": true});
+    desk.ok(&["admin", "put-provider", &p.to_string()]);
+    let patient = desk.ok(&["patient", "add", "--given", "Amina", "--family", "Okafor", "--dob", "1988-04-12"])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    desk.ok(&["sync"]);
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    desk.ok(&[
+        "appointment",
+        "book",
+        "--patient",
+        &patient,
+        "--provider",
+        PROVIDER,
+        "--date",
+        &today,
+        "--time",
+        "08:00",
+    ]);
+    let card = desk.ok(&["card", "issue", "--patient", &patient]);
+    let qr_text = card["qr_text"].as_str().expect("an issued card").to_owned();
+    desk.ok(&["sync"]);
+
+    let Some((_driver, wd)) = launch(&dir, &url, "tauri-driver-kiosk.log").await else {
+        return;
+    };
+    let result = drive(&wd, &desk.username, &qr_text).await;
+    if result.is_err() {
+        screenshot(&wd, "kiosk-failure.png").await;
+    }
+    wd.quit().await;
+    result.expect("kiosk flow");
+}
+
+async fn drive(wd: &WebDriver, username: &str, qr_text: &str) -> Result<(), WdError> {
+    let long = Duration::from_secs(30);
+    let short = Duration::from_secs(10);
+
+    // A staff member signs in on the enrolled device.
+    wd.wait_for("[data-testid=signin-username]", long).await?;
+    fill(wd, "[data-testid=signin-username]", username).await?;
+    fill(wd, "[data-testid=signin-password]", anola_e2e::accounts::STAFF_PASSWORD).await?;
+    wd.click(&wd.wait_for("[data-testid=signin-submit]", short).await?).await?;
+    wd.wait_text("[data-testid=current-user]", long, |t| !t.is_empty()).await?;
+
+    // Kiosk mode needs a staff PIN to leave it.
+    wd.click(&wd.wait_for("[data-testid=set-pin-button]", short).await?).await?;
+    fill(wd, "[data-testid=pin-input]", "4321").await?;
+    // Enter submits the dialog (its opening animation can intercept a click on the button).
+    wd.send_keys(&wd.wait_for("[data-testid=pin-input]", short).await?, "\u{E007}")
+        .await?;
+    wait_gone(wd, "[data-testid=pin-input]", short).await?;
+    wd.click(&wd.wait_for("[data-testid=enter-kiosk]", short).await?).await?;
+    wd.wait_for("[data-testid=kiosk-prompt]", long).await?;
+    screenshot(wd, "kiosk-prompt.png").await;
+
+    // The scanner types the card like a keyboard, ending with Enter.
+    // The scanner types into whatever has focus: the kiosk keeps its code box focused.
+    let focused = wd.wait_for("[data-testid=kiosk-code-input]", short).await?;
+    wd.send_keys(&focused, &format!("{qr_text}\u{E007}")).await?;
+    wd.wait_text("[data-testid=kiosk-queue-number]", long, |t| t.trim() == "1").await?;
+    let initials = wd.wait_text("[data-testid=kiosk-initials]", short, |t| !t.is_empty()).await?;
+    assert!(initials.starts_with('A') && initials.contains('O'), "initials shown: {initials}");
+    let page = wd.execute("return document.body.innerText").await?;
+    assert!(
+        !page.as_str().unwrap_or_default().contains("Okafor"),
+        "the kiosk showed the patient's name"
+    );
+    screenshot(wd, "kiosk-checked-in.png").await;
+
+    // Staff leave kiosk mode with the PIN.
+    wd.click(&wd.wait_for("[data-testid=kiosk-exit]", short).await?).await?;
+    fill(wd, "[data-testid=kiosk-pin]", "4321").await?;
+    wd.send_keys(&wd.wait_for("[data-testid=kiosk-pin]", short).await?, "\u{E007}")
+        .await?;
+    wd.wait_text("[data-testid=current-user]", long, |t| !t.is_empty()).await?;
+    Ok(())
+}
+
+/// Types into a field until it holds `text` (a dialog that is still opening can drop keys).
+async fn fill(wd: &WebDriver, css: &str, text: &str) -> Result<(), WdError> {
+    for _ in 0..5 {
+        let el = wd.wait_for(css, Duration::from_secs(10)).await?;
+        let current = wd
+            .execute(&format!("return document.querySelector('{}').value", css.replace('\'', "\\'")))
+            .await?;
+        if current.as_str() == Some(text) {
+            return Ok(());
+        }
+        wd.clear(&el).await?;
+        wd.send_keys(&el, text).await?;
+        // Fast typing looks like a scanner burst at first: the app holds those keys back and types
+        // them in once the burst ends without Enter, so give it a moment.
+        for _ in 0..10 {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            let value = wd
+                .execute(&format!("return document.querySelector('{}').value", css.replace('\'', "\\'")))
+                .await?;
+            if value.as_str() == Some(text) {
+                return Ok(());
+            }
+        }
+    }
+    Err(WdError(format!("{css} would not take the text")))
+}
+
+async fn wait_gone(wd: &WebDriver, css: &str, timeout: Duration) -> Result<(), WdError> {
+    let deadline = std::time::Instant::now() + timeout;
+    while !wd.find_all(css).await?.is_empty() {
+        if std::time::Instant::now() > deadline {
+            return Err(WdError(format!("{css} still shown after {timeout:?}")));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
