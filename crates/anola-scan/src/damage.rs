@@ -105,6 +105,17 @@ pub enum Damage {
     Jpeg {
         quality: u8,
     },
+    /// Motion blur: the average along a `length`-pixel line at a seeded angle (a hand moving
+    /// while the shutter is open).
+    MotionBlur {
+        length: f64,
+    },
+    /// A camera frame: the card (white, with the code at `module_px` pixels per module) lies
+    /// at a seeded place, angle and tilt on a cluttered, unevenly lit 960x720 desk, then the
+    /// frame gets a mild [`Damage::Photo`] treatment.
+    Scene {
+        module_px: f64,
+    },
     /// A phone photo of a printed card: slight perspective, rotation, defocus, sensor noise, dim
     /// light and JPEG, all scaled by `level` (0–1 moderate, above 1 bad).
     Photo {
@@ -126,6 +137,8 @@ impl Damage {
             Damage::LowContrast { .. } => "low contrast",
             Damage::Shadow { .. } => "uneven light",
             Damage::Jpeg { .. } => "jpeg",
+            Damage::MotionBlur { .. } => "motion blur",
+            Damage::Scene { .. } => "camera frame 960x720",
             Damage::Photo { .. } => "photo (combined)",
         }
     }
@@ -143,6 +156,8 @@ impl Damage {
             Damage::LowContrast { base, range } => format!("{base}..{}", base as u16 + range as u16),
             Damage::Shadow { depth } => format!("{:.0}% darker", depth * 100.0),
             Damage::Jpeg { quality } => format!("q={quality}"),
+            Damage::MotionBlur { length } => format!("{length} px"),
+            Damage::Scene { module_px } => format!("{module_px} px/module"),
             Damage::Photo { level } => format!("level {level}"),
         }
     }
@@ -165,6 +180,8 @@ impl Damage {
             Damage::LowContrast { base, range } => low_contrast(img, base, range),
             Damage::Shadow { depth } => shadow(img, depth, &mut rng),
             Damage::Jpeg { quality } => jpeg(img, quality),
+            Damage::MotionBlur { length } => motion_blur(img, length, rng.f64() * std::f64::consts::PI),
+            Damage::Scene { module_px: target } => scene(img, target / module_px, &mut rng),
             Damage::Photo { level } => {
                 let l = level.max(0.0);
                 let mut g = perspective(img, 0.06 * l, &mut rng);
@@ -231,6 +248,16 @@ pub fn levels() -> Vec<Vec<Damage>> {
             Damage::Jpeg { quality: 8 },
         ],
         vec![
+            Damage::MotionBlur { length: 4.0 },
+            Damage::MotionBlur { length: 7.0 },
+            Damage::MotionBlur { length: 10.0 },
+        ],
+        vec![
+            Damage::Scene { module_px: 3.0 },
+            Damage::Scene { module_px: 2.2 },
+            Damage::Scene { module_px: 1.6 },
+        ],
+        vec![
             Damage::Photo { level: 0.6 },
             Damage::Photo { level: 1.0 },
             Damage::Photo { level: 1.4 },
@@ -276,6 +303,98 @@ fn add_noise(img: &Gray, sigma: f64, rng: &mut fastrand::Rng) -> Gray {
         *v = (*v as f64 + sigma * gaussian(rng)).round().clamp(0.0, 255.0) as u8;
     }
     out
+}
+
+fn motion_blur(img: &Gray, length: f64, angle: f64) -> Gray {
+    let n = (length.ceil() as usize).max(1);
+    let (s, c) = angle.sin_cos();
+    let mut out = img.clone();
+    for y in 0..img.h {
+        for x in 0..img.w {
+            let mut acc = 0.0;
+            for i in 0..n {
+                let t = (i as f64 + 0.5) / n as f64 * length - length / 2.0;
+                acc += img.sample(x as f64 + 0.5 + t * c, y as f64 + 0.5 + t * s, 255);
+            }
+            out.data[y * img.w + x] = (acc / n as f64).round().clamp(0.0, 255.0) as u8;
+        }
+    }
+    out
+}
+
+/// The code (scaled by `scale`) on a white card on a cluttered desk, photographed.
+fn scene(code: &Gray, scale: f64, rng: &mut fastrand::Rng) -> Gray {
+    const W: usize = 960;
+    const H: usize = 720;
+    let code = code.scaled(scale.min(1.0));
+    // Desk: mid grey with dark and light clutter (papers, pens, a keyboard's keys).
+    let mut desk = Gray::new(W, H, 110 + rng.u8(0..40));
+    for _ in 0..60 {
+        let (w, h) = (rng.usize(4..120), rng.usize(4..120));
+        let (x0, y0) = (rng.usize(0..W), rng.usize(0..H));
+        let v = if rng.bool() { rng.u8(0..60) } else { rng.u8(170..255) };
+        for y in y0..(y0 + h).min(H) {
+            for x in x0..(x0 + w).min(W) {
+                desk.data[y * W + x] = v;
+            }
+        }
+    }
+    // Card: ID-1 proportions (85.6 x 54 mm), code on its right half.
+    let card_h = (code.h as f64 * 1.25).max(60.0) as usize;
+    let card_w = ((card_h as f64 * 85.6 / 54.0) as usize).max(code.w + 20);
+    let mut card = Gray::new(card_w, card_h, 250);
+    // Printed text lines on the left half.
+    for line in 0..6 {
+        let y0 = card_h / 8 + line * card_h / 9;
+        let len = rng.usize(card_w / 6..card_w / 2 - 10);
+        for y in y0..(y0 + (card_h / 40).max(2)).min(card_h) {
+            for x in 10..(10 + len).min(card_w) {
+                card.data[y * card_w + x] = 40;
+            }
+        }
+    }
+    let (ox, oy) = (card_w - code.w - card_h / 10, (card_h - code.h) / 2);
+    for y in 0..code.h {
+        for x in 0..code.w {
+            if ox + x < card_w && oy + y < card_h {
+                card.data[(oy + y) * card_w + ox + x] = code.data[y * code.w + x];
+            }
+        }
+    }
+    // Place the card: rotation, tilt (perspective) and position, all seeded.
+    let angle = (rng.f64() - 0.5) * 0.6;
+    let (sa, ca) = angle.sin_cos();
+    let (cw, ch) = (card_w as f64, card_h as f64);
+    let cx = W as f64 * (0.35 + 0.3 * rng.f64());
+    let cy = H as f64 * (0.35 + 0.3 * rng.f64());
+    let tilt = 0.12 * rng.f64();
+    let corners = [
+        (-cw / 2.0, -ch / 2.0),
+        (cw / 2.0, -ch / 2.0),
+        (cw / 2.0, ch / 2.0),
+        (-cw / 2.0, ch / 2.0),
+    ];
+    let mut quad = [(0.0, 0.0); 4];
+    for (i, &(x, y)) in corners.iter().enumerate() {
+        // Far edge (top) shorter: a card seen from a little in front.
+        let x = if i < 2 { x * (1.0 - tilt) } else { x };
+        quad[i] = (cx + x * ca - y * sa, cy + x * sa + y * ca);
+    }
+    if let Some(inv) = Homography::square_to_quad(quad).and_then(|h| h.inverse()) {
+        for y in 0..H {
+            for x in 0..W {
+                let (u, v) = inv.map(x as f64 + 0.5, y as f64 + 0.5);
+                if (0.0..1.0).contains(&u) && (0.0..1.0).contains(&v) {
+                    desk.data[y * W + x] = card.sample(u * cw, v * ch, 250).round().clamp(0.0, 255.0) as u8;
+                }
+            }
+        }
+    }
+    let mut g = desk.gaussian_blur(0.8);
+    g = shadow(&g, 0.4, rng);
+    g = low_contrast(&g, 15, 200);
+    g = add_noise(&g, 6.0, rng);
+    jpeg(&g, 70)
 }
 
 fn low_contrast(img: &Gray, base: u8, range: u8) -> Gray {

@@ -111,6 +111,12 @@ pub fn decode_detailed(img: &DynamicImage) -> Result<Decoded, ScanError> {
 
 /// The decoding pipeline on a greyscale image.
 pub fn decode_gray(input: &Gray) -> Result<Decoded, ScanError> {
+    decode_gray_skipping(input, &[])
+}
+
+/// [`decode_gray`] without the named pipeline variants (for measuring what each one adds).
+#[doc(hidden)]
+pub fn decode_gray_skipping(input: &Gray, skip: &[&str]) -> Result<Decoded, ScanError> {
     if input.w == 0 || input.h == 0 || input.data.len() != input.w * input.h {
         return Err(ScanError::ImageUnreadable("empty image".into()));
     }
@@ -124,7 +130,7 @@ pub fn decode_gray(input: &Gray) -> Result<Decoded, ScanError> {
         input.clone()
     };
     let mut run = Runner::default();
-    match pipeline::run(&base, &mut run) {
+    match pipeline::run(&base, &mut run, skip) {
         Some(d) => Ok(d),
         None if run.grids_seen > 0 => Err(ScanError::Unreadable),
         None => Err(ScanError::NoCodeFound),
@@ -194,7 +200,7 @@ impl Runner {
             let mut texts: Vec<String> = Vec::new();
             let mut used: Vec<(f64, f64)> = Vec::new();
             let mut budget = 40;
-            for t in triples.iter().take(16) {
+            for t in triples.iter().take(24) {
                 if t.iter().any(|f| used.contains(&(f.x, f.y))) {
                     continue;
                 }
@@ -245,78 +251,62 @@ fn read_grids<G: rqrr::BitGrid>(grids: Vec<rqrr::Grid<G>>) -> (usize, Vec<String
 
 mod pipeline {
     //! PIPELINE: the ordered preprocessing variants. Cheap and likely first; each later step
-    //! addresses a damage class the earlier ones miss.
-    use super::{Decoded, Gray, Runner};
+    //! addresses captures the earlier ones miss (the bench's "variant that read" line shows how
+    //! often each one is the one that reads).
+    use super::{Decoded, Gray, Runner, MIN_SIDE};
 
-    pub(super) fn run(base: &Gray, run: &mut Runner) -> Option<Decoded> {
+    pub(super) fn run(base: &Gray, run: &mut Runner, skip: &[&str]) -> Option<Decoded> {
         macro_rules! attempt {
             ($name:expr, $e:expr) => {
-                if let Some(texts) = $e {
-                    return Some(Decoded {
-                        texts,
-                        variant: $name,
-                        attempts: run.attempts,
-                    });
+                if !skip.contains(&$name) {
+                    if let Some(texts) = $e {
+                        return Some(Decoded {
+                            texts,
+                            variant: $name,
+                            attempts: run.attempts,
+                        });
+                    }
                 }
             };
         }
         let stretched = base.stretch(0.01, 0.01);
         let side = base.w.min(base.h);
+        let long = base.w.max(base.h);
 
-        // 2. Our locator and sampler on the contrast-stretched capture.
+        // Our locator (detect.rs) on the contrast-stretched capture, binarised against the
+        // local mean: clean, rotated, tilted, noisy, dim and unevenly lit codes.
         let bits = stretched.adaptive_threshold((side / 8).max(3), 4);
         attempt!("locate", run.located(&stretched, &bits));
-        // The capture as it is through rqrr's own detector and row-wise threshold (finds codes
-        // our locator misses, e.g. several codes in one frame).
-        attempt!("plain", run.grey(base));
-        if base.w.max(base.h) <= 900 {
+        // Binarised against the local min/max midpoint in small blocks: blurred and small
+        // codes, where a one-module ring next to the quiet zone falls below the local mean.
+        let bits = stretched.minmax_threshold(6);
+        attempt!("locate minmax6", run.located(&stretched, &bits));
+        // rqrr's own detector and row-wise threshold on the capture as it is (several codes in
+        // one frame; anything our locator's finder search misses).
+        attempt!("rqrr", run.grey(base));
+        // Blur: the same on a lightly smoothed copy, larger blocks.
+        let blurred = stretched.gaussian_blur(1.0);
+        let bits = blurred.minmax_threshold((side / 40).max(4));
+        attempt!("locate blur1 minmax", run.located(&blurred, &bits));
+        let bits = stretched.minmax_threshold(10);
+        attempt!("locate minmax10", run.located(&stretched, &bits));
+        // Noise: smoothing before the local-mean threshold.
+        let bits = blurred.adaptive_threshold((side / 8).max(3), 2);
+        attempt!("locate blur1", run.located(&blurred, &bits));
+        // Small codes: twice the pixels per module for the finder search and the sampling.
+        if long <= 1000 {
             let up = stretched.scaled(2.0);
             let bits = up.adaptive_threshold((up.w.min(up.h) / 8).max(3), 3);
             attempt!("locate up2", run.located(&up, &bits));
+            attempt!("rqrr up2", run.grey(&up));
         }
-        let blurred = stretched.gaussian_blur(1.0);
-        let bits = blurred.adaptive_threshold((side / 8).max(3), 2);
-        attempt!("locate blur1", run.located(&blurred, &bits));
-        let block = (side / 40).max(4);
-        let bits = blurred.minmax_threshold(block);
-        attempt!("locate minmax", run.located(&blurred, &bits));
-
-        // 3. Contrast stretch + local-mean threshold (low light, washed out, shadows).
-        for (name, div) in [("stretch+adaptive/8", 8), ("stretch+adaptive/20", 20)] {
-            let r = (side / div).max(3);
-            let bits = stretched.adaptive_threshold(r, 4);
-            attempt!(name, run.bitmap(base.w, base.h, &bits));
-        }
-
-        // 3. Noise: a light blur first so that single-pixel samples see the module's mean.
-        let bits = blurred.adaptive_threshold((side / 12).max(3), 2);
-        attempt!("blur1+adaptive", run.bitmap(base.w, base.h, &bits));
-
-        // 4. Small codes: upscale so a module spans several pixels.
-        if base.w.max(base.h) <= 900 {
-            let up = stretched.scaled(2.0);
-            attempt!("up2+grey", run.grey(&up));
-            let bits = up.adaptive_threshold((up.w.min(up.h) / 12).max(3), 2);
-            attempt!("up2+adaptive", run.bitmap(up.w, up.h, &bits));
-        }
-
-        // 5. Heavy noise / blur on large codes: shrink (area averaging reduces noise).
+        // rqrr on our binarisations.
+        let bits = stretched.adaptive_threshold((side / 8).max(3), 4);
+        attempt!("rqrr adaptive", run.bitmap(base.w, base.h, &bits));
         let down = stretched.scaled(0.5);
-        if down.w.min(down.h) >= super::MIN_SIDE {
-            attempt!("down2+grey", run.grey(&down));
-            let bits = down.adaptive_threshold((down.w.min(down.h) / 12).max(3), 2);
-            attempt!("down2+adaptive", run.bitmap(down.w, down.h, &bits));
+        if down.w.min(down.h) >= MIN_SIDE {
+            attempt!("rqrr down2", run.grey(&down));
         }
-
-        // 6. Heavier blur for strong noise.
-        let blurred2 = stretched.gaussian_blur(2.0);
-        attempt!("blur2+grey", run.grey(&blurred2));
-
-        // 7. Global equalisation and Otsu (very narrow grey ranges).
-        let eq = base.equalize();
-        let t = eq.otsu();
-        let bits: Vec<bool> = eq.data.iter().map(|&v| v <= t).collect();
-        attempt!("equalize+otsu", run.bitmap(base.w, base.h, &bits));
         None
     }
 }

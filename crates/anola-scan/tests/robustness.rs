@@ -47,6 +47,8 @@ fn each_damage_class_decodes_at_a_moderate_level() {
         Damage::LowContrast { base: 20, range: 20 },
         Damage::Shadow { depth: 0.7 },
         Damage::Jpeg { quality: 15 },
+        Damage::MotionBlur { length: 5.0 },
+        Damage::Scene { module_px: 3.0 },
         Damage::Photo { level: 0.6 },
     ];
     for (i, p) in payloads().iter().enumerate() {
@@ -54,6 +56,20 @@ fn each_damage_class_decodes_at_a_moderate_level() {
             let got = read(p, 4.0, *d, (i * 100 + j) as u64).unwrap_or_else(|e| panic!("{d:?} on payload {i}: {}", e.code()));
             assert_eq!(&got, &vec![p.clone()], "{d:?} on payload {i}");
         }
+    }
+}
+
+#[test]
+fn any_rotation_reads() {
+    // The locator does not care which way up the card is held.
+    let p = &payloads()[2];
+    let r = damage::render(p, 3.0, 14).expect("fits");
+    for deg in [30.0, 45.0, 90.0, 135.0, 180.0, 270.0, 315.0] {
+        let g = r.image.rotate(deg, 255);
+        assert_eq!(
+            decode(&damage::to_dynamic(&g)).unwrap_or_else(|e| panic!("{deg}°: {e}")),
+            vec![p.clone()]
+        );
     }
 }
 

@@ -23,7 +23,8 @@ const USAGE: &str = "anola-scan-bench [--payloads N] [--seed S] [--module-px P] 
   --keep DIR     write the PNGs to DIR and keep them (default: a temp dir, removed)
   --no-zbar      skip the zbarimg column
   --only CLASS   only this damage class (e.g. \"noise\")
-  --failures     list the images each decoder missed";
+  --failures     list the images each decoder missed
+  --skip A,B     leave these anola-scan pipeline variants out (to measure what each adds)";
 
 struct Args {
     payloads: usize,
@@ -33,6 +34,7 @@ struct Args {
     zbar: bool,
     only: Option<String>,
     failures: bool,
+    skip: Vec<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -44,6 +46,7 @@ fn parse_args() -> Result<Args, String> {
         zbar: true,
         only: None,
         failures: false,
+        skip: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -56,6 +59,7 @@ fn parse_args() -> Result<Args, String> {
             "--no-zbar" => a.zbar = false,
             "--only" => a.only = Some(val("--only")?),
             "--failures" => a.failures = true,
+            "--skip" => a.skip = val("--skip")?.split(',').map(|v| v.trim().to_string()).collect(),
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
@@ -178,6 +182,7 @@ fn main() {
     }
     let generated = started.elapsed();
 
+    let skip: Vec<&str> = args.skip.iter().map(String::as_str).collect();
     let mut by_level: Vec<((&'static str, String), Tally)> = Vec::new();
     let mut by_set: BTreeMap<&'static str, Tally> = BTreeMap::new();
     let mut all_times = Vec::new();
@@ -194,7 +199,11 @@ fn main() {
         };
         let rq = anola_scan::decode_rqrr_only(&img);
         let t0 = Instant::now();
-        let ours = anola_scan::decode_detailed(&img);
+        let ours = if args.skip.is_empty() {
+            anola_scan::decode_detailed(&img)
+        } else {
+            anola_scan::decode_gray_skipping(&anola_scan::gray::Gray::from_dynamic(&img), &skip)
+        };
         let ms = t0.elapsed().as_secs_f64() * 1e3;
         let zb = if zbar_version.is_some() { zbarimg(&c.path) } else { None };
 
