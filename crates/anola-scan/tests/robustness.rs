@@ -1,7 +1,7 @@
 //! Round trips through the damage generator, and hostile inputs that must give errors, not panics.
 
 use anola_scan::damage::{self, Damage};
-use anola_scan::{decode, decode_file, ScanError};
+use anola_scan::{decode, decode_file, decode_with_effort, Effort, ScanError};
 use image::DynamicImage;
 
 fn payloads() -> Vec<String> {
@@ -57,6 +57,23 @@ fn each_damage_class_decodes_at_a_moderate_level() {
             assert_eq!(&got, &vec![p.clone()], "{d:?} on payload {i}");
         }
     }
+}
+
+#[test]
+fn quick_effort_reads_clean_and_moderate_captures_and_reports_the_variant() {
+    for (i, p) in payloads().iter().enumerate() {
+        let r = damage::render(p, 3.0, 8).expect("fits");
+        for d in [Damage::Clean, Damage::Noise { sigma: 30.0 }, Damage::Perspective { strength: 0.08 }] {
+            let g = d.apply(&r.image, 3.0, i as u64);
+            let got = decode_with_effort(&damage::to_dynamic(&g), Effort::Quick).unwrap_or_else(|e| panic!("{d:?} {i}: {e}"));
+            assert_eq!(got.texts, vec![p.clone()]);
+            assert!(got.variant.starts_with("locate"), "{}", got.variant);
+        }
+    }
+    // Nothing there: both efforts say so.
+    let blank = DynamicImage::ImageLuma8(image::GrayImage::from_pixel(320, 240, image::Luma([200])));
+    assert_eq!(decode_with_effort(&blank, Effort::Quick).unwrap_err().code(), "no_code_found");
+    assert_eq!(decode_with_effort(&blank, Effort::Thorough).unwrap_err().code(), "no_code_found");
 }
 
 #[test]

@@ -3,8 +3,9 @@
 //! Generates payloads (short card ids and `shc:/` tokens, card-sized and at the QR version 20–22
 //! ceiling), renders them, applies every damage class of `anola_scan::damage::levels()` with a
 //! fixed seed, writes the PNGs to a temp directory and counts correct reads by
-//! (a) plain `rqrr`, (b) `anola_scan::decode`, (c) `zbarimg --raw -q` (Debian `zbar-tools`;
-//! skipped with a note when not installed). Prints a Markdown table and our decode times.
+//! (a) plain `rqrr`, (b) `anola_scan::decode`, (b') `anola_scan::decode_with_effort(Quick)`,
+//! (c) `zbarimg --raw -q` (Debian `zbar-tools`; skipped with a note when not installed). Prints
+//! Markdown tables and our decode times.
 //!
 //! Build and run in release: `cargo run --release -p anola-scan --bin anola-scan-bench`.
 
@@ -117,6 +118,7 @@ struct Tally {
     images: usize,
     rqrr: usize,
     ours: usize,
+    quick: usize,
     zbar: usize,
     wrong: [usize; 3],
     times_ms: Vec<f64>,
@@ -186,6 +188,9 @@ fn main() {
     let mut by_level: Vec<((&'static str, String), Tally)> = Vec::new();
     let mut by_set: BTreeMap<&'static str, Tally> = BTreeMap::new();
     let mut all_times = Vec::new();
+    let mut read_ms = Vec::new();
+    let mut missed_ms = Vec::new();
+    let load_start = loadavg();
     let mut variants: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut failures: Vec<String> = Vec::new();
     for c in &cases {
@@ -205,6 +210,7 @@ fn main() {
             anola_scan::decode_gray_skipping(&anola_scan::gray::Gray::from_dynamic(&img), &skip)
         };
         let ms = t0.elapsed().as_secs_f64() * 1e3;
+        let quick = anola_scan::decode_with_effort(&img, anola_scan::Effort::Quick);
         let zb = if zbar_version.is_some() { zbarimg(&c.path) } else { None };
 
         let key = (c.class, c.level.clone());
@@ -221,12 +227,20 @@ fn main() {
             if let Ok(d) = &ours {
                 score(&d.texts, expected, &mut t.ours, &mut t.wrong[1]);
             }
+            if quick.as_ref().is_ok_and(|d| d.texts.iter().any(|x| x == expected)) {
+                t.quick += 1;
+            }
             if let Some(z) = &zb {
                 score(z, expected, &mut t.zbar, &mut t.wrong[2]);
             }
             t.times_ms.push(ms);
         }
         all_times.push(ms);
+        if ours.as_ref().is_ok_and(|d| d.texts.iter().any(|t| t == expected)) {
+            read_ms.push(ms);
+        } else {
+            missed_ms.push(ms);
+        }
         if let Ok(d) = &ours {
             *variants.entry(d.variant).or_default() += 1;
         }
@@ -274,15 +288,16 @@ fn main() {
         }
     );
     println!();
-    println!("| damage | level | images | rqrr alone | anola-scan | zbarimg | anola-scan median ms | p95 ms |");
-    println!("|---|---|--:|--:|--:|--:|--:|--:|");
+    println!("| damage | level | images | rqrr alone | anola-scan | anola-scan quick | zbarimg | anola-scan median ms | p95 ms |");
+    println!("|---|---|--:|--:|--:|--:|--:|--:|--:|");
     let mut class_tot: Vec<(&str, Tally)> = Vec::new();
     for ((class, level), t) in &by_level {
         println!(
-            "| {class} | {level} | {} | {} | {} | {} | {:.1} | {:.1} |",
+            "| {class} | {level} | {} | {} | {} | {} | {} | {:.1} | {:.1} |",
             t.images,
             t.rqrr,
             t.ours,
+            t.quick,
             if zcol { t.zbar.to_string() } else { "–".into() },
             pct(&t.times_ms, 0.5),
             pct(&t.times_ms, 0.95)
@@ -298,6 +313,7 @@ fn main() {
         ct.images += t.images;
         ct.rqrr += t.rqrr;
         ct.ours += t.ours;
+        ct.quick += t.quick;
         ct.zbar += t.zbar;
         for i in 0..3 {
             ct.wrong[i] += t.wrong[i];
@@ -307,6 +323,7 @@ fn main() {
         a.images += t.images;
         a.rqrr += t.rqrr;
         a.ours += t.ours;
+        a.quick += t.quick;
         a.zbar += t.zbar;
         for i in 0..3 {
             a.wrong[i] += t.wrong[i];
@@ -314,35 +331,38 @@ fn main() {
         a
     });
     println!(
-        "| **all** | | {} | **{}** | **{}** | **{}** | {:.1} | {:.1} |",
+        "| **all** | | {} | **{}** | **{}** | {} | **{}** | {:.1} | {:.1} |",
         total.images,
         total.rqrr,
         total.ours,
+        total.quick,
         if zcol { total.zbar.to_string() } else { "–".into() },
         pct(&all_times, 0.5),
         pct(&all_times, 0.95)
     );
     println!();
-    println!("| damage class (all levels) | images | rqrr alone | anola-scan | zbarimg |");
-    println!("|---|--:|--:|--:|--:|");
+    println!("| damage class (all levels) | images | rqrr alone | anola-scan | anola-scan quick | zbarimg |");
+    println!("|---|--:|--:|--:|--:|--:|");
     for (class, t) in &class_tot {
         println!(
-            "| {class} | {} | {} | {} | {} |",
+            "| {class} | {} | {} | {} | {} | {} |",
             t.images,
             t.rqrr,
             t.ours,
+            t.quick,
             if zcol { t.zbar.to_string() } else { "–".into() }
         );
     }
     println!();
-    println!("| payload set | images | rqrr alone | anola-scan | zbarimg | anola-scan median ms | p95 ms |");
-    println!("|---|--:|--:|--:|--:|--:|--:|");
+    println!("| payload set | images | rqrr alone | anola-scan | anola-scan quick | zbarimg | anola-scan median ms | p95 ms |");
+    println!("|---|--:|--:|--:|--:|--:|--:|--:|");
     for (set, t) in &by_set {
         println!(
-            "| {set} | {} | {} | {} | {} | {:.1} | {:.1} |",
+            "| {set} | {} | {} | {} | {} | {} | {:.1} | {:.1} |",
             t.images,
             t.rqrr,
             t.ours,
+            t.quick,
             if zcol { t.zbar.to_string() } else { "–".into() },
             pct(&t.times_ms, 0.5),
             pct(&t.times_ms, 0.95)
@@ -359,6 +379,21 @@ fn main() {
         pct(&clean_file_ms, 0.5),
         pct(&clean_file_ms, 0.95),
         pct(&clean_file_ms, 1.0)
+    );
+    println!(
+        "anola-scan decode time (in memory, PNG already decoded): images it read: median {:.1} ms, p95 {:.1} ms, max {:.1} ms; images it could not read (every variant tried): median {:.1} ms, p95 {:.1} ms, max {:.1} ms.",
+        pct(&read_ms, 0.5),
+        pct(&read_ms, 0.95),
+        pct(&read_ms, 1.0),
+        pct(&missed_ms, 0.5),
+        pct(&missed_ms, 0.95),
+        pct(&missed_ms, 1.0)
+    );
+    println!(
+        "Machine: {} CPU(s); load average (1/5/15 min) {} at the start, {} at the end.",
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        load_start,
+        loadavg()
     );
     println!(
         "Variant that read (anola-scan): {}.",
@@ -391,6 +426,12 @@ fn pct(v: &[f64], q: f64) -> f64 {
     s.sort_by(|a, b| a.total_cmp(b));
     let i = ((s.len() as f64 - 1.0) * q).round() as usize;
     s[i.min(s.len() - 1)]
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 fn zbar_version() -> Option<String> {
