@@ -80,7 +80,12 @@ impl WebDriver {
     }
 
     pub async fn find_all(&self, css: &str) -> Result<Vec<String>> {
-        let v = self.post("/elements", json!({"using": "css selector", "value": css})).await?;
+        let v = match self.post("/elements", json!({"using": "css selector", "value": css})).await {
+            // WebKitWebDriver answers this when a node it matched was replaced while it built
+            // the answer (React re-rendering): nothing usable matched this instant.
+            Err(WdError(m)) if m.contains("stale element") => return Ok(Vec::new()),
+            other => other?,
+        };
         Ok(v.as_array()
             .map(|a| a.iter().filter_map(|e| e[ELEMENT_KEY].as_str().map(str::to_owned)).collect())
             .unwrap_or_default())
@@ -115,6 +120,20 @@ impl WebDriver {
                 return Err(WdError(format!("{css} text is {last:?} after {timeout:?}")));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Finds `css` and clicks it, finding it again if a re-render replaced the node in between.
+    pub async fn click_on(&self, css: &str, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let el = self.wait_for(css, timeout).await?;
+            match self.click(&el).await {
+                Err(WdError(m)) if m.contains("stale element") && Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                other => return other,
+            }
         }
     }
 

@@ -51,7 +51,7 @@ async fn drive(wd: &WebDriver, e: &Enrolment, server: &Mutex<Option<ServerProc>>
         let el = wd.wait_for(&format!("[data-testid={id}]"), short).await?;
         wd.send_keys(&el, value).await?;
     }
-    wd.click(&wd.wait_for("[data-testid=enrol-submit]", short).await?).await?;
+    wd.click_on("[data-testid=enrol-submit]", short).await?;
     wd.wait_text("[data-testid=current-user]", long, |t| !t.is_empty()).await?;
     screenshot(wd, "app-enrolled.png").await;
 
@@ -59,7 +59,7 @@ async fn drive(wd: &WebDriver, e: &Enrolment, server: &Mutex<Option<ServerProc>>
     if let Some(s) = server.lock().unwrap().take() {
         s.kill();
     }
-    wd.click(&wd.wait_for("[data-testid=sync-now]", short).await?).await?;
+    wd.click_on("[data-testid=sync-now]", short).await?;
     wd.wait_text("[data-testid=sync-state]", long, |t| t == "Offline").await?;
 
     // A new device: empty list, nothing pending.
@@ -70,7 +70,7 @@ async fn drive(wd: &WebDriver, e: &Enrolment, server: &Mutex<Option<ServerProc>>
     let register = wd.wait_for("[data-testid=register-button]", short).await?;
     wd.click(&register).await?;
     wd.wait_for("[data-testid=patient-form]", short).await?;
-    wd.click(&wd.wait_for("[data-testid=submit-patient]", short).await?).await?;
+    wd.click_on("[data-testid=submit-patient]", short).await?;
     wd.wait_for("[data-testid='field-error-given_name']", short).await?;
     wd.wait_for("[data-testid='field-error-date_of_birth']", short).await?;
 
@@ -84,13 +84,13 @@ async fn drive(wd: &WebDriver, e: &Enrolment, server: &Mutex<Option<ServerProc>>
         let el = wd.wait_for(&format!("[data-testid='field-{field}']"), short).await?;
         wd.send_keys(&el, value).await?;
     }
-    wd.click(&wd.wait_for("[data-testid=submit-patient]", short).await?).await?;
+    wd.click_on("[data-testid=submit-patient]", short).await?;
     wd.wait_for("[data-testid=patient-detail]", short).await?;
     wd.wait_text("[data-testid=patient-name]", short, |t| t.contains("Okafor")).await?;
     wd.wait_for("[data-testid=patient-pending]", short).await?;
 
     // Back to the list: the patient is there, marked not synced, and counted as pending.
-    wd.click(&wd.wait_for("[data-testid=back-to-list]", short).await?).await?;
+    wd.click_on("[data-testid=back-to-list]", short).await?;
     wd.wait_text("[data-testid=patient-row]", short, |t| t.contains("Okafor, Amina"))
         .await?;
     wd.wait_for("[data-testid=pending-badge]", short).await?;
@@ -115,27 +115,27 @@ async fn drive(wd: &WebDriver, e: &Enrolment, server: &Mutex<Option<ServerProc>>
     screenshot(wd, "app-register-patient.png").await;
 
     // The appointments day view opens from the header (providers arrive with the first sync).
-    wd.click(&wd.wait_for("[data-testid=nav-appointments]", short).await?).await?;
+    wd.click_on("[data-testid=nav-appointments]", short).await?;
     wd.wait_for("[data-testid=appointments-view]", short).await?;
     screenshot(wd, "app-appointments.png").await;
 
     // Lock, then unlock offline with the password (checked against the device's cached verifier).
-    wd.click(&wd.wait_for("[data-testid=lock-button]", short).await?).await?;
+    wd.click_on("[data-testid=lock-button]", short).await?;
     wd.wait_for("[data-testid=lock-screen]", short).await?;
     let pw = wd.wait_for("[data-testid=unlock-password]", short).await?;
     wd.send_keys(&pw, &e.password).await?;
-    wd.click(&wd.wait_for("[data-testid=unlock-submit]", short).await?).await?;
+    wd.click_on("[data-testid=unlock-submit]", short).await?;
     wd.wait_text("[data-testid=current-user]", long, |t| !t.is_empty()).await?;
     wd.wait_text("[data-testid=sync-pending-count]", short, |t| t == "1").await?;
 
     // Five wrong passwords offline lock the account on this device.
-    wd.click(&wd.wait_for("[data-testid=lock-button]", short).await?).await?;
+    wd.click_on("[data-testid=lock-button]", short).await?;
     wd.wait_for("[data-testid=lock-screen]", short).await?;
     for attempt in 1..=5 {
         let pw = wd.wait_for("[data-testid=unlock-password]", short).await?;
         wd.clear(&pw).await?;
         wd.send_keys(&pw, "not my password at all").await?;
-        wd.click(&wd.wait_for("[data-testid=unlock-submit]", short).await?).await?;
+        wd.click_on("[data-testid=unlock-submit]", short).await?;
         if attempt < 5 {
             wd.wait_text("[data-testid=unlock-error]", long, |t| !t.is_empty()).await?;
         }
@@ -146,7 +146,7 @@ async fn drive(wd: &WebDriver, e: &Enrolment, server: &Mutex<Option<ServerProc>>
     let pw = wd.wait_for("[data-testid=unlock-password]", short).await?;
     wd.clear(&pw).await?;
     wd.send_keys(&pw, &e.password).await?;
-    wd.click(&wd.wait_for("[data-testid=unlock-submit]", short).await?).await?;
+    wd.click_on("[data-testid=unlock-submit]", short).await?;
     wd.wait_text("[data-testid=unlock-error]", long, |t| t.to_lowercase().contains("locked"))
         .await?;
     screenshot(wd, "app-locked-out.png").await;

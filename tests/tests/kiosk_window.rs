@@ -66,17 +66,17 @@ async fn drive(wd: &WebDriver, username: &str, qr_text: &str) -> Result<(), WdEr
     wd.wait_for("[data-testid=signin-username]", long).await?;
     fill(wd, "[data-testid=signin-username]", username).await?;
     fill(wd, "[data-testid=signin-password]", anola_e2e::accounts::STAFF_PASSWORD).await?;
-    wd.click(&wd.wait_for("[data-testid=signin-submit]", short).await?).await?;
+    wd.click_on("[data-testid=signin-submit]", short).await?;
     wd.wait_text("[data-testid=current-user]", long, |t| !t.is_empty()).await?;
 
     // Kiosk mode needs a staff PIN to leave it.
-    wd.click(&wd.wait_for("[data-testid=set-pin-button]", short).await?).await?;
+    wd.click_on("[data-testid=set-pin-button]", short).await?;
     fill(wd, "[data-testid=pin-input]", "4321").await?;
     // Enter submits the dialog (its opening animation can intercept a click on the button).
     wd.send_keys(&wd.wait_for("[data-testid=pin-input]", short).await?, "\u{E007}")
         .await?;
     wait_gone(wd, "[data-testid=pin-input]", short).await?;
-    wd.click(&wd.wait_for("[data-testid=enter-kiosk]", short).await?).await?;
+    wd.click_on("[data-testid=enter-kiosk]", short).await?;
     wd.wait_for("[data-testid=kiosk-prompt]", long).await?;
     screenshot(wd, "kiosk-prompt.png").await;
 
@@ -95,7 +95,7 @@ async fn drive(wd: &WebDriver, username: &str, qr_text: &str) -> Result<(), WdEr
     screenshot(wd, "kiosk-checked-in.png").await;
 
     // Staff leave kiosk mode with the PIN.
-    wd.click(&wd.wait_for("[data-testid=kiosk-exit]", short).await?).await?;
+    wd.click_on("[data-testid=kiosk-exit]", short).await?;
     fill(wd, "[data-testid=kiosk-pin]", "4321").await?;
     wd.send_keys(&wd.wait_for("[data-testid=kiosk-pin]", short).await?, "\u{E007}")
         .await?;
@@ -113,8 +113,15 @@ async fn fill(wd: &WebDriver, css: &str, text: &str) -> Result<(), WdError> {
         if current.as_str() == Some(text) {
             return Ok(());
         }
-        wd.clear(&el).await?;
-        wd.send_keys(&el, text).await?;
+        // A re-render can replace the node between finding and typing: find it again.
+        match wd.clear(&el).await {
+            Err(WdError(m)) if m.contains("stale element") => continue,
+            other => other?,
+        }
+        match wd.send_keys(&el, text).await {
+            Err(WdError(m)) if m.contains("stale element") => continue,
+            other => other?,
+        }
         // Fast typing looks like a scanner burst at first: the app holds those keys back and types
         // them in once the burst ends without Enter, so give it a moment.
         for _ in 0..10 {
