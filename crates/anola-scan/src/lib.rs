@@ -54,8 +54,8 @@
 //! levels). Correct reads: plain rqrr 455, **anola-scan 966**, `Effort::Quick` 947,
 //! `zbarimg` 0.23.92 723; anola-scan reads at least as many as zbar at every damage level and
 //! never returned wrong text. Decode time of a clean card capture from a PNG file: median
-//! 8.6 ms (13 ms p95); of any capture it read: median 7.2 ms, p95 82 ms; giving up on an
-//! unreadable one: median 216 ms, p95 474 ms (`Effort::Quick` gives up in ~30 ms on a 960x720
+//! 8.4 ms (12.8 ms p95); of any capture it read: median 7.0 ms, p95 81 ms; giving up on an
+//! unreadable one: median 210 ms, p95 449 ms (`Effort::Quick` gives up in ~30 ms on a 960x720
 //! frame). Where reads fall off (zbar's too, lower): box blur r = 3 px (a 1.75-module window)
 //! 1/30, Gaussian σ = 0.6 module 8/30, 10-px motion blur 5/30, corners moved by 20% 25/30; a
 //! code at 1.6 px/module inside a 960x720 camera frame and the worst combined "photo" level
