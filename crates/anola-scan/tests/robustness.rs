@@ -121,6 +121,43 @@ fn hostile_images_give_errors_not_panics() {
 }
 
 #[test]
+fn finder_lookalikes_and_fragments_never_panic() {
+    // Random rectangles, concentric squares that look like finder and alignment patterns, and
+    // fragments of real codes at random places and scales: the locator's worst inputs.
+    let mut rng = fastrand::Rng::with_seed(2024);
+    let code = damage::render(&payloads()[2], 2.0, 0).expect("fits");
+    for i in 0..16 {
+        let (w, h) = (rng.usize(40..220), rng.usize(40..220));
+        let mut g = anola_scan::gray::Gray::new(w, h, rng.u8(100..255));
+        for _ in 0..rng.usize(0..30) {
+            let s = rng.usize(3..40);
+            let (x0, y0) = (rng.usize(0..w), rng.usize(0..h));
+            let rings = rng.bool();
+            for y in y0..(y0 + s).min(h) {
+                for x in x0..(x0 + s).min(w) {
+                    let ring = (x - x0).min(y - y0).min(s - 1 - (x - x0)).min(s - 1 - (y - y0)) * 7 / s.max(1);
+                    let dark = if rings { ring != 1 } else { true };
+                    g.data[y * w + x] = if dark { rng.u8(0..60) } else { rng.u8(190..255) };
+                }
+            }
+        }
+        // A fragment of a real code.
+        let (cx, cy) = (rng.usize(0..code.image.w), rng.usize(0..code.image.h));
+        for y in 0..h.min(code.image.h - cy) {
+            for x in 0..w.min(code.image.w - cx) {
+                if (x + y + i) % 3 != 0 {
+                    g.data[y * w + x] = code.image.at(cx + x, cy + y);
+                }
+            }
+        }
+        let img = damage::to_dynamic(&g);
+        let effort = if i % 4 == 0 { Effort::Thorough } else { Effort::Quick };
+        let _ = decode_with_effort(&img, effort);
+        let _ = decode_with_effort(&damage::to_dynamic(&g.rotate(rng.f64() * 360.0, 128)), Effort::Quick);
+    }
+}
+
+#[test]
 fn transparent_png_reads_over_white() {
     let p = "AH-TRAN-SPAR";
     let r = damage::render(p, 4.0, 2).unwrap();
