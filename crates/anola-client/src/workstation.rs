@@ -742,30 +742,7 @@ impl Workstation {
                 self.notify();
                 Ok(self.state())
             }
-            outcome => {
-                if matches!(outcome, PinOutcome::Exhausted) {
-                    s.pin = None;
-                }
-                if let Some(v) = st.vault.as_mut() {
-                    v.push_audit(audit_entry(
-                        &device.device_id,
-                        Some(user_id),
-                        AuditAction::UnlockFailed,
-                        None,
-                        None,
-                        None,
-                    ));
-                    let _ = v.save(&self.shared.cfg.data_dir);
-                }
-                drop(st);
-                self.notify();
-                Err(ClientError::InvalidCredentials {
-                    message: match outcome {
-                        PinOutcome::Wrong { remaining } => format!("wrong PIN; {remaining} attempt(s) left"),
-                        _ => "too many wrong PINs: sign in with your password to leave kiosk mode".into(),
-                    },
-                })
-            }
+            outcome => Err(self.pin_failed(st, &device.device_id, user_id, outcome, " to leave kiosk mode")),
         }
     }
 
@@ -834,6 +811,35 @@ impl Workstation {
         self.state()
     }
 
+    /// A wrong PIN (unlock or leaving kiosk mode): audited in the vault; five drop the PIN, after
+    /// which only the password helps (`then` says for what).
+    fn pin_failed(
+        &self,
+        mut st: std::sync::MutexGuard<'_, State>,
+        device_id: &str,
+        user_id: Uuid,
+        outcome: PinOutcome,
+        then: &str,
+    ) -> ClientError {
+        if matches!(outcome, PinOutcome::Exhausted) {
+            if let Some(s) = st.session.as_mut() {
+                s.pin = None;
+            }
+        }
+        if let Some(v) = st.vault.as_mut() {
+            v.push_audit(audit_entry(device_id, Some(user_id), AuditAction::UnlockFailed, None, None, None));
+            let _ = v.save(&self.shared.cfg.data_dir);
+        }
+        drop(st);
+        self.notify();
+        ClientError::InvalidCredentials {
+            message: match outcome {
+                PinOutcome::Wrong { remaining } => format!("wrong PIN; {remaining} attempt(s) left"),
+                _ => format!("too many wrong PINs: sign in with your password{then}"),
+            },
+        }
+    }
+
     /// Unlocks with the PIN set in this process by the same staff member. Five wrong PINs drop the
     /// PIN: the password is then required (`sign_in`).
     pub fn unlock_with_pin(&self, pin: &str) -> Result<DeviceState, ClientError> {
@@ -871,31 +877,7 @@ impl Workstation {
                 self.notify();
                 Ok(self.state())
             }
-            outcome => {
-                let exhausted = matches!(outcome, PinOutcome::Exhausted);
-                if exhausted {
-                    s.pin = None;
-                }
-                if let Some(v) = st.vault.as_mut() {
-                    v.push_audit(audit_entry(
-                        &device.device_id,
-                        Some(user_id),
-                        AuditAction::UnlockFailed,
-                        None,
-                        None,
-                        None,
-                    ));
-                    let _ = v.save(&self.shared.cfg.data_dir);
-                }
-                drop(st);
-                self.notify();
-                Err(ClientError::InvalidCredentials {
-                    message: match outcome {
-                        PinOutcome::Wrong { remaining } => format!("wrong PIN; {remaining} attempt(s) left"),
-                        _ => "too many wrong PINs: sign in with your password".into(),
-                    },
-                })
-            }
+            outcome => Err(self.pin_failed(st, &device.device_id, user_id, outcome, "")),
         }
     }
 
