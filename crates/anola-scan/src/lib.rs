@@ -136,6 +136,24 @@ pub fn load_image(path: &Path) -> Result<DynamicImage, ScanError> {
         .map_err(|e| ScanError::ImageUnreadable(e.to_string()))?
         .with_guessed_format()
         .map_err(|e| ScanError::ImageUnreadable(e.to_string()))?;
+    decode_limited(reader)
+}
+
+/// [`load_image`] for bytes already in memory (a file picked or dropped in the app).
+pub fn load_image_bytes(bytes: &[u8]) -> Result<DynamicImage, ScanError> {
+    if bytes.is_empty() {
+        return Err(ScanError::ImageUnreadable("the file is empty".into()));
+    }
+    let reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| ScanError::ImageUnreadable(e.to_string()))?;
+    decode_limited(reader)
+}
+
+fn decode_limited<R: std::io::BufRead + std::io::Seek>(reader: image::ImageReader<R>) -> Result<DynamicImage, ScanError> {
+    if reader.format().is_none() {
+        return Err(ScanError::ImageUnreadable("not a PNG or JPEG image".into()));
+    }
     let mut reader = reader;
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(MAX_FILE_SIDE);
