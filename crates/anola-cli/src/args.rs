@@ -97,7 +97,11 @@ pub enum Command {
     /// appointment is marked checked in, or a walk-in is created; prints the queue number.
     CheckIn {
         /// The scanned QR text (`shc:/…`) or the typed fallback code (`1234-5678-9012`).
-        text: String,
+        #[arg(required_unless_present = "image")]
+        text: Option<String>,
+        /// Read the card from a picture instead (PNG or JPEG: a photo of the printed card).
+        #[arg(long, conflicts_with = "text")]
+        image: Option<std::path::PathBuf>,
     },
 }
 
@@ -114,7 +118,11 @@ pub enum CardCommand {
     /// Verify a scanned card or a typed fallback code offline and show its patient.
     Verify {
         /// The scanned QR text (`shc:/…`) or the typed fallback code.
-        text: String,
+        #[arg(required_unless_present = "image")]
+        text: Option<String>,
+        /// Read the card from a picture instead (PNG or JPEG: a photo of the printed card).
+        #[arg(long, conflicts_with = "text")]
+        image: Option<std::path::PathBuf>,
     },
     /// Reprint a card issued on this device (the patient's current one unless --card).
     Reprint {

@@ -62,9 +62,25 @@ pub fn dispatch(cli: &Cli, rt: &tokio::runtime::Runtime, clinic: &Clinic, out: &
         Command::Rejected => out.rejected(&clinic.rejected_writes()?),
         Command::AccessHistory { patient } => out.value(&clinic.local_access_history(*patient)?),
         Command::Card { command } => card(command, rt, clinic, out)?,
-        Command::CheckIn { text } => out.value(&rt.block_on(clinic.check_in(text))?),
+        Command::CheckIn { text, image } => {
+            let text = scanned(text.as_deref(), image.as_deref())?;
+            out.value(&rt.block_on(clinic.check_in(&text))?)
+        }
     }
     Ok(())
+}
+
+/// The card text given on the command line, or read from a picture of the card.
+fn scanned(text: Option<&str>, image: Option<&std::path::Path>) -> Result<String, ClientError> {
+    match (text, image) {
+        (_, Some(path)) => {
+            let bytes = std::fs::read(path)
+                .map_err(|e| ClientError::card_rejected("image_unreadable", format!("cannot read {}: {e}", path.display())))?;
+            anola_client::card_image::card_text_from_image(&bytes)
+        }
+        (Some(text), None) => Ok(text.to_owned()),
+        (None, None) => Ok(String::new()),
+    }
 }
 
 fn write_svg(path: &std::path::Path, svg: &str) -> Result<(), ClientError> {
@@ -82,7 +98,10 @@ fn card(command: &CardCommand, rt: &tokio::runtime::Runtime, clinic: &Clinic, ou
             }
             out.value(&card);
         }
-        CardCommand::Verify { text } => out.value(&rt.block_on(clinic.verify_card(text))?),
+        CardCommand::Verify { text, image } => {
+            let text = scanned(text.as_deref(), image.as_deref())?;
+            out.value(&rt.block_on(clinic.verify_card(&text))?)
+        }
         CardCommand::Reprint { patient, card, svg } => {
             let printable = clinic.card_svg(*patient, card.as_deref())?;
             write_svg(svg, &printable.svg)?;

@@ -115,7 +115,7 @@ impl ClientError {
         }
     }
 
-    pub(crate) fn card_rejected(reason: &str, message: impl Into<String>) -> Self {
+    pub fn card_rejected(reason: &str, message: impl Into<String>) -> Self {
         ClientError::CardRejected {
             reason: reason.to_owned(),
             message: message.into(),

@@ -9,6 +9,8 @@
 //! - `Workstation`: the device as the app and the CLI see it: enrolment, sign-in (online and
 //!   offline), lock and PIN unlock, remote wipe; it hands out the unlocked `Clinic`.
 
+pub mod card_image;
+pub mod card_print;
 mod clinic;
 mod error;
 pub mod security;

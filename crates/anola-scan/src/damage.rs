@@ -286,6 +286,29 @@ pub fn card_id_payload(rng: &mut fastrand::Rng) -> String {
     format!("AH-{}-{}", part(), part())
 }
 
+/// A phone photo of a printed card taken from some distance: a 4032x3024 frame (12 MP) with the
+/// card rotated up to 10 degrees at a seeded place on a dark table, scaled so the QR's modules
+/// are `target_module_px` pixels (`card_module_px` is their size in `card`), defocused, noisy
+/// and saved as JPEG. Shrinking such a photo to a working size loses small codes; reading it
+/// needs the full resolution.
+pub fn phone_photo(card: &Gray, card_module_px: f64, target_module_px: f64, seed: u64) -> Gray {
+    const W: usize = 4032;
+    const H: usize = 3024;
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let c = card
+        .scaled((target_module_px / card_module_px).min(1.0))
+        .rotate(rng.f64() * 20.0 - 10.0, 70);
+    let mut photo = Gray::new(W, H, 70 + rng.u8(0..40));
+    let (cw, ch) = (c.w.min(W), c.h.min(H));
+    let (ox, oy) = (rng.usize(0..=W - cw), rng.usize(0..=H - ch));
+    for y in 0..ch {
+        photo.data[(oy + y) * W + ox..(oy + y) * W + ox + cw].copy_from_slice(&c.data[y * c.w..y * c.w + cw]);
+    }
+    let photo = photo.gaussian_blur(1.0);
+    let photo = add_noise(&photo, 8.0, &mut rng);
+    jpeg(&photo, 80)
+}
+
 pub fn to_dynamic(g: &Gray) -> DynamicImage {
     DynamicImage::ImageLuma8(g.to_image())
 }

@@ -46,6 +46,19 @@ impl Gray {
         }
     }
 
+    /// The `w` x `h` rectangle at `(x, y)`, clipped to the image.
+    pub fn crop(&self, x: usize, y: usize, w: usize, h: usize) -> Gray {
+        let x = x.min(self.w);
+        let y = y.min(self.h);
+        let w = w.min(self.w - x);
+        let h = h.min(self.h - y);
+        let mut data = Vec::with_capacity(w * h);
+        for row in y..y + h {
+            data.extend_from_slice(&self.data[row * self.w + x..row * self.w + x + w]);
+        }
+        Gray { w, h, data }
+    }
+
     pub fn to_image(&self) -> image::GrayImage {
         image::GrayImage::from_raw(self.w as u32, self.h as u32, self.data.clone()).expect("buffer size matches dimensions")
     }

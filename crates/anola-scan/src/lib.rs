@@ -226,11 +226,61 @@ fn decode_gray_inner(input: &Gray, skip: &[&str], effort: Effort) -> Result<Deco
         quick: effort == Effort::Quick,
         ..Runner::default()
     };
-    match pipeline::run(&base, &mut run, skip, effort) {
-        Some(d) => Ok(d),
-        None if run.grids_seen > 0 => Err(ScanError::Unreadable),
-        None => Err(ScanError::NoCodeFound),
+    if let Some(d) = pipeline::run(&base, &mut run, skip, effort) {
+        return Ok(d);
     }
+    // A large photo with the card far away: shrinking it to the working size left the code's
+    // modules under ~1.5 px. Look at the full resolution in overlapping working-size tiles (the
+    // overlap is wider than any code that the shrunk pass could have missed, so each code lies
+    // whole in some tile). Stills only: camera frames are never this large.
+    if long > MAX_WORK_SIDE && effort == Effort::Thorough {
+        for (x, y) in tiles(input.w, input.h, MAX_WORK_SIDE) {
+            let tile = input.crop(x, y, MAX_WORK_SIDE, MAX_WORK_SIDE);
+            let mut tile_run = Runner {
+                quick: true,
+                ..Runner::default()
+            };
+            let found = pipeline::run(&tile, &mut tile_run, skip, Effort::Quick);
+            run.grids_seen += tile_run.grids_seen;
+            run.attempts += tile_run.attempts;
+            if let Some(mut d) = found {
+                d.variant = "full-resolution tile";
+                d.attempts = run.attempts;
+                return Ok(d);
+            }
+        }
+    }
+    if run.grids_seen > 0 {
+        Err(ScanError::Unreadable)
+    } else {
+        Err(ScanError::NoCodeFound)
+    }
+}
+
+/// Top-left corners of `side`-pixel tiles covering a `w` x `h` image with half a tile of
+/// overlap, the centre first (people aim the camera at the card).
+fn tiles(w: usize, h: usize, side: usize) -> Vec<(usize, usize)> {
+    let starts = |len: usize| -> Vec<usize> {
+        if len <= side {
+            return vec![0];
+        }
+        let step = side / 2;
+        let mut v: Vec<usize> = (0..).map(|i| i * step).take_while(|&s| s + side < len).collect();
+        // The last tile ends at the edge.
+        v.push(len - side);
+        v
+    };
+    let mut all: Vec<(usize, usize)> = starts(w)
+        .into_iter()
+        .flat_map(|x| starts(h).into_iter().map(move |y| (x, y)))
+        .collect();
+    let (cx, cy) = (w as f64 / 2.0, h as f64 / 2.0);
+    let half = side as f64 / 2.0;
+    all.sort_by(|a, b| {
+        let d = |p: &(usize, usize)| (p.0 as f64 + half - cx).hypot(p.1 as f64 + half - cy);
+        d(a).total_cmp(&d(b))
+    });
+    all
 }
 
 /// What a plain `rqrr` call reads (rqrr's own thresholding on the greyscale image, no
@@ -410,5 +460,33 @@ mod pipeline {
             attempt!("rqrr down2", run.grey(&down));
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tile_tests {
+    use super::tiles;
+
+    #[test]
+    fn tiles_cover_the_image_with_overlap_centre_first() {
+        for (w, h) in [(4032, 3024), (1601, 900), (1600, 1600), (9000, 1700), (2000, 16_000)] {
+            let side = 1600;
+            let t = tiles(w, h, side);
+            // Every point, and every half-tile square, lies whole inside some tile.
+            for py in (0..h).step_by(97) {
+                for px in (0..w).step_by(97) {
+                    let (qx, qy) = (px.min(w.saturating_sub(side / 2)), py.min(h.saturating_sub(side / 2)));
+                    assert!(
+                        t.iter()
+                            .any(|&(x, y)| x <= qx && y <= qy && qx + (side / 2).min(w) <= x + side && qy + (side / 2).min(h) <= y + side),
+                        "{w}x{h}: ({px},{py})"
+                    );
+                }
+            }
+            assert!(t.iter().all(|&(x, y)| x + side.min(w) <= w && y + side.min(h) <= h));
+            let first = t[0];
+            let centre = |p: (usize, usize)| ((p.0 + side / 2) as f64 - w as f64 / 2.0).hypot((p.1 + side / 2) as f64 - h as f64 / 2.0);
+            assert!(t.iter().all(|&p| centre(p) >= centre(first)));
+        }
     }
 }

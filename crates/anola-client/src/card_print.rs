@@ -1,0 +1,69 @@
+//! The printable card as a PNG at print resolution, for card printers and print paths that take
+//! bitmaps (the app's own print preview uses the SVG).
+
+use std::sync::{Arc, OnceLock};
+
+use crate::error::ClientError;
+
+/// Print resolutions accepted (a card printer is 300 dpi; 600 for office lasers).
+pub const DPI_RANGE: std::ops::RangeInclusive<f32> = 72.0..=1200.0;
+
+/// The system fonts, loaded once (listing them takes tens of milliseconds).
+fn fonts() -> Arc<resvg::usvg::fontdb::Database> {
+    static FONTS: OnceLock<Arc<resvg::usvg::fontdb::Database>> = OnceLock::new();
+    FONTS
+        .get_or_init(|| {
+            let mut db = resvg::usvg::fontdb::Database::new();
+            db.load_system_fonts();
+            Arc::new(db)
+        })
+        .clone()
+}
+
+/// Renders a card SVG (from [`crate::render_card_svg`], sized in millimetres) to PNG bytes at
+/// `dpi` dots per inch: 85.6 × 54 mm at 300 dpi is 1011 × 638 pixels. The QR's modules are
+/// drawn with crisp edges, so each is a whole number of dots wide or close to it.
+pub fn card_png(svg: &str, dpi: f32) -> Result<Vec<u8>, ClientError> {
+    if !DPI_RANGE.contains(&dpi) {
+        return Err(ClientError::validation(vec![anola_protocol::FieldError {
+            field: "dpi".into(),
+            code: "out_of_range".into(),
+            message: "must be between 72 and 1200".into(),
+            mutation_index: None,
+        }]));
+    }
+    let internal = |what: &str, e: String| ClientError::Internal {
+        message: format!("{what}: {e}"),
+    };
+    let options = resvg::usvg::Options {
+        // usvg turns millimetres into pixels at this density; the pixmap is then exactly the
+        // card at `dpi`.
+        dpi,
+        fontdb: fonts(),
+        ..resvg::usvg::Options::default()
+    };
+    let tree = resvg::usvg::Tree::from_str(svg, &options).map_err(|e| internal("card SVG", e.to_string()))?;
+    let size = tree.size().to_int_size();
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height())
+        .ok_or_else(|| internal("card size", format!("{}x{}", size.width(), size.height())))?;
+    resvg::render(&tree, resvg::tiny_skia::Transform::identity(), &mut pixmap.as_mut());
+    pixmap.encode_png().map_err(|e| internal("card PNG", e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_card_prints_at_300_dpi_and_its_qr_reads_back() {
+        let qr = "shc:/5676290952432060346029243740446031222959532654603460292540772804336028702864716745222809286133314564376531415906402203064504590856435503414245413640370636654171372412363803043756220467374075323239254334433260573601064529316112327425284350767265";
+        let svg = crate::render_card_svg("Amina Kadi", "AH-7F3K-2M9Q", qr, "1234-5678-9012", "2031-01-02T00:00:00Z").unwrap();
+        let png = card_png(&svg, 300.0).unwrap();
+        let img = image::load_from_memory(&png).unwrap();
+        // 85.6 x 53.98 mm at 300 dpi.
+        assert_eq!((img.width(), img.height()), (1011, 638));
+        assert_eq!(crate::card_image::card_text_from_image(&png).unwrap(), qr);
+        assert!(matches!(card_png(&svg, 20.0), Err(ClientError::ValidationFailed { .. })));
+        assert!(matches!(card_png("<svg", 300.0), Err(ClientError::Internal { .. })));
+    }
+}
