@@ -7,7 +7,8 @@ use anola_client::workstation::DeviceState;
 use anola_client::{CardCheck, CheckIn, ClientError, PrintableCard, SyncStatus};
 use anola_protocol::auth::AuditEntry;
 use anola_protocol::{Appointment, AppointmentFields, ConflictNote, MedicalRecordVersion, Patient, PatientFields, Provider, RecordFields};
-use tauri::State;
+use std::sync::Arc;
+use tauri::{Emitter, State};
 use uuid::Uuid;
 
 #[tauri::command]
@@ -177,4 +178,51 @@ pub fn enter_kiosk(state: State<AppState>) -> Result<DeviceState, ClientError> {
 #[tauri::command]
 pub fn leave_kiosk(state: State<AppState>, pin: String) -> Result<DeviceState, ClientError> {
     state.ws.leave_kiosk(&pin)
+}
+
+/// The card text in a picture (PNG/JPEG bytes sent as the raw request body, not JSON).
+#[tauri::command]
+pub fn read_card_image(request: tauri::ipc::Request<'_>) -> Result<String, ClientError> {
+    match request.body() {
+        tauri::ipc::InvokeBody::Raw(bytes) => anola_client::card_image::card_text_from_image(bytes),
+        tauri::ipc::InvokeBody::Json(_) => anola_client::card_image::card_text_from_image(&[]),
+    }
+}
+
+#[tauri::command]
+pub fn list_cameras(state: State<AppState>) -> Vec<anola_camera::CameraInfo> {
+    state.cameras.list()
+}
+
+/// Starts scanning with a camera; previews, reads and the end arrive as `camera` events. Only for
+/// an unlocked device (or a kiosk).
+#[tauri::command]
+pub fn start_camera(app: tauri::AppHandle, state: State<AppState>, id: String) -> Result<anola_camera::CameraInfo, CameraCommandError> {
+    state.ws.clinic()?;
+    Ok(state.cameras.start(&id, Arc::new(move |e| drop(app.emit("camera", e))))?)
+}
+
+#[tauri::command]
+pub fn stop_camera(state: State<AppState>) {
+    state.cameras.stop()
+}
+
+/// `start_camera` fails for the device's reasons (locked…) or the camera's.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+pub enum CameraCommandError {
+    Device(ClientError),
+    Camera(anola_camera::CameraError),
+}
+
+impl From<ClientError> for CameraCommandError {
+    fn from(e: ClientError) -> Self {
+        CameraCommandError::Device(e)
+    }
+}
+
+impl From<anola_camera::CameraError> for CameraCommandError {
+    fn from(e: anola_camera::CameraError) -> Self {
+        CameraCommandError::Camera(e)
+    }
 }

@@ -11,6 +11,8 @@ use tauri::{Emitter, Manager};
 
 pub struct AppState {
     pub ws: Arc<Workstation>,
+    /// The desktop cameras (and `ANOLA_CAMERA_FRAMES`, a recorded one) and the running scan.
+    pub cameras: Arc<anola_camera::Cameras>,
 }
 
 const DEFAULT_SERVER: &str = "http://127.0.0.1:8787";
@@ -32,10 +34,14 @@ fn config(app: &tauri::App) -> Result<WorkstationConfig, Box<dyn std::error::Err
 
 /// Sends `device-state` and `sync-status` to the window whenever they change. Polled (twice a
 /// second) because the signed-in `Clinic` comes and goes with sign-in, lock and wipe.
-async fn forward_changes(handle: tauri::AppHandle, ws: Arc<Workstation>) {
+/// A locked or signed-out device also turns its camera off (nobody is there to see what it reads).
+async fn forward_changes(handle: tauri::AppHandle, ws: Arc<Workstation>, cameras: Arc<anola_camera::Cameras>) {
     let (mut last_state, mut last_status) = (String::new(), String::new());
     loop {
         let state = ws.state();
+        if (state.locked || state.user.is_none()) && cameras.is_running() {
+            cameras.stop();
+        }
         let json = serde_json::to_string(&state).unwrap_or_default();
         if json != last_state {
             let _ = handle.emit("device-state", &state);
@@ -59,9 +65,10 @@ pub fn run() {
     tauri::Builder::default()
         .setup(|app| {
             let ws = Arc::new(Workstation::open(config(app)?)?);
+            let cameras = Arc::new(anola_camera::Cameras::from_env());
             tauri::async_runtime::spawn(ws.auto_lock_task());
-            tauri::async_runtime::spawn(forward_changes(app.handle().clone(), ws.clone()));
-            app.manage(AppState { ws });
+            tauri::async_runtime::spawn(forward_changes(app.handle().clone(), ws.clone(), cameras.clone()));
+            app.manage(AppState { ws, cameras });
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -96,6 +103,10 @@ pub fn run() {
             commands::refresh_cards,
             commands::enter_kiosk,
             commands::leave_kiosk,
+            commands::read_card_image,
+            commands::list_cameras,
+            commands::start_camera,
+            commands::stop_camera,
         ])
         .run(tauri::generate_context!())
         .expect("the clinic window failed to start");

@@ -56,6 +56,16 @@ pub async fn screenshot(wd: &WebDriver, name: &str) {
 /// Starts the app on `data_dir` talking to `server_url`. `None` (after saying why) when this
 /// machine cannot show a window, unless ANOLA_REQUIRE_GUI_TESTS=1 makes that a failure.
 pub async fn launch(data_dir: &Path, server_url: &str, log_name: &str) -> Option<(Driver, WebDriver)> {
+    launch_with_env(data_dir, server_url, log_name, &[]).await
+}
+
+/// [`launch`] with more environment for the app (e.g. `ANOLA_CAMERA_FRAMES`).
+pub async fn launch_with_env(
+    data_dir: &Path,
+    server_url: &str,
+    log_name: &str,
+    env: &[(&str, &std::ffi::OsStr)],
+) -> Option<(Driver, WebDriver)> {
     let tauri_driver = workspace_root().join(".tools/bin/tauri-driver");
     let missing = missing_prerequisites(&tauri_driver);
     if !missing.is_empty() {
@@ -76,6 +86,7 @@ pub async fn launch(data_dir: &Path, server_url: &str, log_name: &str) -> Option
             // Inherited by the app.
             .env("ANOLA_DATA_DIR", data_dir)
             .env("ANOLA_SERVER_URL", server_url)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

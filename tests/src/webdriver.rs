@@ -123,6 +123,52 @@ impl WebDriver {
         }
     }
 
+    /// Types into a field until it holds `text` (a dialog that is still opening can drop keys).
+    pub async fn fill(&self, css: &str, text: &str) -> Result<()> {
+        for _ in 0..5 {
+            let el = self.wait_for(css, Duration::from_secs(10)).await?;
+            let current = self
+                .execute(&format!("return document.querySelector('{}').value", css.replace('\'', "\\'")))
+                .await?;
+            if current.as_str() == Some(text) {
+                return Ok(());
+            }
+            // A re-render can replace the node between finding and typing: find it again.
+            match self.clear(&el).await {
+                Err(WdError(m)) if m.contains("stale element") => continue,
+                other => other?,
+            }
+            match self.send_keys(&el, text).await {
+                Err(WdError(m)) if m.contains("stale element") => continue,
+                other => other?,
+            }
+            // Fast typing looks like a scanner burst at first: the app holds those keys back and types
+            // them in once the burst ends without Enter, so give it a moment.
+            for _ in 0..10 {
+                tokio::time::sleep(Duration::from_millis(150)).await;
+                let value = self
+                    .execute(&format!("return document.querySelector('{}').value", css.replace('\'', "\\'")))
+                    .await?;
+                if value.as_str() == Some(text) {
+                    return Ok(());
+                }
+            }
+        }
+        Err(WdError(format!("{css} would not take the text")))
+    }
+
+    /// Waits until nothing matches `css`.
+    pub async fn wait_gone(&self, css: &str, timeout: Duration) -> Result<()> {
+        let deadline = std::time::Instant::now() + timeout;
+        while !self.find_all(css).await?.is_empty() {
+            if std::time::Instant::now() > deadline {
+                return Err(WdError(format!("{css} still shown after {timeout:?}")));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(())
+    }
+
     /// Finds `css` and clicks it, finding it again if a re-render replaced the node in between.
     pub async fn click_on(&self, css: &str, timeout: Duration) -> Result<()> {
         let deadline = Instant::now() + timeout;

@@ -64,18 +64,19 @@ async fn drive(wd: &WebDriver, username: &str, qr_text: &str) -> Result<(), WdEr
 
     // A staff member signs in on the enrolled device.
     wd.wait_for("[data-testid=signin-username]", long).await?;
-    fill(wd, "[data-testid=signin-username]", username).await?;
-    fill(wd, "[data-testid=signin-password]", anola_e2e::accounts::STAFF_PASSWORD).await?;
+    wd.fill("[data-testid=signin-username]", username).await?;
+    wd.fill("[data-testid=signin-password]", anola_e2e::accounts::STAFF_PASSWORD)
+        .await?;
     wd.click_on("[data-testid=signin-submit]", short).await?;
     wd.wait_text("[data-testid=current-user]", long, |t| !t.is_empty()).await?;
 
     // Kiosk mode needs a staff PIN to leave it.
     wd.click_on("[data-testid=set-pin-button]", short).await?;
-    fill(wd, "[data-testid=pin-input]", "4321").await?;
+    wd.fill("[data-testid=pin-input]", "4321").await?;
     // Enter submits the dialog (its opening animation can intercept a click on the button).
     wd.send_keys(&wd.wait_for("[data-testid=pin-input]", short).await?, "\u{E007}")
         .await?;
-    wait_gone(wd, "[data-testid=pin-input]", short).await?;
+    wd.wait_gone("[data-testid=pin-input]", short).await?;
     wd.click_on("[data-testid=enter-kiosk]", short).await?;
     wd.wait_for("[data-testid=kiosk-prompt]", long).await?;
     screenshot(wd, "kiosk-prompt.png").await;
@@ -96,54 +97,9 @@ async fn drive(wd: &WebDriver, username: &str, qr_text: &str) -> Result<(), WdEr
 
     // Staff leave kiosk mode with the PIN.
     wd.click_on("[data-testid=kiosk-exit]", short).await?;
-    fill(wd, "[data-testid=kiosk-pin]", "4321").await?;
+    wd.fill("[data-testid=kiosk-pin]", "4321").await?;
     wd.send_keys(&wd.wait_for("[data-testid=kiosk-pin]", short).await?, "\u{E007}")
         .await?;
     wd.wait_text("[data-testid=current-user]", long, |t| !t.is_empty()).await?;
-    Ok(())
-}
-
-/// Types into a field until it holds `text` (a dialog that is still opening can drop keys).
-async fn fill(wd: &WebDriver, css: &str, text: &str) -> Result<(), WdError> {
-    for _ in 0..5 {
-        let el = wd.wait_for(css, Duration::from_secs(10)).await?;
-        let current = wd
-            .execute(&format!("return document.querySelector('{}').value", css.replace('\'', "\\'")))
-            .await?;
-        if current.as_str() == Some(text) {
-            return Ok(());
-        }
-        // A re-render can replace the node between finding and typing: find it again.
-        match wd.clear(&el).await {
-            Err(WdError(m)) if m.contains("stale element") => continue,
-            other => other?,
-        }
-        match wd.send_keys(&el, text).await {
-            Err(WdError(m)) if m.contains("stale element") => continue,
-            other => other?,
-        }
-        // Fast typing looks like a scanner burst at first: the app holds those keys back and types
-        // them in once the burst ends without Enter, so give it a moment.
-        for _ in 0..10 {
-            tokio::time::sleep(Duration::from_millis(150)).await;
-            let value = wd
-                .execute(&format!("return document.querySelector('{}').value", css.replace('\'', "\\'")))
-                .await?;
-            if value.as_str() == Some(text) {
-                return Ok(());
-            }
-        }
-    }
-    Err(WdError(format!("{css} would not take the text")))
-}
-
-async fn wait_gone(wd: &WebDriver, css: &str, timeout: Duration) -> Result<(), WdError> {
-    let deadline = std::time::Instant::now() + timeout;
-    while !wd.find_all(css).await?.is_empty() {
-        if std::time::Instant::now() > deadline {
-            return Err(WdError(format!("{css} still shown after {timeout:?}")));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     Ok(())
 }

@@ -4,6 +4,7 @@ import { scanErrorMessage } from './cards';
 import { CheckInPanel, IssueCardButton } from './components/CardActions';
 import { ErrorBanner } from './components/ErrorBanner';
 import { ScanProvider } from './components/Scanner';
+import { CardReaderButton } from './components/CardReader';
 import { AppointmentForm } from './components/AppointmentForm';
 import { AppointmentsView } from './components/AppointmentsView';
 import { ConflictsView } from './components/Conflicts';
@@ -314,6 +315,7 @@ export function App({ session }: { session: Session }) {
           </button>
         </nav>
         <div className="header-end">
+          {access.read('patient') && <CardReaderButton />}
           <SyncIndicator {...sync} onOpenConflicts={goConflicts} />
           <SessionControls session={session} onNotice={setNotice} />
         </div>

@@ -3,6 +3,7 @@
 // which is loaded lazily so it never runs inside the app.
 
 import { SESSION_ERROR_CODES } from './auth';
+import type { CameraEvent, CameraInfo } from './camera';
 import { forbiddenMessage } from './roles';
 import type {
   ApiError,
@@ -26,11 +27,14 @@ import type {
 } from './types';
 
 export interface Backend {
-  invoke<T>(cmd: string, args?: Record<string, unknown>): Promise<T>;
+  /** `args` is a JSON object, or raw bytes for commands that read a request body (pictures). */
+  invoke<T>(cmd: string, args?: Record<string, unknown> | Uint8Array): Promise<T>;
   /** Subscribes to `sync-status` events; resolves to an unsubscribe function. */
   onSyncStatus(cb: (s: SyncStatus) => void): Promise<() => void>;
   /** Subscribes to `device-state` events (auto-lock, remote wipe, account disabled…). */
   onDeviceState(cb: (s: DeviceState) => void): Promise<() => void>;
+  /** Subscribes to `camera` events (previews, reads, the end of a session). */
+  onCamera?(cb: (e: CameraEvent) => void): Promise<() => void>;
 }
 
 /** True inside the Tauri webview. */
@@ -41,9 +45,10 @@ export function isTauri(): boolean {
 async function tauriBackend(): Promise<Backend> {
   const [{ invoke }, { listen }] = await Promise.all([import('@tauri-apps/api/core'), import('@tauri-apps/api/event')]);
   return {
-    invoke: <T>(cmd: string, args?: Record<string, unknown>) => invoke<T>(cmd, args),
+    invoke: <T>(cmd: string, args?: Record<string, unknown> | Uint8Array) => invoke<T>(cmd, args),
     onSyncStatus: (cb) => listen<SyncStatus>('sync-status', (e) => cb(e.payload)),
     onDeviceState: (cb) => listen<DeviceState>('device-state', (e) => cb(e.payload)),
+    onCamera: (cb) => listen<CameraEvent>('camera', (e) => cb(e.payload)),
   };
 }
 
@@ -105,7 +110,7 @@ export function onSessionError(cb: (e: ApiError) => void): () => void {
   return () => sessionListeners.delete(cb);
 }
 
-async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+async function call<T>(cmd: string, args?: Record<string, unknown> | Uint8Array): Promise<T> {
   const b = await backend();
   try {
     return await b.invoke<T>(cmd, args);
@@ -173,6 +178,16 @@ export const api = {
   verifyCard: (text: string) => call<CardCheck>('verify_card', { text }),
   /** Marks today's appointment arrived or creates a walk-in; works offline. */
   checkIn: (text: string) => call<CheckIn>('check_in', { text }),
+  /** The card text in a picture (PNG/JPEG bytes); `card_rejected` with `no_code_found` etc. */
+  readCardImage: (bytes: Uint8Array) => call<string>('read_card_image', bytes),
+  listCameras: () => call<CameraInfo[]>('list_cameras'),
+  /** Starts a camera scan; what it sees arrives through `onCamera`. */
+  startCamera: (id: string) => call<CameraInfo>('start_camera', { id }),
+  stopCamera: () => call<null>('stop_camera'),
+  onCamera: async (cb: (e: CameraEvent) => void) => {
+    const b = await backend();
+    return b.onCamera ? b.onCamera(cb) : () => undefined;
+  },
   /** Refused with `pin_required` when the signed-in user has no PIN on this device. */
   enterKiosk: () => call<DeviceState>('enter_kiosk'),
   leaveKiosk: (pin: string) => call<DeviceState>('leave_kiosk', { pin }),

@@ -15,6 +15,9 @@ export const CARD_REJECT_REASONS: readonly CardRejectReason[] = [
   'unknown_card',
   'unknown_patient',
   'no_keys',
+  'image_unreadable',
+  'no_code_found',
+  'unreadable',
 ];
 
 const STAFF: Record<CardRejectReason, string> = {
@@ -29,6 +32,9 @@ const STAFF: Record<CardRejectReason, string> = {
   unknown_card: 'No card with this fallback code is known on this device. Sync, or check the code.',
   unknown_patient: 'The card is genuine, but its patient is not on this device yet. Sync, then scan again.',
   no_keys: 'This device has no card keys yet: it must sync with the server once before it can check cards.',
+  image_unreadable: 'That file is not a picture this app can read. Choose a PNG or JPEG photo of the card.',
+  no_code_found: 'No QR code was found in the picture. Take it again with the whole code in view, or type the fallback code.',
+  unreadable: 'A QR code is in the picture but too blurred or damaged to read. Take it again closer and in focus, or type the fallback code.',
 };
 
 const PATIENT: Record<CardRejectReason, string> = {
@@ -43,6 +49,9 @@ const PATIENT: Record<CardRejectReason, string> = {
   unknown_card: 'We could not find this card number. Please check it, or see the front desk.',
   unknown_patient: 'We could not find your details here — please see the front desk.',
   no_keys: 'Self check-in is not ready yet — please see the front desk.',
+  image_unreadable: 'We could not read your card. Please try again, or type the number under the code.',
+  no_code_found: 'We could not see a code. Please hold your card closer to the camera, or type the number under the code.',
+  unreadable: 'We could not read your card. Please hold it still and closer, or type the number under the code.',
 };
 
 export function isCardRejectReason(r: unknown): r is CardRejectReason {

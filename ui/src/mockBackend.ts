@@ -336,7 +336,7 @@ interface StoredVersion {
   sync: RecordSync;
 }
 
-const KIOSK_COMMANDS = new Set(['check_in', 'sync_status', 'sync_now']);
+const KIOSK_COMMANDS = new Set(['check_in', 'sync_status', 'sync_now', 'list_cameras', 'start_camera', 'stop_camera', 'read_card_image']);
 
 export function createMockBackend(search = ''): Backend {
   const flags = new Set((new URLSearchParams(search).get('mock') ?? '').split(',').filter(Boolean));
@@ -1015,6 +1015,20 @@ export function createMockBackend(search = ''): Backend {
       emit();
       return cards.checkInResult(patient, q.number, appt.id, !booked);
     },
+    // No camera in a browser demo; a "picture" is read as text (drop a text file holding a
+    // card's QR text or fallback code to try the flow).
+    list_cameras: () => [],
+    start_camera: () => fail('camera_not_found', 'the browser demo has no camera'),
+    stop_camera: () => null,
+    read_card_image: (args) => {
+      const bytes = args instanceof Uint8Array ? args : new Uint8Array();
+      const text = new TextDecoder().decode(bytes).trim();
+      if (!text.startsWith('shc:/') && !/^[0-9 -]{12,20}$/.test(text)) {
+        const refusal: ApiError = { code: 'card_rejected', reason: 'no_code_found', message: 'no QR code was found in the picture' };
+        throw refusal;
+      }
+      return text;
+    },
     ...auth.handlers,
     sync_status: () => ({ ...status }),
     sync_now: () => {
@@ -1024,7 +1038,7 @@ export function createMockBackend(search = ''): Backend {
   };
 
   return {
-    invoke<T>(cmd: string, args: Record<string, unknown> = {}): Promise<T> {
+    invoke<T>(cmd: string, args: Record<string, unknown> | Uint8Array = {}): Promise<T> {
       return new Promise<T>((resolve, reject) => {
         setTimeout(() => {
           const h = handlers[cmd];
@@ -1040,7 +1054,7 @@ export function createMockBackend(search = ''): Backend {
               const refusal: ApiError = { code: 'forbidden', message: 'in kiosk mode this device only checks patients in', field: cmd };
               throw refusal;
             }
-            resolve(h(args) as T);
+            resolve(h(args as Record<string, unknown>) as T);
           } catch (e) {
             reject(e);
           }

@@ -477,7 +477,10 @@ export type CardRejectReason =
   | 'revoked'
   | 'unknown_card'
   | 'unknown_patient'
-  | 'no_keys';
+  | 'no_keys'
+  | 'image_unreadable'
+  | 'no_code_found'
+  | 'unreadable';
 
 export type AuditAction =
   | 'view_record'

@@ -24,6 +24,17 @@ pub enum CameraError {
     Unsupported,
 }
 
+/// Serialised like the app's other errors: `{ "code": …, "message": … }`.
+impl serde::Serialize for CameraError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("CameraError", 2)?;
+        st.serialize_field("code", self.code())?;
+        st.serialize_field("message", &self.to_string())?;
+        st.end()
+    }
+}
+
 impl CameraError {
     pub fn code(&self) -> &'static str {
         match self {

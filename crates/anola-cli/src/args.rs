@@ -114,6 +114,9 @@ pub enum CardCommand {
         /// Also write the printable ID-1 card (SVG, millimetres) to this file.
         #[arg(long)]
         svg: Option<std::path::PathBuf>,
+        /// Also write it as a PNG at 300 dpi (1011 x 638 pixels) to this file.
+        #[arg(long)]
+        png: Option<std::path::PathBuf>,
     },
     /// Verify a scanned card or a typed fallback code offline and show its patient.
     Verify {
@@ -130,8 +133,12 @@ pub enum CardCommand {
         patient: Uuid,
         #[arg(long)]
         card: Option<String>,
+        /// Write the card as SVG (millimetres) to this file.
+        #[arg(long, required_unless_present = "png")]
+        svg: Option<std::path::PathBuf>,
+        /// Write the card as PNG at 300 dpi to this file.
         #[arg(long)]
-        svg: std::path::PathBuf,
+        png: Option<std::path::PathBuf>,
     },
     /// Download the card keys, revocations and fallback codes now (every sync does it too).
     Refresh,

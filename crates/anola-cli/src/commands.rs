@@ -83,28 +83,37 @@ fn scanned(text: Option<&str>, image: Option<&std::path::Path>) -> Result<String
     }
 }
 
-fn write_svg(path: &std::path::Path, svg: &str) -> Result<(), ClientError> {
-    std::fs::write(path, svg).map_err(|e| ClientError::Storage {
+fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<(), ClientError> {
+    std::fs::write(path, bytes).map_err(|e| ClientError::Storage {
         message: format!("cannot write {}: {e}", path.display()),
     })
 }
 
+/// Writes the printable card where asked: SVG (millimetres) and/or PNG at 300 dpi.
+fn write_card(card: &anola_client::PrintableCard, svg: Option<&std::path::Path>, png: Option<&std::path::Path>) -> Result<(), ClientError> {
+    if let Some(path) = svg {
+        write_file(path, card.svg.as_bytes())?;
+    }
+    if let Some(path) = png {
+        write_file(path, &anola_client::card_print::card_png(&card.svg, 300.0)?)?;
+    }
+    Ok(())
+}
+
 fn card(command: &CardCommand, rt: &tokio::runtime::Runtime, clinic: &Clinic, out: &Out) -> Result<(), ClientError> {
     match command {
-        CardCommand::Issue { patient, svg } => {
+        CardCommand::Issue { patient, svg, png } => {
             let card = rt.block_on(clinic.issue_card(*patient))?;
-            if let Some(path) = svg {
-                write_svg(path, &card.svg)?;
-            }
+            write_card(&card, svg.as_deref(), png.as_deref())?;
             out.value(&card);
         }
         CardCommand::Verify { text, image } => {
             let text = scanned(text.as_deref(), image.as_deref())?;
             out.value(&rt.block_on(clinic.verify_card(&text))?)
         }
-        CardCommand::Reprint { patient, card, svg } => {
+        CardCommand::Reprint { patient, card, svg, png } => {
             let printable = clinic.card_svg(*patient, card.as_deref())?;
-            write_svg(svg, &printable.svg)?;
+            write_card(&printable, svg.as_deref(), png.as_deref())?;
             out.value(&printable);
         }
         CardCommand::Refresh => {

@@ -5,6 +5,7 @@ import { checkFallbackCode, formatInitials, groupCodeInput } from '../cards';
 import { KIOSK_START, kioskReducer, kioskTimeout, type KioskEvent, type KioskState } from '../kiosk';
 import type { DeviceState } from '../types';
 import { useWedgeScanner } from './Scanner';
+import { useCamera } from '../useCamera';
 
 /**
  * Self check-in: a patient scans their card (keyboard-wedge scanner) or types its fallback code and
@@ -48,6 +49,24 @@ export function Kiosk({
 
   useWedgeScanner(checkIn, !pinOpen);
 
+  // A camera, when there is one: the patient may hold the card up to it instead. It stays on
+  // (a kiosk is a dedicated screen); after its idle time-out it is started again.
+  const pinOpenRef = useRef(pinOpen);
+  useEffect(() => {
+    pinOpenRef.current = pinOpen;
+  });
+  const camera = useCamera((text) => {
+    if (!pinOpenRef.current) checkIn(text);
+  });
+  const { cameras, start: startCamera, state: cameraState } = camera;
+  const firstCamera = cameras?.[0]?.id ?? null;
+  useEffect(() => {
+    if (firstCamera) startCamera(firstCamera);
+  }, [firstCamera, startCamera]);
+  useEffect(() => {
+    if (firstCamera && cameraState.kind === 'failed' && cameraState.code === 'camera_idle') startCamera(firstCamera);
+  }, [firstCamera, cameraState, startCamera]);
+
   // Result and error screens go back to the prompt by themselves.
   useEffect(() => {
     const ms = kioskTimeout(state);
@@ -84,7 +103,22 @@ export function Kiosk({
         {state.kind === 'prompt' && (
           <section className="kiosk-panel" data-testid="kiosk-prompt">
             <h1 className="kiosk-title">Scan your Anola card</h1>
-            <p className="kiosk-sub">Hold the square code on your card under the scanner.</p>
+            <p className="kiosk-sub">
+              {cameraState.kind === 'live'
+                ? 'Hold the square code on your card under the scanner, or up to the camera.'
+                : 'Hold the square code on your card under the scanner.'}
+            </p>
+            {cameraState.kind === 'live' && (
+              <div className="kiosk-camera" data-testid="kiosk-camera">
+                <div className="camera-box">
+                  {cameraState.preview ? (
+                    <img className="camera-preview" data-testid="camera-preview" src={cameraState.preview} alt="What the camera sees" />
+                  ) : (
+                    <div className="camera-placeholder">Starting the camera…</div>
+                  )}
+                </div>
+              </div>
+            )}
             <form className="kiosk-code" noValidate onSubmit={submitCode}>
               <label htmlFor={codeId}>No scan? Type the 12-digit number printed under the code:</label>
               <div className="kiosk-code-row">

@@ -123,6 +123,8 @@ type ScanHandler = (text: string) => void;
 interface ScanRouter {
   /** While claimed, scans go to `handler` (the newest claim wins) instead of the default. */
   claim: (handler: ScanHandler) => () => void;
+  /** A card read another way (camera, picture) goes where a wedge scan would. */
+  deliver: ScanHandler;
 }
 
 const ScanContext = createContext<ScanRouter | null>(null);
@@ -130,6 +132,10 @@ const ScanContext = createContext<ScanRouter | null>(null);
 /** Scans anywhere in the app: to the newest claim (a check-in panel waiting for a card), else `onScan`. */
 export function ScanProvider({ onScan, children }: { onScan: ScanHandler; children: ReactNode }) {
   const claims = useRef<{ current: ScanHandler }[]>([]);
+  const fallback = useRef(onScan);
+  useEffect(() => {
+    fallback.current = onScan;
+  });
   const [router] = useState<ScanRouter>(() => ({
     claim: (handler) => {
       const entry = { current: handler };
@@ -138,12 +144,13 @@ export function ScanProvider({ onScan, children }: { onScan: ScanHandler; childr
         claims.current = claims.current.filter((c) => c !== entry);
       };
     },
+    deliver: (text) => {
+      const top = claims.current[claims.current.length - 1];
+      if (top) top.current(text);
+      else fallback.current(text);
+    },
   }));
-  useWedgeScanner((text) => {
-    const top = claims.current[claims.current.length - 1];
-    if (top) top.current(text);
-    else onScan(text);
-  });
+  useWedgeScanner(router.deliver);
   return <ScanContext.Provider value={router}>{children}</ScanContext.Provider>;
 }
 
@@ -158,4 +165,10 @@ export function useScanClaim(handler: ScanHandler, active: boolean) {
     if (!active || !router) return;
     return router.claim((text) => ref.current(text));
   }, [active, router]);
+}
+
+/** Hands a card read by camera or from a picture to whoever takes scans now. */
+export function useScanDelivery(): ScanHandler {
+  const router = useContext(ScanContext);
+  return router ? router.deliver : () => undefined;
 }
