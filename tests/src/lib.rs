@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod bench_docs;
 pub mod fault_proxy;
 pub mod ferret;
 pub mod procs;

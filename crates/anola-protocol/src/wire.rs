@@ -259,6 +259,15 @@ pub struct PullResponse {
     pub reset: bool,
 }
 
+/// `GET /sync/patients/{id}`: one patient on demand (a scanned card's patient the device does not
+/// hold yet), as the change record a pull would carry. Merged like a pulled record; the pull
+/// cursor does not move.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PatientFetch {
+    pub protocol_version: u32,
+    pub changes: Vec<ChangeRecord>,
+}
+
 /// A merge request from staff: `duplicate` is folded into `survivor`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -6,7 +6,7 @@ use super::guard::DeviceSession;
 use crate::auth::token::TokenKey;
 use crate::store::Store;
 use crate::sync::clock::ServerClock;
-use crate::sync::{assignment, authorize, pull, push, validate};
+use crate::sync::{assignment, authorize, fetch, pull, push, validate};
 use anola_protocol::auth::StaffRoster;
 use anola_protocol::{
     Cursor, ErrorBody, ErrorCode, HealthResponse, PullRequest, PullResponse, PushRequest, PushResponse, PROTOCOL_VERSION,
@@ -90,6 +90,7 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
         .route("/sync/push", post(push_handler::<S>))
         .route("/sync/pull", post(pull_handler::<S>))
         .route("/sync/staff", get(staff_handler::<S>))
+        .route("/sync/patients/{id}", get(patient_handler::<S>))
         .merge(super::admin::routes::<S>())
         .merge(super::auth::routes::<S>())
         .merge(super::cards::routes::<S>())
@@ -217,6 +218,25 @@ async fn staff_handler<S: Store>(State(state): State<AppState<S>>, session: Devi
     Ok(Json(StaffRoster {
         staff: staff.iter().map(crate::auth::users::session_user).collect(),
     }))
+}
+
+/// One patient on demand (a scanned card's patient this device does not hold yet).
+async fn patient_handler<S: Store>(
+    State(state): State<AppState<S>>,
+    session: DeviceSession,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Json<anola_protocol::wire::PatientFetch>, ApiError> {
+    let id = uuid::Uuid::parse_str(&id)
+        .map_err(|_| ApiError(ErrorBody::new(ErrorCode::ValidationFailed, "id: must be a patient UUID").with_field("id")))?;
+    let span = tracing::info_span!("fetch_patient", device = %session.device.device_id, user = %session.user.id);
+    match fetch::patient(state.store.as_ref(), &session.device, id).instrument(span).await {
+        Ok(changes) => Ok(Json(anola_protocol::wire::PatientFetch {
+            protocol_version: PROTOCOL_VERSION,
+            changes,
+        })),
+        Err(fetch::Refused::Store(e)) => Err(e.into()),
+        Err(fetch::Refused::Body(b)) => Err(b.into()),
+    }
 }
 
 async fn not_found() -> ApiError {

@@ -5,6 +5,7 @@ pub mod assignment;
 pub mod authorize;
 pub mod batch;
 pub mod clock;
+pub mod fetch;
 pub mod patients;
 pub mod pull;
 pub mod push;

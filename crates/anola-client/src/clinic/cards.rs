@@ -494,17 +494,27 @@ impl Clinic {
         }
         let (card_id, patient_id, expires) = self.check_card(text)?;
         let mut patient = self.card_patient(patient_id)?;
+        let mut why_missing = "this card is genuine but its patient is not on this device yet: sync, then scan again";
         if patient.is_none() && self.credentials.as_ref().is_some_and(|c| c.has_session()) {
-            match self.sync_now().await {
-                Ok(_) => patient = self.card_patient(patient_id)?,
-                Err(e) => tracing::info!(code = e.code(), "sync for an unknown card patient failed"),
+            // Online: fetch just this patient (a whole sync round could take minutes on a slow
+            // link). Merged like a pulled record; the pull cursor does not move.
+            match self.transport.fetch_patient(patient_id).await {
+                Ok(fetched) => {
+                    lock(&self.store).apply_fetched(&fetched.changes)?;
+                    self.notify_changed();
+                    patient = self.card_patient(patient_id)?;
+                }
+                Err(e) => {
+                    let e = super::client_error(e);
+                    tracing::info!(code = e.code(), "fetching an unknown card patient failed");
+                    if matches!(e, ClientError::NotFound { .. } | ClientError::ServerRejected { .. }) {
+                        why_missing = "this card is genuine but its patient is not registered at this clinic: ask the patient where they registered, or register them here";
+                    }
+                }
             }
         }
         let Some(patient) = patient else {
-            return Err(ClientError::card_rejected(
-                "unknown_patient",
-                "this card is genuine but its patient is not on this device yet: sync, then scan again",
-            ));
+            return Err(ClientError::card_rejected("unknown_patient", why_missing));
         };
         lock(&self.store).audit(
             AuditAction::ViewPatient,

@@ -37,6 +37,50 @@ fn reset(tx: &Connection) -> Result<(), ClientError> {
     Ok(())
 }
 
+/// Merges `changes` into the replica (LWW states, immutable documents) and advances the clock.
+fn apply_changes(tx: &rusqlite::Transaction<'_>, device: &str, changes: &[ChangeRecord]) -> Result<(), ClientError> {
+    let mut clock = clock(tx, device)?;
+    for c in changes {
+        match (c.entity, &c.state) {
+            (EntityKind::Patient | EntityKind::Appointment | EntityKind::Provider, Some(state)) => {
+                merge_base(tx, c.entity, c.id, state)?;
+                match c.entity {
+                    EntityKind::Patient => {
+                        patients::refresh_view(tx, c.id)?;
+                    }
+                    EntityKind::Appointment => {
+                        appointments::refresh_view(tx, c.id)?;
+                    }
+                    _ => refresh_provider(tx, c.id)?,
+                }
+                if let Some(h) = state.max_hlc() {
+                    clock.observe(h, now_ms());
+                }
+            }
+            (EntityKind::MedicalRecord, _) => {
+                if let Some(v) = doc::<MedicalRecordVersion>(c) {
+                    clock.observe(&v.hlc, now_ms());
+                    upsert_version(tx, &v, SYNCED)?;
+                }
+            }
+            (EntityKind::Conflict, _) => {
+                if let Some(n) = doc::<ConflictNote>(c) {
+                    store_conflict(tx, &n)?;
+                }
+            }
+            (EntityKind::Merge, _) => {
+                if let Some(n) = doc::<MergeNote>(c) {
+                    apply_merge(tx, c.id, &n)?;
+                }
+            }
+            // A record this build does not understand is skipped; the cursor still moves.
+            _ => {}
+        }
+    }
+    set_meta(tx, "hlc", &clock.last().to_string())?;
+    Ok(())
+}
+
 fn doc<T: serde::de::DeserializeOwned>(c: &ChangeRecord) -> Option<T> {
     c.doc.clone().and_then(|d| serde_json::from_value(d).ok())
 }
@@ -48,46 +92,19 @@ impl LocalStore {
         if reset_first {
             reset(&tx)?;
         }
-        let mut clock = clock(&tx, &device)?;
-        for c in changes {
-            match (c.entity, &c.state) {
-                (EntityKind::Patient | EntityKind::Appointment | EntityKind::Provider, Some(state)) => {
-                    merge_base(&tx, c.entity, c.id, state)?;
-                    match c.entity {
-                        EntityKind::Patient => {
-                            patients::refresh_view(&tx, c.id)?;
-                        }
-                        EntityKind::Appointment => {
-                            appointments::refresh_view(&tx, c.id)?;
-                        }
-                        _ => refresh_provider(&tx, c.id)?,
-                    }
-                    if let Some(h) = state.max_hlc() {
-                        clock.observe(h, now_ms());
-                    }
-                }
-                (EntityKind::MedicalRecord, _) => {
-                    if let Some(v) = doc::<MedicalRecordVersion>(c) {
-                        clock.observe(&v.hlc, now_ms());
-                        upsert_version(&tx, &v, SYNCED)?;
-                    }
-                }
-                (EntityKind::Conflict, _) => {
-                    if let Some(n) = doc::<ConflictNote>(c) {
-                        store_conflict(&tx, &n)?;
-                    }
-                }
-                (EntityKind::Merge, _) => {
-                    if let Some(n) = doc::<MergeNote>(c) {
-                        apply_merge(&tx, c.id, &n)?;
-                    }
-                }
-                // A record this build does not understand is skipped; the cursor still moves.
-                _ => {}
-            }
-        }
-        set_meta(&tx, "hlc", &clock.last().to_string())?;
+        apply_changes(&tx, &device, changes)?;
         set_meta(&tx, "pull_cursor", cursor)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Merges records fetched outside a pull (one patient on demand) exactly as a pull page
+    /// would, without moving the pull cursor: the pull that later brings the same change merges
+    /// it again, which changes nothing (docs/sync-protocol.md, "One patient on demand").
+    pub fn apply_fetched(&mut self, changes: &[ChangeRecord]) -> Result<(), ClientError> {
+        let device = self.device_id().to_owned();
+        let tx = self.conn_mut().transaction()?;
+        apply_changes(&tx, &device, changes)?;
         tx.commit()?;
         Ok(())
     }

@@ -277,6 +277,12 @@ impl Transport {
         self.send_authed::<(), _>(reqwest::Method::GET, "/sync/staff", None).await
     }
 
+    /// `GET /sync/patients/{id}`: one patient on demand, as a pull would carry it.
+    pub async fn fetch_patient(&self, id: uuid::Uuid) -> Result<anola_protocol::wire::PatientFetch, TransportError> {
+        self.send_authed::<(), _>(reqwest::Method::GET, &format!("/sync/patients/{id}"), None)
+            .await
+    }
+
     /// `GET /sync/cards`: keys, issuer, revocations and card summaries for offline verification.
     pub async fn cards_sync(&self) -> Result<anola_protocol::cards::CardsSync, TransportError> {
         self.send_authed::<(), _>(reqwest::Method::GET, "/sync/cards", None).await

@@ -67,9 +67,6 @@ fn rate(n: f64, secs: f64) -> f64 {
     n / secs.max(1e-9)
 }
 
-const BEGIN: &str = "<!-- anola-bench:begin ";
-const END: &str = "<!-- anola-bench:end ";
-
 const HEADER: &str = "# Benchmarks
 
 Numbers from `anola-bench` (`tests/src/bin/anola-bench.rs`): one run starts a private FerretDB
@@ -93,23 +90,9 @@ The server, FerretDB, the CLI and the bench's own HTTP client share the machine'
 are end-to-end rates of the whole system on that machine, not of one component.
 ";
 
-/// Writes `section` into the document under `name`, replacing a section of the same name.
+/// Writes `section` into the document under `name` (see `anola_e2e::bench_docs`).
 pub fn write_doc(path: &Path, name: &str, section: &str) -> Result<(), String> {
-    let existing = std::fs::read_to_string(path).unwrap_or_default();
-    let begin = format!("{BEGIN}{name} -->");
-    let end = format!("{END}{name} -->");
-    let block = format!("{begin}\n{}\n{end}", section.trim_end());
-    let doc = match (existing.find(&begin), existing.find(&end)) {
-        (Some(b), Some(e)) if e > b => format!("{}{block}{}", &existing[..b], &existing[e + end.len()..]),
-        _ if existing.trim().is_empty() => format!("{HEADER}\n{block}\n"),
-        _ => format!("{}\n\n{block}\n", existing.trim_end()),
-    };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    }
-    let tmp = path.with_extension("md.tmp");
-    std::fs::write(&tmp, doc).map_err(|e| format!("{}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
+    anola_e2e::bench_docs::write_section(path, name, section, HEADER)
 }
 
 pub fn section(cfg: &Config, r: &Results) -> String {
