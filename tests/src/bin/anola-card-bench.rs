@@ -372,6 +372,7 @@ fn report(cfg: &Config, rows: &[Row], total: Duration) -> String {
     let when = time::OffsetDateTime::now_utc();
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let load: Vec<&str> = load.split_whitespace().take(3).collect();
+    let stamp = format!("{} {:02}:{:02}", when.date(), when.hour(), when.minute());
     let mut s = format!(
         "## Card to patient\n\nNumbers from `anola-card-bench` (`tests/src/bin/anola-card-bench.rs`), {profile} build of \
          commit {commit}, run {} UTC on this machine ({} CPUs; load average {} at the end). Whole run {:.0} s.\n\n\
@@ -383,7 +384,7 @@ fn report(cfg: &Config, rows: &[Row], total: Duration) -> String {
          --bin anola-sync-server --bin anola --bin anola-clinic --bin anola-card-bench\n\
          ANOLA_PROFILE=release xvfb-run -a target/release/anola-card-bench --window --write-docs\n```\n\n\
          | input | what is timed | n | median ms | p95 ms | max ms |\n|---|---|--:|--:|--:|--:|\n",
-        format!("{} {:02}:{:02}", when.date(), when.hour(), when.minute()),
+        stamp,
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
         load.join(" / "),
         total.as_secs_f64(),
