@@ -36,6 +36,10 @@ APT_PACKAGES=(
   build-essential
   curl
   file
+  # The reference QR decoder the scan benchmark compares against (zbarimg).
+  zbar-tools
+  # Text on printable cards rendered to PNG (resvg uses the system fonts).
+  fonts-dejavu-core
 )
 
 # tauri-driver 2.1.0 is the newest 2.x release on crates.io (checked with `cargo info`;

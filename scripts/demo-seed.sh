@@ -69,3 +69,18 @@ set -- $ids
 "${demo[@]}" record add --patient "$4" --author "Dr. Achieng Odhiambo" --notes "BP 150/95 on two readings. No chest pain." \
   --diagnosis "I10:Essential hypertension" --plan "Start amlodipine 5 mg daily; recheck in 2 weeks" >/dev/null
 "${demo[@]}" sync >/dev/null
+
+# Health cards for the first three patients, printable (SVG and 300-dpi PNG) in .data/demo-cards/.
+# The first card is also the one "frame" of the demo's recorded camera (run.sh), so "Scan card"
+# works on a machine without a camera.
+mkdir -p "$data/demo-cards" "$data/demo-camera"
+"${demo[@]}" --json patient list | python3 -c '
+import json, sys
+for p in json.load(sys.stdin)[:3]:
+    print(p["id"], (p["given_name"] + "-" + p["family_name"]).lower())' |
+  while read -r id name; do
+    "${demo[@]}" card issue --patient "$id" --svg "$data/demo-cards/$name.svg" --png "$data/demo-cards/$name.png" >/dev/null
+  done
+first=$(ls "$data/demo-cards/"*.png | head -n 1)
+cp "$first" "$data/demo-camera/frame-000.png"
+"${demo[@]}" sync >/dev/null

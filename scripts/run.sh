@@ -97,6 +97,11 @@ fi
 
 step "opening the clinic app (data in .data/clinic-app)"
 export ANOLA_DATA_DIR="$data/clinic-app" ANOLA_SERVER_URL="$server_url"
+# A recorded camera showing a demo card (for machines without a camera): "Scan card" → Recorded frames.
+if [ -d "$data/demo-camera" ] && [ -z "${ANOLA_CAMERA_FRAMES:-}" ]; then
+  export ANOLA_CAMERA_FRAMES="$data/demo-camera"
+  echo "demo cards:   $data/demo-cards/ (printable); the app's 'Recorded frames' camera shows the first one"
+fi
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
   echo "no display found: running the window under Xvfb (xvfb-run)"
   xvfb-run -a -s "-screen 0 1400x900x24" target/debug/anola-clinic
