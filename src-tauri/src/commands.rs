@@ -180,29 +180,33 @@ pub fn leave_kiosk(state: State<AppState>, pin: String) -> Result<DeviceState, C
     state.ws.leave_kiosk(&pin)
 }
 
-/// The card text in a picture (PNG/JPEG bytes sent as the raw request body, not JSON).
+/// The card text in a picture (PNG/JPEG bytes sent as the raw request body, not JSON). Decoded
+/// off the main thread: a large photo takes a second or two.
 #[tauri::command]
-pub fn read_card_image(request: tauri::ipc::Request<'_>) -> Result<String, ClientError> {
-    match request.body() {
-        tauri::ipc::InvokeBody::Raw(bytes) => anola_client::card_image::card_text_from_image(bytes),
-        tauri::ipc::InvokeBody::Json(_) => anola_client::card_image::card_text_from_image(&[]),
-    }
+pub async fn read_card_image(request: tauri::ipc::Request<'_>) -> Result<String, ClientError> {
+    let bytes = match request.body() {
+        tauri::ipc::InvokeBody::Raw(bytes) => bytes.clone(),
+        tauri::ipc::InvokeBody::Json(_) => Vec::new(),
+    };
+    tauri::async_runtime::spawn_blocking(move || anola_client::card_image::card_text_from_image(&bytes))
+        .await
+        .map_err(|e| ClientError::Internal { message: e.to_string() })?
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn list_cameras(state: State<AppState>) -> Vec<anola_camera::CameraInfo> {
     state.cameras.list()
 }
 
 /// Starts scanning with a camera; previews, reads and the end arrive as `camera` events. Only for
-/// an unlocked device (or a kiosk).
-#[tauri::command]
+/// an unlocked device (or a kiosk). Runs off the main thread (opening a camera can be slow).
+#[tauri::command(async)]
 pub fn start_camera(app: tauri::AppHandle, state: State<AppState>, id: String) -> Result<anola_camera::CameraInfo, CameraCommandError> {
     state.ws.clinic()?;
     Ok(state.cameras.start(&id, Arc::new(move |e| drop(app.emit("camera", e))))?)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn stop_camera(state: State<AppState>) {
     state.cameras.stop()
 }

@@ -40,7 +40,9 @@ async fn forward_changes(handle: tauri::AppHandle, ws: Arc<Workstation>, cameras
     loop {
         let state = ws.state();
         if (state.locked || state.user.is_none()) && cameras.is_running() {
-            cameras.stop();
+            // Off this task: a stop may wait for the camera driver.
+            let cameras = cameras.clone();
+            let _ = tauri::async_runtime::spawn_blocking(move || cameras.stop()).await;
         }
         let json = serde_json::to_string(&state).unwrap_or_default();
         if json != last_state {

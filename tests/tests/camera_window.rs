@@ -6,6 +6,7 @@
 
 use anola_e2e::app::{launch_with_env, screenshot};
 use anola_e2e::ferret::Ferret;
+use anola_e2e::printed::PRINTED_MODULE_PX;
 use anola_e2e::procs::{Device, ServerProc};
 use anola_e2e::webdriver::{WdError, WebDriver};
 use anola_e2e::{free_port, unique_db};
@@ -17,8 +18,6 @@ use std::path::Path;
 use std::time::Duration;
 
 const PROVIDER: &str = "44444444-4444-4444-8444-444444444444";
-/// Module size of the card QR in the 300-dpi print.
-const PRINTED_MODULE_PX: f64 = 0.636 / 25.4 * 300.0;
 
 /// A short "recording": an empty desk, then the card held up in six positions, then the desk.
 fn record(card_png: &Path, dir: &Path) {

@@ -57,7 +57,7 @@ async fn an_unknown_card_patient_is_fetched_on_demand() {
 
     // Another clinic's device: the card is genuine, the patient is not registered there.
     let (reason, message) = rejected(c.verify_card(&card.qr_text).await.unwrap_err());
-    assert_eq!(reason, "unknown_patient");
+    assert_eq!(reason, "other_clinic");
     assert!(message.contains("not registered at this clinic"), "{message}");
     assert!(c.get_patient(chikondi.id).is_err(), "nothing of another clinic reaches the device");
 

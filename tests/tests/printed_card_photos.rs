@@ -4,14 +4,12 @@
 //! a card signed with another key and a tampered card are refused with their reasons; the CLI
 //! reads a photo too.
 
-use std::io::Cursor;
-
 use anola_client::card_image::card_text_from_image;
-use anola_client::card_print::card_png;
 use anola_client::sync::admin::AdminClient;
 use anola_client::{render_card_svg, ClientError};
 use anola_e2e::accounts::admin_token;
 use anola_e2e::ferret::Ferret;
+use anola_e2e::printed::{jpeg_bytes, print, PRINTED_MODULE_PX};
 use anola_e2e::procs::{Device, ServerProc};
 use anola_e2e::workstations::enrolled;
 use anola_e2e::{free_port, unique_db};
@@ -20,24 +18,8 @@ use anola_scan::damage::{self, Damage};
 use anola_scan::gray::Gray;
 use serde_json::json;
 
-/// Module size of a version-13 card QR printed at 300 dpi (0.636 mm per module).
-const PRINTED_MODULE_PX: f64 = 0.636 / 25.4 * 300.0;
-
 fn patient(given: &str) -> PatientFields {
     serde_json::from_value(json!({"given_name": given, "family_name": "Mensah", "date_of_birth": "1979-02-03"})).unwrap()
-}
-
-fn print(svg: &str) -> Gray {
-    let png = card_png(svg, 300.0).expect("print at 300 dpi");
-    Gray::from_dynamic(&image::load_from_memory(&png).unwrap())
-}
-
-fn jpeg_bytes(g: &Gray) -> Vec<u8> {
-    let mut out = Vec::new();
-    damage::to_dynamic(g)
-        .write_to(&mut Cursor::new(&mut out), image::ImageFormat::Jpeg)
-        .unwrap();
-    out
 }
 
 /// The bad photos every printed card must survive (each with its own seed).

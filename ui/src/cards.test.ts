@@ -3,6 +3,7 @@ import {
   CARD_REJECT_REASONS,
   checkFallbackCode,
   dammDigit,
+  looksLikeCard,
   fallbackCodeFor,
   formatInitials,
   groupCodeInput,
@@ -66,5 +67,14 @@ describe('initials', () => {
     expect(formatInitials('a. o.')).toBe('A. O.');
     expect(kioskGreeting('AO', 7)).toBe('A. O. — you are number 7');
     expect(kioskGreeting('', 3)).toBe('You are number 3');
+  });
+});
+
+describe('looksLikeCard', () => {
+  it('accepts card QR texts and fallback codes, nothing else', () => {
+    expect(looksLikeCard('shc:/56762909')).toBe(true);
+    expect(looksLikeCard('SHC:/56762909')).toBe(true);
+    expect(looksLikeCard('https://example.org/menu')).toBe(false);
+    expect(looksLikeCard('hello')).toBe(false);
   });
 });

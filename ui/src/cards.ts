@@ -14,6 +14,8 @@ export const CARD_REJECT_REASONS: readonly CardRejectReason[] = [
   'revoked',
   'unknown_card',
   'unknown_patient',
+  'other_clinic',
+  'not_assigned',
   'no_keys',
   'image_unreadable',
   'no_code_found',
@@ -31,6 +33,8 @@ const STAFF: Record<CardRejectReason, string> = {
   revoked: 'The card was replaced or cancelled. Ask for the patient’s newest card, or issue a new one.',
   unknown_card: 'No card with this fallback code is known on this device. Sync, or check the code.',
   unknown_patient: 'The card is genuine, but its patient is not on this device yet. Sync, then scan again.',
+  other_clinic: 'The card is genuine, but its patient is not registered at this clinic. Ask where they registered, or register them here.',
+  not_assigned: 'The card is genuine, but this patient is not assigned to you.',
   no_keys: 'This device has no card keys yet: it must sync with the server once before it can check cards.',
   image_unreadable: 'That file is not a picture this app can read. Choose a PNG or JPEG photo of the card.',
   no_code_found: 'No QR code was found in the picture. Take it again with the whole code in view, or type the fallback code.',
@@ -48,6 +52,8 @@ const PATIENT: Record<CardRejectReason, string> = {
   revoked: 'This card has been replaced — please see the front desk.',
   unknown_card: 'We could not find this card number. Please check it, or see the front desk.',
   unknown_patient: 'We could not find your details here — please see the front desk.',
+  other_clinic: 'We could not find your details at this clinic — please see the front desk.',
+  not_assigned: 'We could not find your details here — please see the front desk.',
   no_keys: 'Self check-in is not ready yet — please see the front desk.',
   image_unreadable: 'We could not read your card. Please try again, or type the number under the code.',
   no_code_found: 'We could not see a code. Please hold your card closer to the camera, or type the number under the code.',
@@ -56,6 +62,12 @@ const PATIENT: Record<CardRejectReason, string> = {
 
 export function isCardRejectReason(r: unknown): r is CardRejectReason {
   return typeof r === 'string' && (CARD_REJECT_REASONS as readonly string[]).includes(r);
+}
+
+/** Whether a code read by the camera could be an Anola card (others — a poster's URL — are ignored). */
+export function looksLikeCard(text: string): boolean {
+  const t = text.trim();
+  return t.toLowerCase().startsWith('shc:/') || checkFallbackCode(t).ok;
 }
 
 /** A card refusal (or any error of `verify_card` / `check_in`) for staff. */

@@ -477,6 +477,8 @@ export type CardRejectReason =
   | 'revoked'
   | 'unknown_card'
   | 'unknown_patient'
+  | 'other_clinic'
+  | 'not_assigned'
   | 'no_keys'
   | 'image_unreadable'
   | 'no_code_found'

@@ -15,21 +15,26 @@ export function useCamera(onRead: (text: string) => void) {
     onReadRef.current = onRead;
   });
   const running = useRef(false);
+  // Starting waits for the event listener, so no early event (a failed open) is missed.
+  const listening = useRef<Promise<unknown>>(Promise.resolve());
 
   useEffect(() => {
     let alive = true;
     let unlisten: (() => void) | null = null;
-    api
+    listening.current = api
       .onCamera((event) => {
         if (!alive || !running.current) return;
         dispatch({ type: 'event', event });
         if (event.type === 'scanned') onReadRef.current(event.text);
         if (event.type === 'stopped') running.current = false;
       })
-      .then((u) => {
-        if (alive) unlisten = u;
-        else u();
-      }, () => undefined);
+      .then(
+        (u) => {
+          if (alive) unlisten = u;
+          else u();
+        },
+        () => undefined,
+      );
     api.listCameras().then(
       (list) => alive && setCameras(list),
       () => alive && setCameras([]),
@@ -47,7 +52,7 @@ export function useCamera(onRead: (text: string) => void) {
   const start = useCallback((id: string) => {
     running.current = true;
     dispatch({ type: 'start', cameraId: id });
-    api.startCamera(id).catch((e: unknown) => {
+    listening.current.then(() => api.startCamera(id)).catch((e: unknown) => {
       running.current = false;
       const err = toApiError(e);
       dispatch({ type: 'start_failed', code: err.code, message: err.message });

@@ -76,11 +76,17 @@ impl Cameras {
     /// `sink`; an opening failure arrives as a `stopped` event with its code.
     pub fn start(&self, id: &str, sink: EventSink) -> Result<CameraInfo, CameraError> {
         let (info, opener) = self.opener(id)?;
-        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(old) = running.take() {
+        // Stop the old session outside the lock (stopping can wait for a slow driver).
+        let old = self.running.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(old) = old {
             old.stop();
         }
-        *running = Some(ScanSession::start(info.clone(), opener, self.settings.clone(), sink));
+        let session = ScanSession::start(info.clone(), opener, self.settings.clone(), sink);
+        let replaced = self.running.lock().unwrap_or_else(|p| p.into_inner()).replace(session);
+        // Two starts at once: the later one wins, the other is stopped.
+        if let Some(other) = replaced {
+            other.stop();
+        }
         Ok(info)
     }
 

@@ -23,7 +23,8 @@ impl RecordedFrames {
         if files.is_empty() {
             return Err(CameraError::Unavailable(format!("no PNG or JPEG frames in {}", dir.display())));
         }
-        let fps = if fps.is_finite() && fps > 0.0 { fps.min(120.0) } else { 15.0 };
+        // At least one frame a second: a stop waits for the frame in progress.
+        let fps = if fps.is_finite() { fps.clamp(1.0, 120.0) } else { 15.0 };
         Ok(RecordedFrames {
             files,
             next: 0,

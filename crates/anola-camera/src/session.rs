@@ -2,8 +2,7 @@
 
 use std::io::Cursor;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -65,48 +64,126 @@ impl Default for SessionSettings {
 /// A running camera scan. Dropping it (or [`ScanSession::stop`]) stops both threads and
 /// releases the camera.
 pub struct ScanSession {
-    stop: Arc<AtomicBool>,
-    threads: Vec<JoinHandle<()>>,
+    shared: Arc<Shared>,
+    decode: Option<JoinHandle<()>>,
+    capture: Option<JoinHandle<()>>,
 }
+
+/// What the two threads share.
+struct Shared {
+    /// Set by a user stop, the idle time-out or the end of the camera: both threads finish.
+    stop: AtomicBool,
+    /// The newest frame (each new one replaces an unread one) and how capture ended.
+    slot: Mutex<Slot>,
+    ready: Condvar,
+    /// Events go out through here: after `stopped` (or a user stop) nothing more is sent, so
+    /// `stopped` is always the last event.
+    closed: Mutex<bool>,
+    sink: EventSink,
+}
+
+#[derive(Default)]
+struct Slot {
+    frame: Option<Frame>,
+    /// `Some` once the capture thread is done: with the camera's error, `None` inside when it
+    /// was asked to stop.
+    capture_over: Option<Option<CameraError>>,
+}
+
+impl Shared {
+    fn emit(&self, e: CameraEvent) {
+        let mut closed = self.closed.lock().unwrap_or_else(|p| p.into_inner());
+        if *closed {
+            return;
+        }
+        if matches!(e, CameraEvent::Stopped { .. }) {
+            *closed = true;
+        }
+        (self.sink)(e);
+    }
+
+    fn slot(&self) -> std::sync::MutexGuard<'_, Slot> {
+        self.slot.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Ends the session with `why` (the last event), unless it is already over.
+    fn finish(&self, why: CameraEvent) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.ready.notify_all();
+        self.emit(why);
+    }
+}
+
+/// How long a stop waits for the capture thread (blocked in a driver call, say) before leaving
+/// it to finish on its own.
+const CAPTURE_STOP_WAIT: Duration = Duration::from_secs(2);
 
 impl ScanSession {
     pub fn start(camera: CameraInfo, opener: Opener, settings: SessionSettings, sink: EventSink) -> ScanSession {
-        let stop = Arc::new(AtomicBool::new(false));
-        let ended: Arc<Mutex<Option<CameraError>>> = Arc::default();
-        // Capacity 1: the decoder gets the newest frame that arrived while it was idle.
-        let (tx, rx) = sync_channel::<Frame>(1);
+        let shared = Arc::new(Shared {
+            stop: AtomicBool::new(false),
+            slot: Mutex::default(),
+            ready: Condvar::new(),
+            closed: Mutex::new(false),
+            sink,
+        });
         let decode = {
-            let (stop, ended, sink, settings) = (stop.clone(), ended.clone(), sink.clone(), settings.clone());
+            let (shared, settings) = (shared.clone(), settings.clone());
             std::thread::Builder::new()
                 .name("camera-decode".into())
-                .spawn(move || decode_loop(rx, &stop, &ended, &settings, &sink))
+                .spawn(move || decode_loop(&shared, &settings))
         };
         let capture = {
-            let stop = stop.clone();
+            let shared = shared.clone();
             std::thread::Builder::new()
                 .name("camera-capture".into())
-                .spawn(move || capture_loop(camera, opener, tx, &stop, &ended, &settings, &sink))
+                .spawn(move || capture_loop(camera, opener, &shared, &settings))
         };
-        ScanSession {
-            stop,
-            threads: [decode, capture].into_iter().filter_map(Result::ok).collect(),
-        }
+        let (decode, capture) = match (decode, capture) {
+            (Ok(d), Ok(c)) => (Some(d), Some(c)),
+            (d, c) => {
+                shared.finish(failed(&CameraError::Failed("the camera threads could not be started".into())));
+                (d.ok(), c.ok())
+            }
+        };
+        ScanSession { shared, decode, capture }
     }
 
-    /// Whether both threads are still running.
+    /// Whether the session is still running.
     pub fn is_running(&self) -> bool {
-        !self.stop.load(Ordering::SeqCst) && self.threads.iter().all(|t| !t.is_finished())
+        !self.shared.stopping()
+            && self.decode.as_ref().is_some_and(|t| !t.is_finished())
+            && self.capture.as_ref().is_some_and(|t| !t.is_finished())
     }
 
-    /// Stops and waits for the threads (at most one frame and one decode).
+    /// Stops: no event is sent after this returns. Waits for the decode thread (at most one
+    /// decode) and up to two seconds for the capture thread.
     pub fn stop(mut self) {
         self.halt();
     }
 
     fn halt(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        for t in self.threads.drain(..) {
+        *self.shared.closed.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        self.shared.stop.store(true, Ordering::SeqCst);
+        self.shared.ready.notify_all();
+        if let Some(t) = self.decode.take() {
             let _ = t.join();
+        }
+        if let Some(t) = self.capture.take() {
+            let until = Instant::now() + CAPTURE_STOP_WAIT;
+            while !t.is_finished() && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if t.is_finished() {
+                let _ = t.join();
+            } else {
+                // Stuck in the camera driver: it ends when the driver returns and sends nothing.
+                tracing::warn!("the camera did not stop within 2 s; left to finish on its own");
+            }
         }
     }
 }
@@ -117,42 +194,50 @@ impl Drop for ScanSession {
     }
 }
 
-/// Reads frames until stopped or the camera ends; the end (with its reason) is reported by the
-/// decode thread after it has read the last frame, so `stopped` is always the last event.
-fn capture_loop(
-    camera: CameraInfo,
-    opener: Opener,
-    tx: std::sync::mpsc::SyncSender<Frame>,
-    stop: &AtomicBool,
-    ended: &Mutex<Option<CameraError>>,
-    settings: &SessionSettings,
-    sink: &EventSink,
-) {
+fn failed(e: &CameraError) -> CameraEvent {
+    CameraEvent::Stopped {
+        code: Some(e.code().to_owned()),
+        message: Some(e.to_string()),
+    }
+}
+
+/// Runs `f`, turning a panic (a camera driver or image decoder tripping on a bad frame) into an
+/// error.
+fn guarded<T>(f: impl FnOnce() -> Result<T, CameraError>) -> Result<T, CameraError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(CameraError::Failed("the camera driver failed on a frame".into())))
+}
+
+/// Reads frames until stopped or the camera ends, sends the preview, and leaves each frame in
+/// the slot for the decoder (replacing one it has not taken yet).
+fn capture_loop(camera: CameraInfo, opener: Opener, shared: &Shared, settings: &SessionSettings) {
     let span = tracing::info_span!("camera", id = %camera.id);
     let _g = span.enter();
-    let mut source = match opener() {
+    let over = |e: Option<CameraError>| {
+        shared.slot().capture_over = Some(e);
+        shared.ready.notify_all();
+    };
+    let mut source = match guarded(opener) {
         Ok(s) => s,
         Err(e) => {
             tracing::info!(code = e.code(), "camera did not open");
-            *ended.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-            return;
+            return over(Some(e));
         }
     };
     let mut started = false;
     let mut last_preview: Option<Instant> = None;
-    while !stop.load(Ordering::SeqCst) {
-        let frame = match source.next_frame() {
+    while !shared.stopping() {
+        let frame = match guarded(|| source.next_frame()) {
             Ok(f) => f,
             Err(e) => {
                 tracing::info!(code = e.code(), "camera ended");
-                *ended.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-                return;
+                return over(Some(e));
             }
         };
         if !started {
             started = true;
             tracing::info!(width = frame.image.width(), height = frame.image.height(), "camera started");
-            sink(CameraEvent::Started {
+            shared.emit(CameraEvent::Started {
                 camera: camera.clone(),
                 width: frame.image.width(),
                 height: frame.image.height(),
@@ -161,95 +246,91 @@ fn capture_loop(
         if last_preview.is_none_or(|t| t.elapsed() >= settings.preview_every) {
             last_preview = Some(Instant::now());
             if let Some(p) = preview(&frame.image, settings.preview_width) {
-                sink(p);
+                shared.emit(p);
             }
         }
-        match tx.try_send(frame) {
-            Ok(()) | Err(TrySendError::Full(_)) => {}
-            Err(TrySendError::Disconnected(_)) => return,
-        }
+        shared.slot().frame = Some(frame);
+        shared.ready.notify_all();
     }
+    over(None);
 }
 
-fn stopped(e: Option<&CameraError>) -> CameraEvent {
-    CameraEvent::Stopped {
-        code: e.map(|e| e.code().to_owned()),
-        message: e.map(|e| e.to_string()),
-    }
-}
-
-fn decode_loop(rx: Receiver<Frame>, stop: &AtomicBool, ended: &Mutex<Option<CameraError>>, settings: &SessionSettings, sink: &EventSink) {
+/// Reads the newest frame whenever one is waiting; reports each card once; ends the session
+/// when the camera ended (after reading what it left) or nothing was read for the idle time.
+fn decode_loop(shared: &Shared, settings: &SessionSettings) {
     let mut last: Option<(String, Instant)> = None;
     let mut last_read = Instant::now();
-    while !stop.load(Ordering::SeqCst) {
-        let frame = match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(f) => f,
-            Err(RecvTimeoutError::Timeout) => {
+    loop {
+        let (frame, over) = {
+            let mut slot = shared.slot();
+            while slot.frame.is_none() && slot.capture_over.is_none() && !shared.stopping() {
+                let (s, _) = shared
+                    .ready
+                    .wait_timeout(slot, Duration::from_millis(100))
+                    .unwrap_or_else(|p| p.into_inner());
+                slot = s;
                 if last_read.elapsed() >= settings.idle_stop {
-                    idle_out(stop, sink);
-                    return;
+                    break;
                 }
-                continue;
             }
-            Err(RecvTimeoutError::Disconnected) => {
-                // The capture thread is gone: the camera ended or failed (a user stop sets the
-                // flag first and wants no event).
-                if !stop.swap(true, Ordering::SeqCst) {
-                    let e = ended.lock().unwrap_or_else(|p| p.into_inner()).take();
-                    sink(stopped(e.as_ref()));
+            (slot.frame.take(), slot.capture_over.take())
+        };
+        if shared.stopping() {
+            return;
+        }
+        if let Some(frame) = frame {
+            if let Some(text) = read(&frame.image) {
+                let now = Instant::now();
+                last_read = now;
+                let repeat = last
+                    .as_ref()
+                    .is_some_and(|(t, seen)| *t == text && now.duration_since(*seen) < settings.repeat_after);
+                // Seeing the card again keeps it "already reported" until it has been away a while.
+                last = Some((text.clone(), now));
+                if !repeat && !shared.stopping() {
+                    shared.emit(CameraEvent::Scanned {
+                        text,
+                        decode_ms: frame.captured.elapsed().as_secs_f64() * 1000.0,
+                    });
                 }
-                return;
             }
-        };
-        let Some(text) = read(&frame.image) else {
-            if last_read.elapsed() >= settings.idle_stop {
-                idle_out(stop, sink);
-                return;
-            }
-            continue;
-        };
-        let now = Instant::now();
-        last_read = now;
-        let repeat = last
-            .as_ref()
-            .is_some_and(|(t, seen)| *t == text && now.duration_since(*seen) < settings.repeat_after);
-        // Seeing the card again keeps it "already reported" until it has been away a while.
-        last = Some((text.clone(), now));
-        if !repeat {
-            sink(CameraEvent::Scanned {
-                text,
-                decode_ms: frame.captured.elapsed().as_secs_f64() * 1000.0,
+        }
+        if let Some(why) = over {
+            // The capture thread is gone (the frame it left was read above).
+            let e = why.unwrap_or_else(|| CameraError::Failed("the camera stopped unexpectedly".into()));
+            return shared.finish(failed(&e));
+        }
+        if last_read.elapsed() >= settings.idle_stop {
+            tracing::info!("camera stopped after reading nothing for a while");
+            return shared.finish(CameraEvent::Stopped {
+                code: Some("camera_idle".into()),
+                message: Some("the camera was turned off after five minutes without a card".into()),
             });
         }
     }
 }
 
-fn idle_out(stop: &AtomicBool, sink: &EventSink) {
-    if !stop.swap(true, Ordering::SeqCst) {
-        tracing::info!("camera stopped after reading nothing for a while");
-        sink(CameraEvent::Stopped {
-            code: Some("camera_idle".into()),
-            message: Some("the camera was turned off after five minutes without a card".into()),
-        });
-    }
-}
-
 /// The card text in a frame: the quick pass, and the thorough one only when the quick pass saw
-/// a code it could not read (a card in view, worth the extra time).
+/// a code it could not read (a card in view, worth the extra time). Frames larger than the
+/// decoder's working size are shrunk first, so a 4K webcam never takes the still-photo tiling
+/// path. A decoder panic counts as nothing read.
 fn read(img: &DynamicImage) -> Option<String> {
-    let texts = match anola_scan::decode_with_effort(img, Effort::Quick) {
-        Ok(d) => d.texts,
-        Err(ScanError::Unreadable) => anola_scan::decode_with_effort(img, Effort::Thorough).ok()?.texts,
-        Err(_) => return None,
+    let side = anola_scan::MAX_WORK_SIDE as u32;
+    let shrunk;
+    let img = if img.width().max(img.height()) > side {
+        shrunk = img.resize(side, side, image::imageops::FilterType::Triangle);
+        &shrunk
+    } else {
+        img
     };
-    pick_card_text(texts)
-}
-
-/// Of several codes in view, the one that looks like a health card (`shc:/`), else the first.
-pub(crate) fn pick_card_text(texts: Vec<String>) -> Option<String> {
-    let card = texts.iter().position(|t| t.starts_with("shc:/"));
-    let i = card.unwrap_or(0);
-    texts.into_iter().nth(i).filter(|t| !t.trim().is_empty())
+    let texts = std::panic::catch_unwind(|| match anola_scan::decode_with_effort(img, Effort::Quick) {
+        Ok(d) => Some(d.texts),
+        Err(ScanError::Unreadable) => anola_scan::decode_with_effort(img, Effort::Thorough).ok().map(|d| d.texts),
+        Err(_) => None,
+    })
+    .ok()
+    .flatten()?;
+    anola_scan::card_text(texts)
 }
 
 fn preview(img: &DynamicImage, width: u32) -> Option<CameraEvent> {
@@ -268,18 +349,4 @@ fn preview(img: &DynamicImage, width: u32) -> Option<CameraEvent> {
         width: rgb.width(),
         height: rgb.height(),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn card_text_is_preferred_over_other_codes() {
-        let texts = vec!["https://example.org".to_owned(), "shc:/5676".to_owned()];
-        assert_eq!(pick_card_text(texts).as_deref(), Some("shc:/5676"));
-        assert_eq!(pick_card_text(vec!["AH-1".into()]).as_deref(), Some("AH-1"));
-        assert_eq!(pick_card_text(vec!["  ".into()]), None);
-        assert_eq!(pick_card_text(vec![]), None);
-    }
 }

@@ -200,3 +200,55 @@ fn kind(e: &CameraEvent) -> &'static str {
         CameraEvent::Stopped { .. } => "stopped",
     }
 }
+
+/// A camera whose driver panics on its second frame, or blocks forever.
+struct Faulty {
+    frames: usize,
+    hang: bool,
+}
+
+impl anola_camera::FrameSource for Faulty {
+    fn next_frame(&mut self) -> Result<anola_camera::Frame, anola_camera::CameraError> {
+        self.frames += 1;
+        if self.frames > 1 {
+            if self.hang {
+                std::thread::sleep(Duration::from_secs(3600));
+            }
+            panic!("driver bug");
+        }
+        Ok(anola_camera::Frame {
+            image: image::DynamicImage::new_luma8(64, 48),
+            captured: Instant::now(),
+        })
+    }
+}
+
+#[test]
+fn a_driver_panic_ends_the_session_with_camera_failed_as_the_last_event() {
+    let (events, sink) = collect();
+    let opener: Opener = Box::new(|| Ok(Box::new(Faulty { frames: 0, hang: false }) as _));
+    let session = ScanSession::start(info(), opener, SessionSettings::default(), sink);
+    assert!(wait_for(&events, |e| matches!(e, CameraEvent::Stopped { .. })));
+    std::thread::sleep(Duration::from_millis(200));
+    drop(session);
+    let events = events.lock().unwrap();
+    assert!(matches!(
+        events.last(),
+        Some(CameraEvent::Stopped { code: Some(c), .. }) if c == "camera_failed"
+    ));
+    assert_eq!(events.iter().filter(|e| matches!(e, CameraEvent::Stopped { .. })).count(), 1);
+}
+
+#[test]
+fn a_stop_returns_even_when_the_driver_hangs_and_nothing_follows_it() {
+    let (events, sink) = collect();
+    let opener: Opener = Box::new(|| Ok(Box::new(Faulty { frames: 0, hang: true }) as _));
+    let session = ScanSession::start(info(), opener, SessionSettings::default(), sink);
+    assert!(wait_for(&events, |e| matches!(e, CameraEvent::Started { .. })));
+    let t = Instant::now();
+    session.stop();
+    assert!(t.elapsed() < Duration::from_secs(10), "stop took {:?}", t.elapsed());
+    let n = events.lock().unwrap().len();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(events.lock().unwrap().len(), n, "no event after a stop");
+}

@@ -30,11 +30,7 @@ pub fn card_text_from_image(bytes: &[u8]) -> Result<String, ClientError> {
             };
             ClientError::card_rejected(e.code(), message)
         })?;
-    let card = texts.iter().position(|t| t.starts_with("shc:/")).unwrap_or(0);
-    texts
-        .into_iter()
-        .nth(card)
-        .ok_or_else(|| ClientError::card_rejected("no_code_found", "no QR code was found in the picture"))
+    anola_scan::card_text(texts).ok_or_else(|| ClientError::card_rejected("no_code_found", "no QR code was found in the picture"))
 }
 
 #[cfg(test)]

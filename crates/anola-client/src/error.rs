@@ -67,8 +67,11 @@ pub enum ClientError {
     AlreadyEnrolled { message: String },
     /// A scanned or typed health card was refused; `reason` is one of `forged`, `malformed`,
     /// `too_large`, `unknown_key`, `foreign_issuer`, `expired`, `not_yet_valid`, `revoked`,
-    /// `unknown_card` (fallback code not known here), `unknown_patient`, `no_keys` (this device
-    /// never downloaded the card keys).
+    /// `unknown_card` (fallback code not known here), `unknown_patient` (not on this device, and it
+    /// could not ask the server), `other_clinic` (the server says: not registered at this clinic),
+    /// `not_assigned` (a field worker's device, another worker's patient), `no_keys` (this device
+    /// never downloaded the card keys); from pictures: `image_unreadable`, `no_code_found`,
+    /// `unreadable`.
     #[error("{message}")]
     CardRejected { reason: String, message: String },
     /// Kiosk mode needs a staff PIN to leave it: set one first.

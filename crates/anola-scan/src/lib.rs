@@ -113,6 +113,9 @@ pub struct Decoded {
 /// Larger inputs are shrunk (area averaging) to this many pixels on the long side before
 /// anything else; a QR code that fills a tenth of a 12-megapixel photo still has > 3 px modules.
 pub const MAX_WORK_SIDE: usize = 1600;
+/// Stills larger than this are shrunk to it before the full-resolution tile pass (a 12 MP photo,
+/// 4032 px wide, is tiled as it is).
+pub const MAX_TILED_SIDE: usize = 4800;
 /// Files bigger than this (either side) are refused before their pixels are decoded.
 pub const MAX_FILE_SIDE: u32 = 16_384;
 /// Smallest side that can hold a version-1 code (21 modules) at ~1 px per module.
@@ -121,6 +124,17 @@ pub const MIN_SIDE: usize = 21;
 /// Read every QR code in `img`. Never panics.
 pub fn decode(img: &DynamicImage) -> Result<Vec<String>, ScanError> {
     decode_detailed(img).map(|d| d.texts)
+}
+
+/// Of the texts read from one image, the one that looks like a health card (`shc:/…`), else the
+/// first non-blank one (a fallback-code sticker, or a code the caller will refuse by name).
+pub fn card_text(texts: Vec<String>) -> Option<String> {
+    let card = texts.iter().position(|t| t.starts_with("shc:/"));
+    let mut texts = texts.into_iter().filter(|t| !t.trim().is_empty());
+    match card {
+        Some(_) => texts.find(|t| t.starts_with("shc:/")),
+        None => texts.next(),
+    }
 }
 
 /// Read an image file (PNG or JPEG) and decode it.
@@ -234,8 +248,16 @@ fn decode_gray_inner(input: &Gray, skip: &[&str], effort: Effort) -> Result<Deco
     // overlap is wider than any code that the shrunk pass could have missed, so each code lies
     // whole in some tile). Stills only: camera frames are never this large.
     if long > MAX_WORK_SIDE && effort == Effort::Thorough {
-        for (x, y) in tiles(input.w, input.h, MAX_WORK_SIDE) {
-            let tile = input.crop(x, y, MAX_WORK_SIDE, MAX_WORK_SIDE);
+        // Beyond 12-16 MP, shrink to MAX_TILED_SIDE first: at most 36 tiles, a few seconds.
+        let capped;
+        let full = if long > MAX_TILED_SIDE {
+            capped = input.scaled(MAX_TILED_SIDE as f64 / long as f64);
+            &capped
+        } else {
+            input
+        };
+        for (x, y) in tiles(full.w, full.h, MAX_WORK_SIDE) {
+            let tile = full.crop(x, y, MAX_WORK_SIDE, MAX_WORK_SIDE);
             let mut tile_run = Runner {
                 quick: true,
                 ..Runner::default()
@@ -465,7 +487,16 @@ mod pipeline {
 
 #[cfg(test)]
 mod tile_tests {
-    use super::tiles;
+    use super::{card_text, tiles};
+
+    #[test]
+    fn card_text_prefers_a_card_and_skips_blanks() {
+        let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(card_text(v(&["https://example.org", "shc:/5676"])).as_deref(), Some("shc:/5676"));
+        assert_eq!(card_text(v(&[" ", "AH-1"])).as_deref(), Some("AH-1"));
+        assert_eq!(card_text(v(&["  "])), None);
+        assert_eq!(card_text(vec![]), None);
+    }
 
     #[test]
     fn tiles_cover_the_image_with_overlap_centre_first() {

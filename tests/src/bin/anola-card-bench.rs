@@ -19,16 +19,15 @@
 //! --bin anola-sync-server --bin anola --bin anola-clinic --bin anola-card-bench`, then
 //! `ANOLA_PROFILE=release target/release/anola-card-bench --help`.
 
-use std::io::Cursor;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anola_client::card_image::card_text_from_image;
-use anola_client::card_print::card_png;
 use anola_client::sync::admin::AdminClient;
 use anola_client::{Clinic, PrintableCard};
 use anola_e2e::accounts::admin_token;
 use anola_e2e::ferret::Ferret;
+use anola_e2e::printed::{jpeg_bytes, print, PRINTED_MODULE_PX};
 use anola_e2e::procs::{Device, ServerProc};
 use anola_e2e::workstations::enrolled;
 use anola_e2e::{free_port, unique_db, workspace_root};
@@ -47,7 +46,6 @@ Options:
   --write-docs    write/replace the section in docs/benchmarks.md
   --docs PATH     the document to write (default <workspace>/docs/benchmarks.md)";
 
-const PRINTED_MODULE_PX: f64 = 0.636 / 25.4 * 300.0;
 const SECTION: &str = "card-to-patient";
 
 struct Config {
@@ -98,6 +96,8 @@ fn parse() -> Result<Config, String> {
 struct Row {
     input: String,
     samples: Vec<Duration>,
+    /// Inputs refused (not read); not in `samples`.
+    failed: usize,
     note: String,
 }
 
@@ -161,13 +161,7 @@ async fn run(cfg: &Config) -> Result<(), String> {
         cards.push(clinic.issue_card(*id).await.map_err(|e| e.to_string())?);
     }
     sync_all(clinic).await?;
-    let printed: Vec<Gray> = cards
-        .iter()
-        .map(|c| {
-            let png = card_png(&c.svg, 300.0).map_err(|e| e.to_string())?;
-            Ok(Gray::from_dynamic(&image::load_from_memory(&png).map_err(|e| e.to_string())?))
-        })
-        .collect::<Result<_, String>>()?;
+    let printed: Vec<Gray> = cards.iter().map(|c| print(&c.svg)).collect();
 
     let n = cfg.repeats;
     let mut rows = Vec::new();
@@ -203,7 +197,7 @@ async fn run(cfg: &Config) -> Result<(), String> {
         .await?,
     );
     let photos: Vec<Vec<u8>> = (0..cards.len())
-        .map(|i| jpeg(&Damage::Photo { level: 0.6 }.apply(&printed[i], PRINTED_MODULE_PX, 90 + i as u64)))
+        .map(|i| jpeg_bytes(&Damage::Photo { level: 0.6 }.apply(&printed[i], PRINTED_MODULE_PX, 90 + i as u64)))
         .collect();
     rows.push(
         time(
@@ -218,7 +212,7 @@ async fn run(cfg: &Config) -> Result<(), String> {
         .await?,
     );
     let phone: Vec<Vec<u8>> = (0..cards.len().min(5))
-        .map(|i| jpeg(&damage::phone_photo(&printed[i], PRINTED_MODULE_PX, 2.5, 120 + i as u64)))
+        .map(|i| jpeg_bytes(&damage::phone_photo(&printed[i], PRINTED_MODULE_PX, 2.5, 120 + i as u64)))
         .collect();
     rows.push(
         time(
@@ -269,28 +263,33 @@ async fn sync_all(clinic: &Clinic) -> Result<(), String> {
     Err("sync did not drain the outbox".into())
 }
 
-fn jpeg(g: &Gray) -> Vec<u8> {
-    let mut out = Vec::new();
-    let _ = damage::to_dynamic(g).write_to(&mut Cursor::new(&mut out), image::ImageFormat::Jpeg);
-    out
-}
-
+/// Times `n` calls; a refused input (a photo too damaged to read) is counted, not timed.
 async fn time<'a, F, Fut>(n: usize, input: &str, note: &str, mut f: F) -> Result<Row, String>
 where
     F: FnMut(usize) -> Fut + 'a,
     Fut: std::future::Future<Output = Result<(), anola_client::ClientError>> + 'a,
 {
     // One untimed call warms caches (fonts, keys, SQLite pages).
-    f(0).await.map_err(|e| format!("{input}: {e}"))?;
+    let _ = f(0).await;
     let mut samples = Vec::with_capacity(n);
+    let mut failed = 0;
     for i in 0..n {
         let t = Instant::now();
-        f(i).await.map_err(|e| format!("{input}: {e}"))?;
-        samples.push(t.elapsed());
+        match f(i).await {
+            Ok(()) => samples.push(t.elapsed()),
+            Err(e) => {
+                failed += 1;
+                eprintln!("{input}: input {i} refused: {}", e.code());
+            }
+        }
+    }
+    if samples.is_empty() {
+        return Err(format!("{input}: every input was refused"));
     }
     Ok(Row {
         input: input.into(),
         samples,
+        failed,
         note: note.into(),
     })
 }
@@ -358,6 +357,7 @@ async fn window(cfg: &Config, url: &str, dir: &std::path::Path, cards: &[Printab
     Ok(Row {
         input: "QR text from a handheld scanner → patient's name on screen, real app window".into(),
         samples,
+        failed: 0,
         note: "key events → wedge → IPC → `verify_card` → render".into(),
     })
 }
@@ -383,7 +383,7 @@ fn report(cfg: &Config, rows: &[Row], total: Duration) -> String {
          ```sh\ncargo build --release -p anola-sync-server -p anola-cli -p anola-clinic -p anola-e2e \\\n  \
          --bin anola-sync-server --bin anola --bin anola-clinic --bin anola-card-bench\n\
          ANOLA_PROFILE=release xvfb-run -a target/release/anola-card-bench --window --write-docs\n```\n\n\
-         | input | what is timed | n | median ms | p95 ms | max ms |\n|---|---|--:|--:|--:|--:|\n",
+         | input | what is timed | read / tried | median ms | p95 ms | max ms |\n|---|---|--:|--:|--:|--:|\n",
         stamp,
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
         load.join(" / "),
@@ -394,10 +394,11 @@ fn report(cfg: &Config, rows: &[Row], total: Duration) -> String {
     );
     for r in rows {
         s.push_str(&format!(
-            "| {} | {} | {} | {:.1} | {:.1} | {:.1} |\n",
+            "| {} | {} | {} / {} | {:.1} | {:.1} | {:.1} |\n",
             r.input,
             r.note,
             r.samples.len(),
+            r.samples.len() + r.failed,
             r.stat(0.5),
             r.stat(0.95),
             r.stat(1.0)

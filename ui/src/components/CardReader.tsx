@@ -1,7 +1,7 @@
 import { useEffect, useId, useRef, useState, type DragEvent } from 'react';
 import { api, toApiError } from '../api';
 import { pictureProblem } from '../camera';
-import { scanErrorMessage } from '../cards';
+import { looksLikeCard, scanErrorMessage } from '../cards';
 import { useCamera } from '../useCamera';
 import { useScanDelivery } from './Scanner';
 
@@ -56,13 +56,29 @@ export function CardReader({ onClose }: { onClose: () => void }) {
   const fileRef = useRef<HTMLInputElement>(null);
   const done = useRef(false);
 
+  const [notCard, setNotCard] = useState(false);
+  const close = () => {
+    done.current = true;
+    onClose();
+  };
+  // A picture still being read when the reader closes must not open a patient afterwards.
+  useEffect(
+    () => () => {
+      done.current = true;
+    },
+    [],
+  );
   const accept = (text: string) => {
     if (done.current) return;
     done.current = true;
     onClose();
     deliver(text);
   };
-  const camera = useCamera(accept);
+  const camera = useCamera((text) => {
+    // Other codes in view (a poster, a product) are not cards: keep looking.
+    if (looksLikeCard(text)) accept(text);
+    else setNotCard(true);
+  });
   const { state, cameras, start, stop } = camera;
   const [picked, setChosen] = useState<string | null>(null);
   const firstCamera = cameras?.[0]?.id ?? null;
@@ -107,7 +123,7 @@ export function CardReader({ onClose }: { onClose: () => void }) {
           if (e.key === 'Escape') {
             e.preventDefault();
             e.stopPropagation();
-            onClose();
+            close();
           }
         }}
         onDragOver={(e) => {
@@ -145,7 +161,11 @@ export function CardReader({ onClose }: { onClose: () => void }) {
           )}
         </div>
         <p className="camera-status" role="status" data-testid="camera-status">
-          {live ? 'Looking for a card — hold it still, about a hand’s width from the camera.' : ''}
+          {live
+            ? notCard
+              ? 'That code is not an Anola health card — hold the card’s own QR code up to the camera.'
+              : 'Looking for a card — hold it still, about a hand’s width from the camera.'
+            : ''}
         </p>
         {cameras && cameras.length > 0 && (
           <div className="camera-controls">
@@ -212,7 +232,7 @@ export function CardReader({ onClose }: { onClose: () => void }) {
           </p>
         )}
         <div className="inline-form-actions">
-          <button type="button" className="btn" onClick={onClose}>
+          <button type="button" className="btn" onClick={close}>
             Close <kbd>Esc</kbd>
           </button>
         </div>

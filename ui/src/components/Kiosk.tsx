@@ -1,7 +1,7 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { api, toApiError } from '../api';
 import { wrongPinMessage } from '../auth';
-import { checkFallbackCode, formatInitials, groupCodeInput } from '../cards';
+import { checkFallbackCode, formatInitials, groupCodeInput, looksLikeCard } from '../cards';
 import { KIOSK_START, kioskReducer, kioskTimeout, type KioskEvent, type KioskState } from '../kiosk';
 import type { DeviceState } from '../types';
 import { useWedgeScanner } from './Scanner';
@@ -56,7 +56,8 @@ export function Kiosk({
     pinOpenRef.current = pinOpen;
   });
   const camera = useCamera((text) => {
-    if (!pinOpenRef.current) checkIn(text);
+    // Only cards: another code in view (a poster) must not flash an error at the patient.
+    if (!pinOpenRef.current && looksLikeCard(text)) checkIn(text);
   });
   const { cameras, start: startCamera, state: cameraState } = camera;
   const firstCamera = cameras?.[0]?.id ?? null;

@@ -14,12 +14,13 @@
 use super::{lock, strip, Clinic};
 use crate::error::ClientError;
 use crate::store::cards::CachedCard;
+use crate::sync::transport::TransportError;
 use anola_cards::CardError;
 use anola_protocol::access::{may_read, may_write, Role};
 use anola_protocol::auth::AuditAction;
 use anola_protocol::cards::{IssueCardRequest, IssuedCard};
 use anola_protocol::wire::EntityKind;
-use anola_protocol::{Appointment, AppointmentFields, AppointmentStatus, Patient, PatientFields};
+use anola_protocol::{Appointment, AppointmentFields, AppointmentStatus, ErrorCode, Patient, PatientFields};
 use serde::Serialize;
 use time::{OffsetDateTime, UtcOffset};
 use uuid::Uuid;
@@ -494,27 +495,52 @@ impl Clinic {
         }
         let (card_id, patient_id, expires) = self.check_card(text)?;
         let mut patient = self.card_patient(patient_id)?;
-        let mut why_missing = "this card is genuine but its patient is not on this device yet: sync, then scan again";
+        let mut missing = (
+            "unknown_patient",
+            "this card is genuine but its patient is not on this device yet: sync, then scan again",
+        );
         if patient.is_none() && self.credentials.as_ref().is_some_and(|c| c.has_session()) {
             // Online: fetch just this patient (a whole sync round could take minutes on a slow
             // link). Merged like a pulled record; the pull cursor does not move.
             match self.transport.fetch_patient(patient_id).await {
                 Ok(fetched) => {
+                    // The device may have been locked or wiped while the request was out.
+                    self.guard_open()?;
                     lock(&self.store).apply_fetched(&fetched.changes)?;
                     self.notify_changed();
                     patient = self.card_patient(patient_id)?;
                 }
                 Err(e) => {
+                    // The fetch endpoint names the field `id`; a server without the endpoint
+                    // answers a field-less `not_found`, which says nothing about the patient.
+                    let refused = match &e {
+                        TransportError::Refused { body, .. } if body.field.as_deref() == Some("id") => Some(body.code),
+                        _ => None,
+                    };
                     let e = super::client_error(e);
                     tracing::info!(code = e.code(), "fetching an unknown card patient failed");
-                    if matches!(e, ClientError::NotFound { .. } | ClientError::ServerRejected { .. }) {
-                        why_missing = "this card is genuine but its patient is not registered at this clinic: ask the patient where they registered, or register them here";
+                    self.emit_for(&e);
+                    match refused {
+                        Some(ErrorCode::NotFound) => {
+                            missing = (
+                                "other_clinic",
+                                "this card is genuine but its patient is not registered at this clinic: ask where they registered, or register them here",
+                            )
+                        }
+                        Some(ErrorCode::Forbidden) => {
+                            missing = (
+                                "not_assigned",
+                                "this card is genuine but its patient is not assigned to this device's field worker",
+                            )
+                        }
+                        _ if matches!(e, ClientError::DeviceRevoked { .. } | ClientError::AccountDisabled { .. }) => return Err(e),
+                        _ => {}
                     }
                 }
             }
         }
         let Some(patient) = patient else {
-            return Err(ClientError::card_rejected("unknown_patient", why_missing));
+            return Err(ClientError::card_rejected(missing.0, missing.1));
         };
         lock(&self.store).audit(
             AuditAction::ViewPatient,
