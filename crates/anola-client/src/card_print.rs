@@ -8,14 +8,26 @@ use crate::error::ClientError;
 /// Print resolutions accepted (a card printer is 300 dpi; 600 for office lasers).
 pub const DPI_RANGE: std::ops::RangeInclusive<f32> = 72.0..=1200.0;
 
-/// The system fonts, loaded once (listing them takes tens of milliseconds).
-fn fonts() -> Arc<resvg::usvg::fontdb::Database> {
-    static FONTS: OnceLock<Arc<resvg::usvg::fontdb::Database>> = OnceLock::new();
+/// Sans-serif families to print with, in order of preference (the card SVG asks for Helvetica /
+/// Arial / sans-serif; Linux machines often have neither of the first two).
+const SANS: &[&str] = &["Helvetica", "Arial", "Liberation Sans", "DejaVu Sans", "Noto Sans", "FreeSans"];
+
+/// The system fonts, loaded once (listing them takes tens of milliseconds), with `sans-serif`
+/// pointed at a family that exists; `None` when the machine has no usable font at all.
+fn fonts() -> Option<Arc<resvg::usvg::fontdb::Database>> {
+    static FONTS: OnceLock<Option<Arc<resvg::usvg::fontdb::Database>>> = OnceLock::new();
     FONTS
         .get_or_init(|| {
             let mut db = resvg::usvg::fontdb::Database::new();
             db.load_system_fonts();
-            Arc::new(db)
+            let has = |name: &str| db.faces().any(|f| f.families.iter().any(|(n, _)| n == name));
+            let family = SANS
+                .iter()
+                .find(|n| has(n))
+                .map(|n| n.to_string())
+                .or_else(|| db.faces().find_map(|f| f.families.first().map(|(n, _)| n.clone())))?;
+            db.set_sans_serif_family(family);
+            Some(Arc::new(db))
         })
         .clone()
 }
@@ -35,11 +47,15 @@ pub fn card_png(svg: &str, dpi: f32) -> Result<Vec<u8>, ClientError> {
     let internal = |what: &str, e: String| ClientError::Internal {
         message: format!("{what}: {e}"),
     };
+    // A card without its name and fallback code must not be printed.
+    let fontdb = fonts().ok_or_else(|| ClientError::Internal {
+        message: "no font is installed to print the card's text (Debian: apt-get install fonts-dejavu-core)".into(),
+    })?;
     let options = resvg::usvg::Options {
         // usvg turns millimetres into pixels at this density; the pixmap is then exactly the
         // card at `dpi`.
         dpi,
-        fontdb: fonts(),
+        fontdb,
         ..resvg::usvg::Options::default()
     };
     let tree = resvg::usvg::Tree::from_str(svg, &options).map_err(|e| internal("card SVG", e.to_string()))?;
@@ -63,6 +79,10 @@ mod tests {
         // 85.6 x 53.98 mm at 300 dpi.
         assert_eq!((img.width(), img.height()), (1011, 638));
         assert_eq!(crate::card_image::card_text_from_image(&png).unwrap(), qr);
+        // The text on the left half (name, card id, fallback code) was drawn: dark pixels there.
+        let gray = img.to_luma8();
+        let dark_left = gray.enumerate_pixels().filter(|(x, _, p)| *x < 400 && p.0[0] < 128).count();
+        assert!(dark_left > 2_000, "the card's text is missing ({dark_left} dark pixels)");
         assert!(matches!(card_png(&svg, 20.0), Err(ClientError::ValidationFailed { .. })));
         assert!(matches!(card_png("<svg", 300.0), Err(ClientError::Internal { .. })));
     }
