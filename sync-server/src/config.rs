@@ -58,6 +58,12 @@ pub struct Config {
     #[arg(long, env = "ANOLA_CARD_ISSUER", default_value = "https://anola.health")]
     pub card_issuer: String,
 
+    /// Seals health-card signing keys in the database (a copy of the database alone cannot forge
+    /// cards). A random string of at least 32 characters from a secrets store; keep it: keys
+    /// sealed with it do not open without it.
+    #[arg(long, env = "ANOLA_CARD_KEY_SECRET", hide_env_values = true)]
+    pub card_key_secret: Option<String>,
+
     /// PEM certificate chain and private key: with both set the server speaks HTTPS only.
     #[arg(long, env = "ANOLA_TLS_CERT")]
     pub tls_cert: Option<std::path::PathBuf>,
@@ -109,6 +115,16 @@ impl Config {
                 reason: "set both (certificate chain and private key) or neither".into(),
             });
         }
+        if self
+            .card_key_secret
+            .as_ref()
+            .is_some_and(|s| s.chars().count() < crate::cards::sealing::MIN_SECRET_LEN)
+        {
+            return Err(ConfigError {
+                setting: "ANOLA_CARD_KEY_SECRET",
+                reason: format!("must be at least {} characters", crate::cards::sealing::MIN_SECRET_LEN),
+            });
+        }
         if self.max_body_bytes < 1024 {
             return Err(ConfigError {
                 setting: "ANOLA_MAX_BODY_BYTES (--max-body-bytes)",
@@ -150,5 +166,12 @@ mod tests {
     fn bad_listen_is_refused_by_the_parser() {
         let e = Config::try_parse_from(["x", "--listen", "nope"]).unwrap_err();
         assert!(e.to_string().contains("--listen"));
+    }
+
+    #[test]
+    fn a_short_card_key_secret_is_refused() {
+        let e = cfg(&["--card-key-secret", "too short"]).validate().unwrap_err();
+        assert!(e.to_string().contains("ANOLA_CARD_KEY_SECRET"));
+        assert_eq!(cfg(&["--card-key-secret", &"k".repeat(32)]).validate(), Ok(()));
     }
 }

@@ -80,9 +80,13 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {} (ANOLA_LISTEN / --listen)", config.listen))?;
     let tls = matches!((&config.tls_cert, &config.tls_key), (Some(_), Some(_)));
     tracing::info!(addr = %listener.local_addr()?, database = %config.database, tls, "anola-sync-server listening");
-    let state = AppState::new(store, config.max_body_bytes)
+    let mut state = AppState::new(store, config.max_body_bytes)
         .with_access_ttl(config.access_token_ttl_secs)
         .with_card_issuer(config.card_issuer.clone());
+    match &config.card_key_secret {
+        Some(secret) => state = state.with_card_key_secret(secret),
+        None => tracing::warn!("ANOLA_CARD_KEY_SECRET is not set: health-card signing keys are stored unsealed"),
+    }
     match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => serve_tls(listener.into_std()?, state, shutdown_signal(), cert, key)
             .await

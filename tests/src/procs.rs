@@ -17,7 +17,7 @@ impl ServerProc {
         // Kept with the test output (git-ignored) so a failed run can be read afterwards.
         let dir = crate::workspace_root().join("test-artifacts").join("server-logs");
         let _ = std::fs::create_dir_all(&dir);
-        let log = dir.join(format!("anola-sync-server-{port}.log"));
+        let log = Self::log_file(port);
         let mut cmd = Command::new(crate::target_bin("anola-sync-server"));
         cmd.env("ANOLA_LISTEN", format!("127.0.0.1:{port}"))
             .env("MONGODB_URI", mongodb_uri)
@@ -86,6 +86,18 @@ impl ServerProc {
     pub fn kill(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    fn log_file(port: u16) -> std::path::PathBuf {
+        crate::workspace_root()
+            .join("test-artifacts")
+            .join("server-logs")
+            .join(format!("anola-sync-server-{port}.log"))
+    }
+
+    /// The server's log (stderr), kept under test-artifacts/server-logs/.
+    pub fn log_path(&self) -> std::path::PathBuf {
+        Self::log_file(self.port)
     }
 }
 

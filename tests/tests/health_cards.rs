@@ -193,3 +193,66 @@ async fn kiosks_and_other_clinics_cannot_issue_cards() {
     let (s, v) = issue(&url, &desk, Uuid::now_v7()).await;
     assert_eq!(s, 404, "{v}");
 }
+
+/// With `ANOLA_CARD_KEY_SECRET` the signing keys are sealed in the database: the stored documents
+/// hold no private key, a restart with the secret keeps signing with the same key, and a server
+/// started without it (or with another) cannot sign and says why in its log.
+#[tokio::test(flavor = "multi_thread")]
+async fn card_signing_keys_are_sealed_at_rest() {
+    const SECRET: &str = "harness card key secret, 32+ characters long";
+    let ferret = Ferret::start();
+    let port = free_port();
+    let db = unique_db("sealed");
+    let server = ServerProc::start(port, ferret.uri(), &db, &[("ANOLA_CARD_KEY_SECRET", SECRET)]);
+    let url = server.url();
+    let desk = raw_device(&url, "main", Role::FrontDesk, Role::FrontDesk, None).await;
+    let patient = register(&url, &desk).await;
+    let (s, v) = issue(&url, &desk, patient).await;
+    assert_eq!(s, 200, "{v}");
+    let first: IssuedCard = serde_json::from_value(v).unwrap();
+
+    let client = ferret.client().await;
+    let keys: Vec<mongodb::bson::Document> = {
+        use futures::TryStreamExt;
+        client
+            .database(&db)
+            .collection::<mongodb::bson::Document>("card_keys")
+            .find(mongodb::bson::doc! {})
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap()
+    };
+    assert_eq!(keys.len(), 1);
+    let stored = format!("{:?}", keys[0]);
+    assert!(!stored.contains("PRIVATE KEY") && stored.contains("sealed:v1:"), "{stored}");
+
+    // Restarted with the secret: the same key signs.
+    server.kill();
+    let server = ServerProc::start(port, ferret.uri(), &db, &[("ANOLA_CARD_KEY_SECRET", SECRET)]);
+    let (s, v) = issue(&url, &desk, patient).await;
+    assert_eq!(s, 200, "{v}");
+    let second: IssuedCard = serde_json::from_value(v).unwrap();
+    let kid = |qr: &str| anola_cards::decode_unverified(qr).map(|c| c.kid).unwrap();
+    assert_eq!(kid(&first.qr_text), kid(&second.qr_text));
+
+    // Without the secret, or with another one: no card, and the log names the setting.
+    server.kill();
+    for env in [
+        vec![],
+        vec![("ANOLA_CARD_KEY_SECRET", "a different secret of thirty-two characters")],
+    ] {
+        let server = ServerProc::start(port, ferret.uri(), &db, &env);
+        let (s, v) = issue(&url, &desk, patient).await;
+        assert_eq!(s, 500, "{v}");
+        let r = reqwest::get(format!("{url}/.well-known/jwks.json")).await.unwrap();
+        assert_eq!(r.status().as_u16(), 500);
+        let log = std::fs::read_to_string(server.log_path()).unwrap_or_default();
+        assert!(
+            log.contains("card signing key") && log.contains("ANOLA_CARD_KEY_SECRET"),
+            "the log does not say why: {log}"
+        );
+        server.kill();
+    }
+}

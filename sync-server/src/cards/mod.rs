@@ -2,6 +2,8 @@
 //! verifying), issuing and replacing a patient's card, revocation, and what devices cache to
 //! verify cards offline (token format: the `anola-cards` crate; docs/health-cards.md).
 
+pub mod sealing;
+
 use crate::auth::{now_ms, random_bytes, rfc3339, AuthError};
 use crate::store::accounts::DeviceRecord;
 use crate::store::cards::{CardKeyRecord, CardRecord};
@@ -10,6 +12,7 @@ use anola_cards::{JwkSet, SigningKey};
 use anola_protocol::cards::{CardSummary, CardsSync, IssuedCard};
 use anola_protocol::wire::EntityKind;
 use anola_protocol::ErrorCode;
+use sealing::KeySealer;
 use uuid::Uuid;
 
 /// Cards are valid for five years; a lost card is replaced, not waited out.
@@ -21,42 +24,46 @@ fn corrupt(e: impl std::fmt::Display) -> StoreError {
 }
 
 /// The signing key in use: the newest. The first call on a new database makes one.
-pub async fn active_key<S: Store>(store: &S) -> Result<SigningKey, StoreError> {
+pub async fn active_key<S: Store>(store: &S, sealer: &KeySealer) -> Result<SigningKey, StoreError> {
     let mut keys = store.card_keys().await?;
     if keys.is_empty() {
-        rotate(store).await?;
+        rotate(store, sealer).await?;
         keys = store.card_keys().await?;
     }
     let newest = keys
         .iter()
         .max_by(|a, b| (a.created_at, &a.kid).cmp(&(b.created_at, &b.kid)))
         .ok_or_else(|| corrupt("no card signing key after creating one"))?;
-    SigningKey::from_pkcs8_pem(&newest.pkcs8_pem).map_err(corrupt)
+    SigningKey::from_pkcs8_pem(&sealer.open(&newest.kid, &newest.pkcs8_pem)?).map_err(corrupt)
 }
 
 /// Makes a new signing key the active one; earlier keys stay published.
-pub async fn rotate<S: Store>(store: &S) -> Result<anola_cards::Jwk, StoreError> {
+pub async fn rotate<S: Store>(store: &S, sealer: &KeySealer) -> Result<anola_cards::Jwk, StoreError> {
     let key = SigningKey::generate();
     store
         .insert_card_key(&CardKeyRecord {
             kid: key.kid().to_owned(),
-            pkcs8_pem: key.to_pkcs8_pem().to_string(),
+            pkcs8_pem: sealer.seal(key.kid(), &key.to_pkcs8_pem())?,
             created_at: now_ms(),
         })
         .await?;
-    tracing::info!(kid = key.kid(), "card signing key created");
+    tracing::info!(kid = key.kid(), sealed = sealer.is_sealing(), "card signing key created");
     Ok(key.public_jwk())
 }
 
 /// Every published key (current and retired), as `/.well-known/jwks.json` serves it.
-pub async fn jwks<S: Store>(store: &S) -> Result<JwkSet, StoreError> {
+pub async fn jwks<S: Store>(store: &S, sealer: &KeySealer) -> Result<JwkSet, StoreError> {
     if store.card_keys().await?.is_empty() {
-        active_key(store).await?;
+        active_key(store, sealer).await?;
     }
     let keys = store.card_keys().await?;
     let jwks = keys
         .iter()
-        .map(|k| SigningKey::from_pkcs8_pem(&k.pkcs8_pem).map(|s| s.public_jwk()).map_err(corrupt))
+        .map(|k| {
+            SigningKey::from_pkcs8_pem(&sealer.open(&k.kid, &k.pkcs8_pem)?)
+                .map(|s| s.public_jwk())
+                .map_err(corrupt)
+        })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(JwkSet::new(jwks))
 }
@@ -67,7 +74,13 @@ fn new_card_id() -> String {
 }
 
 /// Issues a new card for a patient of the device's clinic and revokes the patient's earlier ones.
-pub async fn issue<S: Store>(store: &S, device: &DeviceRecord, patient_id: Uuid, issuer: &str) -> Result<IssuedCard, AuthError> {
+pub async fn issue<S: Store>(
+    store: &S,
+    sealer: &KeySealer,
+    device: &DeviceRecord,
+    patient_id: Uuid,
+    issuer: &str,
+) -> Result<IssuedCard, AuthError> {
     if !anola_protocol::access::may_write(device.role, EntityKind::Patient, Some("health_card_id")) {
         return Err(AuthError::new(
             ErrorCode::Forbidden,
@@ -84,7 +97,7 @@ pub async fn issue<S: Store>(store: &S, device: &DeviceRecord, patient_id: Uuid,
             "no such patient in this clinic (sync the registration first)",
         ));
     }
-    let key = active_key(store).await?;
+    let key = active_key(store, sealer).await?;
     let now = now_ms();
     let mut card = CardRecord {
         card_id: new_card_id(),
@@ -131,10 +144,10 @@ pub async fn revoke<S: Store>(store: &S, card_id: &str, reason: &str) -> Result<
 }
 
 /// What a device of the clinic caches to verify cards and take fallback codes offline.
-pub async fn for_device<S: Store>(store: &S, device: &DeviceRecord, issuer: &str) -> Result<CardsSync, StoreError> {
+pub async fn for_device<S: Store>(store: &S, sealer: &KeySealer, device: &DeviceRecord, issuer: &str) -> Result<CardsSync, StoreError> {
     let secret = store.named_secret(FALLBACK_SECRET, &random_bytes::<32>()).await?;
     let cards = store.cards_of_clinic(&device.clinic_id).await?;
-    let jwks = serde_json::to_value(jwks(store).await?).map_err(corrupt)?;
+    let jwks = serde_json::to_value(jwks(store, sealer).await?).map_err(corrupt)?;
     Ok(CardsSync {
         issuer: issuer.to_owned(),
         jwks,

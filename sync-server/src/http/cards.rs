@@ -24,7 +24,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
 }
 
 async fn jwks<S: Store>(State(state): State<AppState<S>>) -> Result<Json<anola_cards::JwkSet>, ApiError> {
-    Ok(Json(cards::jwks(state.store.as_ref()).await?))
+    Ok(Json(cards::jwks(state.store.as_ref(), &state.card_keys).await?))
 }
 
 async fn issue<S: Store>(
@@ -38,13 +38,20 @@ async fn issue<S: Store>(
         }
     }
     Ok(Json(
-        cards::issue(state.store.as_ref(), &session.device, req.patient_id, &state.card_issuer).await?,
+        cards::issue(
+            state.store.as_ref(),
+            &state.card_keys,
+            &session.device,
+            req.patient_id,
+            &state.card_issuer,
+        )
+        .await?,
     ))
 }
 
 async fn for_device<S: Store>(State(state): State<AppState<S>>, session: DeviceSession) -> Result<Json<CardsSync>, ApiError> {
     Ok(Json(
-        cards::for_device(state.store.as_ref(), &session.device, &state.card_issuer).await?,
+        cards::for_device(state.store.as_ref(), &state.card_keys, &session.device, &state.card_issuer).await?,
     ))
 }
 
@@ -70,5 +77,5 @@ async fn rotate<S: Store>(State(state): State<AppState<S>>, admin: Admin) -> Res
             "only a platform administrator rotates card keys",
         ));
     }
-    Ok(Json(cards::rotate(state.store.as_ref()).await?))
+    Ok(Json(cards::rotate(state.store.as_ref(), &state.card_keys).await?))
 }

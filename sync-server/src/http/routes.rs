@@ -33,6 +33,8 @@ pub struct AppState<S> {
     access_ttl_secs: u64,
     /// The `iss` of issued health cards; devices trust cards naming it.
     pub card_issuer: String,
+    /// Seals card signing keys at rest (`ANOLA_CARD_KEY_SECRET`).
+    pub card_keys: crate::cards::sealing::KeySealer,
 }
 
 impl<S> AppState<S> {
@@ -44,7 +46,14 @@ impl<S> AppState<S> {
             token_key: Arc::new(tokio::sync::OnceCell::new()),
             access_ttl_secs: crate::auth::ACCESS_TTL_SECS,
             card_issuer: DEFAULT_CARD_ISSUER.into(),
+            card_keys: crate::cards::sealing::KeySealer::plain(),
         }
+    }
+
+    /// Seal card signing keys at rest with this secret.
+    pub fn with_card_key_secret(mut self, secret: &str) -> Self {
+        self.card_keys = crate::cards::sealing::KeySealer::with_secret(secret);
+        self
     }
 
     pub fn with_card_issuer(mut self, issuer: impl Into<String>) -> Self {
@@ -79,6 +88,7 @@ impl<S> Clone for AppState<S> {
             token_key: self.token_key.clone(),
             access_ttl_secs: self.access_ttl_secs,
             card_issuer: self.card_issuer.clone(),
+            card_keys: self.card_keys.clone(),
         }
     }
 }

@@ -1,0 +1,137 @@
+//! Card signing keys at rest. Whoever holds a signing key can make cards every Anola device
+//! accepts offline, so with `ANOLA_CARD_KEY_SECRET` set, new keys are stored sealed
+//! (AES-256-GCM under SHA-256 of the secret, the key id as associated data): a copy of the
+//! database alone cannot forge cards. Keys stored before the secret was set stay readable (and
+//! plain) until the next rotation.
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+use crate::store::StoreError;
+
+const PREFIX: &str = "sealed:v1:";
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD_NO_PAD;
+
+/// Shortest secret accepted (characters): a random 32-character string has far more than the
+/// 128 bits that matter here.
+pub const MIN_SECRET_LEN: usize = 32;
+
+/// Seals and opens stored signing keys.
+#[derive(Clone)]
+pub struct KeySealer {
+    key: Option<[u8; 32]>,
+}
+
+impl std::fmt::Debug for KeySealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeySealer").field("sealing", &self.key.is_some()).finish()
+    }
+}
+
+impl KeySealer {
+    /// No secret: keys are stored as plain PEM (development, tests, the demo).
+    pub fn plain() -> Self {
+        KeySealer { key: None }
+    }
+
+    pub fn with_secret(secret: &str) -> Self {
+        KeySealer {
+            key: Some(Sha256::digest(secret.as_bytes()).into()),
+        }
+    }
+
+    pub fn is_sealing(&self) -> bool {
+        self.key.is_some()
+    }
+
+    /// What to store for the PEM of key `kid`.
+    pub fn seal(&self, kid: &str, pem: &str) -> Result<String, StoreError> {
+        let Some(key) = &self.key else {
+            return Ok(pem.to_owned());
+        };
+        let nonce: [u8; 12] = crate::auth::random_bytes::<12>();
+        let sealed = Aes256Gcm::new(key.into())
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: pem.as_bytes(),
+                    aad: kid.as_bytes(),
+                },
+            )
+            .map_err(|_| StoreError::Corrupt("sealing a card signing key failed".into()))?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        Ok(format!("{PREFIX}{}", B64.encode(out)))
+    }
+
+    /// The PEM of key `kid` from what was stored (sealed or, from before sealing, plain).
+    pub fn open(&self, kid: &str, stored: &str) -> Result<String, StoreError> {
+        let Some(body) = stored.strip_prefix(PREFIX) else {
+            return Ok(stored.to_owned());
+        };
+        let Some(key) = &self.key else {
+            return Err(StoreError::Corrupt(format!(
+                "card signing key {kid} is sealed: start the server with the ANOLA_CARD_KEY_SECRET it was sealed with"
+            )));
+        };
+        let raw = B64
+            .decode(body)
+            .map_err(|_| StoreError::Corrupt(format!("card signing key {kid}: sealed value is not base64")))?;
+        if raw.len() < 12 + 16 {
+            return Err(StoreError::Corrupt(format!("card signing key {kid}: sealed value too short")));
+        }
+        let (nonce, sealed) = raw.split_at(12);
+        let pem = Aes256Gcm::new(key.into())
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: sealed,
+                    aad: kid.as_bytes(),
+                },
+            )
+            .map_err(|_| {
+                StoreError::Corrupt(format!(
+                    "card signing key {kid} does not open with this ANOLA_CARD_KEY_SECRET (a different secret, or the value was altered)"
+                ))
+            })?;
+        String::from_utf8(pem).map_err(|_| StoreError::Corrupt(format!("card signing key {kid}: not UTF-8 inside")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PEM: &str = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----\n";
+
+    #[test]
+    fn sealed_keys_open_only_with_the_same_secret_and_kid() {
+        let s = KeySealer::with_secret("a random secret of at least thirty-two chars");
+        let stored = s.seal("kid-1", PEM).unwrap();
+        assert!(stored.starts_with(PREFIX) && !stored.contains("PRIVATE KEY"));
+        assert_eq!(s.open("kid-1", &stored).unwrap(), PEM);
+        // Two seals of the same key differ (fresh nonce).
+        assert_ne!(s.seal("kid-1", PEM).unwrap(), stored);
+        let other = KeySealer::with_secret("another random secret of thirty-two chars!");
+        assert!(matches!(other.open("kid-1", &stored), Err(StoreError::Corrupt(_))));
+        assert!(
+            matches!(s.open("kid-2", &stored), Err(StoreError::Corrupt(_))),
+            "moved to another kid"
+        );
+        assert!(matches!(KeySealer::plain().open("kid-1", &stored), Err(StoreError::Corrupt(m)) if m.contains("ANOLA_CARD_KEY_SECRET")));
+        let mut tampered = stored.clone();
+        tampered.pop();
+        tampered.push(if stored.ends_with('A') { 'B' } else { 'A' });
+        assert!(s.open("kid-1", &tampered).is_err());
+        assert!(s.open("kid-1", "sealed:v1:!!!").is_err());
+        assert!(s.open("kid-1", "sealed:v1:AAAA").is_err());
+    }
+
+    #[test]
+    fn plain_keys_from_before_sealing_still_open() {
+        assert_eq!(KeySealer::with_secret("x".repeat(40).as_str()).open("k", PEM).unwrap(), PEM);
+        assert_eq!(KeySealer::plain().seal("k", PEM).unwrap(), PEM);
+    }
+}
