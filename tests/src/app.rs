@@ -102,3 +102,49 @@ pub async fn launch_with_env(
         .expect("WebDriver session");
     Some((driver, wd))
 }
+
+/// Signs `username` (a harness staff member) in on the app's sign-in screen.
+pub async fn sign_in(wd: &WebDriver, username: &str) -> Result<(), crate::webdriver::WdError> {
+    let (long, short) = (Duration::from_secs(45), Duration::from_secs(10));
+    wd.wait_for("[data-testid=signin-username]", long).await?;
+    wd.fill("[data-testid=signin-username]", username).await?;
+    wd.fill("[data-testid=signin-password]", crate::accounts::STAFF_PASSWORD).await?;
+    wd.click_on("[data-testid=signin-submit]", short).await?;
+    wd.wait_text("[data-testid=current-user]", long, |t| !t.is_empty()).await?;
+    Ok(())
+}
+
+/// Sets the staff PIN and turns kiosk mode on (the kiosk screen is showing when this returns).
+pub async fn enter_kiosk(wd: &WebDriver, pin: &str) -> Result<(), crate::webdriver::WdError> {
+    let (long, short) = (Duration::from_secs(45), Duration::from_secs(10));
+    wd.click_on("[data-testid=set-pin-button]", short).await?;
+    wd.fill("[data-testid=pin-input]", pin).await?;
+    // Enter submits the dialog (its opening animation can intercept a click on the button).
+    wd.send_keys(&wd.wait_for("[data-testid=pin-input]", short).await?, "\u{E007}")
+        .await?;
+    wd.wait_gone("[data-testid=pin-input]", short).await?;
+    wd.click_on("[data-testid=enter-kiosk]", short).await?;
+    wd.wait_for("[data-testid=kiosk-screen]", long).await?;
+    Ok(())
+}
+
+/// A front-desk device enrolled through the CLI in `dir`, with an active provider and one
+/// patient registered and synced. Returns the device and the patient's id.
+pub fn front_desk_with_patient(
+    dir: &Path,
+    server: &str,
+    provider: &str,
+    given: &str,
+    family: &str,
+    dob: &str,
+) -> (crate::procs::Device, String) {
+    let desk = crate::procs::Device::with_scope(dir, server, "main", anola_protocol::Role::FrontDesk, None);
+    let p = serde_json::json!({"id": provider, "clinic_id": "main", "given_name": "Achieng", "family_name": "Odhiambo", "active": true});
+    desk.ok(&["admin", "put-provider", &p.to_string()]);
+    let patient = desk.ok(&["patient", "add", "--given", given, "--family", family, "--dob", dob])["id"]
+        .as_str()
+        .expect("the new patient's id")
+        .to_owned();
+    desk.ok(&["sync"]);
+    (desk, patient)
+}

@@ -4,16 +4,14 @@
 //! "Scan card" starts the camera, shows its live preview and opens the patient; in kiosk mode the
 //! same camera checks the patient in and shows only initials and queue number.
 
-use anola_e2e::app::{launch_with_env, screenshot};
+use anola_e2e::app::{enter_kiosk, front_desk_with_patient, launch_with_env, screenshot, sign_in};
 use anola_e2e::ferret::Ferret;
 use anola_e2e::printed::PRINTED_MODULE_PX;
-use anola_e2e::procs::{Device, ServerProc};
+use anola_e2e::procs::ServerProc;
 use anola_e2e::webdriver::{WdError, WebDriver};
 use anola_e2e::{free_port, unique_db};
-use anola_protocol::Role;
 use anola_scan::damage::Damage;
 use anola_scan::gray::Gray;
-use serde_json::json;
 use std::path::Path;
 use std::time::Duration;
 
@@ -48,14 +46,7 @@ async fn the_camera_reads_a_printed_card_at_the_desk_and_at_the_kiosk() {
     let url = server.url();
     let dirs = tempfile::tempdir().unwrap();
     let dir = dirs.path().join("desk");
-    let desk = Device::with_scope(&dir, &url, "main", Role::FrontDesk, None);
-    let p = json!({"id": PROVIDER, "clinic_id": "main", "given_name": "Achieng", "family_name": "Odhiambo", "active": true});
-    desk.ok(&["admin", "put-provider", &p.to_string()]);
-    let patient = desk.ok(&["patient", "add", "--given", "Zawadi", "--family", "Mwangi", "--dob", "1991-07-30"])["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    desk.ok(&["sync"]);
+    let (desk, patient) = front_desk_with_patient(&dir, &url, PROVIDER, "Zawadi", "Mwangi", "1991-07-30");
     let png = dirs.path().join("card.png");
     desk.ok(&["card", "issue", "--patient", &patient, "--png", png.to_str().unwrap()]);
     desk.ok(&["sync"]);
@@ -82,12 +73,7 @@ async fn drive(wd: &WebDriver, username: &str) -> Result<(), WdError> {
     let long = Duration::from_secs(45);
     let short = Duration::from_secs(10);
 
-    wd.wait_for("[data-testid=signin-username]", long).await?;
-    wd.fill("[data-testid=signin-username]", username).await?;
-    wd.fill("[data-testid=signin-password]", anola_e2e::accounts::STAFF_PASSWORD)
-        .await?;
-    wd.click_on("[data-testid=signin-submit]", short).await?;
-    wd.wait_text("[data-testid=current-user]", long, |t| !t.is_empty()).await?;
+    sign_in(wd, username).await?;
 
     // Front desk: "Scan card" turns the camera on, shows what it sees, and opens the patient.
     wd.click_on("[data-testid=open-card-reader]", short).await?;
@@ -116,13 +102,7 @@ async fn drive(wd: &WebDriver, username: &str) -> Result<(), WdError> {
     screenshot(wd, "camera-opened-patient.png").await;
 
     // Kiosk: the same camera checks the patient in.
-    wd.click_on("[data-testid=set-pin-button]", short).await?;
-    wd.fill("[data-testid=pin-input]", "8642").await?;
-    wd.send_keys(&wd.wait_for("[data-testid=pin-input]", short).await?, "\u{E007}")
-        .await?;
-    wd.wait_gone("[data-testid=pin-input]", short).await?;
-    wd.click_on("[data-testid=enter-kiosk]", short).await?;
-    wd.wait_for("[data-testid=kiosk-screen]", long).await?;
+    enter_kiosk(wd, "8642").await?;
     wd.wait_text("[data-testid=kiosk-queue-number]", long, |t| t.trim() == "1").await?;
     let initials = wd.wait_text("[data-testid=kiosk-initials]", short, |t| !t.is_empty()).await?;
     assert!(initials.starts_with('Z') && initials.contains('M'), "initials shown: {initials}");

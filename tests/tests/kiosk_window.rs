@@ -4,13 +4,11 @@
 //! field, ending with Enter); the kiosk shows only the initials and the queue number; the staff
 //! PIN leaves kiosk mode.
 
-use anola_e2e::app::{launch, screenshot};
+use anola_e2e::app::{enter_kiosk, front_desk_with_patient, launch, screenshot, sign_in};
 use anola_e2e::ferret::Ferret;
-use anola_e2e::procs::{Device, ServerProc};
+use anola_e2e::procs::ServerProc;
 use anola_e2e::webdriver::{WdError, WebDriver};
 use anola_e2e::{free_port, unique_db};
-use anola_protocol::Role;
-use serde_json::json;
 use std::time::Duration;
 
 const PROVIDER: &str = "33333333-3333-4333-8333-333333333333";
@@ -22,14 +20,7 @@ async fn a_patient_checks_in_at_the_kiosk_with_a_scanned_card() {
     let url = server.url();
     let dirs = tempfile::tempdir().unwrap();
     let dir = dirs.path().join("desk");
-    let desk = Device::with_scope(&dir, &url, "main", Role::FrontDesk, None);
-    let p = json!({"id": PROVIDER, "clinic_id": "main", "given_name": "Achieng", "family_name": "Odhiambo", "active": true});
-    desk.ok(&["admin", "put-provider", &p.to_string()]);
-    let patient = desk.ok(&["patient", "add", "--given", "Amina", "--family", "Okafor", "--dob", "1988-04-12"])["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    desk.ok(&["sync"]);
+    let (desk, patient) = front_desk_with_patient(&dir, &url, PROVIDER, "Amina", "Okafor", "1988-04-12");
     let today = time::OffsetDateTime::now_utc().date().to_string();
     desk.ok(&[
         "appointment",
@@ -62,22 +53,9 @@ async fn drive(wd: &WebDriver, username: &str, qr_text: &str) -> Result<(), WdEr
     let long = Duration::from_secs(30);
     let short = Duration::from_secs(10);
 
-    // A staff member signs in on the enrolled device.
-    wd.wait_for("[data-testid=signin-username]", long).await?;
-    wd.fill("[data-testid=signin-username]", username).await?;
-    wd.fill("[data-testid=signin-password]", anola_e2e::accounts::STAFF_PASSWORD)
-        .await?;
-    wd.click_on("[data-testid=signin-submit]", short).await?;
-    wd.wait_text("[data-testid=current-user]", long, |t| !t.is_empty()).await?;
-
-    // Kiosk mode needs a staff PIN to leave it.
-    wd.click_on("[data-testid=set-pin-button]", short).await?;
-    wd.fill("[data-testid=pin-input]", "4321").await?;
-    // Enter submits the dialog (its opening animation can intercept a click on the button).
-    wd.send_keys(&wd.wait_for("[data-testid=pin-input]", short).await?, "\u{E007}")
-        .await?;
-    wd.wait_gone("[data-testid=pin-input]", short).await?;
-    wd.click_on("[data-testid=enter-kiosk]", short).await?;
+    // A staff member signs in on the enrolled device; kiosk mode needs a staff PIN to leave it.
+    sign_in(wd, username).await?;
+    enter_kiosk(wd, "4321").await?;
     wd.wait_for("[data-testid=kiosk-prompt]", long).await?;
     screenshot(wd, "kiosk-prompt.png").await;
 

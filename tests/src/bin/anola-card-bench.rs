@@ -313,17 +313,8 @@ async fn window(cfg: &Config, url: &str, dir: &std::path::Path, cards: &[Printab
     let Some((_driver, wd)) = anola_e2e::app::launch(&app_dir, url, "tauri-driver-card-bench.log").await else {
         return Err("--window: the app window cannot run here".into());
     };
-    let long = Duration::from_secs(60);
     let e = |e: anola_e2e::webdriver::WdError| e.0;
-    wd.wait_for("[data-testid=signin-username]", long).await.map_err(e)?;
-    wd.fill("[data-testid=signin-username]", &device.username).await.map_err(e)?;
-    wd.fill("[data-testid=signin-password]", anola_e2e::accounts::STAFF_PASSWORD)
-        .await
-        .map_err(e)?;
-    wd.click_on("[data-testid=signin-submit]", long).await.map_err(e)?;
-    wd.wait_text("[data-testid=current-user]", long, |t| !t.is_empty())
-        .await
-        .map_err(e)?;
+    anola_e2e::app::sign_in(&wd, &device.username).await.map_err(e)?;
     let mut samples = Vec::new();
     let n = (cfg.repeats / 4).clamp(5, 50);
     for i in 0..=n {
