@@ -64,6 +64,11 @@ pub struct Config {
     #[arg(long, env = "ANOLA_CARD_KEY_SECRET", hide_env_values = true)]
     pub card_key_secret: Option<String>,
 
+    /// With ANOLA_CARD_KEY_SECRET: seal the keys stored before the secret was set (once, after
+    /// turning sealing on). Without it, an unsealed key stops the server.
+    #[arg(long, env = "ANOLA_SEAL_EXISTING_CARD_KEYS", default_value_t = false, value_parser = clap::builder::BoolishValueParser::new())]
+    pub seal_existing_card_keys: bool,
+
     /// PEM certificate chain and private key: with both set the server speaks HTTPS only.
     #[arg(long, env = "ANOLA_TLS_CERT")]
     pub tls_cert: Option<std::path::PathBuf>,
@@ -115,15 +120,17 @@ impl Config {
                 reason: "set both (certificate chain and private key) or neither".into(),
             });
         }
-        if self
-            .card_key_secret
-            .as_ref()
-            .is_some_and(|s| s.chars().count() < crate::cards::sealing::MIN_SECRET_LEN)
-        {
-            return Err(ConfigError {
-                setting: "ANOLA_CARD_KEY_SECRET",
-                reason: format!("must be at least {} characters", crate::cards::sealing::MIN_SECRET_LEN),
-            });
+        if let Some(secret) = &self.card_key_secret {
+            let distinct = secret.chars().collect::<std::collections::HashSet<_>>().len();
+            if secret.chars().count() < crate::cards::sealing::MIN_SECRET_LEN || distinct < 10 {
+                return Err(ConfigError {
+                    setting: "ANOLA_CARD_KEY_SECRET",
+                    reason: format!(
+                        "must be a random string of at least {} characters",
+                        crate::cards::sealing::MIN_SECRET_LEN
+                    ),
+                });
+            }
         }
         if self.max_body_bytes < 1024 {
             return Err(ConfigError {
@@ -172,6 +179,10 @@ mod tests {
     fn a_short_card_key_secret_is_refused() {
         let e = cfg(&["--card-key-secret", "too short"]).validate().unwrap_err();
         assert!(e.to_string().contains("ANOLA_CARD_KEY_SECRET"));
-        assert_eq!(cfg(&["--card-key-secret", &"k".repeat(32)]).validate(), Ok(()));
+        assert!(
+            cfg(&["--card-key-secret", &"k".repeat(40)]).validate().is_err(),
+            "one repeated character"
+        );
+        assert_eq!(cfg(&["--card-key-secret", "Zq8v3LmW1xR7tY0pK5nB9cD2fG6hJ4sA"]).validate(), Ok(()));
     }
 }

@@ -87,6 +87,13 @@ async fn main() -> anyhow::Result<()> {
         Some(secret) => state = state.with_card_key_secret(secret),
         None => tracing::warn!("ANOLA_CARD_KEY_SECRET is not set: health-card signing keys are stored unsealed"),
     }
+    // A missing or wrong secret stops the server here, not card requests one by one later.
+    let sealed = anola_sync_server::cards::prepare_keys(state.store.as_ref(), &state.card_keys, config.seal_existing_card_keys)
+        .await
+        .map_err(|e| anyhow::anyhow!("health-card signing keys: {e}"))?;
+    if sealed > 0 {
+        tracing::info!(sealed, "card signing keys stored before ANOLA_CARD_KEY_SECRET were sealed");
+    }
     match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => serve_tls(listener.into_std()?, state, shutdown_signal(), cert, key)
             .await

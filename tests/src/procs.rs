@@ -88,6 +88,40 @@ impl ServerProc {
         let _ = self.child.wait();
     }
 
+    /// Starts a server that must refuse to start (exit with an error within 30 s without ever
+    /// answering); returns what it wrote to stderr.
+    pub fn start_refused(port: u16, mongodb_uri: &str, database: &str, extra_env: &[(&str, &str)]) -> String {
+        let mut cmd = Command::new(crate::target_bin("anola-sync-server"));
+        cmd.env("ANOLA_LISTEN", format!("127.0.0.1:{port}"))
+            .env("MONGODB_URI", mongodb_uri)
+            .env("ANOLA_DATABASE", database)
+            .env("ANOLA_DB_WAIT_SECS", "30")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in crate::accounts::server_env() {
+            cmd.env(k, v);
+        }
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start anola-sync-server");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while child.try_wait().expect("server status").is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let out = child.wait_with_output().expect("server output");
+                panic!(
+                    "the server started although it should have refused: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let out = child.wait_with_output().expect("server output");
+        assert!(!out.status.success(), "the server exited with success");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
     fn log_file(port: u16) -> std::path::PathBuf {
         crate::workspace_root()
             .join("test-artifacts")

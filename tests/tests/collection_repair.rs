@@ -6,10 +6,8 @@
 
 use anola_e2e::ferret::Ferret;
 use anola_e2e::procs::ServerProc;
-use anola_e2e::{free_port, target_bin, unique_db};
+use anola_e2e::{free_port, unique_db};
 use mongodb::bson::{doc, Document};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// Leaves `collection` as a crash between registration and index creation would.
 fn strip_id_index(ferret: &Ferret, db: &str, collection: &str) {
@@ -81,29 +79,6 @@ async fn a_collection_left_without_its_id_index_is_rebuilt_or_named() {
     ferret.kill();
     strip_id_index(&ferret, &db, "claims");
     ferret.restart();
-    let mut child = Command::new(target_bin("anola-sync-server"))
-        .env("ANOLA_LISTEN", format!("127.0.0.1:{port}"))
-        .env("MONGODB_URI", ferret.uri())
-        .env("ANOLA_DATABASE", &db)
-        .env("ANOLA_DB_WAIT_SECS", "30")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "the server served a collection whose _id is not unique: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let out = child.wait_with_output().unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = ServerProc::start_refused(port, ferret.uri(), &db, &[]);
     assert!(stderr.contains("claims") && stderr.contains("_id"), "{stderr}");
 }

@@ -194,65 +194,78 @@ async fn kiosks_and_other_clinics_cannot_issue_cards() {
     assert_eq!(s, 404, "{v}");
 }
 
-/// With `ANOLA_CARD_KEY_SECRET` the signing keys are sealed in the database: the stored documents
-/// hold no private key, a restart with the secret keeps signing with the same key, and a server
-/// started without it (or with another) cannot sign and says why in its log.
+/// With `ANOLA_CARD_KEY_SECRET` the signing keys are sealed in the database: a key made before
+/// the secret was set stops the server until it is sealed on purpose
+/// (`ANOLA_SEAL_EXISTING_CARD_KEYS=1`), after which the stored document holds no private key and
+/// the same key keeps signing; a server without the secret, or with another, refuses to start
+/// and names the setting.
 #[tokio::test(flavor = "multi_thread")]
 async fn card_signing_keys_are_sealed_at_rest() {
     const SECRET: &str = "harness card key secret, 32+ characters long";
+    let sealed_env = [("ANOLA_CARD_KEY_SECRET", SECRET)];
     let ferret = Ferret::start();
     let port = free_port();
     let db = unique_db("sealed");
-    let server = ServerProc::start(port, ferret.uri(), &db, &[("ANOLA_CARD_KEY_SECRET", SECRET)]);
+    // First without a secret: the key is made unsealed.
+    let server = ServerProc::start(port, ferret.uri(), &db, &[]);
     let url = server.url();
     let desk = raw_device(&url, "main", Role::FrontDesk, Role::FrontDesk, None).await;
     let patient = register(&url, &desk).await;
     let (s, v) = issue(&url, &desk, patient).await;
     assert_eq!(s, 200, "{v}");
     let first: IssuedCard = serde_json::from_value(v).unwrap();
+    server.kill();
 
-    let client = ferret.client().await;
-    let keys: Vec<mongodb::bson::Document> = {
-        use futures::TryStreamExt;
-        client
-            .database(&db)
-            .collection::<mongodb::bson::Document>("card_keys")
-            .find(mongodb::bson::doc! {})
-            .await
-            .unwrap()
-            .try_collect()
-            .await
-            .unwrap()
-    };
-    assert_eq!(keys.len(), 1);
-    let stored = format!("{:?}", keys[0]);
+    // The secret is set: the unsealed key is refused until it is sealed on purpose.
+    let refused = ServerProc::start_refused(port, ferret.uri(), &db, &sealed_env);
+    assert!(refused.contains("ANOLA_SEAL_EXISTING_CARD_KEYS"), "{refused}");
+    let seal_env = [("ANOLA_CARD_KEY_SECRET", SECRET), ("ANOLA_SEAL_EXISTING_CARD_KEYS", "1")];
+    ServerProc::start(port, ferret.uri(), &db, &seal_env).kill();
+    let stored = stored_keys(&ferret, &db).await;
     assert!(!stored.contains("PRIVATE KEY") && stored.contains("sealed:v1:"), "{stored}");
 
-    // Restarted with the secret: the same key signs.
-    server.kill();
-    let server = ServerProc::start(port, ferret.uri(), &db, &[("ANOLA_CARD_KEY_SECRET", SECRET)]);
+    // Sealed: the same key signs, and a rotated key is sealed too.
+    let server = ServerProc::start(port, ferret.uri(), &db, &sealed_env);
     let (s, v) = issue(&url, &desk, patient).await;
     assert_eq!(s, 200, "{v}");
     let second: IssuedCard = serde_json::from_value(v).unwrap();
     let kid = |qr: &str| anola_cards::decode_unverified(qr).map(|c| c.kid).unwrap();
     assert_eq!(kid(&first.qr_text), kid(&second.qr_text));
-
-    // Without the secret, or with another one: no card, and the log names the setting.
+    let r = reqwest::Client::new()
+        .post(format!("{url}/admin/card-keys/rotate"))
+        .bearer_auth(admin_token(&url).await)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap_or_default());
+    let stored = stored_keys(&ferret, &db).await;
+    assert_eq!(stored.matches("sealed:v1:").count(), 2, "{stored}");
     server.kill();
-    for env in [
-        vec![],
-        vec![("ANOLA_CARD_KEY_SECRET", "a different secret of thirty-two characters")],
-    ] {
-        let server = ServerProc::start(port, ferret.uri(), &db, &env);
-        let (s, v) = issue(&url, &desk, patient).await;
-        assert_eq!(s, 500, "{v}");
-        let r = reqwest::get(format!("{url}/.well-known/jwks.json")).await.unwrap();
-        assert_eq!(r.status().as_u16(), 500);
-        let log = std::fs::read_to_string(server.log_path()).unwrap_or_default();
-        assert!(
-            log.contains("card signing key") && log.contains("ANOLA_CARD_KEY_SECRET"),
-            "the log does not say why: {log}"
-        );
-        server.kill();
-    }
+
+    // Without the secret, or with another one: the server refuses to start and says why.
+    let refused = ServerProc::start_refused(port, ferret.uri(), &db, &[]);
+    assert!(
+        refused.contains("is sealed") && refused.contains("ANOLA_CARD_KEY_SECRET"),
+        "{refused}"
+    );
+    let other = [("ANOLA_CARD_KEY_SECRET", "another random secret: Zq8v3LmW1xR7tY0pK5nB9c")];
+    let refused = ServerProc::start_refused(port, ferret.uri(), &db, &other);
+    assert!(refused.contains("does not open"), "{refused}");
+}
+
+/// The stored `card_keys` documents, as text.
+async fn stored_keys(ferret: &Ferret, db: &str) -> String {
+    use futures::TryStreamExt;
+    let docs: Vec<mongodb::bson::Document> = ferret
+        .client()
+        .await
+        .database(db)
+        .collection::<mongodb::bson::Document>("card_keys")
+        .find(mongodb::bson::doc! {})
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    format!("{docs:?}")
 }

@@ -208,11 +208,34 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, CameraError>) -> Result<T, CameraErr
         .unwrap_or_else(|_| Err(CameraError::Failed("the camera driver failed on a frame".into())))
 }
 
+/// Ends the session as `camera_failed` if its thread unwinds from a panic outside the guarded
+/// driver and decoder calls (the preview encoder, an event sink).
+struct PanicGuard<'a> {
+    shared: &'a Shared,
+    capture: bool,
+}
+
+impl Drop for PanicGuard<'_> {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        let e = CameraError::Failed("the camera stopped after an internal error".into());
+        if self.capture {
+            self.shared.slot().capture_over = Some(Some(e));
+            self.shared.ready.notify_all();
+        } else {
+            self.shared.finish(failed(&e));
+        }
+    }
+}
+
 /// Reads frames until stopped or the camera ends, sends the preview, and leaves each frame in
 /// the slot for the decoder (replacing one it has not taken yet).
 fn capture_loop(camera: CameraInfo, opener: Opener, shared: &Shared, settings: &SessionSettings) {
     let span = tracing::info_span!("camera", id = %camera.id);
     let _g = span.enter();
+    let _guard = PanicGuard { shared, capture: true };
     let over = |e: Option<CameraError>| {
         shared.slot().capture_over = Some(e);
         shared.ready.notify_all();
@@ -258,6 +281,7 @@ fn capture_loop(camera: CameraInfo, opener: Opener, shared: &Shared, settings: &
 /// Reads the newest frame whenever one is waiting; reports each card once; ends the session
 /// when the camera ended (after reading what it left) or nothing was read for the idle time.
 fn decode_loop(shared: &Shared, settings: &SessionSettings) {
+    let _guard = PanicGuard { shared, capture: false };
     let mut last: Option<(String, Instant)> = None;
     let mut last_read = Instant::now();
     loop {

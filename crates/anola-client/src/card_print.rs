@@ -21,11 +21,17 @@ fn fonts() -> Option<Arc<resvg::usvg::fontdb::Database>> {
             let mut db = resvg::usvg::fontdb::Database::new();
             db.load_system_fonts();
             let has = |name: &str| db.faces().any(|f| f.families.iter().any(|(n, _)| n == name));
-            let family = SANS
-                .iter()
-                .find(|n| has(n))
-                .map(|n| n.to_string())
-                .or_else(|| db.faces().find_map(|f| f.families.first().map(|(n, _)| n.clone())))?;
+            let family = SANS.iter().find(|n| has(n)).map(|n| n.to_string()).or_else(|| {
+                // Any other text face, but never a symbol, emoji or maths font.
+                let symbolic = |n: &str| {
+                    ["symbol", "emoji", "dingbat", "math", "icon"]
+                        .iter()
+                        .any(|w| n.to_lowercase().contains(w))
+                };
+                db.faces()
+                    .filter_map(|f| f.families.first().map(|(n, _)| n.clone()))
+                    .find(|n| !symbolic(n))
+            })?;
             db.set_sans_serif_family(family);
             Some(Arc::new(db))
         })

@@ -51,6 +51,23 @@ pub async fn rotate<S: Store>(store: &S, sealer: &KeySealer) -> Result<anola_car
     Ok(key.public_jwk())
 }
 
+/// At start-up: with a secret, seals keys stored before it was set when `seal_existing` (an
+/// explicit, one-time choice: see `sealing`), then checks that every stored key opens, so a
+/// missing or wrong secret stops the server instead of failing card requests one by one.
+pub async fn prepare_keys<S: Store>(store: &S, sealer: &KeySealer, seal_existing: bool) -> Result<usize, StoreError> {
+    let mut sealed = 0;
+    for mut k in store.card_keys().await? {
+        if sealer.is_sealing() && seal_existing && !KeySealer::is_sealed(&k.pkcs8_pem) {
+            k.pkcs8_pem = sealer.seal(&k.kid, &k.pkcs8_pem)?;
+            store.replace_card_key(&k).await?;
+            tracing::info!(kid = %k.kid, "stored card signing key sealed");
+            sealed += 1;
+        }
+        SigningKey::from_pkcs8_pem(&sealer.open(&k.kid, &k.pkcs8_pem)?).map_err(corrupt)?;
+    }
+    Ok(sealed)
+}
+
 /// Every published key (current and retired), as `/.well-known/jwks.json` serves it.
 pub async fn jwks<S: Store>(store: &S, sealer: &KeySealer) -> Result<JwkSet, StoreError> {
     if store.card_keys().await?.is_empty() {

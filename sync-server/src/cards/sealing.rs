@@ -1,13 +1,15 @@
 //! Card signing keys at rest. Whoever holds a signing key can make cards every Anola device
-//! accepts offline, so with `ANOLA_CARD_KEY_SECRET` set, new keys are stored sealed
-//! (AES-256-GCM under SHA-256 of the secret, the key id as associated data): a copy of the
-//! database alone cannot forge cards. Keys stored before the secret was set stay readable (and
-//! plain) until the next rotation.
+//! accepts offline, so with `ANOLA_CARD_KEY_SECRET` set, keys are stored sealed (AES-256-GCM
+//! under HMAC-SHA256("anola card key sealing v1", secret), the key id as associated data): a
+//! copy of the database alone cannot forge cards. With a secret set, an unsealed key is refused
+//! (someone with write access to the database could otherwise plant a key of their own); keys
+//! from before the secret was set are sealed by one start with `ANOLA_SEAL_EXISTING_CARD_KEYS=1`.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
-use sha2::{Digest, Sha256};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
 use crate::store::StoreError;
 
@@ -37,9 +39,17 @@ impl KeySealer {
     }
 
     pub fn with_secret(secret: &str) -> Self {
+        // HMAC with a fixed label (HKDF's extract step): this key is for sealing card keys only.
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(b"anola card key sealing v1").expect("HMAC takes any key length");
+        mac.update(secret.as_bytes());
         KeySealer {
-            key: Some(Sha256::digest(secret.as_bytes()).into()),
+            key: Some(mac.finalize().into_bytes().into()),
         }
+    }
+
+    /// Whether `stored` is a sealed value (not plain PEM).
+    pub fn is_sealed(stored: &str) -> bool {
+        stored.starts_with(PREFIX)
     }
 
     pub fn is_sealing(&self) -> bool {
@@ -66,9 +76,14 @@ impl KeySealer {
         Ok(format!("{PREFIX}{}", B64.encode(out)))
     }
 
-    /// The PEM of key `kid` from what was stored (sealed or, from before sealing, plain).
+    /// The PEM of key `kid` from what was stored: sealed, or plain when no secret is set.
     pub fn open(&self, kid: &str, stored: &str) -> Result<String, StoreError> {
         let Some(body) = stored.strip_prefix(PREFIX) else {
+            if self.key.is_some() {
+                return Err(StoreError::Corrupt(format!(
+                    "card signing key {kid} is stored unsealed while ANOLA_CARD_KEY_SECRET is set: if it was made before the secret was set, start once with ANOLA_SEAL_EXISTING_CARD_KEYS=1 to seal it; otherwise it was planted and must be removed"
+                )));
+            }
             return Ok(stored.to_owned());
         };
         let Some(key) = &self.key else {
@@ -130,8 +145,10 @@ mod tests {
     }
 
     #[test]
-    fn plain_keys_from_before_sealing_still_open() {
-        assert_eq!(KeySealer::with_secret("x".repeat(40).as_str()).open("k", PEM).unwrap(), PEM);
+    fn plain_keys_open_only_without_a_secret() {
+        assert_eq!(KeySealer::plain().open("k", PEM).unwrap(), PEM);
         assert_eq!(KeySealer::plain().seal("k", PEM).unwrap(), PEM);
+        let refused = KeySealer::with_secret(&"x".repeat(40)).open("k", PEM).unwrap_err();
+        assert!(matches!(refused, StoreError::Corrupt(m) if m.contains("ANOLA_SEAL_EXISTING_CARD_KEYS")));
     }
 }

@@ -31,6 +31,8 @@ pub struct CardRecord {
 pub trait CardStore: Send + Sync + 'static {
     async fn card_keys(&self) -> Result<Vec<CardKeyRecord>, StoreError>;
     async fn insert_card_key(&self, k: &CardKeyRecord) -> Result<Inserted, StoreError>;
+    /// Rewrites a stored key (sealing one stored before sealing was turned on).
+    async fn replace_card_key(&self, k: &CardKeyRecord) -> Result<(), StoreError>;
     async fn insert_card(&self, c: &CardRecord) -> Result<Inserted, StoreError>;
     async fn cards_of_patient(&self, patient_id: Uuid) -> Result<Vec<CardRecord>, StoreError>;
     async fn cards_of_clinic(&self, clinic_id: &str) -> Result<Vec<CardRecord>, StoreError>;

@@ -42,6 +42,14 @@ impl CardStore for MongoStore {
         self.insert_once("card_keys", record_doc(&k.kid, k)?).await
     }
 
+    async fn replace_card_key(&self, k: &CardKeyRecord) -> Result<(), StoreError> {
+        self.coll("card_keys")
+            .replace_one(doc! {"_id": k.kid.as_str()}, record_doc(&k.kid, k)?)
+            .await
+            .map_err(super::mongo::unavailable)?;
+        Ok(())
+    }
+
     async fn insert_card(&self, c: &CardRecord) -> Result<Inserted, StoreError> {
         let mut d = record_doc(&c.card_id, c)?;
         d.remove("revoked_at");
