@@ -18,19 +18,8 @@ impl ServerProc {
         let dir = crate::workspace_root().join("test-artifacts").join("server-logs");
         let _ = std::fs::create_dir_all(&dir);
         let log = Self::log_file(port);
-        let mut cmd = Command::new(crate::target_bin("anola-sync-server"));
-        cmd.env("ANOLA_LISTEN", format!("127.0.0.1:{port}"))
-            .env("MONGODB_URI", mongodb_uri)
-            .env("ANOLA_DATABASE", database)
-            .env("ANOLA_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).map(Stdio::from).unwrap_or(Stdio::null()));
-        for (k, v) in crate::accounts::server_env() {
-            cmd.env(k, v);
-        }
-        for (k, v) in extra_env {
-            cmd.env(k, v);
-        }
+        let mut cmd = Self::command(port, mongodb_uri, database, &[("ANOLA_LOG", "info")], extra_env);
+        cmd.stderr(std::fs::File::create(&log).map(Stdio::from).unwrap_or(Stdio::null()));
         let child = cmd.spawn().expect("start anola-sync-server");
         let s = ServerProc { child, port };
         s.wait_healthy();
@@ -91,19 +80,8 @@ impl ServerProc {
     /// Starts a server that must refuse to start (exit with an error within 30 s without ever
     /// answering); returns what it wrote to stderr.
     pub fn start_refused(port: u16, mongodb_uri: &str, database: &str, extra_env: &[(&str, &str)]) -> String {
-        let mut cmd = Command::new(crate::target_bin("anola-sync-server"));
-        cmd.env("ANOLA_LISTEN", format!("127.0.0.1:{port}"))
-            .env("MONGODB_URI", mongodb_uri)
-            .env("ANOLA_DATABASE", database)
-            .env("ANOLA_DB_WAIT_SECS", "30")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        for (k, v) in crate::accounts::server_env() {
-            cmd.env(k, v);
-        }
-        for (k, v) in extra_env {
-            cmd.env(k, v);
-        }
+        let mut cmd = Self::command(port, mongodb_uri, database, &[("ANOLA_DB_WAIT_SECS", "30")], extra_env);
+        cmd.stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("start anola-sync-server");
         let deadline = Instant::now() + Duration::from_secs(30);
         while child.try_wait().expect("server status").is_none() {
@@ -120,6 +98,20 @@ impl ServerProc {
         let out = child.wait_with_output().expect("server output");
         assert!(!out.status.success(), "the server exited with success");
         String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    /// The server command with the harness's environment (accounts), then `defaults`, then
+    /// `extra_env` (which wins).
+    fn command(port: u16, mongodb_uri: &str, database: &str, defaults: &[(&str, &str)], extra_env: &[(&str, &str)]) -> Command {
+        let mut cmd = Command::new(crate::target_bin("anola-sync-server"));
+        cmd.env("ANOLA_LISTEN", format!("127.0.0.1:{port}"))
+            .env("MONGODB_URI", mongodb_uri)
+            .env("ANOLA_DATABASE", database)
+            .stdout(Stdio::null());
+        for (k, v) in crate::accounts::server_env().iter().chain(defaults).chain(extra_env) {
+            cmd.env(k, v);
+        }
+        cmd
     }
 
     fn log_file(port: u16) -> std::path::PathBuf {
