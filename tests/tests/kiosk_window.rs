@@ -43,7 +43,7 @@ async fn a_patient_checks_in_at_the_kiosk_with_a_scanned_card() {
     desk.ok(&["sync"]);
     // A phone photo of the printed card, and a file that is not a picture.
     let printed = anola_scan::gray::Gray::from_dynamic(&image::open(&png).unwrap());
-    let photo = Damage::Photo { level: 0.8 }.apply(&printed, PRINTED_MODULE_PX, 5);
+    let photo = Damage::Photo { level: 0.6 }.apply(&printed, PRINTED_MODULE_PX, 5);
     let photo_path = dirs.path().join("card-photo.jpg");
     std::fs::write(&photo_path, jpeg_bytes(&photo)).unwrap();
     let junk_path = dirs.path().join("notes.png");
