@@ -40,9 +40,10 @@ async fn forward_changes(handle: tauri::AppHandle, ws: Arc<Workstation>, cameras
     loop {
         let state = ws.state();
         if (state.locked || state.user.is_none()) && cameras.is_running() {
-            // Off this task: a stop may wait for the camera driver.
+            // Off this task and not awaited: a stop may wait for the camera driver, and the lock
+            // screen must not wait for it.
             let cameras = cameras.clone();
-            let _ = tauri::async_runtime::spawn_blocking(move || cameras.stop()).await;
+            drop(tauri::async_runtime::spawn_blocking(move || cameras.stop()));
         }
         let json = serde_json::to_string(&state).unwrap_or_default();
         if json != last_state {
