@@ -4,6 +4,7 @@ import { checkFallbackCode, formatInitials, groupCodeInput, scanErrorMessage } f
 import { formatDate } from '../format';
 import type { ApiError, CheckIn, Patient, PrintableCard } from '../types';
 import { useScanClaim } from './Scanner';
+import { Modal } from './Modal';
 
 /** `issue_card` errors for staff. */
 export function issueErrorMessage(e: ApiError): string {
@@ -77,52 +78,43 @@ export function CardPreview({ card, replaced, onClose }: { card: PrintableCard; 
   }, []);
   const src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(card.svg)}`;
   return (
-    <div className="modal-backdrop card-preview-backdrop">
-      <div
-        className="modal modal-wide"
-        role="dialog"
-        aria-modal="true"
-        aria-labelledby={titleId}
-        data-testid="card-preview"
-        data-card-id={card.card_id}
-        onKeyDown={(e) => {
-          if (e.key === 'Escape') {
-            e.preventDefault();
-            e.stopPropagation();
-            onClose();
-          }
-        }}
-      >
-        <h2 id={titleId} className="modal-title">
-          Health card for {card.display_name}
-        </h2>
-        <p className="modal-text">
-          Shown at real size (85.6 × 53.98 mm). Print on card stock or plain paper and cut along the edge.
-          {replaced && ' The patient’s earlier cards no longer work.'}
-        </p>
-        <div className="print-card">
-          <img data-testid="card-svg" className="card-svg" src={src} alt={`Health card ${card.card_id}`} />
-        </div>
-        <dl className="card-facts">
-          <dt>Card</dt>
-          <dd className="mono">{card.card_id}</dd>
-          <dt>Fallback code</dt>
-          <dd className="mono card-code" data-testid="card-fallback-code">
-            {card.fallback_code}
-          </dd>
-          <dt>Valid until</dt>
-          <dd>{card.expires_at ? formatDate(card.expires_at.slice(0, 10)) : 'No expiry'}</dd>
-        </dl>
-        <div className="inline-form-actions">
-          <button type="button" className="btn" onClick={onClose}>
-            Close <kbd>Esc</kbd>
-          </button>
-          <button type="button" ref={printRef} className="btn btn-primary" data-testid="card-print" onClick={() => window.print()}>
-            Print
-          </button>
-        </div>
+    <Modal
+      labelledBy={titleId}
+      onClose={onClose}
+      className="modal modal-wide"
+      backdropClassName="modal-backdrop card-preview-backdrop"
+      data-testid="card-preview"
+      data-card-id={card.card_id}
+    >
+      <h2 id={titleId} className="modal-title">
+        Health card for {card.display_name}
+      </h2>
+      <p className="modal-text">
+        Shown at real size (85.6 × 53.98 mm). Print on card stock or plain paper and cut along the edge.
+        {replaced && ' The patient’s earlier cards no longer work.'}
+      </p>
+      <div className="print-card">
+        <img data-testid="card-svg" className="card-svg" src={src} alt={`Health card ${card.card_id}`} />
       </div>
-    </div>
+      <dl className="card-facts">
+        <dt>Card</dt>
+        <dd className="mono">{card.card_id}</dd>
+        <dt>Fallback code</dt>
+        <dd className="mono card-code" data-testid="card-fallback-code">
+          {card.fallback_code}
+        </dd>
+        <dt>Valid until</dt>
+        <dd>{card.expires_at ? formatDate(card.expires_at.slice(0, 10)) : 'No expiry'}</dd>
+      </dl>
+      <div className="inline-form-actions">
+        <button type="button" className="btn" onClick={onClose}>
+          Close <kbd>Esc</kbd>
+        </button>
+        <button type="button" ref={printRef} className="btn btn-primary" data-testid="card-print" onClick={() => window.print()}>
+          Print
+        </button>
+      </div>
+    </Modal>
   );
 }
 

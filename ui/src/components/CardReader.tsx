@@ -4,6 +4,7 @@ import { pictureProblem } from '../camera';
 import { looksLikeCard, scanErrorMessage } from '../cards';
 import { useCamera } from '../useCamera';
 import { useScanDelivery } from './Scanner';
+import { Modal } from './Modal';
 
 /**
  * "Scan card" in the header (shortcut C): opens the card reader. A handheld scanner needs none of
@@ -111,132 +112,122 @@ export function CardReader({ onClose }: { onClose: () => void }) {
 
   const live = state.kind === 'live';
   return (
-    <div className="modal-backdrop">
-      <div
-        className={`modal modal-wide card-reader ${dragging ? 'is-dragging' : ''}`}
-        role="dialog"
-        aria-modal="true"
-        aria-labelledby={titleId}
-        data-testid="card-reader"
-        data-camera-state={state.kind}
-        onKeyDown={(e) => {
-          if (e.key === 'Escape') {
-            e.preventDefault();
-            e.stopPropagation();
-            close();
-          }
-        }}
-        onDragOver={(e) => {
-          e.preventDefault();
-          setDragging(true);
-        }}
-        onDragLeave={() => setDragging(false)}
-        onDrop={onDrop}
+    <Modal
+      labelledBy={titleId}
+      onClose={close}
+      className={`modal modal-wide card-reader ${dragging ? 'is-dragging' : ''}`}
+      data-testid="card-reader"
+      data-camera-state={state.kind}
+      onDragOver={(e) => {
+        e.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={onDrop}
       >
-        <h2 id={titleId} className="modal-title">
-          Read a health card
-        </h2>
-        <p className="modal-text">
-          Hold the card’s QR code up to the camera, or choose or drop a photo of the card. A handheld scanner works on any
-          screen without opening this.
-        </p>
+      <h2 id={titleId} className="modal-title">
+        Read a health card
+      </h2>
+      <p className="modal-text">
+        Hold the card’s QR code up to the camera, or choose or drop a photo of the card. A handheld scanner works on any
+        screen without opening this.
+      </p>
 
-        <div className="camera-box" aria-live="polite">
-          {live && state.preview ? (
-            <img className="camera-preview" data-testid="camera-preview" src={state.preview} alt="What the camera sees" />
-          ) : (
-            <div className="camera-placeholder" data-testid="camera-placeholder">
-              {cameras === null
-                ? 'Looking for cameras…'
-                : cameras.length === 0
-                  ? 'No camera found on this computer.'
-                  : state.kind === 'starting'
-                    ? 'Starting the camera…'
-                    : state.kind === 'live'
-                      ? 'Waiting for the first picture…'
-                      : state.kind === 'failed'
-                        ? state.message
-                        : 'Camera off.'}
-            </div>
-          )}
-        </div>
-        <p className="camera-status" role="status" data-testid="camera-status">
-          {live
-            ? notCard
-              ? 'That code is not an Anola health card — hold the card’s own QR code up to the camera.'
-              : 'Looking for a card — hold it still, about a hand’s width from the camera.'
-            : ''}
-        </p>
-        {cameras && cameras.length > 0 && (
-          <div className="camera-controls">
-            {cameras.length > 1 && (
-              <select
-                aria-label="Camera"
-                value={chosen ?? ''}
-                onChange={(e) => {
-                  setChosen(e.target.value);
-                  start(e.target.value);
-                }}
-              >
-                {cameras.map((c) => (
-                  <option key={c.id} value={c.id}>
-                    {c.name}
-                  </option>
-                ))}
-              </select>
-            )}
-            {state.kind === 'live' || state.kind === 'starting' ? (
-              <button type="button" className="btn" data-testid="camera-stop" onClick={stop}>
-                Turn camera off
-              </button>
-            ) : (
-              <button type="button" className="btn" data-testid="camera-start" onClick={() => chosen && start(chosen)}>
-                Turn camera on
-              </button>
-            )}
+      <div className="camera-box" aria-live="polite">
+        {live && state.preview ? (
+          <img className="camera-preview" data-testid="camera-preview" src={state.preview} alt="What the camera sees" />
+        ) : (
+          <div className="camera-placeholder" data-testid="camera-placeholder">
+            {cameras === null
+              ? 'Looking for cameras…'
+              : cameras.length === 0
+                ? 'No camera found on this computer.'
+                : state.kind === 'starting'
+                  ? 'Starting the camera…'
+                  : state.kind === 'live'
+                    ? 'Waiting for the first picture…'
+                    : state.kind === 'failed'
+                      ? state.message
+                      : 'Camera off.'}
           </div>
         )}
-
-        <div className="picture-row">
-          <input
-            ref={fileRef}
-            type="file"
-            accept="image/png,image/jpeg"
-            className="visually-hidden"
-            data-testid="card-picture-input"
-            onChange={(e) => {
-              const f = e.target.files?.[0];
-              if (f) readPicture(f);
-              e.target.value = '';
-            }}
-          />
-          <button
-            type="button"
-            className="btn"
-            data-testid="card-picture-button"
-            disabled={picture.kind === 'reading'}
-            onClick={() => fileRef.current?.click()}
-          >
-            Choose a picture…
-          </button>
-          <span className="picture-hint">{dragging ? 'Drop the picture to read it' : 'or drop a PNG/JPEG photo here'}</span>
-        </div>
-        {picture.kind === 'reading' && (
-          <p role="status" className="picture-progress" data-testid="card-picture-reading">
-            <span className="spinner" aria-hidden="true" /> Reading {picture.name}… a large photo takes a second or two.
-          </p>
-        )}
-        {picture.kind === 'error' && (
-          <p role="alert" className="field-error" data-testid="card-picture-error">
-            {picture.message}
-          </p>
-        )}
-        <div className="inline-form-actions">
-          <button type="button" className="btn" onClick={close}>
-            Close <kbd>Esc</kbd>
-          </button>
-        </div>
       </div>
-    </div>
+      <p className="camera-status" role="status" data-testid="camera-status">
+        {live
+          ? notCard
+            ? 'That code is not an Anola health card — hold the card’s own QR code up to the camera.'
+            : 'Looking for a card — hold it still, about a hand’s width from the camera.'
+          : ''}
+      </p>
+      {cameras && cameras.length > 0 && (
+        <div className="camera-controls">
+          {cameras.length > 1 && (
+            <select
+              aria-label="Camera"
+              value={chosen ?? ''}
+              onChange={(e) => {
+                setChosen(e.target.value);
+                start(e.target.value);
+              }}
+            >
+              {cameras.map((c) => (
+                <option key={c.id} value={c.id}>
+                  {c.name}
+                </option>
+              ))}
+            </select>
+          )}
+          {state.kind === 'live' || state.kind === 'starting' ? (
+            <button type="button" className="btn" data-testid="camera-stop" onClick={stop}>
+              Turn camera off
+            </button>
+          ) : (
+            <button type="button" className="btn" data-testid="camera-start" onClick={() => chosen && start(chosen)}>
+              Turn camera on
+            </button>
+          )}
+        </div>
+      )}
+
+      <div className="picture-row">
+        <input
+          ref={fileRef}
+          type="file"
+          accept="image/png,image/jpeg"
+          className="visually-hidden"
+          data-testid="card-picture-input"
+          onChange={(e) => {
+            const f = e.target.files?.[0];
+            if (f) readPicture(f);
+            e.target.value = '';
+          }}
+        />
+        <button
+          type="button"
+          className="btn"
+          data-testid="card-picture-button"
+          disabled={picture.kind === 'reading'}
+          onClick={() => fileRef.current?.click()}
+        >
+          Choose a picture…
+        </button>
+        <span className="picture-hint">{dragging ? 'Drop the picture to read it' : 'or drop a PNG/JPEG photo here'}</span>
+      </div>
+      {picture.kind === 'reading' && (
+        <p role="status" className="picture-progress" data-testid="card-picture-reading">
+          <span className="spinner" aria-hidden="true" /> Reading {picture.name}… a large photo takes a second or two.
+        </p>
+      )}
+      {picture.kind === 'error' && (
+        <p role="alert" className="field-error" data-testid="card-picture-error">
+          {picture.message}
+        </p>
+      )}
+      <div className="inline-form-actions">
+        <button type="button" className="btn" onClick={close}>
+          Close <kbd>Esc</kbd>
+        </button>
+      </div>
+    </Modal>
   );
 }

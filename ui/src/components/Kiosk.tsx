@@ -6,6 +6,7 @@ import { KIOSK_START, kioskReducer, kioskTimeout, type KioskEvent, type KioskSta
 import type { DeviceState } from '../types';
 import { useWedgeScanner } from './Scanner';
 import { useCamera } from '../useCamera';
+import { Modal } from './Modal';
 
 /**
  * Self check-in: a patient scans their card (keyboard-wedge scanner) or types its fallback code and
@@ -238,65 +239,46 @@ function LeaveKioskDialog({
   };
 
   return (
-    <div
-      className="modal-backdrop"
-      onMouseDown={(e) => {
-        if (e.target === e.currentTarget) onClose();
-      }}
-    >
-      <div
-        className="modal"
-        role="dialog"
-        aria-modal="true"
-        aria-labelledby={titleId}
-        data-testid="kiosk-pin-dialog"
-        onKeyDown={(e) => {
-          if (e.key === 'Escape') {
-            e.preventDefault();
-            onClose();
-          }
-        }}
-      >
-        <form noValidate onSubmit={submit}>
-          <h2 id={titleId} className="modal-title">
-            Leave kiosk mode
-          </h2>
-          <p className="modal-text">Staff only: enter the PIN of the person who started kiosk mode.</p>
-          <div className={`field ${error ? 'has-error' : ''}`}>
-            <label htmlFor={inputId}>PIN</label>
-            <input
-              id={inputId}
-              ref={inputRef}
-              data-testid="kiosk-pin"
-              className="mono auth-code"
-              type="password"
-              inputMode="numeric"
-              autoComplete="off"
-              maxLength={8}
-              value={pin}
-              onChange={(e) => {
-                setPin(e.target.value.replace(/\D/g, ''));
-                if (error) setError(null);
-              }}
-            />
-          </div>
-          <div className="auth-error-slot">
-            {error && (
-              <div className="auth-error" role="alert" data-testid="kiosk-pin-error">
-                {error}
-              </div>
-            )}
-          </div>
-          <div className="inline-form-actions">
-            <button type="button" className="btn" onClick={onClose}>
-              Cancel <kbd>Esc</kbd>
-            </button>
-            <button type="submit" className="btn btn-primary" data-testid="kiosk-pin-submit" disabled={busy}>
-              {busy ? 'Checking…' : 'Leave kiosk mode'}
-            </button>
-          </div>
-        </form>
-      </div>
-    </div>
+    <Modal labelledBy={titleId} onClose={onClose} closeOnBackdrop data-testid="kiosk-pin-dialog">
+      <form noValidate onSubmit={submit}>
+        <h2 id={titleId} className="modal-title">
+          Leave kiosk mode
+        </h2>
+        <p className="modal-text">Staff only: enter the PIN of the person who started kiosk mode.</p>
+        <div className={`field ${error ? 'has-error' : ''}`}>
+          <label htmlFor={inputId}>PIN</label>
+          <input
+            id={inputId}
+            ref={inputRef}
+            data-testid="kiosk-pin"
+            className="mono auth-code"
+            type="password"
+            inputMode="numeric"
+            autoComplete="off"
+            maxLength={8}
+            value={pin}
+            onChange={(e) => {
+              setPin(e.target.value.replace(/\D/g, ''));
+              if (error) setError(null);
+            }}
+          />
+        </div>
+        <div className="auth-error-slot">
+          {error && (
+            <div className="auth-error" role="alert" data-testid="kiosk-pin-error">
+              {error}
+            </div>
+          )}
+        </div>
+        <div className="inline-form-actions">
+          <button type="button" className="btn" onClick={onClose}>
+            Cancel <kbd>Esc</kbd>
+          </button>
+          <button type="submit" className="btn btn-primary" data-testid="kiosk-pin-submit" disabled={busy}>
+            {busy ? 'Checking…' : 'Leave kiosk mode'}
+          </button>
+        </div>
+      </form>
+    </Modal>
   );
 }

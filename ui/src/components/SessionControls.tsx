@@ -3,6 +3,7 @@ import { api, toApiError } from '../api';
 import { authErrorMessage, pinProblem } from '../auth';
 import type { Access } from '../roles';
 import type { DeviceState, SessionUser } from '../types';
+import { Modal } from './Modal';
 
 /** What the app knows about the session (from the gate). */
 export interface Session {
@@ -132,7 +133,6 @@ export function SetPinDialog({
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const inputRef = useRef<HTMLInputElement>(null);
-  const dialogRef = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
     inputRef.current?.focus();
@@ -160,85 +160,51 @@ export function SetPinDialog({
   };
 
   return (
-    <div
-      className="modal-backdrop"
-      onMouseDown={(e) => {
-        if (e.target === e.currentTarget) onClose();
-      }}
-    >
-      <div
-        ref={dialogRef}
-        className="modal"
-        role="dialog"
-        aria-modal="true"
-        aria-labelledby={titleId}
-        data-testid="set-pin-dialog"
-        onKeyDown={(e) => {
-          if (e.key === 'Escape') {
-            e.preventDefault();
-            e.stopPropagation();
-            onClose();
-          } else if (e.key === 'Tab') {
-            // Keep focus inside the dialog.
-            const items = dialogRef.current?.querySelectorAll<HTMLElement>('input, button:not([disabled])');
-            if (!items?.length) return;
-            const first = items[0];
-            const last = items[items.length - 1];
-            if (e.shiftKey && document.activeElement === first) {
-              e.preventDefault();
-              last.focus();
-            } else if (!e.shiftKey && document.activeElement === last) {
-              e.preventDefault();
-              first.focus();
-            }
-          }
-        }}
-      >
-        <form noValidate onSubmit={(e) => void submit(e)}>
-          <h2 id={titleId} className="modal-title">
-            {replacing ? 'Change your PIN' : 'Set a PIN'}
-          </h2>
-          <p className="modal-text">
-            When the app locks, unlock it with this PIN instead of your password. It works on this device only. After 5
-            wrong PINs you must sign in with your password.
-          </p>
-          <div className={`field ${error ? 'has-error' : ''}`}>
-            <label htmlFor={inputId}>PIN (4 to 8 digits)</label>
-            <input
-              id={inputId}
-              ref={inputRef}
-              data-testid="pin-input"
-              className="mono auth-code"
-              type="password"
-              inputMode="numeric"
-              autoComplete="off"
-              maxLength={8}
-              value={pin}
-              aria-invalid={error ? true : undefined}
-              aria-describedby={error ? `${inputId}-error` : undefined}
-              onChange={(e) => {
-                setPin(e.target.value.replace(/\D/g, ''));
-                if (error) setError(null);
-              }}
-            />
-          </div>
-          <div className="auth-error-slot">
-            {error && (
-              <div className="auth-error" role="alert" id={`${inputId}-error`} data-testid="pin-error">
-                {error}
-              </div>
-            )}
-          </div>
-          <div className="inline-form-actions">
-            <button type="button" className="btn" onClick={onClose}>
-              Cancel <kbd>Esc</kbd>
-            </button>
-            <button type="submit" className="btn btn-primary" data-testid="pin-submit" disabled={busy}>
-              {busy ? 'Saving…' : 'Save PIN'} <kbd>Enter</kbd>
-            </button>
-          </div>
-        </form>
-      </div>
-    </div>
+    <Modal labelledBy={titleId} onClose={onClose} closeOnBackdrop trapFocus data-testid="set-pin-dialog">
+      <form noValidate onSubmit={(e) => void submit(e)}>
+        <h2 id={titleId} className="modal-title">
+          {replacing ? 'Change your PIN' : 'Set a PIN'}
+        </h2>
+        <p className="modal-text">
+          When the app locks, unlock it with this PIN instead of your password. It works on this device only. After 5
+          wrong PINs you must sign in with your password.
+        </p>
+        <div className={`field ${error ? 'has-error' : ''}`}>
+          <label htmlFor={inputId}>PIN (4 to 8 digits)</label>
+          <input
+            id={inputId}
+            ref={inputRef}
+            data-testid="pin-input"
+            className="mono auth-code"
+            type="password"
+            inputMode="numeric"
+            autoComplete="off"
+            maxLength={8}
+            value={pin}
+            aria-invalid={error ? true : undefined}
+            aria-describedby={error ? `${inputId}-error` : undefined}
+            onChange={(e) => {
+              setPin(e.target.value.replace(/\D/g, ''));
+              if (error) setError(null);
+            }}
+          />
+        </div>
+        <div className="auth-error-slot">
+          {error && (
+            <div className="auth-error" role="alert" id={`${inputId}-error`} data-testid="pin-error">
+              {error}
+            </div>
+          )}
+        </div>
+        <div className="inline-form-actions">
+          <button type="button" className="btn" onClick={onClose}>
+            Cancel <kbd>Esc</kbd>
+          </button>
+          <button type="submit" className="btn btn-primary" data-testid="pin-submit" disabled={busy}>
+            {busy ? 'Saving…' : 'Save PIN'} <kbd>Enter</kbd>
+          </button>
+        </div>
+      </form>
+    </Modal>
   );
 }
