@@ -3,6 +3,7 @@ import { api, toApiError } from '../api';
 import { authErrorMessage, lockedUntilLabel, mfaSetupNeeded, normalizeTotp, pinExhausted, TOO_MANY_PINS, wrongPinMessage } from '../auth';
 import { accessOf, roleLabel } from '../roles';
 import type { ApiError, DeviceState } from '../types';
+import { AuthInput, PinInput } from './AuthInput';
 
 /** A message carried to the sign-in screen (e.g. after too many wrong PINs), with whose name to fill in. */
 export interface Flash {
@@ -54,76 +55,6 @@ function ErrorSlot({ message, testId, id }: { message: string | null; testId: st
       {message && (
         <div className="auth-error" role="alert" id={id} data-testid={testId}>
           {message}
-        </div>
-      )}
-    </div>
-  );
-}
-
-interface InputProps {
-  id: string;
-  label: string;
-  testId: string;
-  value: string;
-  onChange: (v: string) => void;
-  type?: 'text' | 'password';
-  autoComplete?: string;
-  inputMode?: 'text' | 'numeric';
-  autoFocus?: boolean;
-  ref?: Ref<HTMLInputElement>;
-  hint?: ReactNode;
-  invalid?: boolean;
-  errorId?: string;
-  maxLength?: number;
-  className?: string;
-  placeholder?: string;
-}
-
-function AuthInput({
-  id,
-  label,
-  testId,
-  value,
-  onChange,
-  type = 'text',
-  autoComplete = 'off',
-  inputMode,
-  autoFocus,
-  ref,
-  hint,
-  invalid,
-  errorId,
-  maxLength,
-  className,
-  placeholder,
-}: InputProps) {
-  const hintId = hint ? `${id}-hint` : undefined;
-  const describedBy = [hintId, invalid ? errorId : undefined].filter(Boolean).join(' ') || undefined;
-  return (
-    <div className={`field ${invalid ? 'has-error' : ''}`}>
-      <label htmlFor={id}>{label}</label>
-      <input
-        id={id}
-        ref={ref}
-        data-testid={testId}
-        className={className}
-        type={type}
-        value={value}
-        autoComplete={autoComplete}
-        autoCapitalize="off"
-        autoCorrect="off"
-        spellCheck={false}
-        inputMode={inputMode}
-        autoFocus={autoFocus}
-        maxLength={maxLength}
-        placeholder={placeholder}
-        aria-invalid={invalid || undefined}
-        aria-describedby={describedBy}
-        onChange={(e) => onChange(e.target.value)}
-      />
-      {hint && (
-        <div className="hint" id={hintId}>
-          {hint}
         </div>
       )}
     </div>
@@ -670,19 +601,15 @@ export function LockScreen({
       </div>
       <form className="auth-form" data-testid="unlock-form" noValidate onSubmit={(e) => void submit(e)}>
         {usePin ? (
-          <AuthInput
+          <PinInput
             key="pin"
             id={`${base}-pin`}
             label="PIN"
             testId="unlock-pin"
-            type="password"
-            inputMode="numeric"
-            maxLength={8}
             value={secret}
-            onChange={(v) => setSecret(v.replace(/\D/g, ''))}
+            onChange={setSecret}
             ref={secretRef}
             autoFocus
-            className="mono auth-code"
             invalid={!!error}
             errorId={errorId}
           />

@@ -6,6 +6,7 @@ import { KIOSK_START, kioskReducer, kioskTimeout, type KioskEvent, type KioskSta
 import type { DeviceState } from '../types';
 import { useWedgeScanner } from './Scanner';
 import { useCamera } from '../useCamera';
+import { PinInput } from './AuthInput';
 import { Modal } from './Modal';
 
 /**
@@ -245,27 +246,22 @@ function LeaveKioskDialog({
           Leave kiosk mode
         </h2>
         <p className="modal-text">Staff only: enter the PIN of the person who started kiosk mode.</p>
-        <div className={`field ${error ? 'has-error' : ''}`}>
-          <label htmlFor={inputId}>PIN</label>
-          <input
-            id={inputId}
-            ref={inputRef}
-            data-testid="kiosk-pin"
-            className="mono auth-code"
-            type="password"
-            inputMode="numeric"
-            autoComplete="off"
-            maxLength={8}
-            value={pin}
-            onChange={(e) => {
-              setPin(e.target.value.replace(/\D/g, ''));
-              if (error) setError(null);
-            }}
-          />
-        </div>
+        <PinInput
+          id={inputId}
+          label="PIN"
+          testId="kiosk-pin"
+          ref={inputRef}
+          value={pin}
+          invalid={!!error}
+          errorId={`${inputId}-error`}
+          onChange={(v) => {
+            setPin(v);
+            if (error) setError(null);
+          }}
+        />
         <div className="auth-error-slot">
           {error && (
-            <div className="auth-error" role="alert" data-testid="kiosk-pin-error">
+            <div className="auth-error" role="alert" id={`${inputId}-error`} data-testid="kiosk-pin-error">
               {error}
             </div>
           )}

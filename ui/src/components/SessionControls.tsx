@@ -3,6 +3,7 @@ import { api, toApiError } from '../api';
 import { authErrorMessage, pinProblem } from '../auth';
 import type { Access } from '../roles';
 import type { DeviceState, SessionUser } from '../types';
+import { PinInput } from './AuthInput';
 import { Modal } from './Modal';
 
 /** What the app knows about the session (from the gate). */
@@ -169,26 +170,19 @@ export function SetPinDialog({
           When the app locks, unlock it with this PIN instead of your password. It works on this device only. After 5
           wrong PINs you must sign in with your password.
         </p>
-        <div className={`field ${error ? 'has-error' : ''}`}>
-          <label htmlFor={inputId}>PIN (4 to 8 digits)</label>
-          <input
-            id={inputId}
-            ref={inputRef}
-            data-testid="pin-input"
-            className="mono auth-code"
-            type="password"
-            inputMode="numeric"
-            autoComplete="off"
-            maxLength={8}
-            value={pin}
-            aria-invalid={error ? true : undefined}
-            aria-describedby={error ? `${inputId}-error` : undefined}
-            onChange={(e) => {
-              setPin(e.target.value.replace(/\D/g, ''));
-              if (error) setError(null);
-            }}
-          />
-        </div>
+        <PinInput
+          id={inputId}
+          label="PIN (4 to 8 digits)"
+          testId="pin-input"
+          ref={inputRef}
+          value={pin}
+          invalid={!!error}
+          errorId={`${inputId}-error`}
+          onChange={(v) => {
+            setPin(v);
+            if (error) setError(null);
+          }}
+        />
         <div className="auth-error-slot">
           {error && (
             <div className="auth-error" role="alert" id={`${inputId}-error`} data-testid="pin-error">
