@@ -6,8 +6,7 @@ import { KIOSK_START, kioskReducer, kioskTimeout, type KioskEvent, type KioskSta
 import type { DeviceState } from '../types';
 import { useWedgeScanner } from './Scanner';
 import { useCamera } from '../useCamera';
-import { PinInput } from './AuthInput';
-import { Modal } from './Modal';
+import { PinDialog } from './PinDialog';
 
 /**
  * Self check-in: a patient scans their card (keyboard-wedge scanner) or types its fallback code and
@@ -210,8 +209,6 @@ function LeaveKioskDialog({
   onLeft: (s: DeviceState) => void;
   onSessionEnded: () => void;
 }) {
-  const titleId = useId();
-  const inputId = useId();
   const [pin, setPin] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -240,41 +237,22 @@ function LeaveKioskDialog({
   };
 
   return (
-    <Modal labelledBy={titleId} onClose={onClose} closeOnBackdrop data-testid="kiosk-pin-dialog">
-      <form noValidate onSubmit={submit}>
-        <h2 id={titleId} className="modal-title">
-          Leave kiosk mode
-        </h2>
-        <p className="modal-text">Staff only: enter the PIN of the person who started kiosk mode.</p>
-        <PinInput
-          id={inputId}
-          label="PIN"
-          testId="kiosk-pin"
-          ref={inputRef}
-          value={pin}
-          invalid={!!error}
-          errorId={`${inputId}-error`}
-          onChange={(v) => {
-            setPin(v);
-            if (error) setError(null);
-          }}
-        />
-        <div className="auth-error-slot">
-          {error && (
-            <div className="auth-error" role="alert" id={`${inputId}-error`} data-testid="kiosk-pin-error">
-              {error}
-            </div>
-          )}
-        </div>
-        <div className="inline-form-actions">
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel <kbd>Esc</kbd>
-          </button>
-          <button type="submit" className="btn btn-primary" data-testid="kiosk-pin-submit" disabled={busy}>
-            {busy ? 'Checking…' : 'Leave kiosk mode'}
-          </button>
-        </div>
-      </form>
-    </Modal>
+    <PinDialog
+      title="Leave kiosk mode"
+      text="Staff only: enter the PIN of the person who started kiosk mode."
+      label="PIN"
+      pin={pin}
+      error={error}
+      busy={busy}
+      submitLabel={busy ? 'Checking…' : 'Leave kiosk mode'}
+      inputRef={inputRef}
+      testIds={{ dialog: 'kiosk-pin-dialog', input: 'kiosk-pin', error: 'kiosk-pin-error', submit: 'kiosk-pin-submit' }}
+      onPin={(v) => {
+        setPin(v);
+        if (error) setError(null);
+      }}
+      onSubmit={submit}
+      onClose={onClose}
+    />
   );
 }

@@ -1,10 +1,9 @@
-import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, toApiError } from '../api';
 import { authErrorMessage, pinProblem } from '../auth';
 import type { Access } from '../roles';
 import type { DeviceState, SessionUser } from '../types';
-import { PinInput } from './AuthInput';
-import { Modal } from './Modal';
+import { PinDialog } from './PinDialog';
 
 /** What the app knows about the session (from the gate). */
 export interface Session {
@@ -128,8 +127,6 @@ export function SetPinDialog({
   onClose: () => void;
   onSaved: (s: DeviceState) => void;
 }) {
-  const titleId = useId();
-  const inputId = useId();
   const [pin, setPin] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -161,44 +158,27 @@ export function SetPinDialog({
   };
 
   return (
-    <Modal labelledBy={titleId} onClose={onClose} closeOnBackdrop trapFocus data-testid="set-pin-dialog">
-      <form noValidate onSubmit={(e) => void submit(e)}>
-        <h2 id={titleId} className="modal-title">
-          {replacing ? 'Change your PIN' : 'Set a PIN'}
-        </h2>
-        <p className="modal-text">
-          When the app locks, unlock it with this PIN instead of your password. It works on this device only. After 5
-          wrong PINs you must sign in with your password.
-        </p>
-        <PinInput
-          id={inputId}
-          label="PIN (4 to 8 digits)"
-          testId="pin-input"
-          ref={inputRef}
-          value={pin}
-          invalid={!!error}
-          errorId={`${inputId}-error`}
-          onChange={(v) => {
-            setPin(v);
-            if (error) setError(null);
-          }}
-        />
-        <div className="auth-error-slot">
-          {error && (
-            <div className="auth-error" role="alert" id={`${inputId}-error`} data-testid="pin-error">
-              {error}
-            </div>
-          )}
-        </div>
-        <div className="inline-form-actions">
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel <kbd>Esc</kbd>
-          </button>
-          <button type="submit" className="btn btn-primary" data-testid="pin-submit" disabled={busy}>
-            {busy ? 'Saving…' : 'Save PIN'} <kbd>Enter</kbd>
-          </button>
-        </div>
-      </form>
-    </Modal>
+    <PinDialog
+      title={replacing ? 'Change your PIN' : 'Set a PIN'}
+      text="When the app locks, unlock it with this PIN instead of your password. It works on this device only. After 5 wrong PINs you must sign in with your password."
+      label="PIN (4 to 8 digits)"
+      pin={pin}
+      error={error}
+      busy={busy}
+      submitLabel={
+        <>
+          {busy ? 'Saving…' : 'Save PIN'} <kbd>Enter</kbd>
+        </>
+      }
+      inputRef={inputRef}
+      trapFocus
+      testIds={{ dialog: 'set-pin-dialog', input: 'pin-input', error: 'pin-error', submit: 'pin-submit' }}
+      onPin={(v) => {
+        setPin(v);
+        if (error) setError(null);
+      }}
+      onSubmit={(e) => void submit(e)}
+      onClose={onClose}
+    />
   );
 }
