@@ -42,10 +42,10 @@ usage() {
 
 source_hash() {
   local f
-  for f in go.mod go.sum main.go; do
+  for f in go.mod go.sum main.go id-pushdown.sh; do
     [[ -f "$SRC_DIR/$f" ]] || die "missing $SRC_DIR/$f"
   done
-  (cd "$SRC_DIR" && sha256sum go.mod go.sum main.go) | sha256sum | cut -d' ' -f1
+  (cd "$SRC_DIR" && sha256sum go.mod go.sum main.go id-pushdown.sh) | sha256sum | cut -d' ' -f1
 }
 
 find_go() {
@@ -121,9 +121,14 @@ cmd_build() {
   start=$(date +%s)
   # GOTOOLCHAIN=local: never download a Go toolchain (the module asks for 1.24; any newer local Go works).
   # -mod=mod: allow resolving modules from the proxy on a fresh machine (go.sum is complete).
+  # The `_id` look-up fix (docs/adr/0008-ferretdb-id-lookups-use-the-index.md): a patched copy of
+  # the module that queries `_id` with the expression its own unique index is built on.
+  local modfile
+  modfile=$(GOTOOLCHAIN=local GOFLAGS="-mod=mod" "$SRC_DIR/id-pushdown.sh" "$go_bin" "$TOOLS_DIR/ferretdb-patched") ||
+    die "could not prepare the FerretDB _id look-up fix (see above)"
   if ! (cd "$SRC_DIR" &&
     GOTOOLCHAIN=local GOFLAGS="-mod=mod -buildvcs=false" CGO_ENABLED=0 \
-      "$go_bin" build -trimpath -ldflags="-s -w" -o "$tmp" .); then
+      "$go_bin" build -modfile "$modfile" -trimpath -ldflags="-s -w" -o "$tmp" .); then
     rm -f "$tmp"
     die "go build of tools/ferretdb failed (see output above). Is the Go module proxy reachable (GOPROXY=$("$go_bin" env GOPROXY))?"
   fi

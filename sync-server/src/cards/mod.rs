@@ -129,8 +129,15 @@ pub async fn issue<S: Store>(
         card.card_id = new_card_id();
     }
     let mut replaced = Vec::new();
-    for old in store.cards_of_patient(patient_id).await? {
-        if old.card_id != card.card_id && old.revoked_at.is_none() {
+    // Cards come in the order they were linked to the patient: only those before ours are
+    // replaced, so two issuances at once leave the later one valid rather than revoking each other.
+    for old in store
+        .cards_of_patient(patient_id)
+        .await?
+        .into_iter()
+        .take_while(|c| c.card_id != card.card_id)
+    {
+        if old.revoked_at.is_none() {
             store.revoke_card(&old.card_id, now, "replaced").await?;
             replaced.push(old.card_id);
         }

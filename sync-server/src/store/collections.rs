@@ -38,6 +38,7 @@ pub(crate) const FIXED: &[&str] = &[
     "card_keys",
     "health_cards",
     "card_revocations",
+    "patient_cards",
 ];
 
 const NAMESPACE_EXISTS: i32 = 48;

@@ -237,7 +237,7 @@ impl Store for MongoStore {
             let model = IndexModel::builder().keys(keys).options(options).build();
             self.coll(coll).create_index(model).await.map_err(unavailable)?;
         }
-        Ok(())
+        self.link_existing_cards().await
     }
 
     async fn accept_mutations(&self, device_id: &str, clinic_id: &str, ms: &[Mutation]) -> Result<Vec<Accepted>, StoreError> {
@@ -259,8 +259,9 @@ impl Store for MongoStore {
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         let inserted = self.insert_many_unique("mutations", docs).await?;
-        // Seen before: read what each was first sent with, and whether it finished. One `$in` read
-        // per collection for the whole push (each read is a collection scan on FerretDB).
+        // Seen before: read what each was first sent with, and whether it finished. Point reads by
+        // `_id` (concurrently, a few at a time): the only read whose cost does not grow with the
+        // collection on FerretDB (an `$in` scans it; docs/adr/0008).
         let seen: Vec<String> = ms
             .iter()
             .zip(&inserted)
@@ -269,32 +270,19 @@ impl Store for MongoStore {
             .collect();
         let mut digests: HashMap<String, String> = HashMap::new();
         let mut finished: HashMap<String, MutationStatus> = HashMap::new();
-        if !seen.is_empty() {
-            let firsts: Vec<Document> = self
-                .coll("mutations")
-                .find(doc! {"_id": {"$in": &seen}})
-                .projection(doc! {"digest": 1})
-                .await
-                .map_err(unavailable)?
-                .try_collect()
-                .await
-                .map_err(unavailable)?;
-            for d in firsts {
-                if let (Ok(id), Ok(digest)) = (d.get_str("_id"), d.get_str("digest")) {
-                    digests.insert(id.to_owned(), digest.to_owned());
+        for chunk in seen.chunks(READ_FANOUT) {
+            let reads = chunk.iter().map(|id| async move {
+                let first = self.find_by_id("mutations", id).await?;
+                let result = self.find_by_id("mutation_results", id).await?;
+                Ok::<_, StoreError>((id, first, result))
+            });
+            for r in join_all(reads).await {
+                let (id, first, result) = r?;
+                if let Some(digest) = first.as_ref().and_then(|d| d.get_str("digest").ok()) {
+                    digests.insert(id.clone(), digest.to_owned());
                 }
-            }
-            let results: Vec<Document> = self
-                .coll("mutation_results")
-                .find(doc! {"_id": {"$in": &seen}})
-                .await
-                .map_err(unavailable)?
-                .try_collect()
-                .await
-                .map_err(unavailable)?;
-            for d in results {
-                if let Ok(id) = d.get_str("_id") {
-                    finished.insert(id.to_owned(), from_bson(d.get("status").cloned().unwrap_or(Bson::Null))?);
+                if let Some(d) = result {
+                    finished.insert(id.clone(), from_bson(d.get("status").cloned().unwrap_or(Bson::Null))?);
                 }
             }
         }

@@ -85,8 +85,18 @@ impl AccountStore for MongoStore {
     }
 
     async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
-        let found = self.find_all("users", doc! {"username_lower": username.to_lowercase()}).await?;
-        found.into_iter().next().map(user_from).transpose()
+        // Two point reads: the name's claim names its holder (`insert_user` claims it first), then
+        // the user by id. A claim whose user was never written (a crash between the two inserts)
+        // reads as no user.
+        let key = format!("username:{}", username.to_lowercase());
+        let Some(holder) = self
+            .find_by_id("claims", &key)
+            .await?
+            .and_then(|d| d.get_str("holder").ok().and_then(|h| h.parse::<Uuid>().ok()))
+        else {
+            return Ok(None);
+        };
+        self.user_by_id(holder).await
     }
 
     async fn user_by_id(&self, id: Uuid) -> Result<Option<UserRecord>, StoreError> {
@@ -94,15 +104,15 @@ impl AccountStore for MongoStore {
     }
 
     async fn users_by_ids(&self, ids: &[Uuid]) -> Result<Vec<UserRecord>, StoreError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
+        // One point read per id, concurrently (an `$in` scans the collection on FerretDB).
+        let found = futures::future::join_all(ids.iter().map(|id| self.user_by_id(*id))).await;
+        let mut out = Vec::with_capacity(ids.len());
+        for u in found {
+            if let Some(u) = u? {
+                out.push(u);
+            }
         }
-        let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
-        self.find_all("users", doc! {"_id": {"$in": ids}})
-            .await?
-            .into_iter()
-            .map(user_from)
-            .collect()
+        Ok(out)
     }
 
     async fn users_of_clinic(&self, clinic_id: &str) -> Result<Vec<UserRecord>, StoreError> {

@@ -1,8 +1,12 @@
 //! `CardStore` on MongoDB / FerretDB. Collections (all `_id` strings): `card_keys` (kid),
-//! `health_cards` (card id), `card_revocations` (card id).
+//! `health_cards` (card id), `card_revocations` (card id), `patient_cards`
+//! (`<patient id>:<n, 6 digits>`: the patient's n-th card, a dense sequence per patient so a
+//! patient's cards are found with point reads, never a scan of every card).
 
 use super::cards::{CardKeyRecord, CardRecord, CardStore};
 use super::mongo::MongoStore;
+use super::sequence::last_present;
+use futures::future::join_all;
 use super::mongo_accounts::{from_doc, record_doc};
 use super::{Inserted, StoreError};
 use async_trait::async_trait;
@@ -10,18 +14,21 @@ use mongodb::bson::{doc, Document};
 use std::collections::HashMap;
 use uuid::Uuid;
 
+fn link_key(patient_id: Uuid, n: u64) -> String {
+    format!("{patient_id}:{n:06}")
+}
+
 impl MongoStore {
     async fn with_revocations(&self, docs: Vec<Document>) -> Result<Vec<CardRecord>, StoreError> {
-        if docs.is_empty() {
-            return Ok(Vec::new());
-        }
+        // One point read per card (an `$in` scans the collection on FerretDB).
         let ids: Vec<String> = docs.iter().filter_map(|d| d.get_str("_id").ok().map(str::to_owned)).collect();
-        let revoked: HashMap<String, i64> = self
-            .find_all("card_revocations", doc! {"_id": {"$in": ids}})
-            .await?
-            .into_iter()
-            .filter_map(|d| Some((d.get_str("_id").ok()?.to_owned(), d.get_i64("at").ok()?)))
-            .collect();
+        let found = join_all(ids.iter().map(|id| self.find_by_id("card_revocations", id))).await;
+        let mut revoked: HashMap<String, i64> = HashMap::new();
+        for (id, d) in ids.iter().zip(found) {
+            if let Some(at) = d?.and_then(|d| d.get_i64("at").ok()) {
+                revoked.insert(id.clone(), at);
+            }
+        }
         docs.into_iter()
             .map(|d| {
                 let mut c: CardRecord = from_doc(d)?;
@@ -29,6 +36,60 @@ impl MongoStore {
                 Ok(c)
             })
             .collect()
+    }
+
+    async fn card_links(&self, patient_id: Uuid) -> Result<u64, StoreError> {
+        last_present(|n| async move { Ok(self.find_by_id("patient_cards", &link_key(patient_id, n)).await?.is_some()) }).await
+    }
+
+    /// Links a card to its patient under the next free number; returns the number.
+    async fn link_card(&self, patient_id: Uuid, card_id: &str) -> Result<u64, StoreError> {
+        let mut n = self.card_links(patient_id).await? + 1;
+        loop {
+            let d = doc! {"_id": link_key(patient_id, n), "card_id": card_id};
+            match self.insert_once("patient_cards", d).await? {
+                Inserted::Yes => return Ok(n),
+                Inserted::Taken => n += 1,
+            }
+        }
+    }
+
+    /// Links every card issued before `patient_cards` existed (once per database; start-up only,
+    /// so the scan of `health_cards` is paid once, never on a request).
+    pub(super) async fn link_existing_cards(&self) -> Result<(), StoreError> {
+        const MARK: &str = "migration:patient_cards_v1";
+        if self.find_by_id("server_secrets", MARK).await?.is_some() {
+            return Ok(());
+        }
+        let mut by_patient: HashMap<Uuid, Vec<(i64, String)>> = HashMap::new();
+        for d in self.find_all("health_cards", doc! {}).await? {
+            let c: CardRecord = from_doc(d)?;
+            by_patient.entry(c.patient_id).or_default().push((c.issued_at, c.card_id));
+        }
+        for (patient, mut cards) in by_patient {
+            cards.sort();
+            let linked = self.linked_card_ids(patient).await?;
+            for (_, card_id) in cards {
+                if !linked.iter().any(|(_, c)| *c == card_id) {
+                    self.link_card(patient, &card_id).await?;
+                }
+            }
+        }
+        self.insert_once("server_secrets", doc! {"_id": MARK, "at": super::mongo::now()})
+            .await?;
+        Ok(())
+    }
+
+    async fn linked_card_ids(&self, patient_id: Uuid) -> Result<Vec<(u64, String)>, StoreError> {
+        let n = self.card_links(patient_id).await?;
+        let found = join_all((1..=n).map(|i| self.find_by_id("patient_cards", &link_key(patient_id, i)))).await;
+        let mut out = Vec::new();
+        for (i, d) in (1..=n).zip(found) {
+            if let Some(card) = d?.and_then(|d| d.get_str("card_id").ok().map(str::to_owned)) {
+                out.push((i, card));
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -51,13 +112,24 @@ impl CardStore for MongoStore {
     }
 
     async fn insert_card(&self, c: &CardRecord) -> Result<Inserted, StoreError> {
+        // The link first: a crash after it leaves a link to a card that does not exist (skipped
+        // when read), never a card its patient's list cannot find.
+        self.link_card(c.patient_id, &c.card_id).await?;
         let mut d = record_doc(&c.card_id, c)?;
         d.remove("revoked_at");
         self.insert_once("health_cards", d).await
     }
 
     async fn cards_of_patient(&self, patient_id: Uuid) -> Result<Vec<CardRecord>, StoreError> {
-        let docs = self.find_all("health_cards", doc! {"patient_id": patient_id.to_string()}).await?;
+        let links = self.linked_card_ids(patient_id).await?;
+        let found = join_all(links.iter().map(|(_, id)| self.find_by_id("health_cards", id))).await;
+        let mut docs = Vec::new();
+        for d in found {
+            // A link whose card id another patient's card took (a 40-bit collision) is not theirs.
+            if let Some(d) = d?.filter(|d| d.get_str("patient_id") == Ok(patient_id.to_string().as_str())) {
+                docs.push(d);
+            }
+        }
         self.with_revocations(docs).await
     }
 

@@ -1,7 +1,7 @@
 //! A field worker's device may only change its own assigned patients (and their appointments and
 //! records), and registers new patients as assigned to itself. The device never receives other
-//! patients; this refuses crafted writes to them. One view scan per push, and only for
-//! field-worker devices.
+//! patients; this refuses crafted writes to them. Only field-worker devices pay for it: one head
+//! read (point reads by `_id`) per patient the push touches, never a scan of the patients.
 
 use crate::store::accounts::DeviceRecord;
 use crate::store::{Store, StoreError};
@@ -18,11 +18,7 @@ pub async fn check<S: Store>(store: &S, device: &DeviceRecord, req: &PushRequest
     let Some(fw) = device.field_worker_id.as_deref().filter(|_| device.role.assigned_only()) else {
         return Ok(Vec::new());
     };
-    let mut assigned: HashSet<Uuid> = store
-        .find_views(EntityKind::Patient, "field_worker_id", fw)
-        .await?
-        .into_iter()
-        .collect();
+    let mut assigned: HashSet<Uuid> = HashSet::new();
     let mut appointment_patient: HashMap<Uuid, Uuid> = HashMap::new();
     for m in &req.mutations {
         match (m.entity, m.op) {
@@ -48,6 +44,27 @@ pub async fn check<S: Store>(store: &S, device: &DeviceRecord, req: &PushRequest
             appointment_patient.insert(key.1, p);
         }
     }
+    let patient_of = |m: &anola_protocol::Mutation| match m.entity {
+        EntityKind::Patient => Some(m.entity_id),
+        EntityKind::Appointment => appointment_patient.get(&m.entity_id).copied(),
+        EntityKind::MedicalRecord => uuid_field(&m.fields, "patient_id"),
+        _ => None,
+    };
+    // Whether each other patient the push touches is assigned to this worker now.
+    let mut to_read: Vec<(EntityKind, Uuid)> = req
+        .mutations
+        .iter()
+        .filter_map(patient_of)
+        .filter(|p| !assigned.contains(p))
+        .map(|p| (EntityKind::Patient, p))
+        .collect();
+    to_read.sort_unstable();
+    to_read.dedup();
+    for (key, head) in to_read.iter().zip(store.heads(&to_read).await?) {
+        if head.is_some_and(|h| h.text("field_worker_id") == Some(fw)) {
+            assigned.insert(key.1);
+        }
+    }
     let mut errors = Vec::new();
     for (i, m) in req.mutations.iter().enumerate() {
         let mut refuse = |field: String, message: String| errors.push(super::authorize::refusal(i, field, message));
@@ -62,12 +79,7 @@ pub async fn check<S: Store>(store: &S, device: &DeviceRecord, req: &PushRequest
                 }
             }
         }
-        let patient = match m.entity {
-            EntityKind::Patient => Some(m.entity_id),
-            EntityKind::Appointment => appointment_patient.get(&m.entity_id).copied(),
-            EntityKind::MedicalRecord => uuid_field(&m.fields, "patient_id"),
-            _ => None,
-        };
+        let patient = patient_of(m);
         if !patient.is_some_and(|p| assigned.contains(&p)) {
             refuse(
                 format!("mutations[{i}]"),
