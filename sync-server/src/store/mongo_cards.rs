@@ -82,7 +82,8 @@ impl MongoStore {
 
     async fn linked_card_ids(&self, patient_id: Uuid) -> Result<Vec<(u64, String)>, StoreError> {
         let n = self.card_links(patient_id).await?;
-        let found = join_all((1..=n).map(|i| self.find_by_id("patient_cards", &link_key(patient_id, i)))).await;
+        let keys: Vec<String> = (1..=n).map(|i| link_key(patient_id, i)).collect();
+        let found = join_all(keys.iter().map(|k| self.find_by_id("patient_cards", k))).await;
         let mut out = Vec::new();
         for (i, d) in (1..=n).zip(found) {
             if let Some(card) = d?.and_then(|d| d.get_str("card_id").ok().map(str::to_owned)) {
