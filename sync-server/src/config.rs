@@ -30,6 +30,11 @@ pub struct Config {
     #[arg(long, env = "ANOLA_MIN_PROTOCOL_VERSION", default_value_t = 1)]
     pub min_protocol_version: u32,
 
+    /// Longest a request may run, in seconds; past it the client gets 503 `request_timeout` with
+    /// `Retry-After` (a long-poll's wait is added to it).
+    #[arg(long, env = "ANOLA_REQUEST_DEADLINE_SECS", default_value_t = 30)]
+    pub request_deadline_secs: u64,
+
     /// How long to wait at start-up for the database to answer, in seconds.
     #[arg(long, env = "ANOLA_DB_WAIT_SECS", default_value_t = 30)]
     pub db_wait_secs: u64,

@@ -81,6 +81,7 @@ async fn main() -> anyhow::Result<()> {
     let tls = matches!((&config.tls_cert, &config.tls_key), (Some(_), Some(_)));
     tracing::info!(addr = %listener.local_addr()?, database = %config.database, tls, "anola-sync-server listening");
     let mut state = AppState::new(store, config.max_body_bytes)
+        .with_request_deadline(Duration::from_secs(config.request_deadline_secs.max(1)))
         .with_access_ttl(config.access_token_ttl_secs)
         .with_card_issuer(config.card_issuer.clone());
     match &config.card_key_secret {

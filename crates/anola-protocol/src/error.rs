@@ -53,6 +53,9 @@ pub enum ErrorCode {
     InvalidEnrolmentCode,
     /// The name is taken (user name).
     AlreadyExists,
+    /// The server did not finish the request within its deadline; retry later. A push that ran
+    /// out of time is safe to send again (exactly-once by mutation id).
+    RequestTimeout,
 }
 
 impl ErrorCode {
@@ -83,12 +86,16 @@ impl ErrorCode {
             ErrorCode::WeakPassword => "weak_password",
             ErrorCode::InvalidEnrolmentCode => "invalid_enrolment_code",
             ErrorCode::AlreadyExists => "already_exists",
+            ErrorCode::RequestTimeout => "request_timeout",
         }
     }
 
     /// Whether retrying the same request later can succeed.
     pub fn is_transient(self) -> bool {
-        matches!(self, ErrorCode::DatabaseUnavailable | ErrorCode::Internal)
+        matches!(
+            self,
+            ErrorCode::DatabaseUnavailable | ErrorCode::Internal | ErrorCode::RequestTimeout
+        )
     }
 }
 

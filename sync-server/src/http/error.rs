@@ -6,6 +6,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+/// Seconds a client waits before retrying a request the server could not serve now.
+pub const RETRY_AFTER_SECS: &str = "2";
+
 #[derive(Debug)]
 pub struct ApiError(pub ErrorBody);
 
@@ -24,7 +27,7 @@ impl ApiError {
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ErrorCode::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::DatabaseUnavailable | ErrorCode::RequestTimeout => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::Unauthenticated
             | ErrorCode::TokenExpired
@@ -74,6 +77,13 @@ impl IntoResponse for ApiError {
         if status.is_client_error() {
             tracing::info!(code = self.0.code.as_str(), field = self.0.field.as_deref(), "request refused");
         }
-        (status, Json(self.0)).into_response()
+        let mut resp = (status, Json(self.0)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // Clients wait at least this long (and back off further with jitter): a slow or
+            // down database never turns into a storm of immediate retries.
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static(RETRY_AFTER_SECS));
+        }
+        resp
     }
 }

@@ -3,10 +3,16 @@
 mod admin;
 mod auth;
 mod cards;
+mod deadline;
+mod encoding;
 mod error;
 mod extract;
 mod guard;
 mod routes;
+
+/// Request body encodings the server takes, advertised on every response (`Accept-Encoding`,
+/// RFC 7694) so a client compresses only what this server can read.
+pub const REQUEST_ENCODINGS: &str = "zstd, gzip";
 
 pub use error::ApiError;
 pub use routes::{router, serve, serve_tls, AppState};

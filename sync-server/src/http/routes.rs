@@ -12,13 +12,16 @@ use anola_protocol::{
     Cursor, ErrorBody, ErrorCode, HealthResponse, PullRequest, PullResponse, PushRequest, PushResponse, PROTOCOL_VERSION,
 };
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
+use tower_http::decompression::RequestDecompressionLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Instrument;
 
@@ -28,6 +31,8 @@ pub struct AppState<S> {
     pub store: Arc<S>,
     pub clock: Arc<ServerClock>,
     pub max_body_bytes: usize,
+    /// Longest a request may run (`http/deadline.rs`).
+    pub request_deadline: std::time::Duration,
     /// The token-signing key, loaded from the database on first use (shared by every process).
     token_key: Arc<tokio::sync::OnceCell<TokenKey>>,
     access_ttl_secs: u64,
@@ -43,6 +48,7 @@ impl<S> AppState<S> {
             store: Arc::new(store),
             clock: Arc::new(ServerClock::default()),
             max_body_bytes,
+            request_deadline: super::deadline::DEFAULT,
             token_key: Arc::new(tokio::sync::OnceCell::new()),
             access_ttl_secs: crate::auth::ACCESS_TTL_SECS,
             card_issuer: DEFAULT_CARD_ISSUER.into(),
@@ -58,6 +64,12 @@ impl<S> AppState<S> {
 
     pub fn with_card_issuer(mut self, issuer: impl Into<String>) -> Self {
         self.card_issuer = issuer.into();
+        self
+    }
+
+    /// Longest a request may run before it is answered 503 `request_timeout`.
+    pub fn with_request_deadline(mut self, d: std::time::Duration) -> Self {
+        self.request_deadline = d;
         self
     }
 
@@ -85,6 +97,7 @@ impl<S> Clone for AppState<S> {
             store: self.store.clone(),
             clock: self.clock.clone(),
             max_body_bytes: self.max_body_bytes,
+            request_deadline: self.request_deadline,
             token_key: self.token_key.clone(),
             access_ttl_secs: self.access_ttl_secs,
             card_issuer: self.card_issuer.clone(),
@@ -95,6 +108,7 @@ impl<S> Clone for AppState<S> {
 
 pub fn router<S: Store>(state: AppState<S>) -> Router {
     let limit = state.max_body_bytes;
+    let deadline = state.request_deadline;
     Router::new()
         .route("/health", get(health::<S>))
         .route("/sync/push", post(push_handler::<S>))
@@ -106,7 +120,16 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
         .merge(super::cards::routes::<S>())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // The limit applies to the body as decompressed (a small compressed bomb is refused).
         .layer(DefaultBodyLimit::max(limit))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static(super::REQUEST_ENCODINGS),
+        ))
+        .layer(RequestDecompressionLayer::new())
+        .layer(axum::middleware::from_fn(super::encoding::explain_unsupported))
+        .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn_with_state(deadline, super::deadline::enforce))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             // Method and route only: bodies and query strings may hold patient data.
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), id = %uuid::Uuid::new_v4())

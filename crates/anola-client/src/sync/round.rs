@@ -23,6 +23,9 @@ pub struct RoundReport {
     /// JSON body bytes sent and received during the round.
     pub bytes_sent: u64,
     pub bytes_received: u64,
+    /// The same bodies as they crossed the wire (compressed when the server takes it).
+    pub wire_bytes_sent: u64,
+    pub wire_bytes_received: u64,
 }
 
 /// Audit entries sent with one push at most.
@@ -221,11 +224,13 @@ pub async fn run(
     opts: RoundOptions,
 ) -> Result<RoundReport, ClientError> {
     let mut report = RoundReport::default();
-    let (sent0, received0) = transport.wire_bytes();
+    let before = transport.byte_counts();
     push_all(store, transport, &mut report, on_progress).await?;
     pull_all(store, transport, &mut report, on_progress, opts.max_pages).await?;
-    let (sent, received) = transport.wire_bytes();
-    report.bytes_sent = sent - sent0;
-    report.bytes_received = received - received0;
+    let after = transport.byte_counts();
+    report.bytes_sent = after.json_sent - before.json_sent;
+    report.bytes_received = after.json_received - before.json_received;
+    report.wire_bytes_sent = after.wire_sent - before.wire_sent;
+    report.wire_bytes_received = after.wire_received - before.wire_received;
     Ok(report)
 }

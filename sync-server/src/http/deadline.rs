@@ -1,0 +1,43 @@
+//! Request deadlines: no request runs unbounded. A slow database answers 503 `request_timeout`
+//! with `Retry-After` instead of holding the client until its own timeout, so clients back off
+//! rather than pile retries onto a server that is already behind.
+//!
+//! Dropping a handler mid-way is the same as a crash between two of its steps, which every
+//! write path is built to survive (docs/sync-protocol.md): a push that timed out is sent again
+//! and the exactly-once gate finishes it.
+
+use super::error::ApiError;
+use anola_protocol::ErrorCode;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::time::Duration;
+
+pub const DEFAULT: Duration = Duration::from_secs(30);
+
+/// A pull that waits for news (long-poll) names its wait in this header; the deadline grows by it.
+pub const WAIT_HEADER: &str = "x-anola-wait-ms";
+/// The longest wait a long-poll may ask for.
+pub const MAX_WAIT: Duration = Duration::from_secs(30);
+
+pub async fn enforce(State(deadline): State<Duration>, req: Request, next: Next) -> Response {
+    let wait = req
+        .headers()
+        .get(WAIT_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(Duration::from_millis)
+        .unwrap_or_default()
+        .min(MAX_WAIT);
+    match tokio::time::timeout(deadline + wait, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => {
+            tracing::warn!(deadline_ms = (deadline + wait).as_millis() as u64, "request ran past its deadline");
+            ApiError::new(
+                ErrorCode::RequestTimeout,
+                "the server could not finish this request in time; nothing is lost, retry later",
+            )
+            .into_response()
+        }
+    }
+}
