@@ -35,6 +35,11 @@ pub struct Config {
     #[arg(long, env = "ANOLA_REQUEST_DEADLINE_SECS", default_value_t = 30)]
     pub request_deadline_secs: u64,
 
+    /// How often dead account documents (expired tokens, spent marks, old sign-in failures) are
+    /// pruned, in seconds; 0 turns pruning off.
+    #[arg(long, env = "ANOLA_PRUNE_INTERVAL_SECS", default_value_t = 600)]
+    pub prune_interval_secs: u64,
+
     /// How long to wait at start-up for the database to answer, in seconds.
     #[arg(long, env = "ANOLA_DB_WAIT_SECS", default_value_t = 30)]
     pub db_wait_secs: u64,

@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::Parser;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 
 fn init_tracing(format: &str) {
@@ -60,9 +61,32 @@ async fn main() -> anyhow::Result<()> {
         }
     }
 
+    // Staff and cards written before they travelled through the change log (once per database).
+    anola_sync_server::sync::announce::existing(&store)
+        .await
+        .map_err(|e| anyhow::anyhow!("announcing existing staff and cards in the change log: {e}"))?;
+
+    let store = Arc::new(store);
+    if config.prune_interval_secs > 0 {
+        let (store, every) = (store.clone(), Duration::from_secs(config.prune_interval_secs));
+        tokio::spawn(async move {
+            loop {
+                match anola_sync_server::auth::prune::once(store.as_ref())
+                    .instrument(tracing::info_span!("prune"))
+                    .await
+                {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deleted = n, "pruned dead account documents"),
+                    Err(e) => tracing::warn!(error = %e, "pruning failed; will try again"),
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+    }
+
     if let Some(password) = &config.bootstrap_admin_password {
         match anola_sync_server::auth::users::bootstrap_admin(
-            &store,
+            store.as_ref(),
             &config.bootstrap_admin,
             password,
             config.bootstrap_admin_totp_secret.as_deref(),
@@ -80,7 +104,7 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {} (ANOLA_LISTEN / --listen)", config.listen))?;
     let tls = matches!((&config.tls_cert, &config.tls_key), (Some(_), Some(_)));
     tracing::info!(addr = %listener.local_addr()?, database = %config.database, tls, "anola-sync-server listening");
-    let mut state = AppState::new(store, config.max_body_bytes)
+    let mut state = AppState::shared(store, config.max_body_bytes)
         .with_request_deadline(Duration::from_secs(config.request_deadline_secs.max(1)))
         .with_access_ttl(config.access_token_ttl_secs)
         .with_card_issuer(config.card_issuer.clone());

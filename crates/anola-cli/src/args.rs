@@ -83,6 +83,10 @@ pub enum Command {
         /// Stop after this many pull pages; the next sync resumes where this one stopped.
         #[arg(long)]
         max_pages: Option<u64>,
+        /// Run this many rounds back to back (the last is reported as `report`, all as `rounds`):
+        /// the second of two shows what an idle round costs.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+        rounds: u32,
     },
     /// Online/offline, pending changes, last successful sync, last error.
     Status,

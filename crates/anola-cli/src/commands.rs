@@ -45,15 +45,19 @@ pub fn dispatch(cli: &Cli, rt: &tokio::runtime::Runtime, clinic: &Clinic, out: &
         Command::Providers => out.providers(&clinic.list_providers()?),
         Command::Conflicts { about } => out.conflicts(&clinic.list_conflicts(*about)?),
         Command::Admin { .. } | Command::Enrol { .. } | Command::Device => unreachable!("handled before sign-in"),
-        Command::Sync { max_pages } => {
+        Command::Sync { max_pages, rounds } => {
             let json = out.json;
-            let report = rt.block_on(clinic.sync_now_reporting(RoundOptions { max_pages: *max_pages }, &|p| {
-                if !json {
-                    eprintln!("pulled {} of {} change-log entries", p.done, p.total);
-                }
-            }));
+            let mut reports = Vec::new();
+            for _ in 0..*rounds {
+                let report = rt.block_on(clinic.sync_now_reporting(RoundOptions { max_pages: *max_pages }, &|p| {
+                    if !json {
+                        eprintln!("pulled {} of {} change-log entries", p.done, p.total);
+                    }
+                }));
+                reports.push(report?);
+            }
             let status = clinic.status()?;
-            out.sync(report?, &status);
+            out.sync(reports, &status);
         }
         Command::Status => {
             rt.block_on(clinic.probe_server());

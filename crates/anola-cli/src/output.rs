@@ -176,9 +176,15 @@ impl Out {
         }
     }
 
-    pub fn sync(&self, r: RoundReport, s: &SyncStatus) {
+    /// Reports of one or more rounds; the last is `report`.
+    pub fn sync(&self, rounds: Vec<RoundReport>, s: &SyncStatus) {
+        let Some(r) = rounds.last().cloned() else { return };
         if self.json {
-            return print_json(&serde_json::json!({"report": r, "status": s, "peak_rss_kb": peak_rss_kb()}));
+            let mut v = serde_json::json!({"report": r, "status": s, "peak_rss_kb": peak_rss_kb()});
+            if rounds.len() > 1 {
+                v["rounds"] = serde_json::json!(rounds);
+            }
+            return print_json(&v);
         }
         println!(
             "synced: pushed {}, refused {}, pulled {} in {} page(s); {} pending",

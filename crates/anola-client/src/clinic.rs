@@ -86,6 +86,8 @@ pub enum SecurityEvent {
     AccountDisabled { user_id: Uuid },
     /// The clinic's current staff (after a successful round).
     Roster(StaffRoster),
+    /// Staff members created or changed (from the change log): update or forget them.
+    StaffChanged(Vec<anola_protocol::auth::SessionUser>),
 }
 
 pub type SecurityHook = Arc<dyn Fn(SecurityEvent) + Send + Sync>;
@@ -603,21 +605,32 @@ impl Clinic {
             }
         });
         match &result {
-            Ok(_) if self.credentials.is_some() => match self.transport.staff().await.map_err(client_error) {
-                Ok(roster) => self.emit(SecurityEvent::Roster(roster)),
-                Err(e) => self.emit_for(&e),
-            },
-            Ok(_) => {}
+            Ok(_) => self.apply_staff_changes()?,
             Err(e) => self.emit_for(e),
         }
         if result.is_ok() {
-            // Keys, revocations and fallback codes follow every round; a failure here leaves the
-            // previous cache in place and does not fail the round.
-            if let Err(e) = self.refresh_cards().await {
-                tracing::info!(code = e.code(), error = %e, "card cache not refreshed");
+            // Cards, revocations and fallback codes arrive with the pull; the key set is fetched
+            // when missing or old. A failure here keeps the cache and does not fail the round.
+            if let Err(e) = self.refresh_card_keys_if_stale().await {
+                tracing::info!(code = e.code(), error = %e, "card keys not refreshed");
             }
         }
         result
+    }
+
+    /// Hands staff changes that arrived through the change log to the workstation (offline
+    /// sign-in drops disabled accounts), then marks them applied. Without a workstation (tests,
+    /// headless use) they wait.
+    fn apply_staff_changes(&self) -> Result<(), ClientError> {
+        if self.hook.is_none() {
+            return Ok(());
+        }
+        let changes = lock(&self.store).unapplied_staff_changes()?;
+        if changes.is_empty() {
+            return Ok(());
+        }
+        self.emit(SecurityEvent::StaffChanged(changes.clone()));
+        lock(&self.store).staff_changes_applied(&changes)
     }
 
     fn emit(&self, e: SecurityEvent) {

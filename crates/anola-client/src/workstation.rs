@@ -920,6 +920,34 @@ impl Workstation {
 
     fn on_security_event(&self, ev: SecurityEvent) {
         match ev {
+            SecurityEvent::StaffChanged(users) => {
+                let gone: Vec<Uuid> = {
+                    let mut st = self.st();
+                    let Some(vault) = st.vault.as_mut() else { return };
+                    let clinic = vault.device.as_ref().map(|d| d.clinic_id.clone());
+                    let mut gone = Vec::new();
+                    let mut changed = false;
+                    for u in &users {
+                        let Some(entry) = vault.users.iter_mut().find(|e| e.user.id == u.id) else {
+                            continue;
+                        };
+                        let other_clinic = clinic.as_deref().is_some_and(|c| u.clinic_id.as_deref() != Some(c));
+                        if u.disabled_at.is_some() || other_clinic {
+                            gone.push(u.id);
+                        } else if entry.user != *u {
+                            entry.user = u.clone();
+                            changed = true;
+                        }
+                    }
+                    if changed {
+                        let _ = vault.save(&self.shared.cfg.data_dir);
+                    }
+                    gone
+                };
+                for id in gone {
+                    self.remove_user(id);
+                }
+            }
             SecurityEvent::DeviceRevoked => self.wipe(),
             SecurityEvent::AccountDisabled { user_id } => self.remove_user(user_id),
             SecurityEvent::Roster(roster) => {

@@ -89,6 +89,8 @@ pub const KIOSK_APPOINTMENT_FIELDS: &[&str] = &[
 pub fn may_read(role: Role, kind: EntityKind, field: Option<&str>) -> bool {
     use EntityKind::*;
     match (role, kind) {
+        // Every device signs its staff in offline and verifies cards offline.
+        (_, Staff | Card) => true,
         (Role::Clinician | Role::ClinicAdmin | Role::FieldWorker, _) => true,
         (Role::FrontDesk, Patient) => field.is_none_or(|f| !CLINICAL_PATIENT_FIELDS.contains(&f)),
         (Role::FrontDesk, Appointment) => field.is_none_or(|f| !CLINICAL_APPOINTMENT_FIELDS.contains(&f)),
@@ -106,7 +108,7 @@ pub fn may_read(role: Role, kind: EntityKind, field: Option<&str>) -> bool {
 pub fn may_write(role: Role, kind: EntityKind, field: Option<&str>) -> bool {
     use EntityKind::*;
     match (role, kind) {
-        (_, Provider | Conflict | Merge) => false,
+        (_, Provider | Conflict | Merge | Staff | Card) => false,
         (Role::Clinician | Role::ClinicAdmin | Role::FieldWorker, _) => true,
         (Role::FrontDesk, Patient | Appointment) => may_read(role, kind, field),
         (Role::FrontDesk, MedicalRecord) => false,
@@ -189,7 +191,13 @@ mod tests {
     #[test]
     fn nobody_writes_server_records() {
         for r in ALL_ROLES {
-            for k in [EntityKind::Provider, EntityKind::Conflict, EntityKind::Merge] {
+            for k in [
+                EntityKind::Provider,
+                EntityKind::Conflict,
+                EntityKind::Merge,
+                EntityKind::Staff,
+                EntityKind::Card,
+            ] {
                 assert!(!may_write(*r, k, None));
             }
         }

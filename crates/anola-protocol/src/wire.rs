@@ -1,4 +1,5 @@
-//! Request and response bodies of sync protocol v1 (see docs/sync-protocol.md).
+//! Request and response bodies of sync protocol v1 and v2 (see docs/sync-protocol.md). v2 adds
+//! staff and health-card records to the change log; a v1 pull never receives them.
 
 use crate::appointment::AppointmentFields;
 use crate::error::FieldError;
@@ -13,9 +14,9 @@ use time::Date;
 use uuid::Uuid;
 
 /// The protocol version this build speaks.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 /// The versions a server of this build accepts.
-pub const SUPPORTED_PROTOCOL_VERSIONS: &[u32] = &[1];
+pub const SUPPORTED_PROTOCOL_VERSIONS: &[u32] = &[1, 2];
 /// Most mutations one push may carry.
 pub const MAX_PUSH_BATCH: usize = 500;
 /// Most changes one pull page returns.
@@ -34,6 +35,12 @@ pub enum EntityKind {
     Conflict,
     /// Server-written: a duplicate registration was merged into another patient.
     Merge,
+    /// Server-written (protocol v2): a staff member of the clinic was created or changed; `id` is
+    /// the user, `doc` the `SessionUser` (devices drop disabled staff from offline sign-in).
+    Staff,
+    /// Server-written (protocol v2): a health card was issued or revoked; `id` is the patient,
+    /// `doc` the `CardSummary` (devices verify cards and take fallback codes offline).
+    Card,
 }
 
 impl EntityKind {
@@ -45,6 +52,16 @@ impl EntityKind {
             EntityKind::Provider => "provider",
             EntityKind::Conflict => "conflict",
             EntityKind::Merge => "merge",
+            EntityKind::Staff => "staff",
+            EntityKind::Card => "card",
+        }
+    }
+
+    /// The first protocol version whose pulls carry this kind (older clients cannot parse it).
+    pub fn since_protocol(self) -> u32 {
+        match self {
+            EntityKind::Staff | EntityKind::Card => 2,
+            _ => 1,
         }
     }
 

@@ -77,3 +77,42 @@ pub fn sha256_hex(data: &[u8]) -> String {
 pub fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
+
+/// Background pruning of dead account documents, so the collections sign-in and refresh touch
+/// hold only what is live.
+pub mod prune {
+    use super::{now_ms, ACCESS_TTL_SECS, LOCK_MS, REFRESH_TTL_MS};
+    use crate::store::accounts::{AccountStore, PruneCutoffs};
+    use crate::store::StoreError;
+
+    /// The cut-offs at `now`. A spent mark or a family revocation must outlive every token it
+    /// could refuse: a refresh token lives `REFRESH_TTL_MS` from its issue, an access token
+    /// `ACCESS_TTL_SECS`; a day of margin covers clock differences between server processes.
+    pub fn cutoffs(now: i64) -> PruneCutoffs {
+        const MARGIN_MS: i64 = 24 * 3600 * 1000;
+        PruneCutoffs {
+            expired_before: now - MARGIN_MS,
+            marks_before: now - REFRESH_TTL_MS - ACCESS_TTL_SECS as i64 * 1000 - MARGIN_MS,
+            failures_before: now - LOCK_MS - MARGIN_MS,
+        }
+    }
+
+    pub async fn once<S: AccountStore>(store: &S) -> Result<u64, StoreError> {
+        store.prune(&cutoffs(now_ms())).await
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn marks_outlive_the_tokens_they_refuse() {
+            let now = 10_000_000_000_000;
+            let c = cutoffs(now);
+            // A token issued just before the mark's cut-off would already be expired.
+            assert!(c.marks_before + REFRESH_TTL_MS < now);
+            assert!(c.failures_before + LOCK_MS < now);
+            assert!(c.expired_before < now);
+        }
+    }
+}

@@ -129,9 +129,10 @@ pub async fn issue<S: Store>(
         card.card_id = new_card_id();
     }
     let mut replaced = Vec::new();
+    let mut changed = vec![card.clone()];
     // Cards come in the order they were linked to the patient: only those before ours are
     // replaced, so two issuances at once leave the later one valid rather than revoking each other.
-    for old in store
+    for mut old in store
         .cards_of_patient(patient_id)
         .await?
         .into_iter()
@@ -139,9 +140,12 @@ pub async fn issue<S: Store>(
     {
         if old.revoked_at.is_none() {
             store.revoke_card(&old.card_id, now, "replaced").await?;
-            replaced.push(old.card_id);
+            replaced.push(old.card_id.clone());
+            old.revoked_at = Some(now);
+            changed.push(old);
         }
     }
+    crate::sync::announce::cards(store, &device.clinic_id, &changed).await?;
     let claims = anola_cards::CardClaims::new(issuer, &key, card.card_id.clone(), patient_id, now / 1000, card.expires_at / 1000);
     let qr_text = anola_cards::issue_qr_text(&claims, &key).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let secret = store.named_secret(FALLBACK_SECRET, &random_bytes::<32>()).await?;
@@ -164,10 +168,37 @@ pub async fn revoke<S: Store>(store: &S, card_id: &str, reason: &str) -> Result<
         .await?
         .ok_or_else(|| AuthError::new(ErrorCode::NotFound, "no such card"))?;
     store.revoke_card(card_id, now_ms(), reason).await?;
+    // As stored: the first revocation's time stays.
+    let card = store.card(card_id).await?.unwrap_or(card);
+    crate::sync::announce::cards(store, &card.clinic_id, std::slice::from_ref(&card)).await?;
     Ok(card.clinic_id)
 }
 
-/// What a device of the clinic caches to verify cards and take fallback codes offline.
+/// A card as devices cache it (with its fallback code).
+pub async fn card_summary<S: Store>(store: &S, c: &CardRecord) -> Result<CardSummary, StoreError> {
+    let secret = store.named_secret(FALLBACK_SECRET, &random_bytes::<32>()).await?;
+    Ok(CardSummary {
+        card_id: c.card_id.clone(),
+        patient_id: c.patient_id,
+        fallback_code: anola_cards::fallback_code(&c.card_id, &secret),
+        expires_at: c.expires_at / 1000,
+        revoked: c.revoked_at.is_some(),
+    })
+}
+
+/// The issuer and key set only: cards and revocations reach devices through the change log
+/// (protocol v2), so a device asks for this when its cached keys are missing or old.
+pub async fn keys_for_device<S: Store>(store: &S, sealer: &KeySealer, issuer: &str) -> Result<CardsSync, StoreError> {
+    Ok(CardsSync {
+        issuer: issuer.to_owned(),
+        jwks: serde_json::to_value(jwks(store, sealer).await?).map_err(corrupt)?,
+        revoked: Vec::new(),
+        cards: Vec::new(),
+    })
+}
+
+/// What a device of the clinic caches to verify cards and take fallback codes offline (the whole
+/// list: an explicit refresh, and protocol v1 devices after every round).
 pub async fn for_device<S: Store>(store: &S, sealer: &KeySealer, device: &DeviceRecord, issuer: &str) -> Result<CardsSync, StoreError> {
     let secret = store.named_secret(FALLBACK_SECRET, &random_bytes::<32>()).await?;
     let cards = store.cards_of_clinic(&device.clinic_id).await?;

@@ -88,6 +88,8 @@ async fn totp_confirm<S: Store>(
     JsonBody(req): JsonBody<TotpConfirm>,
 ) -> Result<StatusCode, ApiError> {
     sessions::totp_confirm(state.store.as_ref(), &claims, &req.code).await?;
+    let user = sessions::current_user(state.store.as_ref(), &claims).await?;
+    crate::sync::announce::staff(state.store.as_ref(), &users::session_user(&user)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -100,7 +102,9 @@ async fn create_user<S: Store>(
     admin: Admin,
     JsonBody(req): JsonBody<NewUser>,
 ) -> Result<Json<SessionUser>, ApiError> {
-    Ok(Json(users::create(state.store.as_ref(), &admin.0, &req).await?))
+    let user = users::create(state.store.as_ref(), &admin.0, &req).await?;
+    crate::sync::announce::staff(state.store.as_ref(), &user).await?;
+    Ok(Json(user))
 }
 
 async fn disable_user<S: Store>(
@@ -108,7 +112,9 @@ async fn disable_user<S: Store>(
     admin: Admin,
     Path(id): Path<Uuid>,
 ) -> Result<Json<SessionUser>, ApiError> {
-    Ok(Json(users::disable(state.store.as_ref(), &admin.0, id).await?))
+    let user = users::disable(state.store.as_ref(), &admin.0, id).await?;
+    crate::sync::announce::staff(state.store.as_ref(), &user).await?;
+    Ok(Json(user))
 }
 
 async fn clinic_users<S: Store>(

@@ -19,6 +19,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route("/.well-known/jwks.json", get(jwks::<S>))
         .route("/cards/issue", post(issue::<S>))
         .route("/sync/cards", get(for_device::<S>))
+        .route("/sync/card-keys", get(keys_for_device::<S>))
         .route("/admin/cards/{card_id}/revoke", post(revoke::<S>))
         .route("/admin/card-keys/rotate", post(rotate::<S>))
 }
@@ -52,6 +53,12 @@ async fn issue<S: Store>(
 async fn for_device<S: Store>(State(state): State<AppState<S>>, session: DeviceSession) -> Result<Json<CardsSync>, ApiError> {
     Ok(Json(
         cards::for_device(state.store.as_ref(), &state.card_keys, &session.device, &state.card_issuer).await?,
+    ))
+}
+
+async fn keys_for_device<S: Store>(State(state): State<AppState<S>>, _session: DeviceSession) -> Result<Json<CardsSync>, ApiError> {
+    Ok(Json(
+        cards::keys_for_device(state.store.as_ref(), &state.card_keys, &state.card_issuer).await?,
     ))
 }
 

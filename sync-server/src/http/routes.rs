@@ -44,8 +44,13 @@ pub struct AppState<S> {
 
 impl<S> AppState<S> {
     pub fn new(store: S, max_body_bytes: usize) -> Self {
+        Self::shared(Arc::new(store), max_body_bytes)
+    }
+
+    /// Over a store the caller also uses (background tasks).
+    pub fn shared(store: Arc<S>, max_body_bytes: usize) -> Self {
         Self {
-            store: Arc::new(store),
+            store,
             clock: Arc::new(ServerClock::default()),
             max_body_bytes,
             request_deadline: super::deadline::DEFAULT,
@@ -232,9 +237,16 @@ async fn pull_handler<S: Store>(
         Some(c) => Cursor::decode(c).map_err(|e| ApiError(ErrorBody::new(ErrorCode::InvalidCursor, e.to_string()).with_field("cursor")))?,
     };
     let span = tracing::info_span!("pull", device = %req.device_id, user = %session.user.id, from = cursor.seq);
-    let page = pull::page(state.store.as_ref(), &req.clinic_id, field_worker.as_deref(), cursor, req.limit)
-        .instrument(span)
-        .await?;
+    let page = pull::page(
+        state.store.as_ref(),
+        &req.clinic_id,
+        field_worker.as_deref(),
+        cursor,
+        req.limit,
+        req.protocol_version,
+    )
+    .instrument(span)
+    .await?;
     Ok(Json(PullResponse {
         protocol_version: PROTOCOL_VERSION,
         changes: authorize::pull_page(&session.device, page.changes),

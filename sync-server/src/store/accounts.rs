@@ -72,6 +72,17 @@ pub struct DeviceRecord {
     pub revoked_at: Option<Millis>,
 }
 
+/// Millisecond instants before which each kind of account document is dead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PruneCutoffs {
+    /// Refresh tokens and enrolment codes whose `expires_at` is before this.
+    pub expired_before: Millis,
+    /// Spent refresh tokens and revoked token families marked before this.
+    pub marks_before: Millis,
+    /// Sign-in failures before this.
+    pub failures_before: Millis,
+}
+
 #[async_trait]
 pub trait AccountStore: Send + Sync + 'static {
     /// Creates the user unless the user name (case-insensitive) is taken.
@@ -80,6 +91,8 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn user_by_id(&self, id: Uuid) -> Result<Option<UserRecord>, StoreError>;
     async fn users_by_ids(&self, ids: &[Uuid]) -> Result<Vec<UserRecord>, StoreError>;
     async fn users_of_clinic(&self, clinic_id: &str) -> Result<Vec<UserRecord>, StoreError>;
+    /// Every user (a scan: one-time migrations only).
+    async fn all_users(&self) -> Result<Vec<UserRecord>, StoreError>;
     /// Rewrites the whole user (disable, TOTP enrolment): administrative, not racing itself.
     async fn replace_user(&self, user: &UserRecord) -> Result<(), StoreError>;
 
@@ -109,6 +122,11 @@ pub trait AccountStore: Send + Sync + 'static {
     /// Stores audit entries once each (by id).
     async fn insert_audit(&self, entries: &[AuditEntry], clinic_id: &str) -> Result<(), StoreError>;
     async fn audit_for_patient(&self, clinic_id: &str, patient_id: Uuid) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Deletes what can no longer matter (see `auth::prune`): refresh tokens past expiry, spent
+    /// marks and revoked families older than any token they could concern, sign-in failures past
+    /// the lockout window, expired enrolment codes. Returns how many documents went.
+    async fn prune(&self, cutoffs: &PruneCutoffs) -> Result<u64, StoreError>;
 
     /// The server's token-signing secret: made once (first writer wins), then read by every process.
     async fn token_secret(&self, candidate: &[u8]) -> Result<Vec<u8>, StoreError>;

@@ -36,6 +36,8 @@ pub trait CardStore: Send + Sync + 'static {
     async fn insert_card(&self, c: &CardRecord) -> Result<Inserted, StoreError>;
     async fn cards_of_patient(&self, patient_id: Uuid) -> Result<Vec<CardRecord>, StoreError>;
     async fn cards_of_clinic(&self, clinic_id: &str) -> Result<Vec<CardRecord>, StoreError>;
+    /// Every card (a scan: one-time migrations only).
+    async fn all_cards(&self) -> Result<Vec<CardRecord>, StoreError>;
     async fn card(&self, card_id: &str) -> Result<Option<CardRecord>, StoreError>;
     /// Idempotent: the first revocation stays.
     async fn revoke_card(&self, card_id: &str, at: Millis, reason: &str) -> Result<(), StoreError>;

@@ -39,6 +39,7 @@ pub(crate) const FIXED: &[&str] = &[
     "health_cards",
     "card_revocations",
     "patient_cards",
+    "migrations",
 ];
 
 const NAMESPACE_EXISTS: i32 = 48;

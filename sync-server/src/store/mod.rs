@@ -163,4 +163,10 @@ pub trait Store: accounts::AccountStore + cards::CardStore + Send + Sync + 'stat
 
     /// Starts a new resync generation: every device of the clinic re-pulls from the beginning.
     async fn bump_resync(&self, clinic: &str) -> Result<u64, StoreError>;
+
+    /// Whether a one-time data migration has completed (one point read).
+    async fn migration_done(&self, name: &str) -> Result<bool, StoreError>;
+
+    /// Records a one-time data migration as completed (idempotent).
+    async fn mark_migration_done(&self, name: &str) -> Result<(), StoreError>;
 }

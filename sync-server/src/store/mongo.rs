@@ -10,6 +10,7 @@
 //! - `changes_<clinic>_<bucket>` (`_id` = sequence number): each clinic's dense change log, in
 //!   bucket collections (see `change_log.rs`).
 //! - `resyncs` (`_id` = `<clinic>:<generation, 6 digits>`): resync generations, dense per clinic.
+//! - `migrations` (`_id` = name): one-time data migrations that completed.
 
 use super::sequence::last_present;
 use super::{Accepted, ChangeEntry, Claim, Inserted, Store, StoreError, Version};
@@ -71,6 +72,9 @@ fn view_collection(entity: EntityKind) -> &'static str {
         EntityKind::MedicalRecord => "medical_records",
         EntityKind::Conflict => "conflicts",
         EntityKind::Merge => "merges",
+        // Never stored as documents of their own (users and health_cards hold them).
+        EntityKind::Staff => "staff_notes",
+        EntityKind::Card => "card_notes",
     }
 }
 
@@ -237,7 +241,11 @@ impl Store for MongoStore {
             let model = IndexModel::builder().keys(keys).options(options).build();
             self.coll(coll).create_index(model).await.map_err(unavailable)?;
         }
-        self.link_existing_cards().await
+        if !self.migration_done("patient_cards_v1").await? {
+            self.link_existing_cards().await?;
+            self.mark_migration_done("patient_cards_v1").await?;
+        }
+        Ok(())
     }
 
     async fn accept_mutations(&self, device_id: &str, clinic_id: &str, ms: &[Mutation]) -> Result<Vec<Accepted>, StoreError> {
@@ -557,6 +565,15 @@ impl Store for MongoStore {
 
     async fn resync_generation(&self, clinic: &str) -> Result<u64, StoreError> {
         last_present(|n| self.exists("resyncs", format!("{clinic}:{n:06}"))).await
+    }
+
+    async fn migration_done(&self, name: &str) -> Result<bool, StoreError> {
+        self.exists("migrations", name.to_owned()).await
+    }
+
+    async fn mark_migration_done(&self, name: &str) -> Result<(), StoreError> {
+        self.insert_unique("migrations", doc! {"_id": name, "at": now()}).await?;
+        Ok(())
     }
 
     async fn bump_resync(&self, clinic: &str) -> Result<u64, StoreError> {

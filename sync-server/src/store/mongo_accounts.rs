@@ -123,6 +123,10 @@ impl AccountStore for MongoStore {
             .collect()
     }
 
+    async fn all_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        self.find_all("users", doc! {}).await?.into_iter().map(user_from).collect()
+    }
+
     async fn replace_user(&self, user: &UserRecord) -> Result<(), StoreError> {
         self.coll("users")
             .replace_one(doc! {"_id": user.id.to_string()}, user_doc(user)?)
@@ -276,6 +280,24 @@ impl AccountStore for MongoStore {
             .collect::<Result<_, _>>()?;
         out.sort_by(|a, b| a.at.cmp(&b.at));
         Ok(out)
+    }
+
+    async fn prune(&self, c: &super::accounts::PruneCutoffs) -> Result<u64, StoreError> {
+        // Range deletes scan their collection on FerretDB: this runs in the background every few
+        // minutes, never on a request, and each collection only holds what is still live.
+        let marks = mongodb::bson::DateTime::from_millis(c.marks_before);
+        let deletes = [
+            ("refresh_tokens", doc! {"expires_at": {"$lt": c.expired_before}}),
+            ("enrolment_codes", doc! {"expires_at": {"$lt": c.expired_before}}),
+            ("refresh_spent", doc! {"at": {"$lt": marks}}),
+            ("revoked_families", doc! {"at": {"$lt": marks}}),
+            ("login_failures", doc! {"at": {"$lt": c.failures_before}}),
+        ];
+        let mut n = 0;
+        for (coll, filter) in deletes {
+            n += self.coll(coll).delete_many(filter).await.map_err(unavailable)?.deleted_count;
+        }
+        Ok(n)
     }
 
     async fn token_secret(&self, candidate: &[u8]) -> Result<Vec<u8>, StoreError> {

@@ -5,11 +5,11 @@
 
 use super::cards::{CardKeyRecord, CardRecord, CardStore};
 use super::mongo::MongoStore;
-use super::sequence::last_present;
-use futures::future::join_all;
 use super::mongo_accounts::{from_doc, record_doc};
+use super::sequence::last_present;
 use super::{Inserted, StoreError};
 use async_trait::async_trait;
+use futures::future::join_all;
 use mongodb::bson::{doc, Document};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -54,13 +54,9 @@ impl MongoStore {
         }
     }
 
-    /// Links every card issued before `patient_cards` existed (once per database; start-up only,
-    /// so the scan of `health_cards` is paid once, never on a request).
+    /// Links every card issued before `patient_cards` existed (a one-time migration at start-up,
+    /// so the scan of `health_cards` is paid once, never on a request). Safe to repeat.
     pub(super) async fn link_existing_cards(&self) -> Result<(), StoreError> {
-        const MARK: &str = "migration:patient_cards_v1";
-        if self.find_by_id("server_secrets", MARK).await?.is_some() {
-            return Ok(());
-        }
         let mut by_patient: HashMap<Uuid, Vec<(i64, String)>> = HashMap::new();
         for d in self.find_all("health_cards", doc! {}).await? {
             let c: CardRecord = from_doc(d)?;
@@ -75,8 +71,6 @@ impl MongoStore {
                 }
             }
         }
-        self.insert_once("server_secrets", doc! {"_id": MARK, "at": super::mongo::now()})
-            .await?;
         Ok(())
     }
 
@@ -136,6 +130,11 @@ impl CardStore for MongoStore {
 
     async fn cards_of_clinic(&self, clinic_id: &str) -> Result<Vec<CardRecord>, StoreError> {
         let docs = self.find_all("health_cards", doc! {"clinic_id": clinic_id}).await?;
+        self.with_revocations(docs).await
+    }
+
+    async fn all_cards(&self) -> Result<Vec<CardRecord>, StoreError> {
+        let docs = self.find_all("health_cards", doc! {}).await?;
         self.with_revocations(docs).await
     }
 

@@ -1,6 +1,7 @@
 //! The sync rules, generic over `Store`. Handlers parse and validate; these functions decide.
 
 pub mod admin;
+pub mod announce;
 pub mod assignment;
 pub mod authorize;
 pub mod batch;

@@ -33,17 +33,18 @@ fn patient_of(r: &ChangeRecord) -> Option<Uuid> {
             "patient" => r.doc.as_ref()?.get("entity_id")?.as_str()?.parse().ok(),
             _ => None,
         },
-        EntityKind::Provider | EntityKind::Merge => None,
+        EntityKind::Card => Some(r.id),
+        EntityKind::Provider | EntityKind::Merge | EntityKind::Staff => None,
     }
 }
 
-/// Keeps what a field worker may hold: their assigned patients and what belongs to them, plus
-/// providers and merges (which carry no patient data).
+/// Keeps what a field worker may hold: their assigned patients and what belongs to them (cards
+/// included), plus providers, merges and staff (which carry no patient data).
 async fn field_worker_filter<S: Store>(store: &S, worker: &str, records: Vec<ChangeRecord>) -> Result<Vec<ChangeRecord>, StoreError> {
     let mut assigned: HashMap<Uuid, bool> = HashMap::new();
     let mut out = Vec::with_capacity(records.len());
     for r in records {
-        if matches!(r.entity, EntityKind::Provider | EntityKind::Merge) {
+        if matches!(r.entity, EntityKind::Provider | EntityKind::Merge | EntityKind::Staff) {
             out.push(r);
             continue;
         }
@@ -82,6 +83,7 @@ pub async fn page<S: Store>(
     field_worker: Option<&str>,
     cursor: Cursor,
     limit: Option<u32>,
+    protocol_version: u32,
 ) -> Result<Page, StoreError> {
     let limit = limit.unwrap_or(DEFAULT_PULL_LIMIT).clamp(1, MAX_PULL_LIMIT) as usize;
     let gen = store.resync_generation(clinic).await?;
@@ -92,7 +94,12 @@ pub async fn page<S: Store>(
     let has_more = records >= limit || entries.len() >= MAX_ENTRIES_PER_PAGE;
     let done = entries.last().map_or(from, |e| e.seq);
     let total = if has_more { store.log_head(clinic).await?.max(done) } else { done };
-    let mut changes: Vec<ChangeRecord> = entries.into_iter().flat_map(|e| e.records).collect();
+    let mut changes: Vec<ChangeRecord> = entries
+        .into_iter()
+        .flat_map(|e| e.records)
+        // An older client cannot parse kinds added after its protocol version.
+        .filter(|r| r.entity.since_protocol() <= protocol_version)
+        .collect();
     if let Some(worker) = field_worker {
         changes = field_worker_filter(store, worker, changes).await?;
     }

@@ -252,6 +252,9 @@ fn minutes_of(t: &str) -> Option<u32> {
 }
 
 const WALK_IN_MINUTES: u32 = 15;
+/// How long a cached card key set is used before it is fetched again (keys rotate rarely, and
+/// retired keys stay in the set, so cards signed before a rotation keep verifying).
+pub const CARD_KEYS_MAX_AGE: time::Duration = time::Duration::hours(6);
 
 /// The first 15-minute slot from `now` (rounded down) where the provider holds no appointment.
 fn walk_in_start(day: &[Appointment], provider: Uuid, now_minute: u32) -> u32 {
@@ -298,10 +301,28 @@ impl Clinic {
     }
 
     /// Downloads the card keys, issuer, revocations and card summaries into the replica.
+    /// The whole card list and key set again (an explicit refresh).
     pub async fn refresh_cards(&self) -> Result<(), ClientError> {
         self.guard_open()?;
         let sync = self.transport.cards_sync().await.map_err(super::client_error)?;
         lock(&self.store).save_card_cache(&sync)?;
+        self.notify_changed();
+        Ok(())
+    }
+
+    /// Fetches the issuer and key set when none is cached or the cached one is older than
+    /// `CARD_KEYS_MAX_AGE` (keys rotate rarely; cards and revocations come through pulls).
+    pub async fn refresh_card_keys_if_stale(&self) -> Result<(), ClientError> {
+        self.guard_open()?;
+        let fetched = lock(&self.store).card_keys()?.map(|k| k.fetched_at);
+        let fresh = fetched
+            .and_then(|at| time::OffsetDateTime::parse(&at, &time::format_description::well_known::Rfc3339).ok())
+            .is_some_and(|at| time::OffsetDateTime::now_utc() - at < CARD_KEYS_MAX_AGE);
+        if fresh {
+            return Ok(());
+        }
+        let keys = self.transport.card_keys().await.map_err(super::client_error)?;
+        lock(&self.store).save_card_keys(&keys.issuer, &keys.jwks)?;
         self.notify_changed();
         Ok(())
     }

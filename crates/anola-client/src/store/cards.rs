@@ -52,6 +52,23 @@ fn to_card(row: Row) -> Result<CachedCard, ClientError> {
     })
 }
 
+/// Merges one announced card (change log) into the cache. Never un-revokes: a revocation is final.
+pub(crate) fn upsert_card(tx: &rusqlite::Connection, c: &CardSummary) -> Result<(), ClientError> {
+    tx.execute(
+        "INSERT INTO cards(card_id, patient_id, fallback_code, expires_at, revoked) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT(card_id) DO UPDATE SET patient_id = excluded.patient_id, fallback_code = excluded.fallback_code,
+            expires_at = excluded.expires_at, revoked = MAX(cards.revoked, excluded.revoked)",
+        params![
+            c.card_id,
+            c.patient_id.to_string(),
+            anola_cards::check_fallback_format(&c.fallback_code).unwrap_or_else(|_| c.fallback_code.clone()),
+            c.expires_at,
+            c.revoked
+        ],
+    )?;
+    Ok(())
+}
+
 const CARD_COLUMNS: &str = "card_id, patient_id, fallback_code, expires_at, revoked, qr_text, issued_at";
 
 impl LocalStore {
@@ -99,6 +116,19 @@ impl LocalStore {
             tx.execute("UPDATE cards SET revoked = 1 WHERE card_id = ?1", [id])?;
         }
         tx.commit()?;
+        Ok(())
+    }
+
+    /// Replaces the cached issuer and key set (`GET /sync/card-keys`); cards and revocations stay.
+    pub fn save_card_keys(&mut self, issuer: &str, jwks: &serde_json::Value) -> Result<(), ClientError> {
+        let _: JwkSet = serde_json::from_value(jwks.clone()).map_err(|e| ClientError::Internal {
+            message: format!("the server sent an unreadable card key set: {e}"),
+        })?;
+        self.conn().execute(
+            "INSERT INTO card_keys(id, issuer, jwks, revoked, fetched_at) VALUES (1, ?1, ?2, '[]', ?3)
+             ON CONFLICT(id) DO UPDATE SET issuer = excluded.issuer, jwks = excluded.jwks, fetched_at = excluded.fetched_at",
+            params![issuer, serde_json::to_string(jwks)?, rfc3339_now()],
+        )?;
         Ok(())
     }
 
@@ -150,6 +180,11 @@ impl LocalStore {
         let mut list = RevocationList::new();
         for id in serde_json::from_str::<Vec<String>>(&revoked)? {
             list.revoke(id);
+        }
+        // Revocations announced through the change log land on the cards themselves.
+        let mut stmt = self.conn().prepare_cached("SELECT card_id FROM cards WHERE revoked = 1")?;
+        for id in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            list.revoke(id?);
         }
         Ok(Some(CardKeys {
             issuer,

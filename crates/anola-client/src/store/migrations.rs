@@ -152,6 +152,16 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX check_ins_date ON check_ins(date);
     "#,
+    // 5: staff as the change log announces them (protocol v2); `notify` until the workstation
+    // has applied the change to its offline sign-in (a crash in between leaves it to do again).
+    r#"
+    CREATE TABLE staff (
+        user_id  TEXT PRIMARY KEY,
+        user     TEXT NOT NULL,
+        notify   INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE INDEX staff_notify ON staff(notify) WHERE notify = 1;
+    "#,
 ];
 
 pub fn latest() -> i64 {

@@ -10,6 +10,7 @@ mod outbox;
 mod patients;
 mod pull;
 pub mod records;
+mod staff;
 
 pub use outbox::{OutboxCounts, OutboxEntry};
 pub use records::RecordVersionView;
@@ -24,7 +25,7 @@ pub(crate) fn refresh(tx: &Connection, entity: EntityKind, id: Uuid) -> Result<(
         EntityKind::Appointment => appointments::refresh_view(tx, id).map(|_| ()),
         EntityKind::Provider => notes::refresh_provider(tx, id),
         // Record versions are rows of their own; conflicts and merges are not written locally.
-        EntityKind::MedicalRecord | EntityKind::Conflict | EntityKind::Merge => Ok(()),
+        EntityKind::MedicalRecord | EntityKind::Conflict | EntityKind::Merge | EntityKind::Staff | EntityKind::Card => Ok(()),
     }
 }
 

@@ -15,7 +15,7 @@ use uuid::Uuid;
 pub(crate) fn forget_everything(tx: &Connection) -> Result<(), ClientError> {
     reset(tx)?;
     tx.execute_batch(
-        "DELETE FROM medical_records; DELETE FROM outbox; DELETE FROM card_keys; DELETE FROM cards; DELETE FROM check_ins; DELETE FROM meta WHERE key IN ('pull_cursor', 'last_synced_at', 'last_error');",
+        "DELETE FROM medical_records; DELETE FROM outbox; DELETE FROM card_keys; DELETE FROM cards; DELETE FROM check_ins; DELETE FROM staff; DELETE FROM meta WHERE key IN ('pull_cursor', 'last_synced_at', 'last_error');",
     )?;
     Ok(())
 }
@@ -71,6 +71,16 @@ fn apply_changes(tx: &rusqlite::Transaction<'_>, device: &str, changes: &[Change
             (EntityKind::Merge, _) => {
                 if let Some(n) = doc::<MergeNote>(c) {
                     apply_merge(tx, c.id, &n)?;
+                }
+            }
+            (EntityKind::Staff, _) => {
+                if let Some(u) = doc::<anola_protocol::auth::SessionUser>(c) {
+                    super::staff::upsert(tx, &u)?;
+                }
+            }
+            (EntityKind::Card, _) => {
+                if let Some(card) = doc::<anola_protocol::cards::CardSummary>(c) {
+                    super::cards::upsert_card(tx, &card)?;
                 }
             }
             // A record this build does not understand is skipped; the cursor still moves.

@@ -378,6 +378,11 @@ impl Transport {
         self.send_authed::<(), _>(reqwest::Method::GET, "/sync/cards", None).await
     }
 
+    /// `GET /sync/card-keys`: the issuer and key set only (cards and revocations come through pulls).
+    pub async fn card_keys(&self) -> Result<anola_protocol::cards::CardsSync, TransportError> {
+        self.send_authed::<(), _>(reqwest::Method::GET, "/sync/card-keys", None).await
+    }
+
     /// `POST /cards/issue`: a new card for a patient the server knows (earlier ones are replaced).
     pub async fn issue_card(
         &self,
