@@ -6,6 +6,7 @@ pub mod app;
 pub mod bench_docs;
 pub mod fault_proxy;
 pub mod ferret;
+pub mod live;
 pub mod printed;
 pub mod procs;
 pub mod webdriver;

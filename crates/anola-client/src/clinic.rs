@@ -649,6 +649,19 @@ impl Clinic {
         }
     }
 
+    /// A live pull (see `round::wait_for_news`): true when something arrived and a round should
+    /// follow. Never marks the device as syncing: waiting is the idle state of an online device.
+    pub async fn wait_for_news(&self, wait: std::time::Duration) -> Result<bool, ClientError> {
+        self.guard_open()?;
+        let moved = round::wait_for_news(&self.store, &self.transport, wait)
+            .instrument(tracing::info_span!("live_pull"))
+            .await?;
+        if moved {
+            self.notify_changed();
+        }
+        Ok(moved)
+    }
+
     /// Starts the background task on the current tokio runtime. It stops when the clinic is dropped
     /// or closed (lock, sign-out, wipe).
     pub fn start_background_sync(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {

@@ -20,15 +20,19 @@ pub const WAIT_HEADER: &str = "x-anola-wait-ms";
 /// The longest wait a long-poll may ask for.
 pub const MAX_WAIT: Duration = Duration::from_secs(30);
 
-pub async fn enforce(State(deadline): State<Duration>, req: Request, next: Next) -> Response {
-    let wait = req
-        .headers()
+/// The wait a request asks for (`x-anola-wait-ms`), at most `MAX_WAIT`; zero when absent or bad.
+pub fn requested_wait(headers: &axum::http::HeaderMap) -> Duration {
+    headers
         .get(WAIT_HEADER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
         .map(Duration::from_millis)
         .unwrap_or_default()
-        .min(MAX_WAIT);
+        .min(MAX_WAIT)
+}
+
+pub async fn enforce(State(deadline): State<Duration>, req: Request, next: Next) -> Response {
+    let wait = requested_wait(req.headers());
     match tokio::time::timeout(deadline + wait, next.run(req)).await {
         Ok(resp) => resp,
         Err(_) => {

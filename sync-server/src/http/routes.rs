@@ -225,6 +225,7 @@ async fn push_handler<S: Store>(
 async fn pull_handler<S: Store>(
     State(state): State<AppState<S>>,
     session: DeviceSession,
+    headers: axum::http::HeaderMap,
     JsonBody(req): JsonBody<PullRequest>,
 ) -> Result<Json<PullResponse>, ApiError> {
     validate::protocol_version(req.protocol_version)?;
@@ -236,15 +237,19 @@ async fn pull_handler<S: Store>(
         None => Cursor::at(0),
         Some(c) => Cursor::decode(c).map_err(|e| ApiError(ErrorBody::new(ErrorCode::InvalidCursor, e.to_string()).with_field("cursor")))?,
     };
-    let span = tracing::info_span!("pull", device = %req.device_id, user = %session.user.id, from = cursor.seq);
-    let page = pull::page(
-        state.store.as_ref(),
-        &req.clinic_id,
-        field_worker.as_deref(),
-        cursor,
-        req.limit,
-        req.protocol_version,
-    )
+    let wait = super::deadline::requested_wait(&headers);
+    let span =
+        tracing::info_span!("pull", device = %req.device_id, user = %session.user.id, from = cursor.seq, wait_ms = wait.as_millis() as u64);
+    let page = async {
+        let args = (&req.clinic_id, field_worker.as_deref(), req.limit, req.protocol_version);
+        let page = pull::page(state.store.as_ref(), args.0, args.1, cursor, args.2, args.3).await?;
+        // Live pull: nothing new yet, so hold the answer until the log grows or the wait ends.
+        let nothing_new = page.cursor.seq == cursor.seq && !page.reset;
+        if nothing_new && !wait.is_zero() && state.store.wait_for_changes(args.0, cursor.seq, wait).await? {
+            return pull::page(state.store.as_ref(), args.0, args.1, cursor, args.2, args.3).await;
+        }
+        Ok::<_, crate::store::StoreError>(page)
+    }
     .instrument(span)
     .await?;
     Ok(Json(PullResponse {

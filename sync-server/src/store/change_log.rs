@@ -19,6 +19,10 @@ use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::error::ErrorKind;
 
+/// How often a waiting pull checks for an entry appended by another server process (one point
+/// read of the next number).
+pub const LIVE_POLL: std::time::Duration = std::time::Duration::from_millis(300);
+
 /// Entries per bucket collection.
 pub const BUCKET: u64 = 64;
 /// Records per entry: bounds an entry's size (a 500-mutation push becomes several entries) so a
@@ -124,6 +128,7 @@ impl MongoStore {
             .lock()
             .await
             .insert(clinic.to_owned(), (last, std::time::Instant::now()));
+        self.publish_head(clinic, last);
         Ok(last)
     }
 
@@ -172,6 +177,47 @@ impl MongoStore {
             if !bucket_complete || records >= min_records || out.len() >= max_entries {
                 return Ok(out);
             }
+        }
+    }
+
+    /// Tells this process's waiting pulls that the log reaches `head`.
+    fn publish_head(&self, clinic: &str, head: u64) {
+        let watches = self.live_heads.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(tx) = watches.get(clinic) {
+            tx.send_if_modified(|v| {
+                let newer = head > *v;
+                if newer {
+                    *v = head;
+                }
+                newer
+            });
+        }
+    }
+
+    fn watch_head(&self, clinic: &str) -> tokio::sync::watch::Receiver<u64> {
+        let mut watches = self.live_heads.lock().unwrap_or_else(|p| p.into_inner());
+        // Forget channels nobody waits on any more (bounded by the clinics with waiters).
+        watches.retain(|_, tx| tx.receiver_count() > 0);
+        watches
+            .entry(clinic.to_owned())
+            .or_insert_with(|| tokio::sync::watch::channel(0).0)
+            .subscribe()
+    }
+
+    pub(crate) async fn wait_for_entry(&self, clinic: &str, after: u64, max_wait: std::time::Duration) -> Result<bool, StoreError> {
+        let mut local = self.watch_head(clinic);
+        let deadline = tokio::time::Instant::now() + max_wait;
+        loop {
+            if *local.borrow_and_update() > after || self.entry_exists(clinic, after + 1).await? {
+                return Ok(true);
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Ok(false);
+            }
+            // Woken by an append of this process, or after LIVE_POLL to look for another's.
+            let nap = LIVE_POLL.min(deadline - now);
+            let _ = tokio::time::timeout(nap, local.changed()).await;
         }
     }
 

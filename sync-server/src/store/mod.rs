@@ -155,6 +155,11 @@ pub trait Store: accounts::AccountStore + cards::CardStore + Send + Sync + 'stat
     /// `min_records` records or `max_entries` entries are collected.
     async fn read_changes(&self, clinic: &str, after: u64, min_records: usize, max_entries: usize) -> Result<Vec<ChangeEntry>, StoreError>;
 
+    /// Waits until the clinic's log holds an entry after `after`, at most `max_wait`; true when
+    /// there is one. Appends by this process wake waiters at once; those of other server
+    /// processes are seen by a point read every `LIVE_POLL` (docs/sync-protocol.md, live pulls).
+    async fn wait_for_changes(&self, clinic: &str, after: u64, max_wait: std::time::Duration) -> Result<bool, StoreError>;
+
     /// The highest sequence number in a clinic's log (O(log n) point reads).
     async fn log_head(&self, clinic: &str) -> Result<u64, StoreError>;
 

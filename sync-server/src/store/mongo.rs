@@ -43,6 +43,8 @@ pub struct MongoStore {
     /// Next change-log number to try, per clinic. Appends from this process are serialised through
     /// it, so a number is only tried once its predecessor is known to exist.
     pub(crate) next_seq: Mutex<HashMap<String, u64>>,
+    /// Each clinic's log end as this process last appended it, for pulls waiting on news.
+    pub(crate) live_heads: std::sync::Mutex<HashMap<String, tokio::sync::watch::Sender<u64>>>,
     /// Collections seen with their unique `_id` index (see `collections.rs`).
     pub(crate) checked_collections: Mutex<std::collections::HashSet<String>>,
     faults: Arc<Faults>,
@@ -125,6 +127,7 @@ impl MongoStore {
             next_seq: Mutex::new(HashMap::new()),
             heads_cache: Mutex::new(HashMap::new()),
             checked_collections: Mutex::new(Default::default()),
+            live_heads: Default::default(),
             faults,
         })
     }
@@ -557,6 +560,10 @@ impl Store for MongoStore {
 
     async fn read_changes(&self, clinic: &str, after: u64, min_records: usize, max_entries: usize) -> Result<Vec<ChangeEntry>, StoreError> {
         self.read_entries(clinic, after, min_records, max_entries).await
+    }
+
+    async fn wait_for_changes(&self, clinic: &str, after: u64, max_wait: Duration) -> Result<bool, StoreError> {
+        self.wait_for_entry(clinic, after, max_wait).await
     }
 
     async fn log_head(&self, clinic: &str) -> Result<u64, StoreError> {

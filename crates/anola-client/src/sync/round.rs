@@ -174,6 +174,30 @@ async fn push_all(
     }
 }
 
+fn pull_request(store: &Mutex<LocalStore>) -> Result<PullRequest, ClientError> {
+    let s = lock(store);
+    Ok(PullRequest {
+        protocol_version: PROTOCOL_VERSION,
+        device_id: s.device_id().to_owned(),
+        clinic_id: s.clinic_id().to_owned(),
+        field_worker_id: s.scope().field_worker_id.clone(),
+        cursor: s.pull_cursor()?,
+        limit: Some(DEFAULT_PULL_LIMIT),
+    })
+}
+
+/// A live pull: one page, held by the server up to `wait` when nothing is new, applied like any
+/// page. Returns whether the log moved (something arrived, or more waits behind it).
+pub async fn wait_for_news(store: &Mutex<LocalStore>, transport: &Transport, wait: std::time::Duration) -> Result<bool, ClientError> {
+    let req = pull_request(store)?;
+    let page = transport.pull_waiting(&req, wait).await.map_err(client_error)?;
+    let moved = page.reset || page.has_more || req.cursor.as_deref() != Some(page.cursor.as_str());
+    if moved {
+        lock(store).apply_pull_page(&page.changes, &page.cursor, page.reset)?;
+    }
+    Ok(moved)
+}
+
 /// Pulls pages until the server says there is no more; each page commits with its cursor.
 async fn pull_all(
     store: &Mutex<LocalStore>,
@@ -186,17 +210,7 @@ async fn pull_all(
         if max_pages.is_some_and(|m| report.pull_pages >= m) {
             return Ok(());
         }
-        let req = {
-            let s = lock(store);
-            PullRequest {
-                protocol_version: PROTOCOL_VERSION,
-                device_id: s.device_id().to_owned(),
-                clinic_id: s.clinic_id().to_owned(),
-                field_worker_id: s.scope().field_worker_id.clone(),
-                cursor: s.pull_cursor()?,
-                limit: Some(DEFAULT_PULL_LIMIT),
-            }
-        };
+        let req = pull_request(store)?;
         let page = transport.pull(&req).await.map_err(client_error)?;
         lock(store).apply_pull_page(&page.changes, &page.cursor, page.reset)?;
         report.pulled += page.changes.len() as u64;

@@ -1,5 +1,7 @@
 //! The background sync task: a round whenever there is something to do, back-off when the
-//! server cannot be reached.
+//! server cannot be reached, and between rounds a live pull that the server answers as soon as
+//! another device's change reaches the log (falling back to polling every `IDLE_INTERVAL` when
+//! the server does not hold pulls).
 
 use crate::clinic::Clinic;
 use crate::error::ClientError;
@@ -7,8 +9,12 @@ use anola_protocol::plan::backoff_ms;
 use std::sync::Weak;
 use std::time::Duration;
 
-/// Between rounds while online and idle: picks up other devices' changes.
+/// Between rounds while online and idle, when the server does not hold live pulls.
 pub const IDLE_INTERVAL: Duration = Duration::from_secs(15);
+/// How long the server may hold a live pull (below its 30 s cap and the client's timeout).
+pub const LIVE_WAIT: Duration = Duration::from_secs(25);
+/// A live pull answered faster than this with nothing new means the server does not hold them.
+const HELD_AT_LEAST: Duration = Duration::from_secs(1);
 const BACKOFF_BASE_MS: u64 = 1_000;
 const BACKOFF_MAX_MS: u64 = 60_000;
 
@@ -21,10 +27,10 @@ pub async fn run(clinic: Weak<Clinic>) {
         if c.is_closed() {
             return;
         }
-        let wait = match c.sync_now().await {
+        let backoff = match c.sync_now().await {
             Ok(_) => {
                 failures = 0;
-                IDLE_INTERVAL
+                None
             }
             Err(e) => {
                 let delay = match e {
@@ -36,15 +42,52 @@ pub async fn run(clinic: Weak<Clinic>) {
                 };
                 failures = failures.saturating_add(1);
                 tracing::debug!(code = e.code(), delay_ms = delay, "sync round failed; backing off");
-                Duration::from_millis(delay)
+                Some(Duration::from_millis(delay))
             }
         };
         let wake = c.wake_handle();
+        // Never hold the clinic while waiting: a lock or sign-out drops it.
         drop(c);
-        // A local write or "Sync now" wakes the task early; otherwise wait out the interval.
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {},
-            _ = wake.notified() => {},
+        match backoff {
+            None => live(&clinic).await,
+            // A local write or "Sync now" wakes the task early; otherwise wait out the delay.
+            Some(delay) => {
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {},
+                    _ = wake.notified() => {},
+                }
+            }
+        }
+    }
+}
+
+/// Online and idle: live pulls until something arrives, a local write or "Sync now" asks for a
+/// round, or a pull fails (the next round reports it).
+async fn live(clinic: &Weak<Clinic>) {
+    loop {
+        let Some(c) = clinic.upgrade() else { return };
+        if c.is_closed() {
+            return;
+        }
+        let wake = c.wake_handle();
+        let started = tokio::time::Instant::now();
+        let news = tokio::select! {
+            r = c.wait_for_news(LIVE_WAIT) => Some(r),
+            _ = wake.notified() => None,
+        };
+        drop(c);
+        match news {
+            // Something arrived (or the pull failed): a round brings the rest and reports.
+            Some(Ok(true)) | Some(Err(_)) | None => return,
+            Some(Ok(false)) if started.elapsed() < HELD_AT_LEAST => {
+                // The server answered at once: it does not hold pulls. Poll instead.
+                tokio::select! {
+                    _ = tokio::time::sleep(IDLE_INTERVAL) => {},
+                    _ = wake.notified() => {},
+                }
+                return;
+            }
+            Some(Ok(false)) => {}
         }
     }
 }

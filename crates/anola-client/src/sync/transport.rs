@@ -113,7 +113,12 @@ pub struct Transport {
     compress: bool,
     /// The server said (response `Accept-Encoding`) that it reads zstd request bodies.
     server_takes_zstd: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// A live pull: the server may hold the answer this long waiting for news.
+    wait: Option<Duration>,
 }
+
+/// The header a live pull names its wait in (the server caps it at 30 s).
+pub const WAIT_HEADER: &str = "x-anola-wait-ms";
 
 #[derive(Debug, Default)]
 pub struct WireCounters {
@@ -180,6 +185,7 @@ impl Transport {
             wire: Default::default(),
             compress: true,
             server_takes_zstd: Default::default(),
+            wait: None,
         }
     }
 
@@ -318,6 +324,9 @@ impl Transport {
         if self.compress {
             req = req.header(reqwest::header::ACCEPT_ENCODING, "zstd, gzip");
         }
+        if let Some(w) = self.wait {
+            req = req.header(WAIT_HEADER, w.as_millis().to_string());
+        }
         let resp = req.send().await.map_err(|e| TransportError::Unreachable(without_url(e)))?;
         let status = resp.status();
         let header = |name: reqwest::header::HeaderName| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -360,6 +369,16 @@ impl Transport {
 
     pub async fn pull(&self, req: &PullRequest) -> Result<PullResponse, TransportError> {
         self.send_authed(reqwest::Method::POST, "/sync/pull", Some(req)).await
+    }
+
+    /// A live pull: when nothing is new after the cursor, the server holds the answer until
+    /// something is or `wait` ends (an empty page then). An older server answers at once.
+    pub async fn pull_waiting(&self, req: &PullRequest, wait: Duration) -> Result<PullResponse, TransportError> {
+        let live = Transport {
+            wait: Some(wait),
+            ..self.clone()
+        };
+        live.pull(req).await
     }
 
     /// `GET /sync/staff`: the clinic's staff, for offline sign-in and disabled accounts.
