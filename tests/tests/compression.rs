@@ -54,7 +54,7 @@ fn patients(dev: &RawDevice, n: usize, offset: usize) -> Vec<Mutation> {
                     "given_name": GIVEN[i % GIVEN.len()],
                     "family_name": FAMILY[i % FAMILY.len()],
                     "date_of_birth": format!("{:04}-{:02}-{:02}", 1940 + i % 80, 1 + i % 12, 1 + i % 28),
-                    "gender": if i % 2 == 0 { "female" } else { "male" },
+                    "gender": if i.is_multiple_of(2) { "female" } else { "male" },
                     "phone": format!("+2547{:08}", 10_000_000 + i * 7_919),
                     "national_id": format!("NID{:09}", 100_000 + i),
                     "address": {"city": "Kisumu", "country": "Kenya"},
