@@ -677,6 +677,8 @@ pub struct CliSync {
     pub pushed: u64,
     pub pages: u64,
     pub bytes_received: u64,
+    /// The same bodies as they crossed the wire (compressed).
+    pub wire_bytes_received: u64,
     pub peak_rss_kb: u64,
 }
 
@@ -788,15 +790,17 @@ async fn cli_sync(dir: &Path, server: &str, who: &Enrolment, timeout: Duration, 
         pushed: n(&r["pushed"]),
         pages: n(&r["pull_pages"]),
         bytes_received: n(&r["bytes_received"]),
+        wire_bytes_received: n(&r["wire_bytes_received"]),
         peak_rss_kb: n(&v["peak_rss_kb"]),
     };
     log(format!(
-        "{label}: {} rows in {} pages, {:.1} s = {:.0} rows/s, {:.1} MB received, client peak RSS {} MB",
+        "{label}: {} rows in {} pages, {:.1} s = {:.0} rows/s, {:.1} MB of JSON received as {:.1} MB on the wire, client peak RSS {} MB",
         s.pulled,
         s.pages,
         s.secs,
         s.pulled as f64 / s.secs.max(1e-9),
         s.bytes_received as f64 / 1e6,
+        s.wire_bytes_received as f64 / 1e6,
         s.peak_rss_kb / 1024
     ));
     Ok(s)
@@ -942,10 +946,33 @@ pub struct Results {
     pub pages: Vec<PagePoint>,
     /// Single pushes by kind: fresh creates, the same push replayed, edits of existing patients.
     pub probes: Vec<PushPhase>,
+    /// A server crashing mid-push at each step, then a restarted one finishing the retry.
+    pub crashes: Vec<CrashProbe>,
     pub ferret: raw::FerretRaw,
     pub sqlite: raw::SqliteRaw,
     pub sqlite_doc_note: String,
     pub total_secs: f64,
+}
+
+/// One crash mid-push: a server made to abort at `point` while applying a push of edits, a new
+/// server process started on the same database, and the same push sent again.
+#[derive(Debug, Clone, Default)]
+pub struct CrashProbe {
+    pub point: String,
+    pub mutations: usize,
+    /// The crashing server's start-up, as a restart at this size costs.
+    pub start_secs: f64,
+    /// From sending the push to the crashed server's exit.
+    pub crash_ms: f64,
+    /// The restarted server's start-up.
+    pub restart_secs: f64,
+    /// The retried push against the restarted server.
+    pub retry_ms: f64,
+    /// Results of the retry (e.g. "applied: 10").
+    pub results: String,
+    /// The push sent a third time: every mutation once (already_applied).
+    pub replay: String,
+    pub error: Option<String>,
 }
 
 impl Results {
@@ -1206,6 +1233,87 @@ async fn run(cfg: Config) -> Result<(), String> {
                 }
             };
             res.probes.push(with_steps(o, ph));
+        }
+    }
+
+    // 5b. A crash in the middle of a push of edits, at each step, and recovery at this size.
+    if cfg.probe > 0 {
+        let env = [("ANOLA_ACCESS_TOKEN_TTL_SECS", "86400")];
+        for (k, point) in ["after_gate", "after_versions", "after_log", "after_views"].iter().enumerate() {
+            let n = cfg.probe;
+            let edits: Vec<Mutation> = (0..n)
+                .map(|i| {
+                    let j = (k + 1) * n + i;
+                    let p = (j * 7_919 + 13) % cfg.patients;
+                    Mutation {
+                        author: Some(other.user_id),
+                        ..g.patient_update(p, j, "crash")
+                    }
+                })
+                .collect();
+            let req = PushRequest {
+                protocol_version: PROTOCOL_VERSION,
+                device_id: other.device_id.clone(),
+                clinic_id: CLINIC.to_owned(),
+                mutations: edits,
+                audit: Vec::new(),
+            };
+            let body = serde_json::to_vec(&req).map_err(|e| e.to_string())?;
+            let mut probe = CrashProbe {
+                point: (*point).to_owned(),
+                mutations: n,
+                ..Default::default()
+            };
+            let t = Instant::now();
+            let mut crashing_env = env.to_vec();
+            crashing_env.push(("ANOLA_FAULT_ABORT_AT", point));
+            let mut crashing = ServerProc::start(anola_e2e::free_port(), ferret.uri(), &dbname, &crashing_env);
+            probe.start_secs = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            let first = post_n(&http, &other, &format!("{}/sync/push", crashing.url()), &body, 1).await;
+            if !crashing.wait_exit(Duration::from_secs(120)) {
+                probe.error = Some(format!("the server did not crash at {point} (answer: {first:?})"));
+            }
+            probe.crash_ms = t.elapsed().as_secs_f64() * 1000.0;
+            drop(crashing);
+            let t = Instant::now();
+            let again = ServerProc::start(anola_e2e::free_port(), ferret.uri(), &dbname, &env);
+            probe.restart_secs = t.elapsed().as_secs_f64();
+            let summarize = |answer: &[u8]| -> Result<String, String> {
+                let resp: PushResponse = serde_json::from_slice(answer).map_err(|e| format!("push answer: {e}"))?;
+                let mut statuses: BTreeMap<String, usize> = BTreeMap::new();
+                for r in resp.results {
+                    let key = serde_json::to_value(r.status)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default();
+                    *statuses.entry(key).or_default() += 1;
+                }
+                Ok(statuses.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", "))
+            };
+            let t = Instant::now();
+            match post_n(&http, &other, &format!("{}/sync/push", again.url()), &body, 2).await {
+                Ok(answer) => {
+                    probe.retry_ms = t.elapsed().as_secs_f64() * 1000.0;
+                    probe.results = summarize(&answer)?;
+                }
+                Err(e) => probe.error = Some(e),
+            }
+            match post_n(&http, &other, &format!("{}/sync/push", again.url()), &body, 2).await {
+                Ok(answer) => probe.replay = summarize(&answer)?,
+                Err(e) => probe.error = Some(e),
+            }
+            log(format!(
+                "crash {point}: server start {:.1} s, crash after {:.0} ms, restart {:.1} s, retry {:.0} ms ({}), replay ({}){}",
+                probe.start_secs,
+                probe.crash_ms,
+                probe.restart_secs,
+                probe.retry_ms,
+                probe.results,
+                probe.replay,
+                probe.error.as_deref().map(|e| format!(", error: {e}")).unwrap_or_default()
+            ));
+            res.crashes.push(probe);
         }
     }
 
