@@ -35,7 +35,14 @@ async fn expired_and_spent_account_documents_are_pruned_live_ones_kept() {
     store.insert_refresh(&refresh("old", now - 3 * day)).await.unwrap();
     store.insert_refresh(&refresh("live", now + day)).await.unwrap();
     let user = Uuid::new_v4();
-    store.record_login_failure(user, now - LOCK_MS - 2 * day).await.unwrap();
+    // An old failure, stored as the server stored them before they were keyed by window.
+    let client0 = ferret.client().await;
+    client0
+        .database(&db)
+        .collection::<Document>("login_failures")
+        .insert_one(doc! {"_id": "old-failure", "user_id": user.to_string(), "at": now - LOCK_MS - 2 * day})
+        .await
+        .unwrap();
     store.record_login_failure(user, now - 1000).await.unwrap();
     for (hash, expires_at) in [("old-code", now - 2 * day), ("live-code", now + day)] {
         store
@@ -63,7 +70,7 @@ async fn expired_and_spent_account_documents_are_pruned_live_ones_kept() {
     assert_eq!(deleted, 4, "old refresh token, old failure, expired code, ancient mark");
     assert!(store.refresh_by_hash("old").await.unwrap().is_none());
     assert!(store.refresh_by_hash("live").await.unwrap().is_some());
-    assert_eq!(store.login_failures_since(user, 0).await.unwrap().len(), 1);
+    assert_eq!(store.login_failures_since(user, now - LOCK_MS).await.unwrap().len(), 1);
     assert!(store.enrolment_by_hash("old-code").await.unwrap().is_none());
     assert!(store.enrolment_by_hash("live-code").await.unwrap().is_some());
     // The recent mark still refuses a second spend.

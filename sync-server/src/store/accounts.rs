@@ -97,7 +97,8 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn replace_user(&self, user: &UserRecord) -> Result<(), StoreError>;
 
     async fn record_login_failure(&self, user_id: Uuid, at: Millis) -> Result<(), StoreError>;
-    /// Failures at or after `since`, oldest first.
+    /// Failures at or after `since`, oldest first; only failures of the last lockout window or so
+    /// are kept and answered (`since` is meant to be now − `LOCK_MS`).
     async fn login_failures_since(&self, user_id: Uuid, since: Millis) -> Result<Vec<Millis>, StoreError>;
     async fn clear_login_failures(&self, user_id: Uuid) -> Result<(), StoreError>;
 

@@ -40,7 +40,39 @@ fn user_from(mut d: Document) -> Result<UserRecord, StoreError> {
     from_doc(d)
 }
 
+fn failure_key(user_id: Uuid, window: i64, k: u32) -> String {
+    format!("{user_id}:{window}:{k:03}")
+}
+
 impl MongoStore {
+    /// A user's sign-in failures in the lockout windows from `since` to now: (`_id`, at).
+    async fn recent_failures(&self, user_id: Uuid, since: Millis) -> Result<Vec<(String, Millis)>, StoreError> {
+        // Only the current and the previous window can hold failures that lock anyone (older
+        // ones are pruned), so `since` earlier than that reads those two windows only.
+        let last = crate::auth::now_ms().div_euclid(crate::auth::LOCK_MS);
+        let first = since.div_euclid(crate::auth::LOCK_MS).clamp(last - 1, last);
+        let mut out = Vec::new();
+        for window in first..=last {
+            // Failures of a window are numbered densely from 0; a cleared one leaves a gap, so
+            // look a few numbers past the first missing one.
+            let (mut k, mut missing) = (0u32, 0u32);
+            while missing < 3 {
+                let id = failure_key(user_id, window, k);
+                match self.find_by_id("login_failures", &id).await? {
+                    Some(d) => {
+                        missing = 0;
+                        if let Ok(at) = d.get_i64("at") {
+                            out.push((id, at));
+                        }
+                    }
+                    None => missing += 1,
+                }
+                k += 1;
+            }
+        }
+        Ok(out)
+    }
+
     pub(super) async fn find_all(&self, coll: &str, filter: Document) -> Result<Vec<Document>, StoreError> {
         self.coll(coll)
             .find(filter)
@@ -136,20 +168,25 @@ impl AccountStore for MongoStore {
     }
 
     async fn record_login_failure(&self, user_id: Uuid, at: Millis) -> Result<(), StoreError> {
-        self.insert_once(
-            "login_failures",
-            doc! {"_id": Uuid::new_v4().to_string(), "user_id": user_id.to_string(), "at": at},
-        )
-        .await?;
+        // One document per failure under `<user>:<window>:<k>`: the k-th failure in the lockout
+        // window holding `at`. Unique inserts count without an atomic counter, and the failures
+        // that matter are found with point reads.
+        let window = at.div_euclid(crate::auth::LOCK_MS);
+        for k in 0.. {
+            let d = doc! {"_id": failure_key(user_id, window, k), "user_id": user_id.to_string(), "at": at};
+            if self.insert_once("login_failures", d).await? == Inserted::Yes {
+                break;
+            }
+        }
         Ok(())
     }
 
     async fn login_failures_since(&self, user_id: Uuid, since: Millis) -> Result<Vec<Millis>, StoreError> {
         let mut at: Vec<Millis> = self
-            .find_all("login_failures", doc! {"user_id": user_id.to_string()})
+            .recent_failures(user_id, since)
             .await?
-            .iter()
-            .filter_map(|d| d.get_i64("at").ok())
+            .into_iter()
+            .map(|(_, t)| t)
             .filter(|t| *t >= since)
             .collect();
         at.sort_unstable();
@@ -157,10 +194,14 @@ impl AccountStore for MongoStore {
     }
 
     async fn clear_login_failures(&self, user_id: Uuid) -> Result<(), StoreError> {
-        self.coll("login_failures")
-            .delete_many(doc! {"user_id": user_id.to_string()})
-            .await
-            .map_err(unavailable)?;
+        // Only failures inside the lockout window can lock anyone; older ones are pruned.
+        let since = crate::auth::now_ms() - crate::auth::LOCK_MS;
+        for (id, _) in self.recent_failures(user_id, since).await? {
+            self.coll("login_failures")
+                .delete_one(doc! {"_id": id})
+                .await
+                .map_err(unavailable)?;
+        }
         Ok(())
     }
 
