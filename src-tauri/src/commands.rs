@@ -1,5 +1,9 @@
 //! One-line commands over `Workstation` (the device: enrolment, sign-in, lock) and the signed-in
 //! `Clinic`. Errors reach the UI as `{ code, message, ... }`; a locked device answers `locked`.
+//!
+//! Every command runs off the main thread (`async` functions, or `#[tauri::command(async)]` for
+//! plain ones): the main thread only draws the window and handles input, so a slow disk or a
+//! sync applying a large page never freezes typing or scrolling.
 
 use crate::AppState;
 use anola_client::store::RecordVersionView;
@@ -11,84 +15,84 @@ use std::sync::Arc;
 use tauri::{Emitter, State};
 use uuid::Uuid;
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn list_patients(state: State<AppState>, query: String, limit: u32) -> Result<Vec<Patient>, ClientError> {
     state.ws.clinic()?.list_patients(&query, limit)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn get_patient(state: State<AppState>, id: Uuid) -> Result<Patient, ClientError> {
     state.ws.clinic()?.get_patient(id)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn register_patient(state: State<AppState>, fields: PatientFields) -> Result<Patient, ClientError> {
     state.ws.clinic()?.register_patient(fields)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn update_patient(state: State<AppState>, id: Uuid, fields: PatientFields) -> Result<Patient, ClientError> {
     state.ws.clinic()?.update_patient(id, fields)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn sync_status(state: State<AppState>) -> Result<SyncStatus, ClientError> {
     state.ws.clinic()?.status()
 }
 
 /// Wakes the background task for a round now and answers at once; progress arrives as events.
-#[tauri::command]
+#[tauri::command(async)]
 pub fn sync_now(state: State<AppState>) -> Result<SyncStatus, ClientError> {
     state.ws.clinic()?.request_sync();
     state.ws.clinic()?.status()
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn delete_patient(state: State<AppState>, id: Uuid) -> Result<Patient, ClientError> {
     state.ws.clinic()?.delete_patient(id)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn list_appointments(state: State<AppState>, date: Option<String>, patient_id: Option<Uuid>) -> Result<Vec<Appointment>, ClientError> {
     state.ws.clinic()?.list_appointments(date.as_deref(), patient_id)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn book_appointment(state: State<AppState>, fields: AppointmentFields) -> Result<Appointment, ClientError> {
     state.ws.clinic()?.book_appointment(fields)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn update_appointment(state: State<AppState>, id: Uuid, fields: AppointmentFields) -> Result<Appointment, ClientError> {
     state.ws.clinic()?.update_appointment(id, fields)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn list_providers(state: State<AppState>) -> Result<Vec<Provider>, ClientError> {
     state.ws.clinic()?.list_providers()
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn list_records(state: State<AppState>, patient_id: Uuid) -> Result<Vec<RecordVersionView>, ClientError> {
     state.ws.clinic()?.list_records(patient_id)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn add_record(state: State<AppState>, fields: RecordFields) -> Result<MedicalRecordVersion, ClientError> {
     state.ws.clinic()?.add_record(fields)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn amend_record(state: State<AppState>, amends: Uuid, fields: RecordFields) -> Result<MedicalRecordVersion, ClientError> {
     state.ws.clinic()?.amend_record(amends, fields)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn list_conflicts(state: State<AppState>, entity_id: Option<Uuid>) -> Result<Vec<ConflictNote>, ClientError> {
     state.ws.clinic()?.list_conflicts(entity_id)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn device_state(state: State<AppState>) -> DeviceState {
     state.ws.state()
 }
@@ -115,17 +119,17 @@ pub async fn sign_in(
     state.ws.sign_in(&username, &password, totp.as_deref()).await
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn set_pin(state: State<AppState>, pin: String) -> Result<DeviceState, ClientError> {
     state.ws.set_pin(&pin)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn unlock_with_pin(state: State<AppState>, pin: String) -> Result<DeviceState, ClientError> {
     state.ws.unlock_with_pin(&pin)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn lock(state: State<AppState>) -> DeviceState {
     state.ws.lock()
 }
@@ -135,12 +139,12 @@ pub async fn sign_out(state: State<'_, AppState>) -> Result<DeviceState, ClientE
     Ok(state.ws.sign_out().await)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn touch(state: State<AppState>) {
     state.ws.touch()
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn local_access_history(state: State<AppState>, patient_id: Uuid) -> Result<Vec<AuditEntry>, ClientError> {
     state.ws.clinic()?.local_access_history(patient_id)
 }
@@ -150,7 +154,7 @@ pub async fn issue_card(state: State<'_, AppState>, patient_id: Uuid) -> Result<
     state.ws.clinic()?.issue_card(patient_id).await
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn reprint_card(state: State<AppState>, patient_id: Uuid, card_id: Option<String>) -> Result<PrintableCard, ClientError> {
     state.ws.clinic()?.card_svg(patient_id, card_id.as_deref())
 }
@@ -170,12 +174,12 @@ pub async fn refresh_cards(state: State<'_, AppState>) -> Result<(), ClientError
     state.ws.clinic()?.refresh_cards().await
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn enter_kiosk(state: State<AppState>) -> Result<DeviceState, ClientError> {
     state.ws.enter_kiosk()
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn leave_kiosk(state: State<AppState>, pin: String) -> Result<DeviceState, ClientError> {
     state.ws.leave_kiosk(&pin)
 }

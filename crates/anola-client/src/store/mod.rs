@@ -8,7 +8,7 @@ mod migrations;
 mod notes;
 mod outbox;
 mod patients;
-mod pull;
+pub mod pull;
 pub mod records;
 mod staff;
 

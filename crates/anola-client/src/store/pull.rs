@@ -95,15 +95,30 @@ fn doc<T: serde::de::DeserializeOwned>(c: &ChangeRecord) -> Option<T> {
     c.doc.clone().and_then(|d| serde_json::from_value(d).ok())
 }
 
+/// Records applied per transaction while applying a pulled page (`apply_pull_chunk`): short
+/// enough that whoever waits for the store (a search typed in the app) waits a few milliseconds,
+/// long enough that per-transaction cost stays small.
+pub const APPLY_CHUNK: usize = 200;
+
 impl LocalStore {
     pub fn apply_pull_page(&mut self, changes: &[ChangeRecord], cursor: &str, reset_first: bool) -> Result<(), ClientError> {
+        self.apply_pull_chunk(changes, reset_first, Some(cursor))
+    }
+
+    /// Applies part of a pulled page in one transaction: `reset_first` on the page's first part,
+    /// `cursor` on its last. A crash between parts leaves some records merged and the old cursor
+    /// stored; the page is pulled and merged again, which changes nothing for what was merged
+    /// (merges are idempotent), so no record is lost or applied twice in effect.
+    pub fn apply_pull_chunk(&mut self, changes: &[ChangeRecord], reset_first: bool, cursor: Option<&str>) -> Result<(), ClientError> {
         let device = self.device_id().to_owned();
         let tx = self.conn_mut().transaction()?;
         if reset_first {
             reset(&tx)?;
         }
         apply_changes(&tx, &device, changes)?;
-        set_meta(&tx, "pull_cursor", cursor)?;
+        if let Some(cursor) = cursor {
+            set_meta(&tx, "pull_cursor", cursor)?;
+        }
         tx.commit()?;
         Ok(())
     }

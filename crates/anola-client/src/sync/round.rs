@@ -5,9 +5,10 @@
 
 use super::transport::{Transport, TransportError};
 use crate::error::ClientError;
+use crate::store::pull::APPLY_CHUNK;
 use crate::store::LocalStore;
 use anola_protocol::plan::{outbox_actions, OutboxAction};
-use anola_protocol::{ErrorCode, Progress, PullRequest, PushRequest, DEFAULT_PULL_LIMIT, MAX_PUSH_BATCH, PROTOCOL_VERSION};
+use anola_protocol::{ChangeRecord, ErrorCode, Progress, PullRequest, PushRequest, DEFAULT_PULL_LIMIT, MAX_PUSH_BATCH, PROTOCOL_VERSION};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use uuid::Uuid;
@@ -186,6 +187,21 @@ fn pull_request(store: &Mutex<LocalStore>) -> Result<PullRequest, ClientError> {
     })
 }
 
+/// Applies a pulled page in parts of `APPLY_CHUNK` records, taking the store's lock for each part
+/// only, so the app's reads and writes interleave with a large first sync (the cursor is stored
+/// with the last part; see `LocalStore::apply_pull_chunk`).
+fn apply_page(store: &Mutex<LocalStore>, changes: &[ChangeRecord], cursor: &str, reset: bool) -> Result<(), ClientError> {
+    if changes.is_empty() {
+        return lock(store).apply_pull_chunk(&[], reset, Some(cursor));
+    }
+    let parts = changes.len().div_ceil(APPLY_CHUNK);
+    for (i, part) in changes.chunks(APPLY_CHUNK).enumerate() {
+        let last = i + 1 == parts;
+        lock(store).apply_pull_chunk(part, reset && i == 0, last.then_some(cursor))?;
+    }
+    Ok(())
+}
+
 /// A live pull: one page, held by the server up to `wait` when nothing is new, applied like any
 /// page. Returns whether the log moved (something arrived, or more waits behind it).
 pub async fn wait_for_news(store: &Mutex<LocalStore>, transport: &Transport, wait: std::time::Duration) -> Result<bool, ClientError> {
@@ -193,7 +209,7 @@ pub async fn wait_for_news(store: &Mutex<LocalStore>, transport: &Transport, wai
     let page = transport.pull_waiting(&req, wait).await.map_err(client_error)?;
     let moved = page.reset || page.has_more || req.cursor.as_deref() != Some(page.cursor.as_str());
     if moved {
-        lock(store).apply_pull_page(&page.changes, &page.cursor, page.reset)?;
+        apply_page(store, &page.changes, &page.cursor, page.reset)?;
     }
     Ok(moved)
 }
@@ -212,7 +228,7 @@ async fn pull_all(
         }
         let req = pull_request(store)?;
         let page = transport.pull(&req).await.map_err(client_error)?;
-        lock(store).apply_pull_page(&page.changes, &page.cursor, page.reset)?;
+        apply_page(store, &page.changes, &page.cursor, page.reset)?;
         report.pulled += page.changes.len() as u64;
         report.pull_pages += 1;
         report.progress = Some(page.progress);
