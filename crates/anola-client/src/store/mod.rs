@@ -279,4 +279,45 @@ mod tests {
         let s = LocalStore::open(dir.path(), &key).unwrap();
         assert_eq!(s.count_patients().unwrap(), 1);
     }
+
+    #[test]
+    fn search_matches_substrings_through_the_index_and_follows_every_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = LocalStore::open(dir.path(), &DataKey::random()).unwrap();
+        let add = |s: &mut LocalStore, given: &str, family: &str, phone: &str| {
+            let fields: PatientFields = serde_json::from_value(serde_json::json!({
+                "given_name": given, "family_name": family, "date_of_birth": "1990-01-02", "phone": phone
+            }))
+            .unwrap();
+            s.register_patient(fields).unwrap()
+        };
+        let amina = add(&mut s, "Amina", "Okafor", "+254 712 345 678");
+        add(&mut s, "Baraka", "Mwangi", "+254 799 000 111");
+        add(&mut s, "Chausiku", "Okello", "+254 733 222 444");
+        let names = |s: &LocalStore, q: &str| -> Vec<String> {
+            s.list_patients(q, 50)
+                .unwrap()
+                .into_iter()
+                .map(|p| p.family_name.unwrap_or_default())
+                .collect()
+        };
+        // Inside words, any case, several words, phone digits however typed, short words.
+        assert_eq!(names(&s, "kafor"), vec!["Okafor"]);
+        assert_eq!(names(&s, "OKA"), vec!["Okafor"]);
+        assert_eq!(names(&s, "ok"), vec!["Okello", "Okafor"], "short words: most recent first");
+        assert_eq!(names(&s, "amina okafor"), vec!["Okafor"]);
+        assert_eq!(names(&s, "okafor baraka"), Vec::<String>::new());
+        assert_eq!(names(&s, "+254 712"), vec!["Okafor"]);
+        assert_eq!(names(&s, "345678"), vec!["Okafor"]);
+        assert_eq!(names(&s, "o\"k%_"), Vec::<String>::new(), "quotes and wildcards are text");
+        // Name order for longer words.
+        assert_eq!(names(&s, "254"), vec!["Mwangi", "Okafor", "Okello"]);
+        // An edit re-indexes; a deletion leaves the index.
+        let renamed: PatientFields = serde_json::from_value(serde_json::json!({"family_name": "Adeyemi"})).unwrap();
+        s.update_patient(amina.id, renamed).unwrap();
+        assert_eq!(names(&s, "kafor"), Vec::<String>::new());
+        assert_eq!(names(&s, "deyem"), vec!["Adeyemi"]);
+        s.delete_patient(amina.id).unwrap();
+        assert_eq!(names(&s, "deyem"), Vec::<String>::new());
+    }
 }

@@ -12,6 +12,9 @@ pub(crate) fn today() -> time::Date {
     anola_protocol::validate::latest_local_date(time::OffsetDateTime::now_utc().date())
 }
 
+/// Above this many matches, search walks the name index instead of sorting the matches.
+const WALK_ABOVE: i64 = 1_500;
+
 /// Lower-cased names, digits of the phone, and ids: what search-as-you-type matches against.
 fn search_text(p: &Patient) -> String {
     let mut parts: Vec<String> = [
@@ -138,20 +141,47 @@ impl LocalStore {
                     lower
                 }
             })
-            .map(|w| format!("%{}%", w.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")))
             .collect();
-        let mut sql = String::from("SELECT doc FROM patients WHERE deleted = 0");
-        for i in 0..words.len() {
-            sql.push_str(&format!(" AND search LIKE ?{} ESCAPE '\\'", i + 1));
-        }
-        sql.push_str(if words.is_empty() {
-            " ORDER BY updated_at DESC"
+        let like = |w: &str| format!("%{}%", w.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        // Words of 3+ characters go through the trigram index (a substring match without a scan);
+        // shorter ones filter what it finds, or, when no word is that long, the most recently
+        // changed patients (a scan that stops at `limit` matches).
+        let (long, short): (Vec<&String>, Vec<&String>) = words.iter().partition(|w| w.chars().count() >= 3);
+        let mut params: Vec<String> = Vec::new();
+        let mut sql = String::from("SELECT p.doc FROM patients p");
+        if !long.is_empty() {
+            let phrase = long
+                .iter()
+                .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            // A common fragment ("bar", "kam") matches thousands: then walk the patients in name
+            // order and keep those it matches (the first `limit` come quickly); a rarer one is
+            // cheaper to fetch and sort.
+            let matches: i64 = self
+                .conn()
+                .prepare_cached("SELECT count(*) FROM patients_fts WHERE patients_fts MATCH ?1")?
+                .query_row([&phrase], |r| r.get(0))?;
+            if matches > WALK_ABOVE {
+                sql.push_str(" INDEXED BY patients_name_nocase");
+            }
+            params.push(phrase);
+            sql.push_str(" WHERE p.deleted = 0 AND p.rowid IN (SELECT rowid FROM patients_fts WHERE patients_fts MATCH ?1)");
         } else {
-            " ORDER BY family_name COLLATE NOCASE, given_name COLLATE NOCASE"
+            sql.push_str(" WHERE p.deleted = 0");
+        }
+        for w in &short {
+            params.push(like(w));
+            sql.push_str(&format!(" AND p.search LIKE ?{} ESCAPE '\\'", params.len()));
+        }
+        sql.push_str(if long.is_empty() {
+            " ORDER BY p.updated_at DESC"
+        } else {
+            " ORDER BY p.family_name COLLATE NOCASE, p.given_name COLLATE NOCASE"
         });
         sql.push_str(&format!(" LIMIT {}", limit.clamp(1, 1000)));
-        let mut stmt = self.conn().prepare(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(words.iter()), |r| r.get::<_, String>(0))?;
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| r.get::<_, String>(0))?;
         rows.map(|d| Ok(serde_json::from_str(&d?)?)).collect()
     }
 
