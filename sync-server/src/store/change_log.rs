@@ -7,12 +7,14 @@
 //! the bucket size, never on how long the log has grown. Inserts stay cheap everywhere: SQLite
 //! maintains the unique index on insert.
 //!
+//! The log's end is found from the newest bucket collection that holds an entry (listing the
+//! collections, then reading that one bucket), so a restarted server learns it in constant time.
+//!
 //! Density (invariant L1): a sequence number is only written by someone who saw its predecessor
 //! exist (its own earlier insert, a duplicate-key answer, or a probe). Entries of one push are
 //! written with an ordered multi-insert, which stops at the first number another process took.
 
 use super::mongo::{from_bson, is_duplicate_key, now, unavailable, MongoStore};
-use super::sequence::last_present;
 use super::{ChangeEntry, StoreError};
 use anola_protocol::ChangeRecord;
 use futures::TryStreamExt;
@@ -48,8 +50,39 @@ impl MongoStore {
             .is_some())
     }
 
+    /// The log's last sequence number, from the database: the newest bucket collection that holds
+    /// an entry (one `listCollections`, then one bucket read), whatever the log's length. Entries
+    /// are dense (L1), so the highest number in that bucket is the end of the log.
     pub(crate) async fn probe_log_head(&self, clinic: &str) -> Result<u64, StoreError> {
-        last_present(|n| self.entry_exists(clinic, n)).await
+        let prefix = format!("changes_{clinic}_");
+        let mut buckets: Vec<u64> = self
+            .database()
+            .list_collection_names()
+            .await
+            .map_err(unavailable)?
+            .iter()
+            .filter_map(|name| name.strip_prefix(&prefix))
+            .filter(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
+            .filter_map(|rest| rest.parse().ok())
+            .collect();
+        buckets.sort_unstable_by(|a, b| b.cmp(a));
+        for bucket in buckets {
+            // A bucket collection can exist empty (made just before a crash, or by a process that
+            // has not inserted yet): then the log ends in an earlier one.
+            let ids: Vec<Document> = self
+                .coll(&bucket_collection(clinic, bucket))
+                .find(doc! {})
+                .projection(doc! {"_id": 1})
+                .await
+                .map_err(unavailable)?
+                .try_collect()
+                .await
+                .map_err(unavailable)?;
+            if let Some(max) = ids.iter().filter_map(|d| d.get_i64("_id").ok()).max() {
+                return Ok(max as u64);
+            }
+        }
+        Ok(0)
     }
 
     /// Writes `chunks` as consecutive entries starting at `seq`; returns how many landed before a
