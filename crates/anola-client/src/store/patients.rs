@@ -12,9 +12,6 @@ pub(crate) fn today() -> time::Date {
     anola_protocol::validate::latest_local_date(time::OffsetDateTime::now_utc().date())
 }
 
-/// Above this many matches, search walks the name index instead of sorting the matches.
-const WALK_ABOVE: i64 = 1_500;
-
 /// Lower-cased names, digits of the phone, and ids: what search-as-you-type matches against.
 fn search_text(p: &Patient) -> String {
     let mut parts: Vec<String> = [
@@ -155,18 +152,17 @@ impl LocalStore {
                 .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
                 .collect::<Vec<_>>()
                 .join(" AND ");
-            // A common fragment ("bar", "kam") matches thousands: then walk the patients in name
-            // order and keep those it matches (the first `limit` come quickly); a rarer one is
-            // cheaper to fetch and sort.
-            let matches: i64 = self
-                .conn()
-                .prepare_cached("SELECT count(*) FROM patients_fts WHERE patients_fts MATCH ?1")?
-                .query_row([&phrase], |r| r.get(0))?;
-            if matches > WALK_ABOVE {
-                sql.push_str(" INDEXED BY patients_name_nocase");
-            }
             params.push(phrase);
-            sql.push_str(" WHERE p.deleted = 0 AND p.rowid IN (SELECT rowid FROM patients_fts WHERE patients_fts MATCH ?1)");
+            if short.is_empty() {
+                // The matches sorted by the narrow `patient_sort` table; only the shown rows are read.
+                sql.push_str(&format!(
+                    " WHERE p.rowid IN (SELECT s.rowid FROM patient_sort s WHERE s.deleted = 0 AND s.rowid IN \
+                     (SELECT rowid FROM patients_fts WHERE patients_fts MATCH ?1) ORDER BY s.sortkey LIMIT {limit})",
+                    limit = limit.clamp(1, 1000)
+                ));
+            } else {
+                sql.push_str(" WHERE p.deleted = 0 AND p.rowid IN (SELECT rowid FROM patients_fts WHERE patients_fts MATCH ?1)");
+            }
         } else {
             sql.push_str(" WHERE p.deleted = 0");
         }
