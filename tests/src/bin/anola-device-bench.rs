@@ -37,7 +37,7 @@ fn arg(name: &str, default: usize) -> usize {
 fn patient(i: usize, now: u64) -> ChangeRecord {
     let fields = serde_json::json!({
         "given_name": GIVEN[i % GIVEN.len()],
-        "family_name": format!("{}{}", FAMILY[(i / GIVEN.len()) % FAMILY.len()], if i % 7 == 0 { "-Ochieng" } else { "" }),
+        "family_name": format!("{}{}", FAMILY[(i / GIVEN.len()) % FAMILY.len()], if i.is_multiple_of(7) { "-Ochieng" } else { "" }),
         "date_of_birth": format!("{:04}-{:02}-{:02}", 1940 + i % 80, 1 + (i / 80) % 12, 1 + (i / 960) % 28),
         "gender": if i.is_multiple_of(2) { "female" } else { "male" },
         "phone": format!("+2547{:08}", (i * 7_919) % 100_000_000),
@@ -115,7 +115,8 @@ fn main() {
         rss_kb() / 1024
     );
 
-    let kinds: Vec<(&str, Box<dyn Fn(usize) -> String>)> = vec![
+    type Query = Box<dyn Fn(usize) -> String>;
+    let kinds: Vec<(&str, Query)> = vec![
         ("family name", Box::new(|i| FAMILY[i % FAMILY.len()].to_lowercase())),
         (
             "first 3 letters of a family name",
