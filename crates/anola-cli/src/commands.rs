@@ -7,8 +7,10 @@ use anola_client::sync::round::RoundOptions;
 use anola_client::{ClientError, Clinic};
 use anola_protocol::AppointmentFields;
 
+/// Two workers: a sync fetches its next page on one while it applies the current one on the other.
 pub fn runtime() -> Result<tokio::runtime::Runtime, ClientError> {
-    tokio::runtime::Builder::new_current_thread()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| ClientError::Internal { message: e.to_string() })

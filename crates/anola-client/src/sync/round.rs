@@ -222,21 +222,65 @@ async fn pull_all(
     on_progress: ProgressFn<'_>,
     max_pages: Option<u64>,
 ) -> Result<(), ClientError> {
-    loop {
-        if max_pages.is_some_and(|m| report.pull_pages >= m) {
-            return Ok(());
+    if max_pages.is_some_and(|m| m == 0) {
+        return Ok(());
+    }
+    let first = pull_request(store)?;
+    let mut next = Some(prefetch(transport, first.clone()));
+    // Aborts a request in flight when this round ends early (an error, or the page limit).
+    struct AbortOnDrop(Option<tokio::task::JoinHandle<Result<anola_protocol::PullResponse, TransportError>>>);
+    impl Drop for AbortOnDrop {
+        fn drop(&mut self) {
+            if let Some(h) = self.0.take() {
+                h.abort();
+            }
         }
-        let req = pull_request(store)?;
-        let page = transport.pull(&req).await.map_err(client_error)?;
+    }
+    loop {
+        let handle = next.take().expect("a page is always requested before it is awaited");
+        let mut guard = AbortOnDrop(Some(handle));
+        let page = match guard.0.as_mut().expect("set above").await {
+            Ok(r) => r.map_err(client_error)?,
+            Err(e) => {
+                return Err(ClientError::Internal {
+                    message: format!("pull request task: {e}"),
+                })
+            }
+        };
+        guard.0 = None;
+        let last = !page.has_more || max_pages.is_some_and(|m| report.pull_pages + 1 >= m);
+        // The next page is fetched (server, network, decoding) while this one is applied: a first
+        // sync costs about the slower of the two, not their sum. Its cursor is this page's, which
+        // is stored with this page's last part.
+        let _in_flight = if last {
+            AbortOnDrop(None)
+        } else {
+            let h = prefetch(
+                transport,
+                PullRequest {
+                    cursor: Some(page.cursor.clone()),
+                    ..first.clone()
+                },
+            );
+            AbortOnDrop(Some(h))
+        };
         apply_page(store, &page.changes, &page.cursor, page.reset)?;
         report.pulled += page.changes.len() as u64;
         report.pull_pages += 1;
         report.progress = Some(page.progress);
         on_progress(Some(page.progress));
-        if !page.has_more {
+        if last {
             return Ok(());
         }
+        let mut in_flight = _in_flight;
+        next = in_flight.0.take();
     }
+}
+
+/// Sends a pull on its own task, so it runs while this one applies a page.
+fn prefetch(transport: &Transport, req: PullRequest) -> tokio::task::JoinHandle<Result<anola_protocol::PullResponse, TransportError>> {
+    let t = transport.clone();
+    tokio::spawn(async move { t.pull(&req).await })
 }
 
 /// Limits of one round; the default is a full round.
