@@ -103,6 +103,25 @@ pub async fn launch_with_env(
     Some((driver, wd))
 }
 
+/// Enrols the device on the app's first screen with a one-time code, and signs its staff member
+/// in online (signed in when this returns).
+pub async fn enrol(wd: &WebDriver, e: &crate::accounts::Enrolment) -> Result<(), crate::webdriver::WdError> {
+    let (long, short) = (Duration::from_secs(60), Duration::from_secs(10));
+    wd.wait_for("[data-testid=enrol-form]", long).await?;
+    for (id, value) in [
+        ("enrol-code", e.code.as_str()),
+        ("enrol-device-name", "Front desk laptop"),
+        ("enrol-username", e.username.as_str()),
+        ("enrol-password", e.password.as_str()),
+    ] {
+        let el = wd.wait_for(&format!("[data-testid={id}]"), short).await?;
+        wd.send_keys(&el, value).await?;
+    }
+    wd.click_on("[data-testid=enrol-submit]", short).await?;
+    wd.wait_text("[data-testid=current-user]", long, |t| !t.is_empty()).await?;
+    Ok(())
+}
+
 /// Signs `username` (a harness staff member) in on the app's sign-in screen.
 pub async fn sign_in(wd: &WebDriver, username: &str) -> Result<(), crate::webdriver::WdError> {
     let (long, short) = (Duration::from_secs(45), Duration::from_secs(10));

@@ -25,3 +25,13 @@ pub fn write_section(path: &Path, name: &str, section: &str, header: &str) -> Re
     std::fs::write(&tmp, doc).map_err(|e| format!("{}: {e}", tmp.display()))?;
     std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
 }
+
+/// `--name N` from the command line, or `default` (benches that take a few numeric options).
+pub fn numeric_arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}

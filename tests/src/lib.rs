@@ -9,6 +9,7 @@ pub mod ferret;
 pub mod live;
 pub mod printed;
 pub mod procs;
+pub mod seed;
 pub mod slow_link;
 pub mod webdriver;
 pub mod workstations;

@@ -136,6 +136,7 @@ impl Drop for ServerProc {
 
 /// One device driven through the `anola` CLI: enrolled with a one-time code when made, and
 /// unlocked by its staff member's password on every command (as the headless CLI is).
+#[derive(Debug, Clone)]
 pub struct Device {
     pub dir: PathBuf,
     pub server: String,

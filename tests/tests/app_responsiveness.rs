@@ -11,52 +11,27 @@ use anola_e2e::accounts::{self, prepare_device};
 use anola_e2e::app::{launch, screenshot};
 use anola_e2e::ferret::Ferret;
 use anola_e2e::procs::ServerProc;
+use anola_e2e::seed;
 use anola_e2e::webdriver::WebDriver;
 use anola_e2e::{free_port, unique_db};
-use anola_protocol::wire::{EntityKind, Op};
-use anola_protocol::{Hlc, Mutation, PushRequest, Role, PROTOCOL_VERSION};
+use anola_protocol::Role;
 use serde_json::json;
 use std::time::{Duration, Instant};
-use uuid::Uuid;
 
 const FAMILY: [&str; 6] = ["Okafor", "Mwangi", "Otieno", "Wanjiru", "Kamau", "Achieng"];
 
 async fn seed(url: &str, patients: usize) {
     let dev = accounts::raw_device(url, "main", Role::Clinician, Role::Clinician, None).await;
-    let http = reqwest::Client::new();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    for start in (0..patients).step_by(500) {
-        let mutations = (start..(start + 500).min(patients))
-            .map(|i| Mutation {
-                id: Uuid::now_v7(),
-                entity: EntityKind::Patient,
-                entity_id: Uuid::now_v7(),
-                op: Op::Create,
-                hlc: Hlc::new(now, i as u32, &dev.device_id),
-                fields: json!({
-                    "given_name": format!("Uiload{i}"),
-                    "family_name": FAMILY[i % FAMILY.len()],
-                    "date_of_birth": "1980-05-06",
-                    "phone": format!("+2547{:08}", 20_000_000 + i),
-                    "clinic_id": "main",
-                }),
-                base: Default::default(),
-                author: Some(dev.user_id),
-            })
-            .collect();
-        let req = PushRequest {
-            protocol_version: PROTOCOL_VERSION,
-            device_id: dev.device_id.clone(),
-            clinic_id: "main".into(),
-            mutations,
-            audit: Vec::new(),
-        };
-        let r = dev.sign(http.post(format!("{url}/sync/push"))).json(&req).send().await.unwrap();
-        assert!(r.status().is_success(), "seed push: {}", r.status());
-    }
+    let creates = seed::patients(&dev, patients, |i| {
+        json!({
+            "given_name": format!("Uiload{i}"),
+            "family_name": FAMILY[i % FAMILY.len()],
+            "date_of_birth": "1980-05-06",
+            "phone": format!("+2547{:08}", 20_000_000 + i),
+            "clinic_id": "main",
+        })
+    });
+    seed::push(url, &dev, creates, 500, 1).await;
 }
 
 /// Records the gap before every frame from now on.
@@ -87,20 +62,8 @@ async fn the_window_keeps_drawing_and_searching_during_a_large_first_sync() {
 }
 
 async fn drive(wd: &WebDriver, e: &accounts::Enrolment, n: usize) -> Result<(), anola_e2e::webdriver::WdError> {
-    let (long, short) = (Duration::from_secs(60), Duration::from_secs(10));
-    wd.wait_for("[data-testid=enrol-form]", long).await?;
-    for (id, value) in [
-        ("enrol-code", e.code.as_str()),
-        ("enrol-device-name", "Front desk laptop"),
-        ("enrol-username", e.username.as_str()),
-        ("enrol-password", e.password.as_str()),
-    ] {
-        let el = wd.wait_for(&format!("[data-testid={id}]"), short).await?;
-        wd.send_keys(&el, value).await?;
-    }
-    wd.click_on("[data-testid=enrol-submit]", short).await?;
-    // Signed in: the background sync starts its first round now.
-    wd.wait_text("[data-testid=current-user]", long, |t| !t.is_empty()).await?;
+    let short = Duration::from_secs(10);
+    anola_e2e::app::enrol(wd, e).await?;
     wd.execute(FRAME_PROBE).await?;
     let started = Instant::now();
 

@@ -41,18 +41,7 @@ async fn drive(wd: &WebDriver, e: &Enrolment, server: &Mutex<Option<ServerProc>>
 
     // First run: the enrolment screen. A one-time code from the administrator, then the staff
     // member signs in online.
-    wd.wait_for("[data-testid=enrol-form]", long).await?;
-    for (id, value) in [
-        ("enrol-code", e.code.as_str()),
-        ("enrol-device-name", "Front desk laptop"),
-        ("enrol-username", e.username.as_str()),
-        ("enrol-password", e.password.as_str()),
-    ] {
-        let el = wd.wait_for(&format!("[data-testid={id}]"), short).await?;
-        wd.send_keys(&el, value).await?;
-    }
-    wd.click_on("[data-testid=enrol-submit]", short).await?;
-    wd.wait_text("[data-testid=current-user]", long, |t| !t.is_empty()).await?;
+    anola_e2e::app::enrol(wd, e).await?;
     screenshot(wd, "app-enrolled.png").await;
 
     // The server goes away; a sync attempt finds it gone.

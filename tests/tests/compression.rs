@@ -6,14 +6,13 @@ use anola_client::sync::transport::{Credentials, Transport};
 use anola_e2e::accounts::{self, RawDevice};
 use anola_e2e::ferret::Ferret;
 use anola_e2e::procs::ServerProc;
+use anola_e2e::seed;
 use anola_e2e::{free_port, unique_db};
 use anola_protocol::auth::TokenPair;
-use anola_protocol::wire::{EntityKind, Op};
-use anola_protocol::{Hlc, Mutation, MutationStatus, PullRequest, PushRequest, Role, PROTOCOL_VERSION};
+use anola_protocol::wire::EntityKind;
+use anola_protocol::{Mutation, MutationStatus, PullRequest, PushRequest, Role, PROTOCOL_VERSION};
 use serde_json::json;
-use std::collections::BTreeMap;
 use std::sync::Arc;
-use uuid::Uuid;
 
 const CLINIC: &str = "zipclinic";
 const GIVEN: &[&str] = &["Amina", "Baraka", "Chausiku", "Daudi", "Eshe", "Faraji", "Gathoni", "Hamisi"];
@@ -37,34 +36,19 @@ fn transport(url: &str, dev: &RawDevice, compress: bool) -> Transport {
 }
 
 fn patients(dev: &RawDevice, n: usize, offset: usize) -> Vec<Mutation> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    (0..n)
-        .map(|k| {
-            let i = offset + k;
-            Mutation {
-                id: Uuid::now_v7(),
-                entity: EntityKind::Patient,
-                entity_id: Uuid::now_v7(),
-                op: Op::Create,
-                hlc: Hlc::new(now, i as u32, &dev.device_id),
-                fields: json!({
-                    "given_name": GIVEN[i % GIVEN.len()],
-                    "family_name": FAMILY[i % FAMILY.len()],
-                    "date_of_birth": format!("{:04}-{:02}-{:02}", 1940 + i % 80, 1 + i % 12, 1 + i % 28),
-                    "gender": if i.is_multiple_of(2) { "female" } else { "male" },
-                    "phone": format!("+2547{:08}", 10_000_000 + i * 7_919),
-                    "national_id": format!("NID{:09}", 100_000 + i),
-                    "address": {"city": "Kisumu", "country": "Kenya"},
-                    "clinic_id": CLINIC,
-                }),
-                base: BTreeMap::new(),
-                author: Some(dev.user_id),
-            }
+    seed::patients(dev, n, |k| {
+        let i = offset + k;
+        json!({
+            "given_name": GIVEN[i % GIVEN.len()],
+            "family_name": FAMILY[i % FAMILY.len()],
+            "date_of_birth": format!("{:04}-{:02}-{:02}", 1940 + i % 80, 1 + i % 12, 1 + i % 28),
+            "gender": if i.is_multiple_of(2) { "female" } else { "male" },
+            "phone": format!("+2547{:08}", 10_000_000 + i * 7_919),
+            "national_id": format!("NID{:09}", 100_000 + i),
+            "address": {"city": "Kisumu", "country": "Kenya"},
+            "clinic_id": CLINIC,
         })
-        .collect()
+    })
 }
 
 async fn push(t: &Transport, dev: &RawDevice, ms: Vec<Mutation>) {

@@ -8,13 +8,12 @@
 use anola_e2e::accounts::{self, RawDevice};
 use anola_e2e::ferret::Ferret;
 use anola_e2e::procs::{Device, ServerProc};
+use anola_e2e::seed;
 use anola_e2e::slow_link::{LinkShape, SlowLink};
 use anola_e2e::{free_port, unique_db};
-use anola_protocol::wire::{EntityKind, Op};
-use anola_protocol::{Hlc, Mutation, PushRequest, Role, PROTOCOL_VERSION};
+use anola_protocol::Role;
 use serde_json::json;
 use std::time::Instant;
-use uuid::Uuid;
 
 /// Patients per push: each push is one change-log entry, so a 64-entry bucket (the smallest page)
 /// holds 512 of them, and a clinic's first sync takes several pages.
@@ -22,56 +21,17 @@ const PER_PUSH: usize = 8;
 const GIVEN: [&str; 5] = ["Amina", "Baraka", "Chausiku", "Daudi", "Eshe"];
 
 async fn seed(url: &str, dev: &RawDevice, patients: usize) {
-    let http = reqwest::Client::new();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    let pushes: Vec<Vec<Mutation>> = (0..patients)
-        .collect::<Vec<_>>()
-        .chunks(PER_PUSH)
-        .map(|c| {
-            c.iter()
-                .map(|&i| Mutation {
-                    id: Uuid::now_v7(),
-                    entity: EntityKind::Patient,
-                    entity_id: Uuid::now_v7(),
-                    op: Op::Create,
-                    hlc: Hlc::new(now, i as u32, &dev.device_id),
-                    fields: json!({
-                        "given_name": GIVEN[i % GIVEN.len()],
-                        "family_name": format!("Poorlink{i:06}"),
-                        "date_of_birth": format!("{:04}-{:02}-{:02}", 1940 + i % 80, 1 + i % 12, 1 + i % 28),
-                        "phone": format!("+2547{:08}", 10_000_000 + i),
-                        "address": {"city": "Lodwar", "country": "Kenya"},
-                        "clinic_id": "main",
-                    }),
-                    base: Default::default(),
-                    author: Some(dev.user_id),
-                })
-                .collect()
+    let creates = seed::patients(dev, patients, |i| {
+        json!({
+            "given_name": GIVEN[i % GIVEN.len()],
+            "family_name": format!("Poorlink{i:06}"),
+            "date_of_birth": format!("{:04}-{:02}-{:02}", 1940 + i % 80, 1 + i % 12, 1 + i % 28),
+            "phone": format!("+2547{:08}", 10_000_000 + i),
+            "address": {"city": "Lodwar", "country": "Kenya"},
+            "clinic_id": "main",
         })
-        .collect();
-    let mut tasks = Vec::new();
-    for chunk in pushes.chunks(pushes.len().div_ceil(4)) {
-        let (http, url, dev, chunk) = (http.clone(), url.to_owned(), dev.clone(), chunk.to_vec());
-        tasks.push(tokio::spawn(async move {
-            for mutations in chunk {
-                let req = PushRequest {
-                    protocol_version: PROTOCOL_VERSION,
-                    device_id: dev.device_id.clone(),
-                    clinic_id: "main".into(),
-                    mutations,
-                    audit: Vec::new(),
-                };
-                let r = dev.sign(http.post(format!("{url}/sync/push"))).json(&req).send().await.unwrap();
-                assert!(r.status().is_success(), "seed push: {}", r.status());
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.unwrap();
-    }
+    });
+    seed::push(url, dev, creates, PER_PUSH, 4).await;
 }
 
 /// Patients on the device (a list shows at most 1,000: count them by thousands of family names).

@@ -10,6 +10,7 @@
 
 use anola_client::store::LocalStore;
 use anola_client::DataKey;
+use anola_e2e::bench_docs::numeric_arg;
 use anola_protocol::wire::EntityKind;
 use anola_protocol::{ChangeRecord, Hlc, LwwState};
 use std::time::{Duration, Instant};
@@ -24,15 +25,6 @@ const FAMILY: &[&str] = &[
     "Nyambura", "Kariuki", "Auma", "Kiplagat", "Njeri", "Onyango", "Waweru", "Adongo", "Barasa", "Cherono", "Ekiru", "Gitau", "Jeptoo",
     "Kemunto", "Lokwawi", "Makori", "Nasimiyu",
 ];
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn patient(i: usize, now: u64) -> ChangeRecord {
     let fields = serde_json::json!({
@@ -71,8 +63,8 @@ fn pct(v: &mut [Duration], q: f64) -> f64 {
 }
 
 fn main() {
-    let n = arg("--patients", 100_000);
-    let reps = arg("--queries", 200);
+    let n = numeric_arg("--patients", 100_000);
+    let reps = numeric_arg("--queries", 200);
     let dir = tempfile::tempdir().expect("temp dir");
     let key = DataKey::from_bytes([7; 32]);
     let now = std::time::SystemTime::now()

@@ -10,6 +10,7 @@
 //! `cargo build --release -p anola-sync-server -p anola-e2e --bin anola-sync-server --bin
 //! anola-live-bench && ANOLA_PROFILE=release target/release/anola-live-bench --devices 50`
 
+use anola_e2e::bench_docs::numeric_arg;
 use anola_e2e::ferret::Ferret;
 use anola_e2e::live::{quantile, register, seen_by};
 use anola_e2e::procs::ServerProc;
@@ -18,24 +19,15 @@ use anola_e2e::{accounts, free_port, unique_db};
 use anola_protocol::Role;
 use std::time::{Duration, Instant};
 
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let devices = arg("--devices", 50);
-    let writes = arg("--writes", 20);
-    let servers = arg("--servers", 1).max(1);
+    let devices = numeric_arg("--devices", 50);
+    let writes = numeric_arg("--writes", 20);
+    let servers = numeric_arg("--servers", 1).max(1);
     let ferret = Ferret::start();
     let db = unique_db("live");
     let procs: Vec<ServerProc> = (0..servers)
