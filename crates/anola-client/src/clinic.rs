@@ -653,6 +653,9 @@ impl Clinic {
     /// follow. Never marks the device as syncing: waiting is the idle state of an online device.
     pub async fn wait_for_news(&self, wait: std::time::Duration) -> Result<bool, ClientError> {
         self.guard_open()?;
+        // One pull at a time: a live page applied after a newer round could move the cursor back.
+        // (The background task drops this wait when it needs a round, releasing the lock.)
+        let _one_at_a_time = self.round.lock().await;
         let moved = round::wait_for_news(&self.store, &self.transport, wait)
             .instrument(tracing::info_span!("live_pull"))
             .await?;

@@ -2,9 +2,10 @@
 //! with `Retry-After` instead of holding the client until its own timeout, so clients back off
 //! rather than pile retries onto a server that is already behind.
 //!
-//! Dropping a handler mid-way is the same as a crash between two of its steps, which every
-//! write path is built to survive (docs/sync-protocol.md): a push that timed out is sent again
-//! and the exactly-once gate finishes it.
+//! Dropping a handler mid-way is the same as a crash between two of its steps, which the sync
+//! write paths are built to survive (docs/sync-protocol.md): a push that timed out is sent again
+//! and the exactly-once gate finishes it. Sign-in, refresh and enrolment spend a single-use token
+//! before issuing its replacement, so they are never cut.
 
 use super::error::ApiError;
 use anola_protocol::ErrorCode;
@@ -37,7 +38,14 @@ pub const ADMIN: Duration = Duration::from_secs(600);
 
 pub async fn enforce(State(deadline): State<Duration>, req: Request, next: Next) -> Response {
     let wait = requested_wait(req.headers());
-    let deadline = if req.uri().path().starts_with("/admin/") {
+    let path = req.uri().path();
+    // Signing in, refreshing and enrolling spend a single-use token or code and then issue what
+    // replaces it: cut between the two, the client would retry with a spent one and lose its
+    // sign-in (a reused refresh token revokes its family). They are short; they run to the end.
+    if path.starts_with("/auth/") || path.starts_with("/devices/enrol") {
+        return next.run(req).await;
+    }
+    let deadline = if path.starts_with("/admin/") {
         deadline.max(ADMIN)
     } else {
         deadline

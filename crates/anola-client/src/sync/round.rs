@@ -191,8 +191,10 @@ fn pull_request(store: &Mutex<LocalStore>) -> Result<PullRequest, ClientError> {
 /// only, so the app's reads and writes interleave with a large first sync (the cursor is stored
 /// with the last part; see `LocalStore::apply_pull_chunk`).
 fn apply_page(store: &Mutex<LocalStore>, changes: &[ChangeRecord], cursor: &str, reset: bool) -> Result<(), ClientError> {
-    if changes.is_empty() {
-        return lock(store).apply_pull_chunk(&[], reset, Some(cursor));
+    // A resync's first page wipes what the server confirmed: it goes in one transaction with its
+    // cursor, so a crash never leaves the replica wiped and half refilled.
+    if changes.is_empty() || reset {
+        return lock(store).apply_pull_chunk(changes, reset, Some(cursor));
     }
     let parts = changes.len().div_ceil(APPLY_CHUNK);
     for (i, part) in changes.chunks(APPLY_CHUNK).enumerate() {

@@ -269,28 +269,40 @@ impl Transport {
 
     /// Spends the refresh token for a new pair, unless another request already did since `stale`
     /// was read.
-    async fn refresh(&self, creds: &Credentials, stale: Option<&str>) -> Result<(), TransportError> {
-        let _one = creds.refreshing.lock().await;
-        if creds.access_token().as_deref() != stale {
-            return Ok(());
-        }
-        let Some(refresh_token) = creds.refresh_token() else {
-            return Err(TransportError::Refused {
-                status: 401,
-                body: ErrorBody::new(ErrorCode::Unauthenticated, "signed in offline: sign in while online to sync"),
-            });
-        };
-        let resp: LoginResponse = self
-            .send_with(
-                reqwest::Method::POST,
-                "/auth/refresh",
-                Some(&RefreshRequest { refresh_token }),
-                creds.device_key.clone(),
-                None,
-            )
-            .await?;
-        creds.set_tokens(Some(resp.tokens));
-        Ok(())
+    ///
+    /// Runs on a task of its own that the caller's cancellation cannot stop (a live pull dropped
+    /// when a local write wakes the sync task, a prefetch aborted): once the server has spent the
+    /// old refresh token, the new pair must be stored, or the next attempt would present the spent
+    /// token and the server would revoke the whole sign-in. The single-refresh lock is taken inside
+    /// that task for the same reason.
+    async fn refresh(&self, creds: &std::sync::Arc<Credentials>, stale: Option<&str>) -> Result<(), TransportError> {
+        let (mut this, creds, stale) = (self.clone(), creds.clone(), stale.map(str::to_owned));
+        this.wait = None;
+        let task = tokio::spawn(async move {
+            let _one = creds.refreshing.lock().await;
+            if creds.access_token() != stale {
+                return Ok(());
+            }
+            let Some(refresh_token) = creds.refresh_token() else {
+                return Err(TransportError::Refused {
+                    status: 401,
+                    body: ErrorBody::new(ErrorCode::Unauthenticated, "signed in offline: sign in while online to sync"),
+                });
+            };
+            let resp: LoginResponse = this
+                .send_with(
+                    reqwest::Method::POST,
+                    "/auth/refresh",
+                    Some(&RefreshRequest { refresh_token }),
+                    creds.device_key.clone(),
+                    None,
+                )
+                .await?;
+            creds.set_tokens(Some(resp.tokens));
+            Ok(())
+        });
+        task.await
+            .map_err(|e| TransportError::Unreachable(format!("token refresh task: {e}")))?
     }
 
     async fn send_with<Req: Serialize, Resp: DeserializeOwned>(
