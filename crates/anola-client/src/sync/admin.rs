@@ -8,6 +8,9 @@ use anola_protocol::wire::{MergeNote, MergeRequest};
 use anola_protocol::{ConflictNote, Provider, PROTOCOL_VERSION};
 use uuid::Uuid;
 
+/// Staff operations get as long as the server gives them (a merge still scans; 10 minutes).
+const STAFF_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(610);
+
 pub struct AdminClient {
     transport: Transport,
     clinic_id: String,
@@ -32,7 +35,7 @@ impl AdminClient {
     /// A client without credentials (only for servers that do not require them).
     pub fn new(server_url: &str, clinic_id: &str) -> Self {
         Self {
-            transport: Transport::new(server_url),
+            transport: Transport::new(server_url).with_timeout(STAFF_TIMEOUT),
             clinic_id: clinic_id.to_owned(),
         }
     }
@@ -40,7 +43,7 @@ impl AdminClient {
     /// A client sending `Authorization: Bearer <token>` (an administrator's access token).
     pub fn with_token(server_url: &str, clinic_id: &str, token: &str) -> Self {
         Self {
-            transport: Transport::new(server_url).with_bearer(token),
+            transport: Transport::new(server_url).with_bearer(token).with_timeout(STAFF_TIMEOUT),
             clinic_id: clinic_id.to_owned(),
         }
     }

@@ -115,6 +115,8 @@ pub struct Transport {
     server_takes_zstd: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// A live pull: the server may hold the answer this long waiting for news.
     wait: Option<Duration>,
+    /// Overrides `REQUEST_TIMEOUT` (staff operations the server gives longer).
+    timeout: Option<Duration>,
 }
 
 /// The header a live pull names its wait in (the server caps it at 30 s).
@@ -186,7 +188,14 @@ impl Transport {
             compress: true,
             server_takes_zstd: Default::default(),
             wait: None,
+            timeout: None,
         }
+    }
+
+    /// This transport giving each request `timeout` instead of `REQUEST_TIMEOUT`.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
     }
 
     /// This transport without compression either way (plain JSON, as an old client sends).
@@ -314,6 +323,9 @@ impl Transport {
         bearer: Option<String>,
     ) -> Result<Resp, TransportError> {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = self.timeout {
+            req = req.timeout(t);
+        }
         if let Some(k) = device_key {
             req = req.header(DEVICE_KEY_HEADER, k);
         }
