@@ -68,12 +68,14 @@ async fn drive(wd: &WebDriver, e: &accounts::Enrolment, n: usize) -> Result<(), 
     let started = Instant::now();
 
     // Search as you type while pages arrive: each query's answer shows up.
-    let search = wd.wait_for("[data-testid=patient-search]", short).await?;
+    // `fill` types until the field holds the text (fast typing first looks like a scanner burst,
+    // which the app holds back for a moment).
+    const SEARCH: &str = "[data-testid=patient-search]";
+    wd.wait_for(SEARCH, short).await?;
     let mut searches = Vec::new();
     for q in ["oka", "mwa", "oti", "wan", "kam", "ach"] {
-        wd.clear(&search).await?;
         let t = Instant::now();
-        wd.send_keys(&search, q).await?;
+        wd.fill(SEARCH, q).await?;
         let shown = wd
             .wait_text("[data-testid=patient-row]", short, |t| t.to_lowercase().contains(q))
             .await
@@ -84,8 +86,7 @@ async fn drive(wd: &WebDriver, e: &accounts::Enrolment, n: usize) -> Result<(), 
     let last = format!("Uiload{}", n - 1);
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
-        wd.clear(&search).await?;
-        wd.send_keys(&search, &last.to_lowercase()).await?;
+        wd.fill(SEARCH, &last.to_lowercase()).await?;
         if wd
             .wait_text("[data-testid=patient-row]", Duration::from_secs(2), |t| t.contains(&last))
             .await
@@ -103,8 +104,7 @@ async fn drive(wd: &WebDriver, e: &accounts::Enrolment, n: usize) -> Result<(), 
     // The same probe and the same typing with no sync running: what this display gives anyway.
     wd.execute(FRAME_PROBE).await?;
     for q in ["oka", "mwa", "oti", "wan", "kam", "ach"] {
-        wd.clear(&search).await?;
-        wd.send_keys(&search, q).await?;
+        wd.fill(SEARCH, q).await?;
         let _ = wd
             .wait_text("[data-testid=patient-row]", short, |t| t.to_lowercase().contains(q))
             .await;
