@@ -70,7 +70,10 @@ async fn main() -> anyhow::Result<()> {
     if config.prune_interval_secs > 0 {
         let (store, every) = (store.clone(), Duration::from_secs(config.prune_interval_secs));
         tokio::spawn(async move {
+            // The first pass waits an interval too: pruning scans, and a start-up (or several
+            // server processes restarting together) should not pay for it.
             loop {
+                tokio::time::sleep(every).await;
                 match anola_sync_server::auth::prune::once(store.as_ref())
                     .instrument(tracing::info_span!("prune"))
                     .await
@@ -79,7 +82,6 @@ async fn main() -> anyhow::Result<()> {
                     Ok(n) => tracing::info!(deleted = n, "pruned dead account documents"),
                     Err(e) => tracing::warn!(error = %e, "pruning failed; will try again"),
                 }
-                tokio::time::sleep(every).await;
             }
         });
     }

@@ -145,10 +145,10 @@ pub async fn issue<S: Store>(
             changed.push(old);
         }
     }
-    crate::sync::announce::cards(store, &device.clinic_id, &changed).await?;
+    let secret = fallback_secret(store).await?;
+    crate::sync::announce::cards(store, &device.clinic_id, &changed, &secret).await?;
     let claims = anola_cards::CardClaims::new(issuer, &key, card.card_id.clone(), patient_id, now / 1000, card.expires_at / 1000);
     let qr_text = anola_cards::issue_qr_text(&claims, &key).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let secret = store.named_secret(FALLBACK_SECRET, &random_bytes::<32>()).await?;
     tracing::info!(card = %card.card_id, "health card issued");
     Ok(IssuedCard {
         fallback_code: anola_cards::fallback_code(&card.card_id, &secret),
@@ -170,20 +170,25 @@ pub async fn revoke<S: Store>(store: &S, card_id: &str, reason: &str) -> Result<
     store.revoke_card(card_id, now_ms(), reason).await?;
     // As stored: the first revocation's time stays.
     let card = store.card(card_id).await?.unwrap_or(card);
-    crate::sync::announce::cards(store, &card.clinic_id, std::slice::from_ref(&card)).await?;
+    let secret = fallback_secret(store).await?;
+    crate::sync::announce::cards(store, &card.clinic_id, std::slice::from_ref(&card), &secret).await?;
     Ok(card.clinic_id)
 }
 
-/// A card as devices cache it (with its fallback code).
-pub async fn card_summary<S: Store>(store: &S, c: &CardRecord) -> Result<CardSummary, StoreError> {
-    let secret = store.named_secret(FALLBACK_SECRET, &random_bytes::<32>()).await?;
-    Ok(CardSummary {
+/// The secret fallback codes derive from (made once per database; one read after that).
+pub async fn fallback_secret<S: Store>(store: &S) -> Result<Vec<u8>, StoreError> {
+    store.named_secret(FALLBACK_SECRET, &random_bytes::<32>()).await
+}
+
+/// A card as devices cache it, with its fallback code under `secret` (`fallback_secret`).
+pub fn card_summary(c: &CardRecord, secret: &[u8]) -> CardSummary {
+    CardSummary {
         card_id: c.card_id.clone(),
         patient_id: c.patient_id,
-        fallback_code: anola_cards::fallback_code(&c.card_id, &secret),
+        fallback_code: anola_cards::fallback_code(&c.card_id, secret),
         expires_at: c.expires_at / 1000,
         revoked: c.revoked_at.is_some(),
-    })
+    }
 }
 
 /// The issuer and key set only: cards and revocations reach devices through the change log
@@ -200,22 +205,13 @@ pub async fn keys_for_device<S: Store>(store: &S, sealer: &KeySealer, issuer: &s
 /// What a device of the clinic caches to verify cards and take fallback codes offline (the whole
 /// list: an explicit refresh, and protocol v1 devices after every round).
 pub async fn for_device<S: Store>(store: &S, sealer: &KeySealer, device: &DeviceRecord, issuer: &str) -> Result<CardsSync, StoreError> {
-    let secret = store.named_secret(FALLBACK_SECRET, &random_bytes::<32>()).await?;
+    let secret = fallback_secret(store).await?;
     let cards = store.cards_of_clinic(&device.clinic_id).await?;
     let jwks = serde_json::to_value(jwks(store, sealer).await?).map_err(corrupt)?;
     Ok(CardsSync {
         issuer: issuer.to_owned(),
         jwks,
         revoked: cards.iter().filter(|c| c.revoked_at.is_some()).map(|c| c.card_id.clone()).collect(),
-        cards: cards
-            .iter()
-            .map(|c| CardSummary {
-                card_id: c.card_id.clone(),
-                patient_id: c.patient_id,
-                fallback_code: anola_cards::fallback_code(&c.card_id, &secret),
-                expires_at: c.expires_at / 1000,
-                revoked: c.revoked_at.is_some(),
-            })
-            .collect(),
+        cards: cards.iter().map(|c| card_summary(c, &secret)).collect(),
     })
 }

@@ -241,12 +241,15 @@ async fn pull_handler<S: Store>(
     let span =
         tracing::info_span!("pull", device = %req.device_id, user = %session.user.id, from = cursor.seq, wait_ms = wait.as_millis() as u64);
     let page = async {
-        let args = (&req.clinic_id, field_worker.as_deref(), req.limit, req.protocol_version);
-        let page = pull::page(state.store.as_ref(), args.0, args.1, cursor, args.2, args.3).await?;
+        let read = || {
+            let scope = field_worker.as_deref();
+            pull::page(state.store.as_ref(), &req.clinic_id, scope, cursor, req.limit, req.protocol_version)
+        };
+        let page = read().await?;
         // Live pull: nothing new yet, so hold the answer until the log grows or the wait ends.
         let nothing_new = page.cursor.seq == cursor.seq && !page.reset;
-        if nothing_new && !wait.is_zero() && state.store.wait_for_changes(args.0, cursor.seq, wait).await? {
-            return pull::page(state.store.as_ref(), args.0, args.1, cursor, args.2, args.3).await;
+        if nothing_new && !wait.is_zero() && state.store.wait_for_changes(&req.clinic_id, cursor.seq, wait).await? {
+            return read().await;
         }
         Ok::<_, crate::store::StoreError>(page)
     }

@@ -34,7 +34,7 @@ use crate::faults::Faults;
 const DUPLICATE_KEY: i32 = 11000;
 /// Concurrent point reads per pull page: enough to hide round-trip latency, few enough not to
 /// starve the connection pool.
-const READ_FANOUT: usize = 16;
+pub(crate) const READ_FANOUT: usize = 16;
 
 pub struct MongoStore {
     db: Database,

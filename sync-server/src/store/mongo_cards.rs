@@ -20,13 +20,15 @@ fn link_key(patient_id: Uuid, n: u64) -> String {
 
 impl MongoStore {
     async fn with_revocations(&self, docs: Vec<Document>) -> Result<Vec<CardRecord>, StoreError> {
-        // One point read per card (an `$in` scans the collection on FerretDB).
+        // One point read per card (an `$in` scans the collection on FerretDB), a few at a time.
         let ids: Vec<String> = docs.iter().filter_map(|d| d.get_str("_id").ok().map(str::to_owned)).collect();
-        let found = join_all(ids.iter().map(|id| self.find_by_id("card_revocations", id))).await;
         let mut revoked: HashMap<String, i64> = HashMap::new();
-        for (id, d) in ids.iter().zip(found) {
-            if let Some(at) = d?.and_then(|d| d.get_i64("at").ok()) {
-                revoked.insert(id.clone(), at);
+        for chunk in ids.chunks(super::mongo::READ_FANOUT) {
+            let found = join_all(chunk.iter().map(|id| self.find_by_id("card_revocations", id))).await;
+            for (id, d) in chunk.iter().zip(found) {
+                if let Some(at) = d?.and_then(|d| d.get_i64("at").ok()) {
+                    revoked.insert(id.clone(), at);
+                }
             }
         }
         docs.into_iter()

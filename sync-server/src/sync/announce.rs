@@ -6,7 +6,7 @@
 //! write itself. If the process dies between the two, the request failed and is retried (creating,
 //! disabling, revoking and issuing are all safe to repeat), which appends the record then.
 
-use crate::cards::card_summary;
+use crate::cards::{card_summary, fallback_secret};
 use crate::store::cards::CardRecord;
 use crate::store::{Store, StoreError};
 use anola_protocol::auth::SessionUser;
@@ -30,26 +30,26 @@ pub async fn staff<S: Store>(store: &S, user: &SessionUser) -> Result<(), StoreE
     Ok(())
 }
 
-async fn card_records<S: Store>(store: &S, cards: &[CardRecord]) -> Result<Vec<ChangeRecord>, StoreError> {
-    let mut out = Vec::with_capacity(cards.len());
-    for c in cards {
-        let summary = card_summary(store, c).await?;
-        out.push(ChangeRecord {
-            entity: EntityKind::Card,
-            id: c.patient_id,
-            state: None,
-            doc: Some(serde_json::to_value(&summary).map_err(|e| StoreError::Corrupt(e.to_string()))?),
-        });
-    }
-    Ok(out)
+fn card_records(cards: &[CardRecord], secret: &[u8]) -> Result<Vec<ChangeRecord>, StoreError> {
+    cards
+        .iter()
+        .map(|c| {
+            Ok(ChangeRecord {
+                entity: EntityKind::Card,
+                id: c.patient_id,
+                state: None,
+                doc: Some(serde_json::to_value(card_summary(c, secret)).map_err(|e| StoreError::Corrupt(e.to_string()))?),
+            })
+        })
+        .collect()
 }
 
-/// Cards were issued or revoked (each as it is now).
-pub async fn cards<S: Store>(store: &S, clinic: &str, cards: &[CardRecord]) -> Result<(), StoreError> {
+/// Cards were issued or revoked (each as it is now); `secret` is `cards::fallback_secret`.
+pub async fn cards<S: Store>(store: &S, clinic: &str, cards: &[CardRecord], secret: &[u8]) -> Result<(), StoreError> {
     if cards.is_empty() {
         return Ok(());
     }
-    let records = card_records(store, cards).await?;
+    let records = card_records(cards, secret)?;
     store.append_changes(clinic, records).await?;
     Ok(())
 }
@@ -70,13 +70,10 @@ pub async fn existing<S: Store>(store: &S) -> Result<(), StoreError> {
                 .push(staff_record(&crate::auth::users::session_user(&u))?);
         }
     }
-    let mut cards_by_clinic: BTreeMap<String, Vec<CardRecord>> = BTreeMap::new();
+    let secret = fallback_secret(store).await?;
     for c in store.all_cards().await? {
-        cards_by_clinic.entry(c.clinic_id.clone()).or_default().push(c);
-    }
-    for (clinic, cards) in cards_by_clinic {
-        let records = card_records(store, &cards).await?;
-        by_clinic.entry(clinic).or_default().extend(records);
+        let record = card_records(std::slice::from_ref(&c), &secret)?;
+        by_clinic.entry(c.clinic_id).or_default().extend(record);
     }
     for (clinic, records) in by_clinic {
         store.append_changes(&clinic, records).await?;
