@@ -16,7 +16,7 @@ use crate::sync::status::{LiveStatus, SyncStatus};
 use crate::sync::task;
 use crate::sync::transport::{Credentials, Transport};
 use anola_protocol::access::{first_forbidden, may_read, project, Role};
-use anola_protocol::auth::{AuditAction, AuditEntry, StaffRoster};
+use anola_protocol::auth::{AuditAction, AuditEntry};
 use anola_protocol::wire::{ChangeRecord, EntityKind};
 use anola_protocol::{
     Appointment, AppointmentFields, ConflictNote, MedicalRecordVersion, Mutation, Patient, PatientFields, Progress, Provider, RecordFields,
@@ -84,8 +84,6 @@ pub enum SecurityEvent {
     DeviceRevoked,
     /// The signed-in account was disabled.
     AccountDisabled { user_id: Uuid },
-    /// The clinic's current staff (after a successful round).
-    Roster(StaffRoster),
     /// Staff members created or changed (from the change log): update or forget them.
     StaffChanged(Vec<anola_protocol::auth::SessionUser>),
 }

@@ -950,32 +950,6 @@ impl Workstation {
             }
             SecurityEvent::DeviceRevoked => self.wipe(),
             SecurityEvent::AccountDisabled { user_id } => self.remove_user(user_id),
-            SecurityEvent::Roster(roster) => {
-                let gone: Vec<Uuid> = {
-                    let mut st = self.st();
-                    let Some(vault) = st.vault.as_mut() else { return };
-                    let mut gone = Vec::new();
-                    let mut changed = false;
-                    for entry in vault.users.iter_mut() {
-                        match roster.staff.iter().find(|u| u.id == entry.user.id) {
-                            Some(u) if u.disabled_at.is_none() => {
-                                if entry.user != *u {
-                                    entry.user = u.clone();
-                                    changed = true;
-                                }
-                            }
-                            _ => gone.push(entry.user.id),
-                        }
-                    }
-                    if changed && gone.is_empty() {
-                        let _ = vault.save(&self.shared.cfg.data_dir);
-                    }
-                    gone
-                };
-                for id in gone {
-                    self.remove_user(id);
-                }
-            }
         }
     }
 

@@ -300,8 +300,8 @@ impl Clinic {
         *self.utc_offset.lock().unwrap_or_else(|p| p.into_inner()) = offset;
     }
 
-    /// Downloads the card keys, issuer, revocations and card summaries into the replica.
-    /// The whole card list and key set again (an explicit refresh).
+    /// Downloads the card keys, issuer, revocations and card summaries into the replica: the whole
+    /// list again (an explicit refresh; rounds bring cards through the change log).
     pub async fn refresh_cards(&self) -> Result<(), ClientError> {
         self.guard_open()?;
         let sync = self.transport.cards_sync().await.map_err(super::client_error)?;

@@ -199,7 +199,7 @@ fn apply_page(store: &Mutex<LocalStore>, changes: &[ChangeRecord], cursor: &str,
     let parts = changes.len().div_ceil(APPLY_CHUNK);
     for (i, part) in changes.chunks(APPLY_CHUNK).enumerate() {
         let last = i + 1 == parts;
-        lock(store).apply_pull_chunk(part, reset && i == 0, last.then_some(cursor))?;
+        lock(store).apply_pull_chunk(part, false, last.then_some(cursor))?;
     }
     Ok(())
 }
@@ -228,8 +228,7 @@ async fn pull_all(
         return Ok(());
     }
     let first = pull_request(store)?;
-    let mut next = Some(prefetch(transport, first.clone()));
-    // Aborts a request in flight when this round ends early (an error, or the page limit).
+    // The request in flight; aborted if this round ends early (an error, or the page limit).
     struct AbortOnDrop(Option<tokio::task::JoinHandle<Result<anola_protocol::PullResponse, TransportError>>>);
     impl Drop for AbortOnDrop {
         fn drop(&mut self) {
@@ -238,34 +237,26 @@ async fn pull_all(
             }
         }
     }
+    let mut in_flight = AbortOnDrop(Some(prefetch(transport, first.clone())));
     loop {
-        let handle = next.take().expect("a page is always requested before it is awaited");
-        let mut guard = AbortOnDrop(Some(handle));
-        let page = match guard.0.as_mut().expect("set above").await {
-            Ok(r) => r.map_err(client_error)?,
-            Err(e) => {
-                return Err(ClientError::Internal {
-                    message: format!("pull request task: {e}"),
-                })
-            }
-        };
-        guard.0 = None;
+        let request = in_flight.0.as_mut().expect("a page is always requested before it is awaited");
+        let page = request
+            .await
+            .map_err(|e| ClientError::Internal {
+                message: format!("pull request task: {e}"),
+            })?
+            .map_err(client_error)?;
         let last = !page.has_more || max_pages.is_some_and(|m| report.pull_pages + 1 >= m);
         // The next page is fetched (server, network, decoding) while this one is applied: a first
         // sync costs about the slower of the two, not their sum. Its cursor is this page's, which
         // is stored with this page's last part.
-        let _in_flight = if last {
-            AbortOnDrop(None)
-        } else {
-            let h = prefetch(
-                transport,
-                PullRequest {
-                    cursor: Some(page.cursor.clone()),
-                    ..first.clone()
-                },
-            );
-            AbortOnDrop(Some(h))
-        };
+        in_flight.0 = (!last).then(|| {
+            let next = PullRequest {
+                cursor: Some(page.cursor.clone()),
+                ..first.clone()
+            };
+            prefetch(transport, next)
+        });
         apply_page(store, &page.changes, &page.cursor, page.reset)?;
         report.pulled += page.changes.len() as u64;
         report.pull_pages += 1;
@@ -274,8 +265,6 @@ async fn pull_all(
         if last {
             return Ok(());
         }
-        let mut in_flight = _in_flight;
-        next = in_flight.0.take();
     }
 }
 

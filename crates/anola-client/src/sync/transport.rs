@@ -1,8 +1,6 @@
 //! HTTP transport of protocol v1. Knows status codes and bodies; decides nothing about the outbox.
 
-use anola_protocol::auth::{
-    EnrolRequest, EnrolResponse, LoginRequest, LoginResponse, RefreshRequest, StaffRoster, TokenPair, DEVICE_KEY_HEADER,
-};
+use anola_protocol::auth::{EnrolRequest, EnrolResponse, LoginRequest, LoginResponse, RefreshRequest, TokenPair, DEVICE_KEY_HEADER};
 use anola_protocol::{ErrorBody, ErrorCode, PullRequest, PullResponse, PushRequest, PushResponse};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -403,11 +401,6 @@ impl Transport {
             ..self.clone()
         };
         live.pull(req).await
-    }
-
-    /// `GET /sync/staff`: the clinic's staff, for offline sign-in and disabled accounts.
-    pub async fn staff(&self) -> Result<StaffRoster, TransportError> {
-        self.send_authed::<(), _>(reqwest::Method::GET, "/sync/staff", None).await
     }
 
     /// `GET /sync/patients/{id}`: one patient on demand, as a pull would carry it.

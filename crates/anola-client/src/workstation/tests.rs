@@ -199,15 +199,15 @@ fn revoked_device_erases_itself() {
 }
 
 #[test]
-fn staff_missing_from_the_roster_are_forgotten() {
+fn staff_changes_update_or_forget_known_staff() {
     let d = device(Role::Clinician, Role::Clinician, Duration::ZERO);
     let mut renamed = d.user.clone();
     renamed.display_name = "Amina O.".into();
-    d.ws.on_security_event(SecurityEvent::Roster(anola_protocol::auth::StaffRoster { staff: vec![renamed] }));
+    d.ws.on_security_event(SecurityEvent::StaffChanged(vec![renamed]));
     assert_eq!(d.ws.state().known_users[0].display_name, "Amina O.");
     let mut disabled = d.user.clone();
     disabled.disabled_at = Some("2030-01-01T00:00:00Z".into());
-    d.ws.on_security_event(SecurityEvent::Roster(anola_protocol::auth::StaffRoster { staff: vec![disabled] }));
+    d.ws.on_security_event(SecurityEvent::StaffChanged(vec![disabled]));
     let s = d.ws.state();
     assert!(s.known_users.is_empty() && s.user.is_none());
     assert_eq!(d.ws.clinic().unwrap_err().code(), "signed_out");
