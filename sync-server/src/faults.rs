@@ -3,7 +3,7 @@
 //! End-to-end tests need a server that dies *in the middle* of a push, at a known step, to prove a
 //! retry loses and doubles nothing. A kill signal sent from outside cannot hit a step reliably.
 
-/// Steps of a push after which the server can be made to crash.
+/// Steps of a push (or a merge) after which the server can be made to crash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Point {
     /// Mutations recorded in the gate, nothing applied yet.
@@ -14,6 +14,10 @@ pub enum Point {
     AfterLog,
     /// Everything written except the results; no answer sent.
     AfterViews,
+    /// A merge tombstoned the duplicate; its children still point at it.
+    MergeAfterTombstone,
+    /// A merge moved the duplicate's children; nothing of it announced, no merge note.
+    MergeAfterChildren,
 }
 
 impl Point {
@@ -23,6 +27,8 @@ impl Point {
             "after_versions" => Some(Point::AfterVersions),
             "after_log" => Some(Point::AfterLog),
             "after_views" => Some(Point::AfterViews),
+            "merge_after_tombstone" => Some(Point::MergeAfterTombstone),
+            "merge_after_children" => Some(Point::MergeAfterChildren),
             _ => None,
         }
     }
@@ -31,7 +37,8 @@ impl Point {
 #[derive(Debug, Default)]
 pub struct Faults {
     /// Abort the process (as a crash would: no clean-up, no response) the first time this step is
-    /// reached. Env: `ANOLA_FAULT_ABORT_AT` = after_gate | after_versions | after_log | after_views.
+    /// reached. Env: `ANOLA_FAULT_ABORT_AT` = after_gate | after_versions | after_log | after_views |
+    /// merge_after_tombstone | merge_after_children.
     abort_at: Option<Point>,
 }
 

@@ -67,6 +67,20 @@ async fn main() -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("announcing existing staff and cards in the change log: {e}"))?;
 
     let store = Arc::new(store);
+    {
+        // Links from patients to children written before links existed (once per database, in the
+        // background: it scans two large collections; merges scan as well until it is done).
+        let store = store.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store
+                .link_existing_children()
+                .instrument(tracing::info_span!("link_children"))
+                .await
+            {
+                tracing::warn!(error = %e, "linking existing appointments and records to patients failed; merges keep scanning");
+            }
+        });
+    }
     if config.prune_interval_secs > 0 {
         let (store, every) = (store.clone(), Duration::from_secs(config.prune_interval_secs));
         tokio::spawn(async move {

@@ -39,6 +39,7 @@ pub(crate) const FIXED: &[&str] = &[
     "health_cards",
     "card_revocations",
     "patient_cards",
+    "patient_children",
     "migrations",
 ];
 

@@ -12,12 +12,16 @@ mod collections;
 pub mod mongo;
 mod mongo_accounts;
 mod mongo_cards;
+mod mongo_children;
 mod sequence;
 
 use anola_protocol::wire::EntityKind;
 use anola_protocol::{ChangeRecord, LwwState, Mutation, MutationStatus};
 use async_trait::async_trait;
 use uuid::Uuid;
+
+/// The one-time migration that links children written before `Store::link_children` existed.
+pub const CHILD_LINKS_MIGRATION: &str = "patient_children_v1";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -135,6 +139,18 @@ pub trait Store: accounts::AccountStore + cards::CardStore + Send + Sync + 'stat
 
     /// Documents of a kind whose `field == value` (scan; staff operations only).
     async fn find_docs(&self, entity: EntityKind, field: &str, value: &str) -> Result<Vec<serde_json::Value>, StoreError>;
+
+    /// Links children (appointments, medical-record versions) to the patient they name, so a merge
+    /// finds them with point reads. Written before the children themselves; a link may be stale
+    /// (the child moved on) or repeated, and readers check.
+    async fn link_children(&self, links: &[(Uuid, EntityKind, Uuid)]) -> Result<(), StoreError>;
+
+    /// Everything ever linked to a patient (deduplicated, oldest link first).
+    async fn children_of(&self, patient: Uuid) -> Result<Vec<(EntityKind, Uuid)>, StoreError>;
+
+    /// Links children written before links existed, then marks migration `patient_children_v1`
+    /// done. Scans; run once, in the background. Until it is done, merges scan as well.
+    async fn link_existing_children(&self) -> Result<(), StoreError>;
 
     /// Claims a unique key for `holder`.
     async fn claim(&self, key: &str, holder: Uuid) -> Result<Claim, StoreError>;

@@ -11,6 +11,8 @@
 //!   bucket collections (see `change_log.rs`).
 //! - `resyncs` (`_id` = `<clinic>:<generation, 6 digits>`): resync generations, dense per clinic.
 //! - `migrations` (`_id` = name): one-time data migrations that completed.
+//! - `patient_children` (`_id` = `<patient>:<n, 8 digits>`): links from a patient to its
+//!   appointments and record versions (see `mongo_children.rs`).
 
 use super::sequence::last_present;
 use super::{Accepted, ChangeEntry, Claim, Inserted, Store, StoreError, Version};
@@ -509,6 +511,21 @@ impl Store for MongoStore {
             .await
             .map_err(unavailable)?;
         docs.into_iter().map(doc_to_json).collect()
+    }
+
+    async fn link_children(&self, links: &[(Uuid, EntityKind, Uuid)]) -> Result<(), StoreError> {
+        self.link_children_by_patient(links).await
+    }
+
+    async fn children_of(&self, patient: Uuid) -> Result<Vec<(EntityKind, Uuid)>, StoreError> {
+        self.linked_children(patient).await
+    }
+
+    async fn link_existing_children(&self) -> Result<(), StoreError> {
+        if self.migration_done(super::CHILD_LINKS_MIGRATION).await? {
+            return Ok(());
+        }
+        self.link_existing().await
     }
 
     async fn claim(&self, key: &str, holder: Uuid) -> Result<Claim, StoreError> {

@@ -4,7 +4,8 @@
 use super::batch::{rfc3339_now, Batch};
 use super::clock::ServerClock;
 use super::patients::merged_into;
-use crate::store::{Store, StoreError};
+use crate::faults::Point;
+use crate::store::{Inserted, Store, StoreError, CHILD_LINKS_MIGRATION};
 use anola_protocol::conflict::{ConflictKind, ConflictNote};
 use anola_protocol::wire::{EntityKind, MergeNote, MergeRequest};
 use anola_protocol::Provider;
@@ -77,7 +78,14 @@ pub async fn conflicts<S: Store>(store: &S, clinic: &str) -> Result<Vec<Conflict
 
 /// Folds `duplicate` into `survivor`: the duplicate is tombstoned with `merged_into`, the survivor's
 /// empty fields are filled from it, its appointments and records are re-pointed, and a merge note
-/// tells every device to do the same locally. Repeating a merge changes nothing.
+/// tells every device to do the same locally.
+///
+/// Idempotent and resumable: every step checks what is already done (a filled field is not filled
+/// again, a tombstone is not rewritten, a moved child is not moved again) and everything an earlier,
+/// interrupted run may have written is announced again, so repeating a merge after a crash at any
+/// step finishes it and repeating a finished merge changes nothing but a re-announcement. The
+/// duplicate's children are found through their links (point reads), or by scanning until the
+/// one-time link migration has finished.
 pub async fn merge<S: Store>(store: &S, clock: &ServerClock, req: &MergeRequest) -> Result<MergeNote, AdminError> {
     if req.survivor == req.duplicate {
         return Err(AdminError::Invalid("survivor and duplicate must differ".into()));
@@ -101,13 +109,15 @@ pub async fn merge<S: Store>(store: &S, clock: &ServerClock, req: &MergeRequest)
             "the survivor was itself merged away; merge into its survivor".into(),
         ));
     }
-    if let Some(into) = merged_into(&duplicate) {
-        if into != req.survivor {
+    let resumed = match merged_into(&duplicate) {
+        Some(into) if into != req.survivor => {
             return Err(AdminError::Invalid(format!("the duplicate was already merged into {into}")));
         }
-    }
+        Some(_) => true,
+        None => false,
+    };
 
-    // Fill the survivor's empty fields from the duplicate, then tombstone the duplicate.
+    // 1. Fill the survivor's empty fields from the duplicate (nothing left to fill when resumed).
     let mut fill = serde_json::Map::new();
     for (field, s) in &duplicate.state.0 {
         let skip = ["clinic_id", "deleted", "merged_into"].contains(&field.as_str()) || s.value.is_null();
@@ -118,27 +128,74 @@ pub async fn merge<S: Store>(store: &S, clock: &ServerClock, req: &MergeRequest)
     if !fill.is_empty() {
         batch.server_change(EntityKind::Patient, req.survivor, fill).await?;
     }
-    let mut tomb = serde_json::Map::new();
-    tomb.insert("merged_into".into(), serde_json::json!(req.survivor));
-    tomb.insert("deleted".into(), serde_json::json!(true));
-    batch.server_change(EntityKind::Patient, req.duplicate, tomb).await?;
-
-    let dup = req.duplicate.to_string();
-    for appt in store.find_views(EntityKind::Appointment, "patient_id", &dup).await? {
-        let mut f = serde_json::Map::new();
-        f.insert("patient_id".into(), serde_json::json!(req.survivor));
-        batch.server_change(EntityKind::Appointment, appt, f).await?;
+    // 2. Tombstone the duplicate, once.
+    if resumed {
+        batch.touch(EntityKind::Patient, req.duplicate);
+        batch.touch(EntityKind::Patient, req.survivor);
+    } else {
+        let mut tomb = serde_json::Map::new();
+        tomb.insert("merged_into".into(), serde_json::json!(req.survivor));
+        tomb.insert("deleted".into(), serde_json::json!(true));
+        batch.server_change(EntityKind::Patient, req.duplicate, tomb).await?;
     }
-    for mut doc in store.find_docs(EntityKind::MedicalRecord, "patient_id", &dup).await? {
-        // Only the link moves; the clinical content of the version is untouched.
-        let Some(id) = doc.get("id").and_then(|v| v.as_str()).and_then(|s| s.parse::<Uuid>().ok()) else {
+    store.reached(Point::MergeAfterTombstone);
+
+    // 3. Re-point the duplicate's children; those an interrupted run moved are announced again.
+    let children = children_of(store, req.duplicate).await?;
+    let appts: Vec<(EntityKind, Uuid)> = children.iter().filter(|(k, _)| *k == EntityKind::Appointment).copied().collect();
+    batch.preload(&appts).await?;
+    let (dup, surv) = (req.duplicate.to_string(), req.survivor.to_string());
+    let mut move_appts = Vec::new();
+    for (_, id) in &appts {
+        match batch
+            .head(EntityKind::Appointment, *id)
+            .await?
+            .as_ref()
+            .and_then(|h| h.text("patient_id"))
+        {
+            Some(p) if p == dup => move_appts.push(*id),
+            Some(p) if p == surv => batch.touch(EntityKind::Appointment, *id),
+            _ => {}
+        }
+    }
+    let mut move_records = Vec::new();
+    for (kind, id) in &children {
+        if *kind != EntityKind::MedicalRecord {
+            continue;
+        }
+        let Some(doc) = store.get_doc(EntityKind::MedicalRecord, *id).await? else {
             continue;
         };
+        let on = |f: &str| doc.get(f).and_then(|v| v.as_str()).map(str::to_owned);
+        if on("patient_id").as_deref() == Some(dup.as_str()) {
+            move_records.push((*id, doc));
+        } else if on("patient_id").as_deref() == Some(surv.as_str()) && on("original_patient_id").as_deref() == Some(dup.as_str()) {
+            batch.announce_doc(EntityKind::MedicalRecord, *id, doc);
+        }
+    }
+    // Linked to the survivor before they move, so a later merge of the survivor finds them.
+    let links: Vec<(Uuid, EntityKind, Uuid)> = move_appts
+        .iter()
+        .map(|id| (req.survivor, EntityKind::Appointment, *id))
+        .chain(move_records.iter().map(|(id, _)| (req.survivor, EntityKind::MedicalRecord, *id)))
+        .collect();
+    store.link_children(&links).await?;
+    for id in move_appts {
+        let mut f = serde_json::Map::new();
+        f.insert("patient_id".into(), serde_json::json!(req.survivor));
+        batch.server_change(EntityKind::Appointment, id, f).await?;
+    }
+    for (id, mut doc) in move_records {
+        // Only the link moves; the clinical content of the version is untouched.
         doc["patient_id"] = serde_json::json!(req.survivor);
         doc["original_patient_id"] = serde_json::json!(req.duplicate);
         store.replace_doc(EntityKind::MedicalRecord, id, &doc).await?;
         batch.announce_doc(EntityKind::MedicalRecord, id, doc);
     }
+
+    store.reached(Point::MergeAfterChildren);
+
+    // 4. The merge note, once: a resumed merge announces the stored one.
     let note = MergeNote {
         survivor: req.survivor,
         duplicate: req.duplicate,
@@ -146,12 +203,51 @@ pub async fn merge<S: Store>(store: &S, clock: &ServerClock, req: &MergeRequest)
         merged_at: rfc3339_now(),
     };
     let doc = serde_json::to_value(&note).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let id = anola_protocol::conflict::note_id(&["merge", &req.survivor.to_string(), &dup]);
-    store.insert_doc(EntityKind::Merge, id, &doc).await?;
+    let id = anola_protocol::conflict::note_id(&["merge", &surv, &dup]);
+    let (note, doc) = match store.insert_doc(EntityKind::Merge, id, &doc).await? {
+        Inserted::Yes => (note, doc),
+        Inserted::Taken => {
+            let stored = store
+                .get_doc(EntityKind::Merge, id)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt("a merge note vanished".into()))?;
+            let note: MergeNote = serde_json::from_value(stored.clone()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            (note, stored)
+        }
+    };
     batch.announce_doc(EntityKind::Merge, id, doc);
     batch.commit().await?;
-    tracing::info!("patients merged");
+    tracing::info!(resumed, "patients merged");
     Ok(note)
+}
+
+/// A patient's appointments and record versions: by links once every child is linked, by scanning
+/// (and links) while the one-time link migration has not finished.
+async fn children_of<S: Store>(store: &S, patient: Uuid) -> Result<Vec<(EntityKind, Uuid)>, StoreError> {
+    let mut out = store.children_of(patient).await?;
+    if store.migration_done(CHILD_LINKS_MIGRATION).await? {
+        return Ok(out);
+    }
+    let p = patient.to_string();
+    let mut found: Vec<(EntityKind, Uuid)> = store
+        .find_views(EntityKind::Appointment, "patient_id", &p)
+        .await?
+        .into_iter()
+        .map(|id| (EntityKind::Appointment, id))
+        .collect();
+    for field in ["patient_id", "original_patient_id"] {
+        for d in store.find_docs(EntityKind::MedicalRecord, field, &p).await? {
+            if let Some(id) = d.get("id").and_then(|v| v.as_str()).and_then(|s| s.parse().ok()) {
+                found.push((EntityKind::MedicalRecord, id));
+            }
+        }
+    }
+    for c in found {
+        if !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    Ok(out)
 }
 
 /// Tells every device of the clinic to resync from the beginning (at its next pull).

@@ -210,6 +210,12 @@ impl<'a, S: Store> Batch<'a, S> {
         Ok(())
     }
 
+    /// Announces the entity's newest state with the batch even if nothing changes it (a resumed
+    /// operation re-announcing what an interrupted run may have written but not announced).
+    pub fn touch(&mut self, entity: EntityKind, id: Uuid) {
+        self.touched.insert((entity, id), ());
+    }
+
     /// Announces an immutable document with the batch.
     pub fn announce_doc(&mut self, entity: EntityKind, id: Uuid, doc: serde_json::Value) {
         self.docs.push(ChangeRecord {

@@ -126,6 +126,27 @@ pub async fn apply<S: Store>(store: &S, clock: &ServerClock, req: &PushRequest) 
         }
     }
     tracing::debug!(ms = t0.elapsed().as_millis() as u64, "push step: staged");
+    // Link new children to their patients before writing them, so a merge finds them with point
+    // reads (a crash after the links leaves links to nothing, which readers skip).
+    let mut links = Vec::new();
+    for (k, old) in &before {
+        if k.0 == EntityKind::Appointment {
+            let new_patient: Option<Uuid> = batch
+                .head(k.0, k.1)
+                .await?
+                .and_then(|v| v.text("patient_id").and_then(|p| p.parse().ok()));
+            let old_patient: Option<Uuid> = old.as_ref().and_then(|v| v.text("patient_id").and_then(|p| p.parse().ok()));
+            if let Some(p) = new_patient.filter(|p| Some(*p) != old_patient) {
+                links.push((p, EntityKind::Appointment, k.1));
+            }
+        }
+    }
+    links.extend(
+        record_docs
+            .iter()
+            .map(|(i, _, f)| (f.patient_id, EntityKind::MedicalRecord, req.mutations[*i].entity_id)),
+    );
+    store.link_children(&links).await?;
     batch.flush().await?;
     store.reached(Point::AfterVersions);
     tracing::debug!(ms = t0.elapsed().as_millis() as u64, "push step: flushed");

@@ -1,0 +1,115 @@
+//! Links from a patient to everything that names it (appointments, medical-record versions), so a
+//! merge finds a duplicate's children with point reads instead of scanning two of the largest
+//! collections.
+//!
+//! `patient_children` (`_id` = `<patient id>:<n, 8 digits>`, `{kind, id}`): a dense sequence per
+//! patient, like `patient_cards`, found with `last_present`. A link is written before the child it
+//! names, so a crash leaves at worst a link to nothing or the same link twice (readers skip and
+//! deduplicate), never a child its patient cannot find. Links are never removed: a child that moved
+//! to another patient stays linked to the old one too, and readers check where it is now.
+
+use super::mongo::{MongoStore, READ_FANOUT};
+use super::sequence::last_present;
+use super::{Inserted, StoreError};
+use anola_protocol::wire::EntityKind;
+use futures::future::join_all;
+use mongodb::bson::doc;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+const LINKS: &str = "patient_children";
+
+fn link_key(patient: Uuid, n: u64) -> String {
+    format!("{patient}:{n:08}")
+}
+
+fn kind_of(s: &str) -> Option<EntityKind> {
+    match s {
+        "appointment" => Some(EntityKind::Appointment),
+        "medical_record" => Some(EntityKind::MedicalRecord),
+        _ => None,
+    }
+}
+
+impl MongoStore {
+    async fn child_link_count(&self, patient: Uuid) -> Result<u64, StoreError> {
+        last_present(|n| async move { Ok(self.find_by_id(LINKS, &link_key(patient, n)).await?.is_some()) }).await
+    }
+
+    /// Appends one patient's links after its current last one, one insert at a time so the
+    /// sequence never has a gap (a racing writer's number is skipped, not overwritten).
+    async fn link_patient(&self, patient: Uuid, children: &[(EntityKind, Uuid)]) -> Result<(), StoreError> {
+        let mut n = self.child_link_count(patient).await? + 1;
+        for (kind, id) in children {
+            loop {
+                let d = doc! {"_id": link_key(patient, n), "kind": kind.as_str(), "id": id.to_string()};
+                let ins = self.insert_once(LINKS, d).await?;
+                n += 1;
+                if ins == Inserted::Yes {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) async fn link_children_by_patient(&self, links: &[(Uuid, EntityKind, Uuid)]) -> Result<(), StoreError> {
+        let mut by_patient: BTreeMap<Uuid, Vec<(EntityKind, Uuid)>> = BTreeMap::new();
+        for (patient, kind, id) in links {
+            let children = by_patient.entry(*patient).or_default();
+            if !children.contains(&(*kind, *id)) {
+                children.push((*kind, *id));
+            }
+        }
+        let patients: Vec<_> = by_patient.into_iter().collect();
+        for chunk in patients.chunks(READ_FANOUT) {
+            for r in join_all(chunk.iter().map(|(p, c)| self.link_patient(*p, c))).await {
+                r?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) async fn linked_children(&self, patient: Uuid) -> Result<Vec<(EntityKind, Uuid)>, StoreError> {
+        let n = self.child_link_count(patient).await?;
+        let keys: Vec<String> = (1..=n).map(|i| link_key(patient, i)).collect();
+        let mut out: Vec<(EntityKind, Uuid)> = Vec::new();
+        for chunk in keys.chunks(READ_FANOUT) {
+            for d in join_all(chunk.iter().map(|k| self.find_by_id(LINKS, k))).await {
+                let Some(d) = d? else { continue };
+                let kind = d.get_str("kind").ok().and_then(kind_of);
+                let id = d.get_str("id").ok().and_then(|s| s.parse::<Uuid>().ok());
+                if let (Some(kind), Some(id)) = (kind, id) {
+                    if !out.contains(&(kind, id)) {
+                        out.push((kind, id));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Links every appointment and record written before links existed. Scans both collections
+    /// once; run in the background at start-up (merges scan instead until it has finished).
+    /// Repeating it after a crash only adds duplicate links, which readers ignore.
+    pub(super) async fn link_existing(&self) -> Result<(), StoreError> {
+        use super::Store;
+        let mut links = Vec::new();
+        for (kind, coll) in [
+            (EntityKind::Appointment, "appointments"),
+            (EntityKind::MedicalRecord, "medical_records"),
+        ] {
+            for d in self.find_all(coll, doc! {}).await? {
+                let id = d.get_str("_id").ok().and_then(|s| s.parse::<Uuid>().ok());
+                let patient = d.get_str("patient_id").ok().and_then(|s| s.parse::<Uuid>().ok());
+                if let (Some(id), Some(patient)) = (id, patient) {
+                    links.push((patient, kind, id));
+                }
+            }
+        }
+        for chunk in links.chunks(1000) {
+            self.link_children_by_patient(chunk).await?;
+        }
+        self.mark_migration_done(super::CHILD_LINKS_MIGRATION).await
+    }
+}
