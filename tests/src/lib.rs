@@ -57,3 +57,19 @@ pub fn free_port() -> u16 {
 pub fn unique_db(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
 }
+
+/// Entries in every clinic's change log (the `changes_<clinic>_<bucket>` collections), for tests
+/// asserting that a retry announced nothing new.
+pub async fn log_entries(db: &mongodb::Database) -> u64 {
+    let mut total = 0;
+    for name in db.list_collection_names().await.expect("list collections") {
+        if name.starts_with("changes_") {
+            total += db
+                .collection::<mongodb::bson::Document>(&name)
+                .count_documents(mongodb::bson::doc! {})
+                .await
+                .expect("count");
+        }
+    }
+    total
+}

@@ -50,7 +50,7 @@ async fn the_window_keeps_drawing_and_searching_during_a_large_first_sync() {
     let url = server.url();
     seed(&url, n).await;
     let e = prepare_device(&url, "main", Role::Clinician, None).await;
-    let Some((_driver, wd)) = launch(data.path(), &url, "tauri-driver-responsiveness.log").await else {
+    let Some((driver, wd)) = launch(data.path(), &url, "tauri-driver-responsiveness.log").await else {
         return;
     };
     let result = drive(&wd, &e, n).await;
@@ -58,7 +58,59 @@ async fn the_window_keeps_drawing_and_searching_during_a_large_first_sync() {
         screenshot(&wd, "app-responsiveness-failure.png").await;
     }
     wd.quit().await;
+    drop(driver);
     result.expect("UI flow");
+    cold_start(data.path(), &url, &e.username, n).await;
+}
+
+/// Resident memory of every process whose name starts with `name` (MiB).
+fn rss_mib(name: &str) -> f64 {
+    let mut kib = 0u64;
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let dir = entry.path();
+        let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        if !comm.trim_end().starts_with(name) {
+            continue;
+        }
+        let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
+        if let Some(line) = status.lines().find(|l| l.starts_with("VmRSS:")) {
+            kib += line.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        }
+    }
+    kib as f64 / 1024.0
+}
+
+/// The app started again on the replica the first sync filled: time to its first screen, time
+/// from signing in to the patient list, and the memory of the app and its web process.
+async fn cold_start(data: &std::path::Path, url: &str, username: &str, n: usize) {
+    let started = Instant::now();
+    let Some((_driver, wd)) = launch(data, url, "tauri-driver-cold-start.log").await else {
+        return;
+    };
+    let result = async {
+        wd.wait_for("[data-testid=signin-username]", Duration::from_secs(60)).await?;
+        let first_screen = started.elapsed();
+        let signing_in = Instant::now();
+        anola_e2e::app::sign_in(&wd, username).await?;
+        wd.wait_for("[data-testid=patient-row]", Duration::from_secs(60)).await?;
+        let list = signing_in.elapsed();
+        println!(
+            "cold start with {n} patients: sign-in screen {:.2} s after the WebDriver session was requested (tauri-driver and \
+             WebKitWebDriver start included); sign-in (password check) to the patient list {:.2} s; RSS anola-clinic {:.0} MiB, \
+             WebKit web process {:.0} MiB",
+            first_screen.as_secs_f64(),
+            list.as_secs_f64(),
+            rss_mib("anola-clinic"),
+            rss_mib("WebKitWebProces")
+        );
+        Ok::<(), anola_e2e::webdriver::WdError>(())
+    }
+    .await;
+    if result.is_err() {
+        screenshot(&wd, "app-cold-start-failure.png").await;
+    }
+    wd.quit().await;
+    result.expect("cold start");
 }
 
 async fn drive(wd: &WebDriver, e: &accounts::Enrolment, n: usize) -> Result<(), anola_e2e::webdriver::WdError> {

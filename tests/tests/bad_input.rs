@@ -78,7 +78,7 @@ impl Harness {
 
     async fn applied(&self) -> (u64, u64, u64) {
         let c = |n: &'static str| async move { self.db.collection::<Document>(n).count_documents(doc! {}).await.unwrap() };
-        (c("mutations").await, c("versions").await, c("changes").await)
+        (c("mutations").await, c("versions").await, anola_e2e::log_entries(&self.db).await)
     }
 }
 
@@ -244,4 +244,38 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
     let (s, b) = h.push(&push_body(vec![mutation(3, good_fields())])).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["results"][0]["status"], "applied");
+}
+
+/// A refused mutation sent again, identically, is refused again with the same code and reason (it
+/// was never applied, and a device told otherwise would diverge for good).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retried_refusal_gets_its_first_answer_verbatim() {
+    let h = start().await;
+    let patient = mutation(1, good_fields());
+    let (status, body) = h.push(&push_body(vec![patient.clone()])).await;
+    assert_eq!(status, 200, "{body}");
+    let record_id = uuid::Uuid::now_v7();
+    let record = |i: u32, notes: &str| {
+        json!({
+            "id": uuid::Uuid::now_v7(),
+            "entity": "medical_record",
+            "entity_id": record_id,
+            "op": "create",
+            "hlc": format!("{:015}-00000-dev1", 1_800_000_000_000u64 + u64::from(i)),
+            "fields": {"patient_id": patient["entity_id"], "record_id": record_id, "clinic_id": "c1",
+                       "author": "Dr", "consultation_notes": notes},
+        })
+    };
+    let (status, body) = h.push(&push_body(vec![record(2, "first")])).await;
+    assert_eq!((status, body["results"][0]["status"].as_str()), (200, Some("applied")), "{body}");
+    // A different version under the same id: refused, and refused again when retried.
+    let clash = push_body(vec![record(3, "second")]);
+    let (_, first) = h.push(&clash).await;
+    assert_eq!(first["results"][0]["status"], "rejected", "{first}");
+    assert_eq!(first["results"][0]["code"], "record_immutable", "{first}");
+    for _ in 0..2 {
+        let (status, again) = h.push(&clash).await;
+        assert_eq!(status, 200, "{again}");
+        assert_eq!(again["results"][0], first["results"][0], "the retry was told something else");
+    }
 }

@@ -16,7 +16,7 @@ mod mongo_children;
 mod sequence;
 
 use anola_protocol::wire::EntityKind;
-use anola_protocol::{ChangeRecord, LwwState, Mutation, MutationStatus};
+use anola_protocol::{ChangeRecord, LwwState, Mutation, MutationResult};
 use async_trait::async_trait;
 use uuid::Uuid;
 
@@ -38,9 +38,10 @@ pub enum StoreError {
 pub enum Accepted {
     /// First time this id is seen; the mutation is now durably recorded.
     New,
-    /// Seen before. `digest` is the content it was first sent with; `finished` tells whether the
-    /// request that first accepted it completed all its steps.
-    Existing { digest: String, finished: Option<MutationStatus> },
+    /// Seen before. `digest` is the content it was first sent with; `finished` is the answer its
+    /// processing gave, once it completed all its steps (status, code and reason, kept verbatim so
+    /// a retry is told exactly what the first attempt was).
+    Existing { digest: String, finished: Option<MutationResult> },
 }
 
 /// One version in a per-field LWW entity's chain. Version `n + 1` is only ever written by someone
@@ -103,8 +104,8 @@ pub trait Store: accounts::AccountStore + cards::CardStore + Send + Sync + 'stat
     /// One answer per mutation, in order.
     async fn accept_mutations(&self, device_id: &str, clinic_id: &str, ms: &[Mutation]) -> Result<Vec<Accepted>, StoreError>;
 
-    /// Marks mutations' processing complete. Idempotent.
-    async fn finish_mutations(&self, done: &[(Uuid, MutationStatus)]) -> Result<(), StoreError>;
+    /// Records mutations' answers; their processing is complete. The first answer stays.
+    async fn finish_mutations(&self, done: &[MutationResult]) -> Result<(), StoreError>;
 
     /// The newest version of an LWW entity, if any.
     async fn head(&self, entity: EntityKind, id: Uuid) -> Result<Option<Version>, StoreError>;

@@ -17,7 +17,7 @@
 use super::sequence::last_present;
 use super::{Accepted, ChangeEntry, Claim, Inserted, Store, StoreError, Version};
 use anola_protocol::wire::EntityKind;
-use anola_protocol::{ChangeRecord, LwwState, Mutation, MutationStatus};
+use anola_protocol::{ChangeRecord, LwwState, Mutation, MutationResult};
 use async_trait::async_trait;
 use futures::future::join_all;
 use futures::TryStreamExt;
@@ -282,7 +282,7 @@ impl Store for MongoStore {
             .map(|(m, _)| m.id.to_string())
             .collect();
         let mut digests: HashMap<String, String> = HashMap::new();
-        let mut finished: HashMap<String, MutationStatus> = HashMap::new();
+        let mut finished: HashMap<String, MutationResult> = HashMap::new();
         for chunk in seen.chunks(READ_FANOUT) {
             let reads = chunk.iter().map(|id| async move {
                 let first = self.find_by_id("mutations", id).await?;
@@ -295,7 +295,14 @@ impl Store for MongoStore {
                     digests.insert(id.clone(), digest.to_owned());
                 }
                 if let Some(d) = result {
-                    finished.insert(id.clone(), from_bson(d.get("status").cloned().unwrap_or(Bson::Null))?);
+                    let text = |f: &str| d.get_str(f).ok().map(str::to_owned);
+                    let answer = MutationResult {
+                        mutation_id: id.parse().map_err(|_| StoreError::Corrupt(format!("mutation id {id}")))?,
+                        status: from_bson(d.get("status").cloned().unwrap_or(Bson::Null))?,
+                        code: text("code"),
+                        message: text("message"),
+                    };
+                    finished.insert(id.clone(), answer);
                 }
             }
         }
@@ -311,7 +318,7 @@ impl Store for MongoStore {
                         .ok_or_else(|| StoreError::Corrupt("mutation vanished after duplicate key".into()))?;
                     Accepted::Existing {
                         digest,
-                        finished: finished.get(&id).copied(),
+                        finished: finished.remove(&id),
                     }
                 }
             });
@@ -319,11 +326,20 @@ impl Store for MongoStore {
         Ok(out)
     }
 
-    async fn finish_mutations(&self, done: &[(Uuid, MutationStatus)]) -> Result<(), StoreError> {
+    async fn finish_mutations(&self, done: &[MutationResult]) -> Result<(), StoreError> {
         let at = now();
         let docs = done
             .iter()
-            .map(|(id, status)| Ok(doc! {"_id": id.to_string(), "status": to_bson(status)?, "finished_at": at}))
+            .map(|r| {
+                let mut d = doc! {"_id": r.mutation_id.to_string(), "status": to_bson(&r.status)?, "finished_at": at};
+                if let Some(code) = &r.code {
+                    d.insert("code", code);
+                }
+                if let Some(message) = &r.message {
+                    d.insert("message", message);
+                }
+                Ok(d)
+            })
             .collect::<Result<Vec<_>, StoreError>>()?;
         self.insert_many_unique("mutation_results", docs).await.map(|_| ())
     }

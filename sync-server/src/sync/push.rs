@@ -64,7 +64,15 @@ pub async fn apply<S: Store>(store: &S, clock: &ServerClock, req: &PushRequest) 
                 "mutation_id_reused",
                 "this mutation id was already used for a different change",
             )),
-            Accepted::Existing { finished: Some(_), .. } => Some(result(m, MutationStatus::AlreadyApplied, None, None)),
+            // Finished before: the first answer, verbatim (a refusal stays a refusal with its code
+            // and reason; an applied change is reported as already applied).
+            Accepted::Existing { finished: Some(first), .. } => Some(match first.status {
+                MutationStatus::Applied | MutationStatus::AlreadyApplied => result(m, MutationStatus::AlreadyApplied, None, None),
+                _ => MutationResult {
+                    mutation_id: m.id,
+                    ..first
+                },
+            }),
             Accepted::Existing { finished: None, .. } => {
                 todo.push((i, false));
                 None
@@ -195,7 +203,7 @@ pub async fn apply<S: Store>(store: &S, clock: &ServerClock, req: &PushRequest) 
     batch.commit().await?;
     tracing::debug!(ms = t0.elapsed().as_millis() as u64, "push step: committed");
     let results: Vec<MutationResult> = results.into_iter().map(|r| r.expect("every mutation has a result")).collect();
-    let finished: Vec<(Uuid, MutationStatus)> = todo.iter().map(|(i, _)| (results[*i].mutation_id, results[*i].status)).collect();
+    let finished: Vec<MutationResult> = todo.iter().map(|(i, _)| results[*i].clone()).collect();
     store.finish_mutations(&finished).await?;
     Ok(results)
 }
