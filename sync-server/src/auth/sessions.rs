@@ -7,7 +7,7 @@ use super::devices::{self, DeviceKey};
 use super::token::{Claims, TokenKey};
 use super::users::session_user;
 use super::{now_ms, password, random_bytes, rfc3339, sha256_hex, AuthError, LOCK_MS, MAX_FAILURES, REFRESH_TTL_MS};
-use crate::store::accounts::{AccountStore, RefreshRecord, UserRecord};
+use crate::store::accounts::{AccountStore, RefreshRecord, UserFact, UserRecord};
 use crate::store::Inserted;
 use anola_protocol::auth::{LoginRequest, LoginResponse, TokenPair, TotpSetup};
 use anola_protocol::{totp, ErrorCode};
@@ -220,13 +220,16 @@ pub async fn current_user<S: AccountStore>(store: &S, claims: &Claims) -> Result
 }
 
 pub async fn totp_setup<S: AccountStore>(store: &S, claims: &Claims) -> Result<TotpSetup, AuthError> {
-    let mut user = current_user(store, claims).await?;
+    let user = current_user(store, claims).await?;
     if user.totp_enabled {
         return Err(AuthError::new(ErrorCode::AlreadyExists, "two-factor sign-in is already enabled"));
     }
     let secret = totp::base32_encode(&random_bytes::<20>());
-    user.totp_secret = Some(secret.clone());
-    store.replace_user(&user).await?;
+    let fact = UserFact::Totp {
+        secret: Some(secret.clone()),
+        enabled: false,
+    };
+    store.set_user_fact(user.id, &fact).await?;
     Ok(TotpSetup {
         otpauth_uri: format!(
             "otpauth://totp/Anola%20Health:{}?secret={secret}&issuer=Anola%20Health&algorithm=SHA1&digits=6&period=30",
@@ -237,7 +240,7 @@ pub async fn totp_setup<S: AccountStore>(store: &S, claims: &Claims) -> Result<T
 }
 
 pub async fn totp_confirm<S: AccountStore>(store: &S, claims: &Claims, code: &str) -> Result<(), AuthError> {
-    let mut user = current_user(store, claims).await?;
+    let user = current_user(store, claims).await?;
     let Some(secret) = user.totp_secret.as_deref().and_then(totp::base32_decode) else {
         return Err(AuthError::field(ErrorCode::InvalidRequest, "code", "start with /auth/totp/setup"));
     };
@@ -248,7 +251,11 @@ pub async fn totp_confirm<S: AccountStore>(store: &S, claims: &Claims, code: &st
             "the code does not match; check the device clock",
         ));
     }
-    user.totp_enabled = true;
-    store.replace_user(&user).await?;
+    // The secret that was verified is the one enabled (a set-up racing this one cannot swap it).
+    let fact = UserFact::Totp {
+        secret: user.totp_secret.clone(),
+        enabled: true,
+    };
+    store.set_user_fact(user.id, &fact).await?;
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use super::token::Claims;
 use super::{now_ms, password, rfc3339, AuthError};
-use crate::store::accounts::{AccountStore, UserRecord};
+use crate::store::accounts::{AccountStore, UserFact, UserRecord};
 use crate::store::Inserted;
 use anola_protocol::auth::{NewUser, SessionUser};
 use anola_protocol::{ErrorCode, Role, UserType};
@@ -97,7 +97,7 @@ pub async fn disable<S: AccountStore>(store: &S, admin: &Claims, id: Uuid) -> Re
     }
     if user.disabled_at.is_none() {
         user.disabled_at = Some(now_ms());
-        store.replace_user(&user).await?;
+        store.set_user_fact(user.id, &UserFact::Disabled { at: user.disabled_at }).await?;
         tracing::info!(user = %user.id, "account disabled");
     }
     Ok(session_user(&user))

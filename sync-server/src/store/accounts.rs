@@ -34,6 +34,55 @@ pub struct UserRecord {
     pub disabled_at: Option<Millis>,
 }
 
+/// One fact about an account that changes after it is created. Each is stored on its own, so
+/// changing one never rewrites another (ADR 0011).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "fact", rename_all = "snake_case")]
+pub enum UserFact {
+    Disabled {
+        at: Option<Millis>,
+    },
+    /// The TOTP secret and whether a code confirmed it change together (confirming enables the
+    /// secret that was verified).
+    Totp {
+        secret: Option<String>,
+        enabled: bool,
+    },
+    Role {
+        role: Option<Role>,
+    },
+    Password {
+        hash: String,
+    },
+}
+
+impl UserFact {
+    /// The name the fact is stored under.
+    pub fn name(&self) -> &'static str {
+        match self {
+            UserFact::Disabled { .. } => "disabled",
+            UserFact::Totp { .. } => "totp",
+            UserFact::Role { .. } => "role",
+            UserFact::Password { .. } => "password",
+        }
+    }
+
+    pub const NAMES: [&'static str; 4] = ["disabled", "totp", "role", "password"];
+
+    /// The user as this fact makes it.
+    pub fn apply(&self, u: &mut UserRecord) {
+        match self {
+            UserFact::Disabled { at } => u.disabled_at = *at,
+            UserFact::Totp { secret, enabled } => {
+                u.totp_secret = secret.clone();
+                u.totp_enabled = *enabled;
+            }
+            UserFact::Role { role } => u.role = *role,
+            UserFact::Password { hash } => u.password_hash = hash.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefreshRecord {
     /// SHA-256 of the token, hex (the token itself is never stored).
@@ -93,8 +142,9 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn users_of_clinic(&self, clinic_id: &str) -> Result<Vec<UserRecord>, StoreError>;
     /// Every user (a scan: one-time migrations only).
     async fn all_users(&self) -> Result<Vec<UserRecord>, StoreError>;
-    /// Rewrites the whole user (disable, TOTP enrolment): administrative, not racing itself.
-    async fn replace_user(&self, user: &UserRecord) -> Result<(), StoreError>;
+    /// Changes one fact about an account, never touching the others: a concurrent change of
+    /// another fact (a disable while TOTP is set up) cannot be undone by this one.
+    async fn set_user_fact(&self, user: Uuid, fact: &UserFact) -> Result<(), StoreError>;
 
     async fn record_login_failure(&self, user_id: Uuid, at: Millis) -> Result<(), StoreError>;
     /// Failures at or after `since`, oldest first; only failures of the last lockout window or so

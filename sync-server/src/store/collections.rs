@@ -25,6 +25,7 @@ pub(crate) const FIXED: &[&str] = &[
     "claims",
     "resyncs",
     "users",
+    "user_facts",
     "login_failures",
     "refresh_tokens",
     "refresh_spent",

@@ -5,7 +5,7 @@
 //! (family id), `enrolment_codes` / `enrolment_used` (code hash), `devices` / `device_revocations`
 //! (device id), `audit` (entry id), `server_secrets` (`token`).
 
-use super::accounts::{AccountStore, DeviceRecord, EnrolmentRecord, Millis, RefreshRecord, UserRecord};
+use super::accounts::{AccountStore, DeviceRecord, EnrolmentRecord, Millis, RefreshRecord, UserFact, UserRecord};
 use super::mongo::{from_bson, to_bson, unavailable, MongoStore};
 use super::{Inserted, StoreError};
 use anola_protocol::auth::AuditEntry;
@@ -38,6 +38,35 @@ fn user_doc(u: &UserRecord) -> Result<Document, StoreError> {
 fn user_from(mut d: Document) -> Result<UserRecord, StoreError> {
     d.remove("username_lower");
     from_doc(d)
+}
+
+/// Facts about accounts that change after creation, one document each (`<user id>:<fact>`); a
+/// fact's document overrides the field the user document was created with.
+const USER_FACTS: &str = "user_facts";
+
+fn fact_key(user: Uuid, fact: &str) -> String {
+    format!("{user}:{fact}")
+}
+
+impl MongoStore {
+    /// The user with every changed fact applied (the fact documents are read concurrently).
+    async fn with_facts(&self, mut u: UserRecord) -> Result<UserRecord, StoreError> {
+        let keys = UserFact::NAMES.map(|f| fact_key(u.id, f));
+        for d in futures::future::join_all(keys.iter().map(|k| self.find_by_id(USER_FACTS, k))).await {
+            if let Some(d) = d? {
+                from_doc::<UserFact>(d)?.apply(&mut u);
+            }
+        }
+        Ok(u)
+    }
+
+    async fn users_with_facts(&self, docs: Vec<Document>) -> Result<Vec<UserRecord>, StoreError> {
+        let mut out = Vec::with_capacity(docs.len());
+        for d in docs {
+            out.push(self.with_facts(user_from(d)?).await?);
+        }
+        Ok(out)
+    }
 }
 
 fn failure_key(user_id: Uuid, window: i64, k: u32) -> String {
@@ -132,7 +161,10 @@ impl AccountStore for MongoStore {
     }
 
     async fn user_by_id(&self, id: Uuid) -> Result<Option<UserRecord>, StoreError> {
-        self.find_by_id("users", &id.to_string()).await?.map(user_from).transpose()
+        match self.find_by_id("users", &id.to_string()).await? {
+            Some(d) => Ok(Some(self.with_facts(user_from(d)?).await?)),
+            None => Ok(None),
+        }
     }
 
     async fn users_by_ids(&self, ids: &[Uuid]) -> Result<Vec<UserRecord>, StoreError> {
@@ -148,20 +180,21 @@ impl AccountStore for MongoStore {
     }
 
     async fn users_of_clinic(&self, clinic_id: &str) -> Result<Vec<UserRecord>, StoreError> {
-        self.find_all("users", doc! {"clinic_id": clinic_id})
-            .await?
-            .into_iter()
-            .map(user_from)
-            .collect()
+        let docs = self.find_all("users", doc! {"clinic_id": clinic_id}).await?;
+        self.users_with_facts(docs).await
     }
 
     async fn all_users(&self) -> Result<Vec<UserRecord>, StoreError> {
-        self.find_all("users", doc! {}).await?.into_iter().map(user_from).collect()
+        let docs = self.find_all("users", doc! {}).await?;
+        self.users_with_facts(docs).await
     }
 
-    async fn replace_user(&self, user: &UserRecord) -> Result<(), StoreError> {
-        self.coll("users")
-            .replace_one(doc! {"_id": user.id.to_string()}, user_doc(user)?)
+    async fn set_user_fact(&self, user: Uuid, fact: &UserFact) -> Result<(), StoreError> {
+        // Its own document: replacing it cannot touch another fact of the same account.
+        let key = fact_key(user, fact.name());
+        self.coll(USER_FACTS)
+            .replace_one(doc! {"_id": &key}, record_doc(&key, fact)?)
+            .upsert(true)
             .await
             .map_err(unavailable)?;
         Ok(())
