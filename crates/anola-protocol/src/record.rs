@@ -160,17 +160,34 @@ impl RecordFields {
                 ));
             }
         }
+        // Every text a record carries has a limit, the same on the device and the server.
         for (i, d) in self.diagnoses.iter().enumerate() {
             c.text(&format!("diagnoses[{i}].code"), &d.code, true);
+            c.opt_text(&format!("diagnoses[{i}].system"), &d.system);
+            if let Some(text) = &d.description {
+                c.long_text(&format!("diagnoses[{i}].description"), text);
+            }
         }
         for (i, o) in self.orders.iter().enumerate() {
+            c.text(&format!("orders[{i}].kind"), &o.kind, true);
             c.text(&format!("orders[{i}].description"), &o.description, true);
         }
         for (i, p) in self.prescriptions.iter().enumerate() {
             c.text(&format!("prescriptions[{i}].medication"), &p.medication, true);
+            for (name, v) in [("dose", &p.dose), ("route", &p.route), ("frequency", &p.frequency)] {
+                c.opt_text(&format!("prescriptions[{i}].{name}"), v);
+            }
         }
         for (i, l) in self.lab_results.iter().enumerate() {
             c.text(&format!("lab_results[{i}].test"), &l.test, true);
+            for (name, v) in [("value", &l.value), ("unit", &l.unit), ("reference_range", &l.reference_range)] {
+                c.opt_text(&format!("lab_results[{i}].{name}"), v);
+            }
+            if let Some(a) = &l.attachment {
+                c.text(&format!("lab_results[{i}].attachment.file_name"), &a.file_name, true);
+                c.text(&format!("lab_results[{i}].attachment.content_type"), &a.content_type, true);
+                c.opt_text(&format!("lab_results[{i}].attachment.sha256"), &a.sha256);
+            }
         }
         let has_content = self.consultation_notes.is_some()
             || self.vitals.is_some()

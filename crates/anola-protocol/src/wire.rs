@@ -19,6 +19,14 @@ pub const PROTOCOL_VERSION: u32 = 2;
 pub const SUPPORTED_PROTOCOL_VERSIONS: &[u32] = &[1, 2];
 /// Most mutations one push may carry.
 pub const MAX_PUSH_BATCH: usize = 500;
+/// The largest one mutation's fields may be, encoded as JSON. Checked by the device when the write
+/// is made and by the server (`Mutation::validate`), so a write too large to ever travel is
+/// refused at the desk instead of stopping the device's queue.
+pub const MAX_MUTATION_BYTES: usize = 256 * 1024;
+/// Devices split pushes so each JSON body stays under this, well below the server's default body
+/// limit (4 MiB, `ANOLA_MAX_BODY_BYTES`); a server configured lower answers 413 and the device
+/// halves its pushes.
+pub const MAX_PUSH_BYTES: usize = 1024 * 1024;
 /// Most changes one pull page returns.
 pub const MAX_PULL_LIMIT: u32 = 1000;
 pub const DEFAULT_PULL_LIMIT: u32 = 500;
@@ -130,7 +138,25 @@ impl Mutation {
     }
 
     /// Checks the mutation's fields against its entity's rules (after `typed` succeeded).
+    /// Whether the fields are small enough to travel (`MAX_MUTATION_BYTES`).
+    pub fn size_error(&self) -> Option<FieldError> {
+        let size = serde_json::to_vec(&self.fields).map_or(0, |b| b.len());
+        (size > MAX_MUTATION_BYTES).then(|| FieldError {
+            field: "fields".into(),
+            code: "too_large".into(),
+            message: format!(
+                "this change is {} KiB; one change may be at most {} KiB (attach large files separately)",
+                size / 1024,
+                MAX_MUTATION_BYTES / 1024
+            ),
+            mutation_index: None,
+        })
+    }
+
     pub fn validate(&self, today: Date) -> Vec<FieldError> {
+        if let Some(e) = self.size_error() {
+            return vec![e];
+        }
         match self.typed() {
             Err((path, msg)) => vec![FieldError {
                 field: if path.is_empty() { "fields".into() } else { path },

@@ -91,6 +91,10 @@ pub(crate) fn enqueue(
         base,
         author,
     };
+    // The same size limit the server applies: a write too large to travel is refused here.
+    if let Some(e) = m.size_error() {
+        return Err(ClientError::validation(vec![e]));
+    }
     tx.execute(
         "INSERT INTO outbox(mutation_id, entity, entity_id, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![

@@ -8,7 +8,9 @@ use crate::error::ClientError;
 use crate::store::pull::APPLY_CHUNK;
 use crate::store::LocalStore;
 use anola_protocol::plan::{outbox_actions, OutboxAction};
-use anola_protocol::{ChangeRecord, ErrorCode, Progress, PullRequest, PushRequest, DEFAULT_PULL_LIMIT, MAX_PUSH_BATCH, PROTOCOL_VERSION};
+use anola_protocol::{
+    ChangeRecord, ErrorCode, Progress, PullRequest, PushRequest, DEFAULT_PULL_LIMIT, MAX_PUSH_BATCH, MAX_PUSH_BYTES, PROTOCOL_VERSION,
+};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use uuid::Uuid;
@@ -85,6 +87,43 @@ pub(crate) fn client_error(e: TransportError) -> ClientError {
     }
 }
 
+/// Errors after which nothing more should be tried this round: the device or the session is gone,
+/// or the server speaks another protocol.
+fn ends_session(e: &ClientError) -> bool {
+    matches!(
+        e,
+        ClientError::DeviceRevoked { .. }
+            | ClientError::Unauthenticated { .. }
+            | ClientError::AccountDisabled { .. }
+            | ClientError::IncompatibleServer { .. }
+            | ClientError::NotEnrolled { .. }
+            | ClientError::SignedOut { .. }
+            | ClientError::Offline { .. }
+    )
+}
+
+fn park(code: &str, message: String) -> OutboxAction {
+    OutboxAction::Park {
+        code: code.to_owned(),
+        message,
+    }
+}
+
+/// The longest prefix of `batch` whose encoded mutations fit in `budget` bytes (at least one).
+fn within_bytes(batch: Vec<crate::store::OutboxEntry>, budget: usize) -> Vec<crate::store::OutboxEntry> {
+    let mut used = 0;
+    let mut out = Vec::with_capacity(batch.len());
+    for e in batch {
+        let size = serde_json::to_vec(&e.mutation).map_or(0, |b| b.len());
+        if !out.is_empty() && used + size > budget {
+            break;
+        }
+        used += size;
+        out.push(e);
+    }
+    out
+}
+
 /// Pushes every pending write, batch by batch, in the order they were made.
 async fn push_all(
     store: &Mutex<LocalStore>,
@@ -92,6 +131,8 @@ async fn push_all(
     report: &mut RoundReport,
     on_progress: ProgressFn<'_>,
 ) -> Result<(), ClientError> {
+    // Bytes one push may carry; halved when a server with a lower limit answers 413.
+    let mut budget = MAX_PUSH_BYTES;
     loop {
         let (device_id, clinic_id, batch, audit) = {
             let s = lock(store);
@@ -105,6 +146,18 @@ async fn push_all(
         if batch.is_empty() && audit.is_empty() {
             return Ok(());
         }
+        // A write that can never travel (made before the device checked sizes, or by an older
+        // app) is set aside with its reason instead of failing every push after it.
+        let too_large: Vec<(Uuid, OutboxAction)> = batch
+            .iter()
+            .filter_map(|e| e.mutation.size_error().map(|err| (e.mutation.id, park("too_large", err.message))))
+            .collect();
+        if !too_large.is_empty() {
+            lock(store).apply_outbox_actions(&too_large)?;
+            report.rejected += too_large.len() as u64;
+            continue;
+        }
+        let batch = within_bytes(batch, budget);
         let audit_ids: Vec<Uuid> = audit.iter().map(|a| a.id).collect();
         let ids: Vec<Uuid> = batch.iter().map(|e| e.mutation.id).collect();
         let req = PushRequest {
@@ -151,6 +204,15 @@ async fn push_all(
                         None => (*id, OutboxAction::Retry),
                     })
                     .collect()
+            }
+            // The server takes smaller bodies than we sent: smaller pushes, and a single write it
+            // cannot take at all is set aside.
+            Err(TransportError::Refused { body, .. }) if body.code == ErrorCode::PayloadTooLarge => {
+                if ids.len() > 1 {
+                    budget = (budget / 2).max(1024);
+                    continue;
+                }
+                ids.iter().map(|id| (*id, park("too_large", body.message.clone()))).collect()
             }
             Err(TransportError::Refused { body, .. }) if body.code == ErrorCode::ValidationFailed => {
                 return Err(ClientError::ServerRejected {
@@ -290,8 +352,16 @@ pub async fn run(
 ) -> Result<RoundReport, ClientError> {
     let mut report = RoundReport::default();
     let before = transport.byte_counts();
-    push_all(store, transport, &mut report, on_progress).await?;
+    // A failed push does not stop the pull: what others wrote still arrives, and the push error is
+    // reported after it. Errors that end the session (revoked device, signed out, too old) do.
+    let pushed = push_all(store, transport, &mut report, on_progress).await;
+    if let Err(e) = &pushed {
+        if ends_session(e) {
+            return Err(pushed.unwrap_err());
+        }
+    }
     pull_all(store, transport, &mut report, on_progress, opts.max_pages).await?;
+    pushed?;
     let after = transport.byte_counts();
     report.bytes_sent = after.json_sent - before.json_sent;
     report.bytes_received = after.json_received - before.json_received;
