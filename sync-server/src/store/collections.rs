@@ -47,7 +47,28 @@ pub(crate) const FIXED: &[&str] = &[
 const NAMESPACE_EXISTS: i32 = 48;
 const ID_INDEX: &str = "_id_";
 
+/// How long a collection without its `_id` index is watched before it is taken for a crash's
+/// leftover. Another server process may be creating it right now (its three statements take
+/// milliseconds): dropping it then would drop what that process is about to write into it, a gap
+/// in a change log that every device would stop at.
+const CREATION_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl MongoStore {
+    /// Whether `name` has its `_id` index, waiting up to `CREATION_GRACE` for a creator in flight.
+    async fn id_index_appears(&self, name: &str) -> Result<bool, StoreError> {
+        let deadline = std::time::Instant::now() + CREATION_GRACE;
+        loop {
+            let names = self.coll(name).list_index_names().await.map_err(unavailable)?;
+            if names.iter().any(|n| n == ID_INDEX) {
+                return Ok(true);
+            }
+            if std::time::Instant::now() >= deadline {
+                return Ok(false);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
     /// Makes sure `name` exists with its unique `_id` index; remembered per process.
     pub(crate) async fn ensure_collection(&self, name: &str) -> Result<(), StoreError> {
         if self.checked_collections.lock().await.contains(name) {
@@ -59,8 +80,7 @@ impl MongoStore {
                 Err(e) if matches!(e.kind.as_ref(), ErrorKind::Command(c) if c.code == NAMESPACE_EXISTS) => {}
                 Err(e) => return Err(unavailable(e)),
             }
-            let names = self.coll(name).list_index_names().await.map_err(unavailable)?;
-            if names.iter().any(|n| n == ID_INDEX) {
+            if self.id_index_appears(name).await? {
                 self.checked_collections.lock().await.insert(name.to_owned());
                 return Ok(());
             }
