@@ -60,6 +60,7 @@ step "starting the sync server on 127.0.0.1:$sync_port (log in .data/sync-server
 ANOLA_LISTEN="127.0.0.1:$sync_port" ANOLA_BOOTSTRAP_ADMIN="$ANOLA_DEMO_ADMIN" \
   ANOLA_BOOTSTRAP_ADMIN_PASSWORD="$ANOLA_DEMO_ADMIN_PASSWORD" ANOLA_BOOTSTRAP_ADMIN_TOTP_SECRET="$ANOLA_DEMO_ADMIN_TOTP_SECRET" \
   ANOLA_CARD_KEY_SECRET="$ANOLA_DEMO_CARD_KEY_SECRET" ANOLA_SEAL_EXISTING_CARD_KEYS=1 \
+  ANOLA_SEALING_KEY_FILE="$data/sealing.key" \
   target/debug/anola-sync-server >"$data/sync-server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do

@@ -79,6 +79,23 @@ pub struct Config {
     #[arg(long, env = "ANOLA_SEAL_EXISTING_CARD_KEYS", default_value_t = false, value_parser = clap::builder::BoolishValueParser::new())]
     pub seal_existing_card_keys: bool,
 
+    /// Seals the server's secrets in the database (the token-signing secret, the fallback-code
+    /// secret, devices' key-encryption keys, TOTP secrets): a random string of at least 32
+    /// characters from a secrets store, the same for every server process of one database. Unset:
+    /// the secret is kept in ANOLA_SEALING_KEY_FILE. docs/security.md: rotation.
+    #[arg(long, env = "ANOLA_SEALING_SECRET", hide_env_values = true)]
+    pub sealing_secret: Option<String>,
+
+    /// During a rotation: the sealing secret being replaced. Values sealed under it still open and
+    /// are sealed again under the new one at start-up.
+    #[arg(long, env = "ANOLA_SEALING_SECRET_PREVIOUS", hide_env_values = true)]
+    pub sealing_secret_previous: Option<String>,
+
+    /// Where the sealing secret is kept when ANOLA_SEALING_SECRET is not set: made at the first
+    /// start (random, readable by the owner only). Keep it apart from database backups.
+    #[arg(long, env = "ANOLA_SEALING_KEY_FILE", default_value = "anola-sealing.key")]
+    pub sealing_key_file: std::path::PathBuf,
+
     /// PEM certificate chain and private key: with both set the server speaks HTTPS only.
     #[arg(long, env = "ANOLA_TLS_CERT")]
     pub tls_cert: Option<std::path::PathBuf>,
@@ -92,6 +109,21 @@ pub struct Config {
 pub struct ConfigError {
     pub setting: &'static str,
     pub reason: String,
+}
+
+/// A secret must look random: long enough, and not one character repeated.
+pub fn check_secret(setting: &'static str, secret: &str) -> Result<(), ConfigError> {
+    let distinct = secret.chars().collect::<std::collections::HashSet<_>>().len();
+    if secret.chars().count() < crate::cards::sealing::MIN_SECRET_LEN || distinct < 10 {
+        return Err(ConfigError {
+            setting,
+            reason: format!(
+                "must be a random string of at least {} characters",
+                crate::cards::sealing::MIN_SECRET_LEN
+            ),
+        });
+    }
+    Ok(())
 }
 
 impl Config {
@@ -130,16 +162,13 @@ impl Config {
                 reason: "set both (certificate chain and private key) or neither".into(),
             });
         }
-        if let Some(secret) = &self.card_key_secret {
-            let distinct = secret.chars().collect::<std::collections::HashSet<_>>().len();
-            if secret.chars().count() < crate::cards::sealing::MIN_SECRET_LEN || distinct < 10 {
-                return Err(ConfigError {
-                    setting: "ANOLA_CARD_KEY_SECRET",
-                    reason: format!(
-                        "must be a random string of at least {} characters",
-                        crate::cards::sealing::MIN_SECRET_LEN
-                    ),
-                });
+        for (setting, secret) in [
+            ("ANOLA_CARD_KEY_SECRET", &self.card_key_secret),
+            ("ANOLA_SEALING_SECRET", &self.sealing_secret),
+            ("ANOLA_SEALING_SECRET_PREVIOUS", &self.sealing_secret_previous),
+        ] {
+            if let Some(secret) = secret {
+                check_secret(setting, secret)?;
             }
         }
         if self.max_body_bytes < 1024 {

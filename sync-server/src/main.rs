@@ -1,6 +1,8 @@
 //! `anola-sync-server`: reads configuration, connects to MongoDB, serves until SIGTERM/SIGINT.
 
+use anola_sync_server::cards::sealing::KeySealer;
 use anola_sync_server::faults::Faults;
+use anola_sync_server::store::sealing::SecretSealer;
 use anola_sync_server::store::StoreError;
 use anola_sync_server::{serve, serve_tls, AppState, Config, MongoStore, Store};
 use anyhow::Context;
@@ -30,6 +32,48 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing in-flight requests");
 }
 
+/// The sealing secret: ANOLA_SEALING_SECRET, or the key file (made at the first start, readable
+/// by the owner only; a second process starting at the same moment reads the first one's).
+fn sealing_secret(config: &Config) -> anyhow::Result<String> {
+    use std::io::Write;
+    if let Some(s) = &config.sealing_secret {
+        return Ok(s.clone());
+    }
+    let path = &config.sealing_key_file;
+    let read = |p: &std::path::Path| -> anyhow::Result<String> {
+        let s = std::fs::read_to_string(p).with_context(|| format!("reading the sealing key file {}", p.display()))?;
+        let s = s.trim().to_owned();
+        anola_sync_server::config::check_secret("ANOLA_SEALING_KEY_FILE", &s)?;
+        Ok(s)
+    };
+    if path.exists() {
+        return read(path);
+    }
+    let secret = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        anola_sync_server::auth::random_bytes::<36>(),
+    );
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    match opts.open(path) {
+        Ok(mut f) => {
+            f.write_all(secret.as_bytes())
+                .and_then(|()| f.sync_all())
+                .with_context(|| format!("writing the sealing key file {}", path.display()))?;
+            tracing::warn!(file = %path.display(), "made a new sealing key file: keep it (and back it up) apart from the database");
+            Ok(secret)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            // Another process is writing it: give it a moment to finish.
+            std::thread::sleep(Duration::from_millis(200));
+            read(path)
+        }
+        Err(e) => Err(e).with_context(|| format!("creating the sealing key file {}", path.display())),
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
@@ -41,9 +85,11 @@ async fn main() -> anyhow::Result<()> {
     anola_sync_server::sync::validate::set_min_protocol_version(config.min_protocol_version);
 
     let faults = Arc::new(Faults::from_env());
+    let sealing = sealing_secret(&config)?;
     let store = MongoStore::connect(&config.mongodb_uri, &config.database, faults)
         .await
-        .context("MONGODB_URI could not be used")?;
+        .context("MONGODB_URI could not be used")?
+        .with_sealer(SecretSealer::new(&sealing, config.sealing_secret_previous.as_deref()));
 
     // Wait for the database, then create indexes explicitly: a server that cannot reach its
     // database at start-up says so and exits rather than serving errors.
@@ -59,6 +105,12 @@ async fn main() -> anyhow::Result<()> {
             }
             Err(e) => anyhow::bail!("the database at MONGODB_URI did not answer within {}s: {e}", config.db_wait_secs),
         }
+    }
+
+    // Secrets stored before sealing, or under the previous sealing secret, sealed again now.
+    let resealed = store.reseal_secrets().await.context("sealing stored secrets")?;
+    if resealed > 0 {
+        tracing::info!(resealed, "stored secrets sealed under the current sealing secret");
     }
 
     // Staff and cards written before they travelled through the change log (once per database).
@@ -124,16 +176,23 @@ async fn main() -> anyhow::Result<()> {
         .with_request_deadline(Duration::from_secs(config.request_deadline_secs.max(1)))
         .with_access_ttl(config.access_token_ttl_secs)
         .with_card_issuer(config.card_issuer.clone());
-    match &config.card_key_secret {
-        Some(secret) => state = state.with_card_key_secret(secret),
-        None => tracing::warn!("ANOLA_CARD_KEY_SECRET is not set: health-card signing keys are stored unsealed"),
+    // Card signing keys are sealed under a dedicated secret when one is set, else under the
+    // server's sealing secret (keys sealed that way still open after a dedicated one is set, and
+    // are sealed again under it).
+    let mut card_keys = match &config.card_key_secret {
+        Some(secret) => KeySealer::with_secret(secret).with_fallback(&sealing),
+        None => KeySealer::with_secret(&sealing),
+    };
+    if let Some(previous) = &config.sealing_secret_previous {
+        card_keys = card_keys.with_fallback(previous);
     }
+    state = state.with_card_keys(card_keys);
     // A missing or wrong secret stops the server here, not card requests one by one later.
     let sealed = anola_sync_server::cards::prepare_keys(state.store.as_ref(), &state.card_keys, config.seal_existing_card_keys)
         .await
         .map_err(|e| anyhow::anyhow!("health-card signing keys: {e}"))?;
     if sealed > 0 {
-        tracing::info!(sealed, "card signing keys stored before ANOLA_CARD_KEY_SECRET were sealed");
+        tracing::info!(sealed, "card signing keys sealed under the current secret");
     }
     match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => serve_tls(listener.into_std()?, state, shutdown_signal(), cert, key)

@@ -13,11 +13,15 @@ pub const ADMIN_TOTP_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 pub const STAFF_PASSWORD: &str = "harness staff passphrase";
 
 /// The environment a test server needs for its bootstrap administrator.
+/// The test servers' sealing secret (every process of a test shares it, as production's must).
+pub const SEALING_SECRET: &str = "test sealing secret: 7fQ2kL9xW4mN1pR8vT3zY6bC";
+
 pub fn server_env() -> Vec<(&'static str, &'static str)> {
     vec![
         ("ANOLA_BOOTSTRAP_ADMIN", ADMIN),
         ("ANOLA_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD),
         ("ANOLA_BOOTSTRAP_ADMIN_TOTP_SECRET", ADMIN_TOTP_SECRET),
+        ("ANOLA_SEALING_SECRET", SEALING_SECRET),
     ]
 }
 
@@ -157,6 +161,8 @@ pub struct RawDevice {
     pub refresh_token: String,
     pub user_id: uuid::Uuid,
     pub clinic_id: String,
+    /// The key-encryption secret the server handed the device at enrolment.
+    pub kek: String,
 }
 
 impl RawDevice {
@@ -205,6 +211,7 @@ pub async fn raw_device(server: &str, clinic: &str, role: Role, staff_role: Role
         refresh_token: login.tokens.refresh_token,
         user_id: login.user.id,
         clinic_id: clinic.to_owned(),
+        kek: enrolled.device_kek,
     }
 }
 

@@ -5,15 +5,13 @@
 //! (someone with write access to the database could otherwise plant a key of their own); keys
 //! from before the secret was set are sealed by one start with `ANOLA_SEAL_EXISTING_CARD_KEYS=1`.
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
+use crate::store::sealing::{derive_key, open_bytes, seal_bytes};
 use crate::store::StoreError;
 
 const PREFIX: &str = "sealed:v1:";
+const LABEL: &[u8] = b"anola card key sealing v1";
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD_NO_PAD;
 
 /// Shortest secret accepted (characters): a random 32-character string has far more than the
@@ -24,6 +22,10 @@ pub const MIN_SECRET_LEN: usize = 32;
 #[derive(Clone)]
 pub struct KeySealer {
     key: Option<[u8; 32]>,
+    /// Keys that also open (the server's sealing secret's card key when a dedicated
+    /// `ANOLA_CARD_KEY_SECRET` replaced it, the previous sealing secret's during a rotation);
+    /// what they open is sealed again under `key`.
+    fallbacks: Vec<[u8; 32]>,
 }
 
 impl std::fmt::Debug for KeySealer {
@@ -35,16 +37,34 @@ impl std::fmt::Debug for KeySealer {
 impl KeySealer {
     /// No secret: keys are stored as plain PEM (development, tests, the demo).
     pub fn plain() -> Self {
-        KeySealer { key: None }
+        KeySealer {
+            key: None,
+            fallbacks: Vec::new(),
+        }
     }
 
     pub fn with_secret(secret: &str) -> Self {
-        // HMAC with a fixed label (HKDF's extract step): this key is for sealing card keys only.
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(b"anola card key sealing v1").expect("HMAC takes any key length");
-        mac.update(secret.as_bytes());
+        // A fixed label: this key is for sealing card keys only.
         KeySealer {
-            key: Some(mac.finalize().into_bytes().into()),
+            key: Some(derive_key(LABEL, secret)),
+            fallbacks: Vec::new(),
         }
+    }
+
+    /// Keys sealed under `secret` (the server's sealing secret, which seals card keys when no
+    /// dedicated card secret is set) still open, and `needs_resealing` says so.
+    pub fn with_fallback(mut self, secret: &str) -> Self {
+        self.fallbacks.push(derive_key(LABEL, secret));
+        self
+    }
+
+    /// Whether a stored key opens only under the fallback secret (and should be sealed again).
+    pub fn needs_resealing(&self, kid: &str, stored: &str) -> bool {
+        let Some(key) = &self.key else {
+            return false;
+        };
+        let raw = stored.strip_prefix(PREFIX).and_then(|b| B64.decode(b).ok());
+        raw.is_some_and(|raw| open_bytes(key, kid, &raw).is_none() && self.fallbacks.iter().any(|f| open_bytes(f, kid, &raw).is_some()))
     }
 
     /// Whether `stored` is a sealed value (not plain PEM).
@@ -61,18 +81,7 @@ impl KeySealer {
         let Some(key) = &self.key else {
             return Ok(pem.to_owned());
         };
-        let nonce: [u8; 12] = crate::auth::random_bytes::<12>();
-        let sealed = Aes256Gcm::new(key.into())
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: pem.as_bytes(),
-                    aad: kid.as_bytes(),
-                },
-            )
-            .map_err(|_| StoreError::Corrupt("sealing a card signing key failed".into()))?;
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&sealed);
+        let out = seal_bytes(key, kid, pem.as_bytes()).map_err(|_| StoreError::Corrupt("sealing a card signing key failed".into()))?;
         Ok(format!("{PREFIX}{}", B64.encode(out)))
     }
 
@@ -81,7 +90,7 @@ impl KeySealer {
         let Some(body) = stored.strip_prefix(PREFIX) else {
             if self.key.is_some() {
                 return Err(StoreError::Corrupt(format!(
-                    "card signing key {kid} is stored unsealed while ANOLA_CARD_KEY_SECRET is set: if it was made before the secret was set, start once with ANOLA_SEAL_EXISTING_CARD_KEYS=1 to seal it; otherwise it was planted and must be removed"
+                    "card signing key {kid} is stored unsealed while card keys are sealed (ANOLA_CARD_KEY_SECRET, or else the server's sealing secret): if it was made before the secret was set, start once with ANOLA_SEAL_EXISTING_CARD_KEYS=1 to seal it; otherwise it was planted and must be removed"
                 )));
             }
             return Ok(stored.to_owned());
@@ -94,23 +103,12 @@ impl KeySealer {
         let raw = B64
             .decode(body)
             .map_err(|_| StoreError::Corrupt(format!("card signing key {kid}: sealed value is not base64")))?;
-        if raw.len() < 12 + 16 {
-            return Err(StoreError::Corrupt(format!("card signing key {kid}: sealed value too short")));
-        }
-        let (nonce, sealed) = raw.split_at(12);
-        let pem = Aes256Gcm::new(key.into())
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: sealed,
-                    aad: kid.as_bytes(),
-                },
-            )
-            .map_err(|_| {
-                StoreError::Corrupt(format!(
-                    "card signing key {kid} does not open with this ANOLA_CARD_KEY_SECRET (a different secret, or the value was altered)"
-                ))
-            })?;
+        let opened = open_bytes(key, kid, &raw).or_else(|| self.fallbacks.iter().find_map(|f| open_bytes(f, kid, &raw)));
+        let pem = opened.ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "card signing key {kid} does not open with this ANOLA_CARD_KEY_SECRET (or, without one, the server's sealing secret): a different secret, or the value was altered"
+            ))
+        })?;
         String::from_utf8(pem).map_err(|_| StoreError::Corrupt(format!("card signing key {kid}: not UTF-8 inside")))
     }
 }

@@ -62,8 +62,13 @@ impl<S> AppState<S> {
     }
 
     /// Seal card signing keys at rest with this secret.
-    pub fn with_card_key_secret(mut self, secret: &str) -> Self {
-        self.card_keys = crate::cards::sealing::KeySealer::with_secret(secret);
+    pub fn with_card_key_secret(self, secret: &str) -> Self {
+        self.with_card_keys(crate::cards::sealing::KeySealer::with_secret(secret))
+    }
+
+    /// Seal card signing keys at rest with this sealer.
+    pub fn with_card_keys(mut self, sealer: crate::cards::sealing::KeySealer) -> Self {
+        self.card_keys = sealer;
         self
     }
 

@@ -13,6 +13,7 @@ pub mod mongo;
 mod mongo_accounts;
 mod mongo_cards;
 mod mongo_children;
+pub mod sealing;
 mod sequence;
 
 use anola_protocol::wire::EntityKind;

@@ -49,6 +49,9 @@ pub struct MongoStore {
     pub(crate) live_heads: std::sync::Mutex<HashMap<String, tokio::sync::watch::Sender<u64>>>,
     /// Collections seen with their unique `_id` index (see `collections.rs`).
     pub(crate) checked_collections: Mutex<std::collections::HashSet<String>>,
+    /// Seals the server's secrets at rest (`sealing.rs`); `None` stores them plain (in-process
+    /// test servers only: the binary always sets one).
+    pub(crate) sealer: Option<Arc<super::sealing::SecretSealer>>,
     faults: Arc<Faults>,
 }
 
@@ -130,8 +133,15 @@ impl MongoStore {
             heads_cache: Mutex::new(HashMap::new()),
             checked_collections: Mutex::new(Default::default()),
             live_heads: Default::default(),
+            sealer: None,
             faults,
         })
+    }
+
+    /// Seals secrets at rest with `sealer` from now on.
+    pub fn with_sealer(mut self, sealer: super::sealing::SecretSealer) -> Self {
+        self.sealer = Some(Arc::new(sealer));
+        self
     }
 
     pub fn database(&self) -> &Database {

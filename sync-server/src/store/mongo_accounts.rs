@@ -29,15 +29,43 @@ pub(super) fn from_doc<T: serde::de::DeserializeOwned>(mut d: Document) -> Resul
     from_bson(Bson::Document(d))
 }
 
-fn user_doc(u: &UserRecord) -> Result<Document, StoreError> {
-    let mut d = record_doc(&u.id.to_string(), u)?;
-    d.insert("username_lower", u.username.to_lowercase());
-    Ok(d)
+fn totp_aad(user: Uuid) -> String {
+    format!("totp:{user}")
 }
 
-fn user_from(mut d: Document) -> Result<UserRecord, StoreError> {
-    d.remove("username_lower");
-    from_doc(d)
+impl MongoStore {
+    fn seal(&self, aad: &str, plain: &str) -> Result<String, StoreError> {
+        super::sealing::seal_with(self.sealer.as_deref(), aad, plain)
+    }
+
+    fn open(&self, aad: &str, stored: &str) -> Result<super::sealing::Opened, StoreError> {
+        super::sealing::open_with(self.sealer.as_deref(), aad, stored)
+    }
+
+    fn user_doc(&self, u: &UserRecord) -> Result<Document, StoreError> {
+        let mut sealed = u.clone();
+        sealed.totp_secret = u.totp_secret.as_deref().map(|t| self.seal(&totp_aad(u.id), t)).transpose()?;
+        let mut d = record_doc(&u.id.to_string(), &sealed)?;
+        d.insert("username_lower", u.username.to_lowercase());
+        Ok(d)
+    }
+
+    fn user_from(&self, mut d: Document) -> Result<UserRecord, StoreError> {
+        d.remove("username_lower");
+        let mut u: UserRecord = from_doc(d)?;
+        u.totp_secret = u
+            .totp_secret
+            .as_deref()
+            .map(|t| self.open(&totp_aad(u.id), t).map(|o| o.value))
+            .transpose()?;
+        Ok(u)
+    }
+
+    fn device_from(&self, d: Document) -> Result<DeviceRecord, StoreError> {
+        let mut rec: DeviceRecord = from_doc(d)?;
+        rec.kek = self.open(&format!("device_kek:{}", rec.device_id), &rec.kek)?.value;
+        Ok(rec)
+    }
 }
 
 /// Facts about accounts that change after creation, one document each (`<user id>:<fact>`); a
@@ -54,7 +82,11 @@ impl MongoStore {
         let keys = UserFact::NAMES.map(|f| fact_key(u.id, f));
         for d in futures::future::join_all(keys.iter().map(|k| self.find_by_id(USER_FACTS, k))).await {
             if let Some(d) = d? {
-                from_doc::<UserFact>(d)?.apply(&mut u);
+                let mut fact: UserFact = from_doc(d)?;
+                if let UserFact::Totp { secret: Some(t), .. } = &mut fact {
+                    *t = self.open(&totp_aad(u.id), t)?.value;
+                }
+                fact.apply(&mut u);
             }
         }
         Ok(u)
@@ -63,7 +95,7 @@ impl MongoStore {
     async fn users_with_facts(&self, docs: Vec<Document>) -> Result<Vec<UserRecord>, StoreError> {
         let mut out = Vec::with_capacity(docs.len());
         for d in docs {
-            out.push(self.with_facts(user_from(d)?).await?);
+            out.push(self.with_facts(self.user_from(d)?).await?);
         }
         Ok(out)
     }
@@ -141,7 +173,7 @@ impl AccountStore for MongoStore {
                 return Ok(Inserted::Taken);
             }
         }
-        self.insert_once("users", user_doc(user)?).await?;
+        self.insert_once("users", self.user_doc(user)?).await?;
         Ok(Inserted::Yes)
     }
 
@@ -162,7 +194,7 @@ impl AccountStore for MongoStore {
 
     async fn user_by_id(&self, id: Uuid) -> Result<Option<UserRecord>, StoreError> {
         match self.find_by_id("users", &id.to_string()).await? {
-            Some(d) => Ok(Some(self.with_facts(user_from(d)?).await?)),
+            Some(d) => Ok(Some(self.with_facts(self.user_from(d)?).await?)),
             None => Ok(None),
         }
     }
@@ -192,8 +224,12 @@ impl AccountStore for MongoStore {
     async fn set_user_fact(&self, user: Uuid, fact: &UserFact) -> Result<(), StoreError> {
         // Its own document: replacing it cannot touch another fact of the same account.
         let key = fact_key(user, fact.name());
+        let mut stored = fact.clone();
+        if let UserFact::Totp { secret: Some(t), .. } = &mut stored {
+            *t = self.seal(&totp_aad(user), t)?;
+        }
         self.coll(USER_FACTS)
-            .replace_one(doc! {"_id": &key}, record_doc(&key, fact)?)
+            .replace_one(doc! {"_id": &key}, record_doc(&key, &stored)?)
             .upsert(true)
             .await
             .map_err(unavailable)?;
@@ -277,7 +313,9 @@ impl AccountStore for MongoStore {
     }
 
     async fn insert_device(&self, d: &DeviceRecord) -> Result<(), StoreError> {
-        self.insert_once("devices", record_doc(&d.device_id, d)?).await?;
+        let mut sealed = d.clone();
+        sealed.kek = self.seal(&format!("device_kek:{}", d.device_id), &d.kek)?;
+        self.insert_once("devices", record_doc(&d.device_id, &sealed)?).await?;
         Ok(())
     }
 
@@ -285,7 +323,7 @@ impl AccountStore for MongoStore {
         let Some(d) = self.find_by_id("devices", device_id).await? else {
             return Ok(None);
         };
-        let mut rec: DeviceRecord = from_doc(d)?;
+        let mut rec = self.device_from(d)?;
         // The revocation is its own insert-once document, so it cannot be lost to a racing rewrite.
         if let Some(r) = self.find_by_id("device_revocations", device_id).await? {
             rec.revoked_at = r.get_i64("at").ok();
@@ -304,7 +342,7 @@ impl AccountStore for MongoStore {
             .await?
             .into_iter()
             .map(|d| {
-                let mut rec: DeviceRecord = from_doc(d)?;
+                let mut rec = self.device_from(d)?;
                 rec.revoked_at = revoked.get(&rec.device_id).copied();
                 Ok(rec)
             })
@@ -381,15 +419,79 @@ impl AccountStore for MongoStore {
 
 impl MongoStore {
     /// A secret made once per database under `name`: the first writer's candidate wins.
+    /// Sealed at rest (`sealing.rs`); a value stored plain or under the previous sealing secret is
+    /// sealed again under the current one when read (every writer writes the same plaintext).
     pub(super) async fn secret_once(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>, StoreError> {
         let b64 = base64::engine::general_purpose::STANDARD;
-        self.insert_once("server_secrets", doc! {"_id": name, "value": b64.encode(candidate)})
-            .await?;
+        let aad = format!("server_secret:{name}");
+        let value = self.seal(&aad, &b64.encode(candidate))?;
+        self.insert_once("server_secrets", doc! {"_id": name, "value": value}).await?;
         let d = self
             .find_by_id("server_secrets", name)
             .await?
             .ok_or_else(|| StoreError::Corrupt(format!("secret {name} vanished")))?;
-        b64.decode(d.get_str("value").map_err(|e| StoreError::Corrupt(e.to_string()))?)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))
+        let opened = self.open(&aad, d.get_str("value").map_err(|e| StoreError::Corrupt(e.to_string()))?)?;
+        if opened.stale && self.sealer.is_some() {
+            let resealed = self.seal(&aad, &opened.value)?;
+            self.coll("server_secrets")
+                .replace_one(doc! {"_id": name}, doc! {"_id": name, "value": resealed})
+                .await
+                .map_err(unavailable)?;
+        }
+        b64.decode(opened.value).map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+}
+
+/// A collection, the field holding a sealed secret, and the secret's associated data from the
+/// document.
+type SealedField = (&'static str, &'static str, fn(&Document) -> String);
+
+impl MongoStore {
+    /// Seals every secret still stored plain, or under the previous sealing secret, under the
+    /// current one: run at start-up (the collections involved hold one document per staff member,
+    /// device or server secret). Returns how many values were sealed again.
+    pub async fn reseal_secrets(&self) -> Result<usize, StoreError> {
+        if self.sealer.is_none() {
+            return Ok(0);
+        }
+        let mut n = 0;
+        let fields: [SealedField; 4] = [
+            ("server_secrets", "value", |d| {
+                format!("server_secret:{}", d.get_str("_id").unwrap_or_default())
+            }),
+            ("devices", "kek", |d| format!("device_kek:{}", d.get_str("_id").unwrap_or_default())),
+            ("users", "totp_secret", |d| {
+                totp_aad(d.get_str("_id").unwrap_or_default().parse().unwrap_or_default())
+            }),
+            ("user_facts", "secret", |d| {
+                let user = d
+                    .get_str("_id")
+                    .unwrap_or_default()
+                    .split(':')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                totp_aad(user.parse().unwrap_or_default())
+            }),
+        ];
+        for (coll, field, aad_of) in fields {
+            for d in self.find_all(coll, doc! {}).await? {
+                let Ok(stored) = d.get_str(field) else { continue };
+                let aad = aad_of(&d);
+                let opened = self.open(&aad, stored)?;
+                if opened.stale {
+                    let sealed = self.seal(&aad, &opened.value)?;
+                    self.coll(coll)
+                        .update_one(
+                            doc! {"_id": d.get("_id").cloned().unwrap_or_default()},
+                            doc! {"$set": {field: sealed}},
+                        )
+                        .await
+                        .map_err(unavailable)?;
+                    n += 1;
+                }
+            }
+        }
+        Ok(n)
     }
 }
