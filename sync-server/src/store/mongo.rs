@@ -187,7 +187,7 @@ impl MongoStore {
 
     /// Inserts documents in one round trip (unordered: each stands alone) and reports, per
     /// document, whether it landed or its `_id` was already taken.
-    async fn insert_many_unique(&self, coll: &str, docs: Vec<Document>) -> Result<Vec<Inserted>, StoreError> {
+    pub(super) async fn insert_many_unique(&self, coll: &str, docs: Vec<Document>) -> Result<Vec<Inserted>, StoreError> {
         let n = docs.len();
         if n == 0 {
             return Ok(Vec::new());

@@ -6,7 +6,9 @@
 //! patient, like `patient_cards`, found with `last_present`. A link is written before the child it
 //! names, so a crash leaves at worst a link to nothing or the same link twice (readers skip and
 //! deduplicate), never a child its patient cannot find. Links are never removed: a child that moved
-//! to another patient stays linked to the old one too, and readers check where it is now.
+//! to another patient stays linked to the old one too, and readers check where it is now. A push's
+//! links go in one bulk insert; readers look on past the gallop's end, so links behind a hole that
+//! a crashed bulk insert left still count.
 
 use super::mongo::{MongoStore, READ_FANOUT};
 use super::sequence::last_present;
@@ -61,32 +63,59 @@ impl MongoStore {
                 children.push((*kind, *id));
             }
         }
+        // Each patient's end, read concurrently; then every link in one unordered insert. A number
+        // a racing writer took is taken (so the sequence has no hole) and that child is linked
+        // again after the new end, one insert at a time.
         let patients: Vec<_> = by_patient.into_iter().collect();
+        let mut docs = Vec::new();
+        let mut planned = Vec::new();
         for chunk in patients.chunks(READ_FANOUT) {
-            for r in join_all(chunk.iter().map(|(p, c)| self.link_patient(*p, c))).await {
-                r?;
+            let ends = join_all(chunk.iter().map(|(p, _)| self.child_link_count(*p))).await;
+            for ((patient, children), end) in chunk.iter().zip(ends) {
+                let end = end?;
+                for (i, (kind, id)) in children.iter().enumerate() {
+                    docs.push(doc! {"_id": link_key(*patient, end + 1 + i as u64), "kind": kind.as_str(), "id": id.to_string()});
+                    planned.push((*patient, *kind, *id));
+                }
+            }
+        }
+        let inserted = self.insert_many_unique(LINKS, docs).await?;
+        for ((patient, kind, id), ins) in planned.into_iter().zip(inserted) {
+            if ins == Inserted::Taken {
+                self.link_patient(patient, &[(kind, id)]).await?;
             }
         }
         Ok(())
     }
 
     pub(super) async fn linked_children(&self, patient: Uuid) -> Result<Vec<(EntityKind, Uuid)>, StoreError> {
-        let n = self.child_link_count(patient).await?;
-        let keys: Vec<String> = (1..=n).map(|i| link_key(patient, i)).collect();
+        // Up to the end the gallop finds, then on in chunks until a whole chunk is absent: a crash
+        // in the middle of a bulk insert can leave a small hole, and links past it still count.
+        let end = self.child_link_count(patient).await?;
         let mut out: Vec<(EntityKind, Uuid)> = Vec::new();
-        for chunk in keys.chunks(READ_FANOUT) {
-            for d in join_all(chunk.iter().map(|k| self.find_by_id(LINKS, k))).await {
-                let Some(d) = d? else { continue };
-                let kind = d.get_str("kind").ok().and_then(kind_of);
-                let id = d.get_str("id").ok().and_then(|s| s.parse::<Uuid>().ok());
-                if let (Some(kind), Some(id)) = (kind, id) {
-                    if !out.contains(&(kind, id)) {
-                        out.push((kind, id));
+        let mut next = 1u64;
+        loop {
+            let upto = if next <= end { end } else { next + READ_FANOUT as u64 - 1 };
+            let keys: Vec<String> = (next..=upto).map(|i| link_key(patient, i)).collect();
+            let mut found_any = false;
+            for chunk in keys.chunks(READ_FANOUT) {
+                for d in join_all(chunk.iter().map(|k| self.find_by_id(LINKS, k))).await {
+                    let Some(d) = d? else { continue };
+                    found_any = true;
+                    let kind = d.get_str("kind").ok().and_then(kind_of);
+                    let id = d.get_str("id").ok().and_then(|s| s.parse::<Uuid>().ok());
+                    if let (Some(kind), Some(id)) = (kind, id) {
+                        if !out.contains(&(kind, id)) {
+                            out.push((kind, id));
+                        }
                     }
                 }
             }
+            if next > end && !found_any {
+                return Ok(out);
+            }
+            next = upto + 1;
         }
-        Ok(out)
     }
 
     /// Links every appointment and record written before links existed. Scans both collections
