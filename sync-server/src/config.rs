@@ -79,6 +79,11 @@ pub struct Config {
     #[arg(long, env = "ANOLA_SEAL_EXISTING_CARD_KEYS", default_value_t = false, value_parser = clap::builder::BoolishValueParser::new())]
     pub seal_existing_card_keys: bool,
 
+    /// How often the slot-rule sweeper looks for appointments whose push died before their slot
+    /// claims settled (seconds).
+    #[arg(long, env = "ANOLA_SWEEP_INTERVAL_SECS", default_value_t = 60)]
+    pub sweep_interval_secs: u64,
+
     /// Seals the server's secrets in the database (the token-signing secret, the fallback-code
     /// secret, devices' key-encryption keys, TOTP secrets): a random string of at least 32
     /// characters from a secrets store, the same for every server process of one database. Unset:

@@ -194,6 +194,26 @@ async fn main() -> anyhow::Result<()> {
     if sealed > 0 {
         tracing::info!(sealed, "card signing keys sealed under the current secret");
     }
+    {
+        // The slot-rule sweeper: appointments whose push died between writing their versions and
+        // settling their claims (a retry from the device usually gets there first).
+        let (store, clock) = (state.store.clone(), state.clock.clone());
+        let every = Duration::from_secs(config.sweep_interval_secs.max(1));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let older_than = every.as_millis() as i64;
+                match anola_sync_server::sync::slots::repair_pending(store.as_ref(), &clock, older_than)
+                    .instrument(tracing::info_span!("sweep"))
+                    .await
+                {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(repaired = n, "slot rules completed by the sweeper"),
+                    Err(e) => tracing::warn!(error = %e, "slot-rule sweep failed; will try again"),
+                }
+            }
+        });
+    }
     match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => serve_tls(listener.into_std()?, state, shutdown_signal(), cert, key)
             .await

@@ -41,6 +41,7 @@ pub(crate) const FIXED: &[&str] = &[
     "card_revocations",
     "patient_cards",
     "patient_children",
+    "rules_pending",
     "migrations",
 ];
 

@@ -114,6 +114,9 @@ pub trait Store: accounts::AccountStore + cards::CardStore + Send + Sync + 'stat
     /// The newest versions of many entities, in order (read concurrently).
     async fn heads(&self, keys: &[(EntityKind, Uuid)]) -> Result<Vec<Option<Version>>, StoreError>;
 
+    /// Version `n` of an LWW entity's chain, if written.
+    async fn version(&self, entity: EntityKind, id: Uuid, n: u64) -> Result<Option<Version>, StoreError>;
+
     /// Writes versions; per version `Taken` when that version number already exists.
     async fn insert_versions(&self, vs: &[Version]) -> Result<Vec<Inserted>, StoreError>;
 
@@ -154,14 +157,25 @@ pub trait Store: accounts::AccountStore + cards::CardStore + Send + Sync + 'stat
     /// done. Scans; run once, in the background. Until it is done, merges scan as well.
     async fn link_existing_children(&self) -> Result<(), StoreError>;
 
+    /// Marks the slot rule of these appointments pending (before their versions are written).
+    async fn mark_rules_pending(&self, clinic: &str, appointments: &[Uuid]) -> Result<(), StoreError>;
+
+    /// Clears pending marks once the rule settled and was announced.
+    async fn rules_done(&self, appointments: &[Uuid]) -> Result<(), StoreError>;
+
+    /// Appointments (with their clinic) whose rule has been pending for at least `older_than_ms`
+    /// (a scan of the small `rules_pending` collection: the sweeper only).
+    async fn pending_rules(&self, older_than_ms: i64) -> Result<Vec<(String, Uuid)>, StoreError>;
+
     /// Claims a unique key for `holder`.
     async fn claim(&self, key: &str, holder: Uuid) -> Result<Claim, StoreError>;
 
     /// Claims many keys at once; one answer per key, in order.
     async fn claim_many(&self, claims: &[(String, Uuid)]) -> Result<Vec<Claim>, StoreError>;
 
-    /// Releases a key if `holder` holds it. Only a holder ever deletes its own key, so the check
-    /// and the delete need no atomicity.
+    /// Releases a key if `holder` holds it. A claim has generations, and a release marks the
+    /// holder's generation released (a unique insert) instead of deleting it, so a stale release
+    /// can never free the next holder's claim.
     async fn release(&self, key: &str, holder: Uuid) -> Result<(), StoreError>;
 
     /// Appends an entry to a clinic's change log and returns its sequence number. The log is dense:

@@ -11,6 +11,7 @@
 //!   bucket collections (see `change_log.rs`).
 //! - `resyncs` (`_id` = `<clinic>:<generation, 6 digits>`): resync generations, dense per clinic.
 //! - `migrations` (`_id` = name): one-time data migrations that completed.
+//! - `rules_pending` (`_id` = appointment id): slot rules not yet settled (crash repair).
 //! - `patient_children` (`_id` = `<patient>:<n, 8 digits>`): links from a patient to its
 //!   appointments and record versions (see `mongo_children.rs`).
 
@@ -65,6 +66,22 @@ pub(crate) fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
         ErrorKind::Command(c) => c.code == DUPLICATE_KEY,
         _ => false,
     }
+}
+
+/// A claim's generation `g`: the bare key for the first (so keys claimed before generations
+/// existed are generation 0), then `<key>#<g>`. Generations are dense: `g + 1` is only taken once
+/// `g` is released.
+fn generation_key(key: &str, g: u64) -> String {
+    if g == 0 {
+        key.to_owned()
+    } else {
+        format!("{key}#{g:06}")
+    }
+}
+
+/// The marker that generation `g` of a claim was released.
+fn released_key(key: &str, g: u64) -> String {
+    format!("{key}~{g:06}")
 }
 
 fn version_key(entity: EntityKind, id: Uuid, version: u64) -> String {
@@ -210,6 +227,28 @@ impl MongoStore {
             },
         }
         Ok(out)
+    }
+
+    /// A claim's newest generation: its number, holder and whether it was released; `None` when
+    /// the key was never claimed. Point reads only (O(log generations)).
+    async fn claim_generation(&self, key: &str) -> Result<Option<(u64, Uuid, bool)>, StoreError> {
+        let holder_of = |d: Option<Document>| d.and_then(|d| d.get_str("holder").ok().and_then(|h| h.parse::<Uuid>().ok()));
+        let Some(first) = holder_of(self.coll("claims").find_one(doc! {"_id": key}).await.map_err(unavailable)?) else {
+            return Ok(None);
+        };
+        let g = last_present(|n| self.exists("claims", generation_key(key, n))).await?;
+        let holder = if g == 0 {
+            first
+        } else {
+            let d = self
+                .coll("claims")
+                .find_one(doc! {"_id": generation_key(key, g)})
+                .await
+                .map_err(unavailable)?;
+            holder_of(d).ok_or_else(|| StoreError::Corrupt(format!("claim {key} generation {g} has no holder")))?
+        };
+        let released = self.exists("claims", released_key(key, g)).await?;
+        Ok(Some((g, holder, released)))
     }
 
     async fn insert_unique(&self, coll: &str, d: Document) -> Result<Inserted, StoreError> {
@@ -416,6 +455,10 @@ impl Store for MongoStore {
         self.insert_many_unique("versions", docs).await
     }
 
+    async fn version(&self, entity: EntityKind, id: Uuid, n: u64) -> Result<Option<Version>, StoreError> {
+        self.read_version(entity, id, n).await
+    }
+
     async fn write_view(&self, v: &Version) -> Result<(), StoreError> {
         let coll = view_collection(v.entity);
         let mut current = v.clone();
@@ -539,6 +582,37 @@ impl Store for MongoStore {
         docs.into_iter().map(doc_to_json).collect()
     }
 
+    async fn mark_rules_pending(&self, clinic: &str, appointments: &[Uuid]) -> Result<(), StoreError> {
+        let at = now();
+        let docs = appointments
+            .iter()
+            .map(|id| doc! {"_id": id.to_string(), "clinic_id": clinic, "at": at})
+            .collect();
+        // Taken: already pending (a retry of a crashed push), which is the same mark.
+        self.insert_many_unique("rules_pending", docs).await.map(|_| ())
+    }
+
+    async fn rules_done(&self, appointments: &[Uuid]) -> Result<(), StoreError> {
+        for chunk in appointments.chunks(READ_FANOUT) {
+            let deletes = chunk
+                .iter()
+                .map(|id| async move { self.coll("rules_pending").delete_one(doc! {"_id": id.to_string()}).await });
+            for r in join_all(deletes).await {
+                r.map_err(unavailable)?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn pending_rules(&self, older_than_ms: i64) -> Result<Vec<(String, Uuid)>, StoreError> {
+        let before = bson::DateTime::from_millis(bson::DateTime::now().timestamp_millis() - older_than_ms);
+        let docs = self.find_all("rules_pending", doc! {"at": {"$lte": before}}).await?;
+        Ok(docs
+            .iter()
+            .filter_map(|d| Some((d.get_str("clinic_id").ok()?.to_owned(), d.get_str("_id").ok()?.parse().ok()?)))
+            .collect())
+    }
+
     async fn link_children(&self, links: &[(Uuid, EntityKind, Uuid)]) -> Result<(), StoreError> {
         self.link_children_by_patient(links).await
     }
@@ -555,19 +629,23 @@ impl Store for MongoStore {
     }
 
     async fn claim(&self, key: &str, holder: Uuid) -> Result<Claim, StoreError> {
-        match self
-            .insert_unique("claims", doc! {"_id": key, "holder": holder.to_string(), "claimed_at": now()})
-            .await?
-        {
-            Inserted::Yes => Ok(Claim::Mine),
-            Inserted::Taken => {
-                let d = self.coll("claims").find_one(doc! {"_id": key}).await.map_err(unavailable)?;
-                match d.and_then(|d| d.get_str("holder").ok().and_then(|h| h.parse::<Uuid>().ok())) {
-                    Some(h) if h == holder => Ok(Claim::Mine),
-                    Some(h) => Ok(Claim::HeldBy(h)),
-                    // Released between our insert and our read: try again.
-                    None => self.claim(key, holder).await,
-                }
+        // Generations (see `claim_generation`): the key is free when it has none or its newest is
+        // released; taking it is a unique insert of the next generation, so of two claimants one
+        // wins and the other reads the winner.
+        let first = doc! {"_id": key, "holder": holder.to_string(), "claimed_at": now()};
+        if self.insert_unique("claims", first).await? == Inserted::Yes {
+            return Ok(Claim::Mine);
+        }
+        loop {
+            let next = match self.claim_generation(key).await? {
+                None => 0,
+                Some((_, h, false)) if h == holder => return Ok(Claim::Mine),
+                Some((_, h, false)) => return Ok(Claim::HeldBy(h)),
+                Some((g, _, true)) => g + 1,
+            };
+            let d = doc! {"_id": generation_key(key, next), "holder": holder.to_string(), "claimed_at": now()};
+            if self.insert_unique("claims", d).await? == Inserted::Yes {
+                return Ok(Claim::Mine);
             }
         }
     }
@@ -590,9 +668,13 @@ impl Store for MongoStore {
     }
 
     async fn release(&self, key: &str, holder: Uuid) -> Result<(), StoreError> {
-        let held = self.coll("claims").find_one(doc! {"_id": key}).await.map_err(unavailable)?;
-        if held.is_some_and(|d| d.get_str("holder") == Ok(holder.to_string().as_str())) {
-            self.coll("claims").delete_one(doc! {"_id": key}).await.map_err(unavailable)?;
+        // Marks the holder's own generation released (an insert, never a delete): a stale release
+        // can only mark a generation that is already released, never the next holder's.
+        if let Some((g, h, false)) = self.claim_generation(key).await? {
+            if h == holder {
+                self.insert_unique("claims", doc! {"_id": released_key(key, g), "at": now()})
+                    .await?;
+            }
         }
         Ok(())
     }

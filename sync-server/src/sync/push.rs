@@ -155,17 +155,26 @@ pub async fn apply<S: Store>(store: &S, clock: &ServerClock, req: &PushRequest) 
             .map(|(i, _, f)| (f.patient_id, EntityKind::MedicalRecord, req.mutations[*i].entity_id)),
     );
     store.link_children(&links).await?;
+    // The slot rule of every appointment touched is pending until it has settled and been
+    // announced: a crash in between leaves the mark for the sweeper (slots.rs).
+    let appointments: Vec<Uuid> = before.keys().filter(|k| k.0 == EntityKind::Appointment).map(|k| k.1).collect();
+    store.mark_rules_pending(&req.clinic_id, &appointments).await?;
     batch.flush().await?;
     store.reached(Point::AfterVersions);
     tracing::debug!(ms = t0.elapsed().as_millis() as u64, "push step: flushed");
 
     // 4. Rules on the new states: slots for appointments, identity keys for patients.
     let mut patient_pairs = Vec::new();
+    let mut settled = Vec::new();
     for (k, old) in &before {
         let Some(new) = batch.head(k.0, k.1).await? else { continue };
         match k.0 {
             EntityKind::Appointment => {
-                if let Some(reason) = slots::enforce(&mut batch, old.as_ref(), &new).await? {
+                let outcome = slots::enforce(&mut batch, k.1, Some(new)).await?;
+                if outcome.settled {
+                    settled.push(k.1);
+                }
+                if let Some(reason) = outcome.lost {
                     for (i, _) in &todo {
                         let m = &req.mutations[*i];
                         if m.entity_id == k.1 && results[*i].as_ref().is_some_and(|r| r.status == MutationStatus::Applied) {
@@ -201,6 +210,7 @@ pub async fn apply<S: Store>(store: &S, clock: &ServerClock, req: &PushRequest) 
 
     // 5. Announce, refresh readable documents, then record the results.
     batch.commit().await?;
+    store.rules_done(&settled).await?;
     tracing::debug!(ms = t0.elapsed().as_millis() as u64, "push step: committed");
     let results: Vec<MutationResult> = results.into_iter().map(|r| r.expect("every mutation has a result")).collect();
     let finished: Vec<MutationResult> = todo.iter().map(|(i, _)| results[*i].clone()).collect();
