@@ -106,6 +106,8 @@ pub struct ClinicConfig {
     /// Device key and staff tokens for sync requests (`None`: no authentication headers).
     pub credentials: Option<Arc<Credentials>>,
     pub on_security_event: Option<SecurityHook>,
+    /// The background task's polling interval against a server that does not hold live pulls.
+    pub idle_interval: std::time::Duration,
 }
 
 impl ClinicConfig {
@@ -121,6 +123,7 @@ impl ClinicConfig {
             actor,
             credentials: None,
             on_security_event: None,
+            idle_interval: task::IDLE_INTERVAL,
         }
     }
 }
@@ -139,6 +142,7 @@ pub struct Clinic {
     closed: Mutex<Option<ClientError>>,
     hook: Option<SecurityHook>,
     sync_started: std::sync::atomic::AtomicBool,
+    idle_interval: std::time::Duration,
     /// Kiosk mode: the handle acts as role kiosk (`check_in` and `verify_card` only).
     kiosk: std::sync::atomic::AtomicBool,
     /// The device's UTC offset: what "today" is for check-in.
@@ -206,6 +210,7 @@ impl Clinic {
             closed: Mutex::new(None),
             hook: config.on_security_event,
             sync_started: std::sync::atomic::AtomicBool::new(false),
+            idle_interval: config.idle_interval,
             kiosk: std::sync::atomic::AtomicBool::new(false),
             utc_offset: Mutex::new(cards::env_utc_offset().unwrap_or(time::UtcOffset::UTC)),
         }))
@@ -319,6 +324,10 @@ impl Clinic {
 
     pub(crate) fn wake_handle(&self) -> Arc<Notify> {
         self.wake.clone()
+    }
+
+    pub(crate) fn idle_interval(&self) -> std::time::Duration {
+        self.idle_interval
     }
 
     /// Asks the background task for a round now (no-op if none runs).

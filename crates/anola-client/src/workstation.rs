@@ -55,6 +55,8 @@ pub struct WorkstationConfig {
     pub auto_lock_after: Duration,
     /// Start the clinic's background sync task (on the current tokio runtime) at each sign-in.
     pub background_sync: bool,
+    /// The background task's polling interval when the server does not hold live pulls.
+    pub idle_interval: Duration,
 }
 
 impl WorkstationConfig {
@@ -65,6 +67,7 @@ impl WorkstationConfig {
             allow_insecure_http: false,
             auto_lock_after: DEFAULT_AUTO_LOCK,
             background_sync: false,
+            idle_interval: crate::sync::task::IDLE_INTERVAL,
         }
     }
 }
@@ -586,6 +589,7 @@ impl Workstation {
             actor: actor.clone(),
             credentials: Some(creds.clone()),
             on_security_event: Some(self.hook()),
+            idle_interval: self.shared.cfg.idle_interval,
         })
     }
 

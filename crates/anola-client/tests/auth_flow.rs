@@ -331,6 +331,9 @@ async fn background_sync_runs_from_sign_in_and_stops_at_lock() {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = WorkstationConfig::new(dir.path(), &url);
     cfg.background_sync = true;
+    // Poll every 50 ms (the mock answers pulls at once): a task still running after the lock
+    // would make requests within the window watched below.
+    cfg.idle_interval = std::time::Duration::from_millis(50);
     let ws = Workstation::open(cfg).unwrap();
     ws.enrol("GOOD-CODE", "laptop", "amina", "amina-password", None).await.unwrap();
     ws.clinic().unwrap().register_patient(patient()).unwrap();
@@ -340,9 +343,13 @@ async fn background_sync_runs_from_sign_in_and_stops_at_lock() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         waited += 1;
     }
+    // Unlocked, the task keeps polling: the watch below can see requests.
+    let before = mock.lock().unwrap().authorised_requests;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(mock.lock().unwrap().authorised_requests > before, "the task polls while unlocked");
     ws.lock();
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let before = mock.lock().unwrap().authorised_requests;
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(mock.lock().unwrap().authorised_requests, before, "a locked device kept syncing");
 }

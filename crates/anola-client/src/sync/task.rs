@@ -70,6 +70,7 @@ async fn live(clinic: &Weak<Clinic>) {
             return;
         }
         let wake = c.wake_handle();
+        let idle = c.idle_interval();
         let started = tokio::time::Instant::now();
         let news = tokio::select! {
             r = c.wait_for_news(LIVE_WAIT) => Some(r),
@@ -82,7 +83,7 @@ async fn live(clinic: &Weak<Clinic>) {
             Some(Ok(false)) if started.elapsed() < HELD_AT_LEAST => {
                 // The server answered at once: it does not hold pulls. Poll instead.
                 tokio::select! {
-                    _ = tokio::time::sleep(IDLE_INTERVAL) => {},
+                    _ = tokio::time::sleep(idle) => {},
                     _ = wake.notified() => {},
                 }
                 return;
