@@ -376,11 +376,10 @@ async fn tampered_expired_replayed_and_reused_tokens_are_refused() {
         .unwrap()
         .unwrap();
     use base64::Engine;
-    let key = anola_sync_server::auth::token::TokenKey::new(
-        base64::engine::general_purpose::STANDARD
-            .decode(secret.get_str("value").unwrap())
-            .unwrap(),
-    );
+    // Sealed at rest: opened here with the test servers' sealing secret.
+    let sealer = anola_sync_server::store::sealing::SecretSealer::new(anola_e2e::accounts::SEALING_SECRET, None);
+    let opened = sealer.open("server_secret:token", secret.get_str("value").unwrap()).unwrap();
+    let key = anola_sync_server::auth::token::TokenKey::new(base64::engine::general_purpose::STANDARD.decode(opened.value).unwrap());
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let expired = key.sign(&anola_sync_server::auth::token::Claims {
         sub: d.user_id,

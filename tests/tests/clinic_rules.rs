@@ -429,3 +429,89 @@ fn an_app_too_old_for_the_server_keeps_its_data() {
     assert_eq!(a.ok(&["status"])["pending"], 1, "the unsent change is kept");
     assert_eq!(a.ok(&["patient", "list"]).as_array().unwrap().len(), 1, "local data is intact");
 }
+
+#[test]
+fn a_reassigned_patient_moves_with_its_history_to_the_new_worker() {
+    let e = env();
+    let desk = e.device("desk", &["--clinic", "east"]);
+    put_provider(&desk, "east");
+    let old = e.device("fw7", &["--clinic", "east", "--field-worker", "fw-7"]);
+    let new = e.device("fw8", &["--clinic", "east", "--field-worker", "fw-8"]);
+    let p = register(&desk, "Moving", &["--fields-json", r#"{"field_worker_id": "fw-7"}"#]);
+    let rec = desk.id(&["record", "add", "--patient", &p, "--author", "CHW", "--notes", "home visit"]);
+    let appt = desk.id(&[
+        "appointment",
+        "book",
+        "--patient",
+        &p,
+        "--provider",
+        PROVIDER,
+        "--date",
+        "2026-12-09",
+        "--time",
+        "11:00",
+    ]);
+    desk.sync();
+    old.sync();
+    new.sync();
+    let ids = |d: &Scoped| -> Vec<String> {
+        d.ok(&["patient", "list"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(ids(&old), vec![p.clone()], "fw-7 holds the patient");
+    assert!(ids(&new).is_empty(), "fw-8 holds nothing yet");
+
+    // Reassigned to fw-8: the new worker receives the patient's whole history.
+    desk.ok(&["patient", "edit", &p, "--fields-json", r#"{"field_worker_id": "fw-8"}"#]);
+    desk.sync();
+    new.sync();
+    assert_eq!(ids(&new), vec![p.clone()], "fw-8 received the patient");
+    let records = new.ok(&["record", "list", "--patient", &p]);
+    assert!(
+        records.as_array().unwrap().iter().any(|r| r["id"] == rec.as_str()),
+        "the earlier record came along: {records}"
+    );
+    assert_eq!(
+        new.ok(&["appointment", "show", &appt])["patient_id"],
+        p.as_str(),
+        "the earlier appointment came along"
+    );
+
+    // The old worker's device forgets the patient and records that it did.
+    old.sync();
+    assert!(ids(&old).is_empty(), "fw-7 still holds the patient");
+    let records = old.run(&["record", "list", "--patient", &p]);
+    assert!(
+        records.code != 0 || records.json.as_array().is_some_and(|a| a.is_empty()),
+        "fw-7 still lists the records: {}",
+        records.json
+    );
+    assert!(
+        old.run(&["appointment", "show", &appt]).code != 0,
+        "fw-7 still shows the appointment"
+    );
+    // Later changes to the patient reach only the new worker.
+    desk.ok(&["patient", "edit", &p, "--phone", "0712345678"]);
+    desk.sync();
+    old.sync();
+    assert!(ids(&old).is_empty(), "a later edit brought the patient back to fw-7");
+    // The removal is in the patient's access history on the server (it rode on fw-7's push).
+    let url = e.server.url();
+    let history: Value = anola_e2e::accounts::block_on(async move {
+        let token = anola_e2e::accounts::admin_token(&url).await;
+        reqwest::Client::new()
+            .get(format!("{url}/admin/patients/{p}/access?clinic_id=east"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert!(history.to_string().contains("removed_from_device"), "{history}");
+}

@@ -182,6 +182,9 @@ pub enum AuditAction {
     Unlock,
     UnlockFailed,
     Lock,
+    /// A patient left this device's scope (reassigned to another field worker); the patient's
+    /// data was removed from the device.
+    RemovedFromDevice,
 }
 
 /// One audit entry, written on the device (offline included) and synced with its pushes.

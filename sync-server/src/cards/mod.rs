@@ -118,6 +118,18 @@ pub async fn issue<S: Store>(
             "no such patient in this clinic (sync the registration first)",
         ));
     }
+    // A field worker's device holds (and may issue cards for, which revokes the earlier ones)
+    // only the patients assigned to that worker.
+    if let Some(worker) = &device.field_worker_id {
+        let assigned = values.as_ref().and_then(|v| v.get("field_worker_id")).and_then(|v| v.as_str());
+        if assigned != Some(worker.as_str()) {
+            return Err(AuthError::field(
+                ErrorCode::Forbidden,
+                "patient_id",
+                "this patient is not assigned to this device's field worker",
+            ));
+        }
+    }
     let key = active_key(store, sealer).await?;
     let now = now_ms();
     let mut card = CardRecord {
@@ -210,7 +222,22 @@ pub async fn keys_for_device<S: Store>(store: &S, sealer: &KeySealer, issuer: &s
 /// list: an explicit refresh, and protocol v1 devices after every round).
 pub async fn for_device<S: Store>(store: &S, sealer: &KeySealer, device: &DeviceRecord, issuer: &str) -> Result<CardsSync, StoreError> {
     let secret = fallback_secret(store).await?;
-    let cards = store.cards_of_clinic(&device.clinic_id).await?;
+    let mut cards = store.cards_of_clinic(&device.clinic_id).await?;
+    // Cards and revocations follow the device's scope: a field worker's device gets its
+    // patients' cards only (one head read per patient with cards; a protocol v1 device's list).
+    if let Some(worker) = &device.field_worker_id {
+        let mut patients: Vec<(EntityKind, Uuid)> = cards.iter().map(|c| (EntityKind::Patient, c.patient_id)).collect();
+        patients.sort();
+        patients.dedup();
+        let heads = store.heads(&patients).await?;
+        let mine: std::collections::HashSet<Uuid> = patients
+            .iter()
+            .zip(heads)
+            .filter(|(_, h)| h.as_ref().and_then(|h| h.text("field_worker_id")) == Some(worker.as_str()))
+            .map(|((_, id), _)| *id)
+            .collect();
+        cards.retain(|c| mine.contains(&c.patient_id));
+    }
     let jwks = serde_json::to_value(jwks(store, sealer).await?).map_err(corrupt)?;
     Ok(CardsSync {
         issuer: issuer.to_owned(),

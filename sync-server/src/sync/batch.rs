@@ -30,6 +30,8 @@ pub struct Batch<'a, S: Store> {
     staged: BTreeMap<Key, Staged>,
     touched: BTreeMap<Key, ()>,
     docs: Vec<ChangeRecord>,
+    /// Patients reassigned away from a field worker by this batch (patient id → that worker).
+    unassigned: BTreeMap<Uuid, String>,
 }
 
 pub fn rfc3339_now() -> String {
@@ -49,6 +51,7 @@ impl<'a, S: Store> Batch<'a, S> {
             staged: BTreeMap::new(),
             touched: BTreeMap::new(),
             docs: Vec::new(),
+            unassigned: BTreeMap::new(),
         }
     }
 
@@ -216,6 +219,13 @@ impl<'a, S: Store> Batch<'a, S> {
         self.touched.insert((entity, id), ());
     }
 
+    /// The patient was reassigned away from `worker`: its announcement carries
+    /// `{"unassigned_from": worker}` so that worker's devices receive it and forget the patient.
+    pub fn unassigned(&mut self, patient: Uuid, worker: String) {
+        self.touched.insert((EntityKind::Patient, patient), ());
+        self.unassigned.insert(patient, worker);
+    }
+
     /// Announces an immutable document with the batch.
     pub fn announce_doc(&mut self, entity: EntityKind, id: Uuid, doc: serde_json::Value) {
         self.docs.push(ChangeRecord {
@@ -257,7 +267,10 @@ impl<'a, S: Store> Batch<'a, S> {
                 entity: v.entity,
                 id: v.id,
                 state: Some(v.state.clone()),
-                doc: None,
+                doc: match v.entity {
+                    EntityKind::Patient => self.unassigned.get(&v.id).map(|w| serde_json::json!({"unassigned_from": w})),
+                    _ => None,
+                },
             })
             .collect();
         records.append(&mut self.docs);

@@ -10,6 +10,7 @@ pub mod fetch;
 pub mod patients;
 pub mod pull;
 pub mod push;
+pub mod reassign;
 pub mod records;
 pub mod slots;
 pub mod validate;

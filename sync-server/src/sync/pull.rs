@@ -49,6 +49,15 @@ async fn field_worker_filter<S: Store>(store: &S, worker: &str, records: Vec<Cha
             continue;
         }
         let Some(patient) = patient_of(&r) else { continue };
+        // Reassigned away from this worker: the worker's devices get the patient's new state once,
+        // and forget the patient (and nothing more of it passes).
+        let unassigning = r.entity == EntityKind::Patient
+            && r.doc.as_ref().and_then(|d| d.get("unassigned_from")).and_then(|w| w.as_str()) == Some(worker);
+        if unassigning {
+            assigned.insert(patient, false);
+            out.push(r);
+            continue;
+        }
         let ok = match assigned.get(&patient) {
             Some(ok) => *ok,
             None => {

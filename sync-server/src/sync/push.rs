@@ -14,7 +14,7 @@
 use super::batch::Batch;
 use super::clock::ServerClock;
 use super::records::{self, RecordOutcome};
-use super::{patients, slots};
+use super::{patients, reassign, slots};
 use crate::faults::Point;
 use crate::store::{Accepted, Store, StoreError, Version};
 use anola_protocol::wire::{EntityKind, Op, TypedFields};
@@ -193,6 +193,22 @@ pub async fn apply<S: Store>(store: &S, clock: &ServerClock, req: &PushRequest) 
         }
     }
     patients::detect_duplicates(&mut batch, &patient_pairs).await?;
+    // A retry of a push that crashed after writing a reassignment sees the new worker already in
+    // the head: compare with the version before it instead, so the history still follows.
+    let mut reassign_pairs = Vec::with_capacity(patient_pairs.len());
+    for (old, new) in &patient_pairs {
+        let retried = todo
+            .iter()
+            .any(|(i, fresh)| !*fresh && req.mutations[*i].entity_id == new.id && req.mutations[*i].entity == EntityKind::Patient);
+        let old = match old {
+            Some(o) if retried && o.version > 1 && o.text("field_worker_id") == new.text("field_worker_id") => {
+                store.version(EntityKind::Patient, new.id, o.version - 1).await?.or(Some(o.clone()))
+            }
+            other => other.clone(),
+        };
+        reassign_pairs.push((old, new.clone()));
+    }
+    let reassigned = reassign::follow(&mut batch, &reassign_pairs).await?;
     tracing::debug!(ms = t0.elapsed().as_millis() as u64, "push step: rules");
     let items: Vec<(&Mutation, RecordFields)> = record_docs.iter().map(|(i, _, f)| (&req.mutations[*i], f.clone())).collect();
     let outcomes = records::append_all(&mut batch, items).await?;
@@ -211,6 +227,12 @@ pub async fn apply<S: Store>(store: &S, clock: &ServerClock, req: &PushRequest) 
     // 5. Announce, refresh readable documents, then record the results.
     batch.commit().await?;
     store.rules_done(&settled).await?;
+    for patient in reassigned {
+        // The reassigned patient's cards follow it to the new worker's devices.
+        let cards = store.cards_of_patient(patient).await?;
+        let secret = crate::cards::fallback_secret(store).await?;
+        super::announce::cards(store, &req.clinic_id, &cards, &secret).await?;
+    }
     tracing::debug!(ms = t0.elapsed().as_millis() as u64, "push step: committed");
     let results: Vec<MutationResult> = results.into_iter().map(|r| r.expect("every mutation has a result")).collect();
     let finished: Vec<MutationResult> = todo.iter().map(|(i, _)| results[*i].clone()).collect();

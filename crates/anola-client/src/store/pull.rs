@@ -38,7 +38,7 @@ fn reset(tx: &Connection) -> Result<(), ClientError> {
 }
 
 /// Merges `changes` into the replica (LWW states, immutable documents) and advances the clock.
-fn apply_changes(tx: &rusqlite::Transaction<'_>, device: &str, changes: &[ChangeRecord]) -> Result<(), ClientError> {
+fn apply_changes(tx: &rusqlite::Transaction<'_>, device: &str, worker: Option<&str>, changes: &[ChangeRecord]) -> Result<(), ClientError> {
     let mut clock = clock(tx, device)?;
     for c in changes {
         match (c.entity, &c.state) {
@@ -47,6 +47,13 @@ fn apply_changes(tx: &rusqlite::Transaction<'_>, device: &str, changes: &[Change
                 match c.entity {
                     EntityKind::Patient => {
                         patients::refresh_view(tx, c.id)?;
+                        // On a field worker's device, a patient assigned to someone else was
+                        // reassigned away (the server sends only that): it leaves the device.
+                        let assignee = state.0.get("field_worker_id").and_then(|s| s.value.as_str());
+                        if let Some(worker) = worker.filter(|w| assignee != Some(*w)) {
+                            forget_patient(tx, device, c.id)?;
+                            tracing::info!(worker, "a patient reassigned to another field worker left this device");
+                        }
                     }
                     EntityKind::Appointment => {
                         appointments::refresh_view(tx, c.id)?;
@@ -91,6 +98,39 @@ fn apply_changes(tx: &rusqlite::Transaction<'_>, device: &str, changes: &[Change
     Ok(())
 }
 
+/// Removes what the server confirmed about a patient (the patient, its appointments, record
+/// versions, cards and notes) and records that in the audit trail. Writes not yet sent stay queued
+/// and shown (the server decides on them); nothing of the patient arrives here any more.
+fn forget_patient(tx: &Connection, device: &str, patient: Uuid) -> Result<(), ClientError> {
+    let p = patient.to_string();
+    let appointments: Vec<String> = {
+        let mut stmt = tx.prepare("SELECT id FROM appointments WHERE patient_id = ?1")?;
+        let rows = stmt.query_map([&p], |r| r.get::<_, String>(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for a in &appointments {
+        tx.execute("DELETE FROM entity_base WHERE entity = 'appointment' AND id = ?1", [a])?;
+        tx.execute("DELETE FROM check_ins WHERE appointment_id = ?1", [a])?;
+        if let Ok(id) = a.parse::<Uuid>() {
+            refresh(tx, EntityKind::Appointment, id)?;
+        }
+    }
+    tx.execute("DELETE FROM entity_base WHERE entity = 'patient' AND id = ?1", [&p])?;
+    refresh(tx, EntityKind::Patient, patient)?;
+    tx.execute("DELETE FROM medical_records WHERE patient_id = ?1 AND pending = 0", [&p])?;
+    tx.execute("DELETE FROM cards WHERE patient_id = ?1", [&p])?;
+    tx.execute("DELETE FROM conflicts WHERE entity_id = ?1", [&p])?;
+    let entry = super::audit::entry(
+        device,
+        None,
+        anola_protocol::auth::AuditAction::RemovedFromDevice,
+        Some(EntityKind::Patient),
+        Some(patient),
+        Some(patient),
+    );
+    super::audit::insert(tx, &entry)
+}
+
 fn doc<T: serde::de::DeserializeOwned>(c: &ChangeRecord) -> Option<T> {
     c.doc.clone().and_then(|d| serde_json::from_value(d).ok())
 }
@@ -111,11 +151,12 @@ impl LocalStore {
     /// (merges are idempotent), so no record is lost or applied twice in effect.
     pub fn apply_pull_chunk(&mut self, changes: &[ChangeRecord], reset_first: bool, cursor: Option<&str>) -> Result<(), ClientError> {
         let device = self.device_id().to_owned();
+        let worker = self.scope().field_worker_id.clone();
         let tx = self.conn_mut().transaction()?;
         if reset_first {
             reset(&tx)?;
         }
-        apply_changes(&tx, &device, changes)?;
+        apply_changes(&tx, &device, worker.as_deref(), changes)?;
         if let Some(cursor) = cursor {
             set_meta(&tx, "pull_cursor", cursor)?;
         }
@@ -128,8 +169,9 @@ impl LocalStore {
     /// it again, which changes nothing (docs/sync-protocol.md, "One patient on demand").
     pub fn apply_fetched(&mut self, changes: &[ChangeRecord]) -> Result<(), ClientError> {
         let device = self.device_id().to_owned();
+        let worker = self.scope().field_worker_id.clone();
         let tx = self.conn_mut().transaction()?;
-        apply_changes(&tx, &device, changes)?;
+        apply_changes(&tx, &device, worker.as_deref(), changes)?;
         tx.commit()?;
         Ok(())
     }
