@@ -63,6 +63,16 @@ impl Scoped {
     }
 }
 
+/// The ids of the patients a device lists.
+fn patient_ids(d: &Scoped) -> Vec<String> {
+    d.ok(&["patient", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 const PROVIDER: &str = "11111111-1111-4111-8111-111111111111";
 
 fn put_provider(dev: &Scoped, clinic: &str) {
@@ -318,14 +328,7 @@ fn devices_only_hold_their_scope() {
     east.sync();
     west.sync();
     worker.sync();
-    let ids = |d: &Scoped| -> Vec<String> {
-        d.ok(&["patient", "list"])
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p["id"].as_str().unwrap().to_owned())
-            .collect()
-    };
+    let ids = patient_ids;
     assert_eq!(ids(&west).len(), 1, "west sees only its own patient");
     assert_eq!(ids(&worker), vec![mine.clone()], "the field worker sees only the assigned patient");
     assert_eq!(worker.ok(&["record", "list", "--patient", &mine]).as_array().unwrap().len(), 1);
@@ -454,14 +457,7 @@ fn a_reassigned_patient_moves_with_its_history_to_the_new_worker() {
     desk.sync();
     old.sync();
     new.sync();
-    let ids = |d: &Scoped| -> Vec<String> {
-        d.ok(&["patient", "list"])
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p["id"].as_str().unwrap().to_owned())
-            .collect()
-    };
+    let ids = patient_ids;
     assert_eq!(ids(&old), vec![p.clone()], "fw-7 holds the patient");
     assert!(ids(&new).is_empty(), "fw-8 holds nothing yet");
 
