@@ -73,3 +73,33 @@ pub async fn log_entries(db: &mongodb::Database) -> u64 {
     }
     total
 }
+
+/// Which appointment holds each slot key now (`slot:` claims: the newest generation, unless it
+/// was released), read straight from the `claims` collection. For tests asserting that claims
+/// equal what the appointments' states need.
+pub async fn slot_holders(db: &mongodb::Database) -> std::collections::BTreeMap<String, String> {
+    use futures::StreamExt;
+    use mongodb::bson::{doc, Document};
+    let mut docs: std::collections::BTreeMap<String, Document> = std::collections::BTreeMap::new();
+    let mut cur = db.collection::<Document>("claims").find(doc! {}).await.expect("claims");
+    while let Some(d) = cur.next().await {
+        let d = d.expect("claim");
+        docs.insert(d.get_str("_id").expect("claim id").to_owned(), d);
+    }
+    let mut out = std::collections::BTreeMap::new();
+    for key in docs
+        .keys()
+        .filter(|k| k.starts_with("slot:") && !k.contains('#') && !k.contains('~'))
+    {
+        let mut g = 0u64;
+        while docs.contains_key(&format!("{key}#{:06}", g + 1)) {
+            g += 1;
+        }
+        if docs.contains_key(&format!("{key}~{g:06}")) {
+            continue;
+        }
+        let gen = if g == 0 { key.clone() } else { format!("{key}#{g:06}") };
+        out.insert(key.clone(), docs[&gen].get_str("holder").expect("holder").to_owned());
+    }
+    out
+}

@@ -1,7 +1,9 @@
 //! Seeded fault-injection simulation: many devices running the real client library make random
 //! registrations, edits, deletions, bookings and amendments, go offline at random, and sync
 //! through a proxy that drops, delays, duplicates, reorders and replays requests and responses.
-//! Meanwhile the sync server is SIGKILLed and restarted, FerretDB is restarted, and devices are
+//! Three sync server processes share the database, each behind its own fault proxy (devices are
+//! spread over them). Meanwhile the server processes are SIGKILLed and restarted, FerretDB is
+//! restarted, and devices are
 //! "killed" between their local commit and the push acknowledgement (a sync aborted mid-flight,
 //! the replica reopened from disk). After healing and a final sync, the invariants must hold.
 //!
@@ -190,9 +192,16 @@ async fn devices_converge_under_faults() {
     let mut ferret = Ferret::start();
     let restartable_db = ferret.is_private();
     let dbname = unique_db("sim");
-    let port = free_port();
-    let upstream = format!("http://127.0.0.1:{port}");
-    let mut server = Some(ServerProc::start(port, ferret.uri(), &dbname, &[]));
+    // Several server processes share the database, each behind its own fault proxy; devices are
+    // spread over them.
+    let n_servers: usize = env_or("ANOLA_SIM_SERVERS", 3).max(1);
+    let ports: Vec<u16> = (0..n_servers).map(|_| free_port()).collect();
+    let upstreams: Vec<String> = ports.iter().map(|p| format!("http://127.0.0.1:{p}")).collect();
+    let upstream = upstreams[0].clone();
+    let mut servers: Vec<Option<ServerProc>> = ports
+        .iter()
+        .map(|p| Some(ServerProc::start(*p, ferret.uri(), &dbname, &[])))
+        .collect();
     let admin = AdminClient::with_token(&upstream, "main", &anola_e2e::accounts::admin_token(&upstream).await);
     for (i, id) in PROVIDERS.iter().enumerate() {
         let p: Provider = serde_json::from_value(
@@ -202,12 +211,16 @@ async fn devices_converge_under_faults() {
         admin.put_provider(&p).await.expect("provider");
     }
     // Devices enrol through a well-behaved proxy; the chaos starts once they are set up.
-    let proxy = FaultProxy::start(&upstream, FaultConfig::none(), seed).await;
+    let mut proxies = Vec::new();
+    for (k, u) in upstreams.iter().enumerate() {
+        proxies.push(FaultProxy::start(u, FaultConfig::none(), seed.wrapping_add(k as u64)).await);
+    }
+    let proxy_of = |i: usize| proxies[i % proxies.len()].url();
     let dirs = tempfile::tempdir().unwrap();
     let mut devices: Vec<Device> = Vec::new();
     for i in 0..n_devices {
         let dir = dirs.path().join(format!("d{i}"));
-        let (ws, clinic) = enrolled(&dir, &proxy.url(), "main", anola_protocol::Role::Clinician, None).await;
+        let (ws, clinic) = enrolled(&dir, &proxy_of(i), "main", anola_protocol::Role::Clinician, None).await;
         devices.push(Device {
             dir,
             _ws: ws,
@@ -216,7 +229,9 @@ async fn devices_converge_under_faults() {
             syncing: None,
         });
     }
-    proxy.set_config(FaultConfig::chaos());
+    for p in &proxies {
+        p.set_config(FaultConfig::chaos());
+    }
 
     let mut writes = 0u64;
     let (mut server_kills, mut db_restarts, mut device_kills) = (0, 0, 0);
@@ -249,7 +264,7 @@ async fn devices_converge_under_faults() {
                     tokio::time::sleep(Duration::from_millis(rng.below(60) as u64)).await;
                     t.abort();
                     let _ = t.await;
-                    let (ws, clinic) = reopen(&d.dir, &proxy.url()).await;
+                    let (ws, clinic) = reopen(&d.dir, &proxy_of(i)).await;
                     d._ws = ws;
                     d.clinic = clinic;
                     device_kills += 1;
@@ -257,11 +272,12 @@ async fn devices_converge_under_faults() {
             }
             // Kill -9 the server and bring it back.
             95..=97 => {
-                if let Some(s) = server.take() {
+                let k = rng.below(servers.len());
+                if let Some(s) = servers[k].take() {
                     s.kill();
                     server_kills += 1;
                     tokio::time::sleep(Duration::from_millis(rng.below(300) as u64)).await;
-                    server = Some(ServerProc::start(port, ferret.uri(), &dbname, &[]));
+                    servers[k] = Some(ServerProc::start(ports[k], ferret.uri(), &dbname, &[]));
                 }
             }
             // Restart the database under the running server.
@@ -278,16 +294,19 @@ async fn devices_converge_under_faults() {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
-    eprintln!("simulation: {writes} local writes, {server_kills} server kills, {db_restarts} database restarts, {device_kills} device kills; proxy {:?}", proxy.stats());
+    let stats: Vec<_> = proxies.iter().map(|p| p.stats()).collect();
+    eprintln!("simulation: {n_servers} server processes, {writes} local writes, {server_kills} server kills, {db_restarts} database restarts, {device_kills} device kills; proxies {stats:?}");
 
     // Heal: no more faults; everyone syncs until nothing moves.
     settle(&mut devices).await;
-    proxy.set_config(FaultConfig::none());
-    proxy.partition(false);
+    for p in &proxies {
+        p.set_config(FaultConfig::none());
+        p.partition(false);
+    }
     let mut quiet_rounds = 0;
     for round in 0..12 {
         let mut moved = 0;
-        for d in devices.iter_mut() {
+        for (i, d) in devices.iter_mut().enumerate() {
             // The database or server may still be coming back from the last restart.
             let mut tries = 0;
             let r = loop {
@@ -299,7 +318,7 @@ async fn devices_converge_under_faults() {
                         // A device reopened while the network failed signed in offline: it
                         // syncs once its staff member signs in online again.
                         if !d._ws.state().online_session {
-                            let (ws, clinic) = reopen(&d.dir, &proxy.url()).await;
+                            let (ws, clinic) = reopen(&d.dir, &proxy_of(i)).await;
                             d._ws = ws;
                             d.clinic = clinic;
                         }
@@ -402,6 +421,16 @@ async fn devices_converge_under_faults() {
             }
         }
     }
+    // Slot claims equal what the appointments' states need: every block of a live booking is
+    // held by it, and no appointment holds a block its state does not need.
+    let held = anola_e2e::slot_holders(&db).await;
+    let mut wanted: BTreeMap<String, String> = BTreeMap::new();
+    for a in expected.1.values() {
+        for block in slot_blocks(a) {
+            wanted.insert(format!("slot:main:{block}"), a.id.to_string());
+        }
+    }
+    assert_eq!(held, wanted, "slot claims differ from the appointments' states");
     // Every conflict has a visible record.
     let notes = reference.list_conflicts(None).unwrap();
     for a in expected
@@ -450,7 +479,7 @@ async fn devices_converge_under_faults() {
         expected.2.len(),
         expected.3.len()
     );
-    drop(server);
+    drop(servers);
 }
 
 async fn deleted_patients(db: &mongodb::Database) -> u64 {

@@ -10,7 +10,6 @@ use anola_e2e::ferret::Ferret;
 use anola_e2e::procs::ServerProc;
 use anola_e2e::{free_port, unique_db};
 use anola_protocol::Role;
-use futures::StreamExt;
 use mongodb::bson::{doc, Document};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -55,30 +54,8 @@ fn booking(patient: uuid::Uuid, time: &str) -> Value {
            "start_time": time, "duration_minutes": 30, "status": "scheduled"})
 }
 
-/// Which appointment holds each slot key now (newest generation, not released).
 async fn holders(db: &mongodb::Database) -> BTreeMap<String, String> {
-    let mut docs: BTreeMap<String, Document> = BTreeMap::new();
-    let mut cur = db.collection::<Document>("claims").find(doc! {}).await.unwrap();
-    while let Some(d) = cur.next().await {
-        let d = d.unwrap();
-        docs.insert(d.get_str("_id").unwrap().to_owned(), d);
-    }
-    let mut out = BTreeMap::new();
-    for key in docs
-        .keys()
-        .filter(|k| k.starts_with("slot:") && !k.contains('#') && !k.contains('~'))
-    {
-        let mut g = 0u64;
-        while docs.contains_key(&format!("{key}#{:06}", g + 1)) {
-            g += 1;
-        }
-        if docs.contains_key(&format!("{key}~{g:06}")) {
-            continue;
-        }
-        let gen = if g == 0 { key.clone() } else { format!("{key}#{g:06}") };
-        out.insert(key.clone(), docs[&gen].get_str("holder").unwrap().to_owned());
-    }
-    out
+    anola_e2e::slot_holders(db).await
 }
 
 /// The 15-minute blocks a live appointment at `time` for 30 minutes needs.
