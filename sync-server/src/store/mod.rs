@@ -145,6 +145,9 @@ pub trait Store: accounts::AccountStore + cards::CardStore + Send + Sync + 'stat
     /// Documents of a kind whose `field == value` (scan; staff operations only).
     async fn find_docs(&self, entity: EntityKind, field: &str, value: &str) -> Result<Vec<serde_json::Value>, StoreError>;
 
+    /// These patients were just created (a hint: they have no children yet).
+    fn patients_created(&self, _patients: &[Uuid]) {}
+
     /// Links children (appointments, medical-record versions) to the patient they name, so a merge
     /// finds them with point reads. Written before the children themselves; a link may be stale
     /// (the child moved on) or repeated, and readers check.

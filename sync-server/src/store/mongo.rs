@@ -53,6 +53,9 @@ pub struct MongoStore {
     /// Seals the server's secrets at rest (`sealing.rs`); `None` stores them plain (in-process
     /// test servers only: the binary always sets one).
     pub(crate) sealer: Option<Arc<super::sealing::SecretSealer>>,
+    /// Each patient's last child-link number as this process last wrote or read it: a hint that
+    /// saves the gallop (a stale one only makes the insert collide and move on).
+    pub(crate) child_ends: std::sync::Mutex<HashMap<Uuid, u64>>,
     faults: Arc<Faults>,
 }
 
@@ -151,6 +154,7 @@ impl MongoStore {
             checked_collections: Mutex::new(Default::default()),
             live_heads: Default::default(),
             sealer: None,
+            child_ends: Default::default(),
             faults,
         })
     }
@@ -611,6 +615,16 @@ impl Store for MongoStore {
             .iter()
             .filter_map(|d| Some((d.get_str("clinic_id").ok()?.to_owned(), d.get_str("_id").ok()?.parse().ok()?)))
             .collect())
+    }
+
+    fn patients_created(&self, patients: &[Uuid]) {
+        let mut ends = self.child_ends.lock().unwrap_or_else(|p| p.into_inner());
+        if ends.len() > super::mongo_children::MAX_CACHED_ENDS {
+            ends.clear();
+        }
+        for p in patients {
+            ends.entry(*p).or_insert(0);
+        }
     }
 
     async fn link_children(&self, links: &[(Uuid, EntityKind, Uuid)]) -> Result<(), StoreError> {

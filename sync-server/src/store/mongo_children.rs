@@ -16,10 +16,12 @@ use super::{Inserted, StoreError};
 use anola_protocol::wire::EntityKind;
 use futures::future::join_all;
 use mongodb::bson::doc;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
 const LINKS: &str = "patient_children";
+/// Patients whose link end a process remembers at most (about 40 bytes each).
+pub(crate) const MAX_CACHED_ENDS: usize = 1_000_000;
 
 fn link_key(patient: Uuid, n: u64) -> String {
     format!("{patient}:{n:08}")
@@ -67,22 +69,46 @@ impl MongoStore {
         // a racing writer took is taken (so the sequence has no hole) and that child is linked
         // again after the new end, one insert at a time.
         let patients: Vec<_> = by_patient.into_iter().collect();
-        let mut docs = Vec::new();
-        let mut planned = Vec::new();
-        for chunk in patients.chunks(READ_FANOUT) {
-            let ends = join_all(chunk.iter().map(|(p, _)| self.child_link_count(*p))).await;
-            for ((patient, children), end) in chunk.iter().zip(ends) {
-                let end = end?;
-                for (i, (kind, id)) in children.iter().enumerate() {
-                    docs.push(doc! {"_id": link_key(*patient, end + 1 + i as u64), "kind": kind.as_str(), "id": id.to_string()});
-                    planned.push((*patient, *kind, *id));
-                }
+        // Ends this process knows need no read; the others are galloped, concurrently.
+        let known: HashMap<Uuid, u64> = {
+            let ends = self.child_ends.lock().unwrap_or_else(|p| p.into_inner());
+            patients.iter().filter_map(|(p, _)| ends.get(p).map(|e| (*p, *e))).collect()
+        };
+        let unknown: Vec<Uuid> = patients.iter().map(|(p, _)| *p).filter(|p| !known.contains_key(p)).collect();
+        let mut ends = known;
+        for chunk in unknown.chunks(READ_FANOUT) {
+            for (p, end) in chunk.iter().zip(join_all(chunk.iter().map(|p| self.child_link_count(*p))).await) {
+                ends.insert(*p, end?);
             }
         }
+        let mut docs = Vec::new();
+        let mut planned = Vec::new();
+        for (patient, children) in &patients {
+            let end = ends.get(patient).copied().unwrap_or(0);
+            for (i, (kind, id)) in children.iter().enumerate() {
+                docs.push(doc! {"_id": link_key(*patient, end + 1 + i as u64), "kind": kind.as_str(), "id": id.to_string()});
+                planned.push((*patient, *kind, *id));
+            }
+            ends.insert(*patient, end + children.len() as u64);
+        }
         let inserted = self.insert_many_unique(LINKS, docs).await?;
+        let mut stale = Vec::new();
         for ((patient, kind, id), ins) in planned.into_iter().zip(inserted) {
             if ins == Inserted::Taken {
+                // Another process (or a stale hint) took the number: link it after the real end.
                 self.link_patient(patient, &[(kind, id)]).await?;
+                stale.push(patient);
+            }
+        }
+        let mut cache = self.child_ends.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() > MAX_CACHED_ENDS {
+            cache.clear();
+        }
+        for (p, end) in ends {
+            if stale.contains(&p) {
+                cache.remove(&p);
+            } else {
+                cache.insert(p, end);
             }
         }
         Ok(())

@@ -100,6 +100,12 @@ pub async fn apply<S: Store>(store: &S, clock: &ServerClock, req: &PushRequest) 
         .map(|(i, _)| (req.mutations[*i].entity, req.mutations[*i].entity_id))
         .collect();
     batch.assume_new(&new_ids);
+    let new_patients: Vec<Uuid> = new_ids
+        .iter()
+        .filter(|(k, _)| *k == EntityKind::Patient)
+        .map(|(_, id)| *id)
+        .collect();
+    store.patients_created(&new_patients);
     batch.preload(&keys).await?;
     tracing::debug!(ms = t0.elapsed().as_millis() as u64, "push step: preload");
     let mut before: BTreeMap<(EntityKind, Uuid), Option<Version>> = BTreeMap::new();
