@@ -9,6 +9,8 @@ pub mod accounts;
 pub mod cards;
 mod change_log;
 mod collections;
+pub mod memory;
+mod memory_accounts;
 pub mod mongo;
 mod mongo_accounts;
 mod mongo_cards;
