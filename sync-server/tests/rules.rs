@@ -166,7 +166,7 @@ async fn the_sweeper_finishes_a_rule_left_pending() {
     moved.version += 1;
     let m = mutation(EntityKind::Appointment, appt, Op::Update, 5, json!({"start_time": "09:00"}));
     moved.state.merge(&m.state());
-    store.mark_rules_pending(CLINIC, &[appt]).await.unwrap();
+    store.mark_rules_pending(CLINIC, &[appt]).await.unwrap().expect("a marker");
     store.insert_versions(std::slice::from_ref(&moved)).await.unwrap();
     head = moved;
     assert_eq!(slots::repair_pending(&store, &clock, 0).await.unwrap(), 1);

@@ -8,7 +8,7 @@
 
 use super::accounts::{DeviceRecord, EnrolmentRecord, Millis, RefreshRecord, UserFact, UserRecord};
 use super::cards::{CardKeyRecord, CardRecord};
-use super::{Accepted, ChangeEntry, Claim, Inserted, Store, StoreError, Version};
+use super::{Accepted, ChangeEntry, Claim, Inserted, PendingRules, Store, StoreError, Version};
 use anola_protocol::auth::AuditEntry;
 use anola_protocol::wire::EntityKind;
 use anola_protocol::{ChangeRecord, Mutation, MutationResult};
@@ -32,7 +32,7 @@ pub(super) struct State {
     pub logs: HashMap<String, Vec<Vec<ChangeRecord>>>,
     pub resyncs: HashMap<String, u64>,
     pub migrations: HashSet<String>,
-    pub pending_rules: HashMap<Uuid, (String, Millis)>,
+    pub pending_rules: HashMap<Uuid, (String, Vec<Uuid>, Millis)>,
     pub children: HashMap<Uuid, Vec<Key>>,
     // Accounts and cards (memory_accounts.rs).
     pub users: HashMap<Uuid, UserRecord>,
@@ -267,34 +267,34 @@ impl Store for MemoryStore {
         }))
     }
 
-    async fn mark_rules_pending(&self, clinic: &str, appointments: &[Uuid]) -> Result<(), StoreError> {
+    async fn mark_rules_pending(&self, clinic: &str, appointments: &[Uuid]) -> Result<Option<Uuid>, StoreError> {
         self.step().await;
-        self.with(|s| {
-            for id in appointments {
-                s.pending_rules.entry(*id).or_insert_with(|| (clinic.to_owned(), now_ms()));
-            }
-        });
+        if appointments.is_empty() {
+            return Ok(None);
+        }
+        let marker = Uuid::now_v7();
+        self.with(|s| s.pending_rules.insert(marker, (clinic.to_owned(), appointments.to_vec(), now_ms())));
+        Ok(Some(marker))
+    }
+
+    async fn rules_done(&self, marker: Uuid) -> Result<(), StoreError> {
+        self.step().await;
+        self.with(|s| s.pending_rules.remove(&marker));
         Ok(())
     }
 
-    async fn rules_done(&self, appointments: &[Uuid]) -> Result<(), StoreError> {
-        self.step().await;
-        self.with(|s| {
-            for id in appointments {
-                s.pending_rules.remove(id);
-            }
-        });
-        Ok(())
-    }
-
-    async fn pending_rules(&self, older_than_ms: i64) -> Result<Vec<(String, Uuid)>, StoreError> {
+    async fn pending_rules(&self, older_than_ms: i64) -> Result<Vec<PendingRules>, StoreError> {
         self.step().await;
         let before = now_ms() - older_than_ms;
         Ok(self.with(|s| {
             s.pending_rules
                 .iter()
-                .filter(|(_, (_, at))| *at <= before)
-                .map(|(id, (clinic, _))| (clinic.clone(), *id))
+                .filter(|(_, (_, _, at))| *at <= before)
+                .map(|(marker, (clinic, appointments, _))| PendingRules {
+                    marker: *marker,
+                    clinic: clinic.clone(),
+                    appointments: appointments.clone(),
+                })
                 .collect()
         }))
     }

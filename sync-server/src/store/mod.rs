@@ -85,6 +85,14 @@ pub enum Claim {
     HeldBy(Uuid),
 }
 
+/// Slot rules a push left unsettled (a crash, or an appointment that kept changing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingRules {
+    pub marker: Uuid,
+    pub clinic: String,
+    pub appointments: Vec<Uuid>,
+}
+
 /// One entry of a clinic's change log: a dense sequence number and the records it announces.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeEntry {
@@ -162,15 +170,16 @@ pub trait Store: accounts::AccountStore + cards::CardStore + Send + Sync + 'stat
     /// done. Scans; run once, in the background. Until it is done, merges scan as well.
     async fn link_existing_children(&self) -> Result<(), StoreError>;
 
-    /// Marks the slot rule of these appointments pending (before their versions are written).
-    async fn mark_rules_pending(&self, clinic: &str, appointments: &[Uuid]) -> Result<(), StoreError>;
+    /// Marks the slot rule of these appointments pending (before their versions are written):
+    /// one marker per push, whose id is returned. Empty `appointments`: no marker (`None`).
+    async fn mark_rules_pending(&self, clinic: &str, appointments: &[Uuid]) -> Result<Option<Uuid>, StoreError>;
 
-    /// Clears pending marks once the rule settled and was announced.
-    async fn rules_done(&self, appointments: &[Uuid]) -> Result<(), StoreError>;
+    /// Clears a pending marker once every rule in it settled and was announced.
+    async fn rules_done(&self, marker: Uuid) -> Result<(), StoreError>;
 
-    /// Appointments (with their clinic) whose rule has been pending for at least `older_than_ms`
-    /// (a scan of the small `rules_pending` collection: the sweeper only).
-    async fn pending_rules(&self, older_than_ms: i64) -> Result<Vec<(String, Uuid)>, StoreError>;
+    /// Markers pending for at least `older_than_ms`, with their clinic and appointments (a scan
+    /// of the small `rules_pending` collection: the sweeper only).
+    async fn pending_rules(&self, older_than_ms: i64) -> Result<Vec<PendingRules>, StoreError>;
 
     /// Claims a unique key for `holder`.
     async fn claim(&self, key: &str, holder: Uuid) -> Result<Claim, StoreError>;

@@ -11,7 +11,7 @@
 //!   bucket collections (see `change_log.rs`).
 //! - `resyncs` (`_id` = `<clinic>:<generation, 6 digits>`): resync generations, dense per clinic.
 //! - `migrations` (`_id` = name): one-time data migrations that completed.
-//! - `rules_pending` (`_id` = appointment id): slot rules not yet settled (crash repair).
+//! - `rules_pending` (`_id` = marker, one per push): slot rules not yet settled (crash repair).
 //! - `patient_children` (`_id` = `<patient>:<n, 8 digits>`): links from a patient to its
 //!   appointments and record versions (see `mongo_children.rs`).
 
@@ -586,34 +586,42 @@ impl Store for MongoStore {
         docs.into_iter().map(doc_to_json).collect()
     }
 
-    async fn mark_rules_pending(&self, clinic: &str, appointments: &[Uuid]) -> Result<(), StoreError> {
-        let at = now();
-        let docs = appointments
-            .iter()
-            .map(|id| doc! {"_id": id.to_string(), "clinic_id": clinic, "at": at})
-            .collect();
-        // Taken: already pending (a retry of a crashed push), which is the same mark.
-        self.insert_many_unique("rules_pending", docs).await.map(|_| ())
+    async fn mark_rules_pending(&self, clinic: &str, appointments: &[Uuid]) -> Result<Option<Uuid>, StoreError> {
+        if appointments.is_empty() {
+            return Ok(None);
+        }
+        let marker = Uuid::now_v7();
+        let ids: Vec<String> = appointments.iter().map(Uuid::to_string).collect();
+        let d = doc! {"_id": marker.to_string(), "clinic_id": clinic, "appointments": ids, "at": now()};
+        self.insert_unique("rules_pending", d).await?;
+        Ok(Some(marker))
     }
 
-    async fn rules_done(&self, appointments: &[Uuid]) -> Result<(), StoreError> {
-        for chunk in appointments.chunks(READ_FANOUT) {
-            let deletes = chunk
-                .iter()
-                .map(|id| async move { self.coll("rules_pending").delete_one(doc! {"_id": id.to_string()}).await });
-            for r in join_all(deletes).await {
-                r.map_err(unavailable)?;
-            }
-        }
+    async fn rules_done(&self, marker: Uuid) -> Result<(), StoreError> {
+        self.coll("rules_pending")
+            .delete_one(doc! {"_id": marker.to_string()})
+            .await
+            .map_err(unavailable)?;
         Ok(())
     }
 
-    async fn pending_rules(&self, older_than_ms: i64) -> Result<Vec<(String, Uuid)>, StoreError> {
+    async fn pending_rules(&self, older_than_ms: i64) -> Result<Vec<super::PendingRules>, StoreError> {
         let before = bson::DateTime::from_millis(bson::DateTime::now().timestamp_millis() - older_than_ms);
         let docs = self.find_all("rules_pending", doc! {"at": {"$lte": before}}).await?;
         Ok(docs
             .iter()
-            .filter_map(|d| Some((d.get_str("clinic_id").ok()?.to_owned(), d.get_str("_id").ok()?.parse().ok()?)))
+            .filter_map(|d| {
+                Some(super::PendingRules {
+                    marker: d.get_str("_id").ok()?.parse().ok()?,
+                    clinic: d.get_str("clinic_id").ok()?.to_owned(),
+                    appointments: d
+                        .get_array("appointments")
+                        .ok()?
+                        .iter()
+                        .filter_map(|a| a.as_str().and_then(|s| s.parse().ok()))
+                        .collect(),
+                })
+            })
             .collect())
     }
 

@@ -164,22 +164,21 @@ pub async fn apply<S: Store>(store: &S, clock: &ServerClock, req: &PushRequest) 
     // The slot rule of every appointment touched is pending until it has settled and been
     // announced: a crash in between leaves the mark for the sweeper (slots.rs).
     let appointments: Vec<Uuid> = before.keys().filter(|k| k.0 == EntityKind::Appointment).map(|k| k.1).collect();
-    store.mark_rules_pending(&req.clinic_id, &appointments).await?;
+    let marker = store.mark_rules_pending(&req.clinic_id, &appointments).await?;
     batch.flush().await?;
     store.reached(Point::AfterVersions);
     tracing::debug!(ms = t0.elapsed().as_millis() as u64, "push step: flushed");
 
     // 4. Rules on the new states: slots for appointments, identity keys for patients.
     let mut patient_pairs = Vec::new();
-    let mut settled = Vec::new();
+    let mut all_settled = true;
     for (k, old) in &before {
         let Some(new) = batch.head(k.0, k.1).await? else { continue };
         match k.0 {
             EntityKind::Appointment => {
-                let outcome = slots::enforce(&mut batch, k.1, Some(new)).await?;
-                if outcome.settled {
-                    settled.push(k.1);
-                }
+                let created = new_ids.contains(k);
+                let outcome = slots::enforce(&mut batch, k.1, Some(new), created).await?;
+                all_settled &= outcome.settled;
                 if let Some(reason) = outcome.lost {
                     for (i, _) in &todo {
                         let m = &req.mutations[*i];
@@ -232,7 +231,9 @@ pub async fn apply<S: Store>(store: &S, clock: &ServerClock, req: &PushRequest) 
 
     // 5. Announce, refresh readable documents, then record the results.
     batch.commit().await?;
-    store.rules_done(&settled).await?;
+    if let Some(marker) = marker.filter(|_| all_settled) {
+        store.rules_done(marker).await?;
+    }
     for patient in reassigned {
         // The reassigned patient's cards follow it to the new worker's devices.
         let cards = store.cards_of_patient(patient).await?;

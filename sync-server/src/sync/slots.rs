@@ -15,8 +15,8 @@
 //!   (not only the previous version's), so claims left by a request that crashed, or that acted on
 //!   an older version, are freed.
 //! - Releases only ever mark the releasing holder's own claim generation (`Store::release`).
-//! - A push marks its appointments' rule as pending before writing their versions and clears the
-//!   mark once the rule settled and was announced; a crash in between leaves the mark, and the
+//! - A push marks its appointments' rules as pending (one marker per push) before writing their
+//!   versions and clears the mark once every rule settled and was announced; a crash in between leaves the mark, and the
 //!   sweeper (`repair_pending`) or the device's retry completes the rule.
 
 use super::batch::Batch;
@@ -68,8 +68,11 @@ pub struct Outcome {
 }
 
 /// Brings the appointment's claims in line with its latest version. `written` is the version the
-/// caller just wrote (saves a read when it is still the newest).
-pub async fn enforce<S: Store>(batch: &mut Batch<'_, S>, id: Uuid, written: Option<Version>) -> Result<Outcome, StoreError> {
+/// caller just wrote (saves a read when it is still the newest). `created`: `written` is version 1
+/// of an id this very push created, which no other writer can know before the push's change-log
+/// entry exists (after the rules), so it is the latest without checking.
+pub async fn enforce<S: Store>(batch: &mut Batch<'_, S>, id: Uuid, written: Option<Version>, created: bool) -> Result<Outcome, StoreError> {
+    let created = created && written.as_ref().is_some_and(|v| v.version == 1);
     let mut head = match written {
         Some(v) => v,
         None => match batch.store.head(EntityKind::Appointment, id).await? {
@@ -82,9 +85,14 @@ pub async fn enforce<S: Store>(batch: &mut Batch<'_, S>, id: Uuid, written: Opti
         if let Some(reason) = reconcile(batch, &head).await? {
             out.lost = Some(reason);
         }
+        // One point read: is there a version after the one acted on?
+        if (created && head.version == 1) || batch.store.version(EntityKind::Appointment, id, head.version + 1).await?.is_none() {
+            out.settled = true;
+            return Ok(out);
+        }
         match batch.store.head(EntityKind::Appointment, id).await? {
-            Some(latest) if latest.version != head.version => head = latest,
-            _ => {
+            Some(latest) => head = latest,
+            None => {
                 out.settled = true;
                 return Ok(out);
             }
@@ -175,14 +183,18 @@ async fn reconcile<S: Store>(batch: &mut Batch<'_, S>, head: &Version) -> Result
 /// writing their versions and settling their claims. Returns how many it settled.
 pub async fn repair_pending<S: Store>(store: &S, clock: &ServerClock, older_than_ms: i64) -> Result<usize, StoreError> {
     let mut settled = 0;
-    for (clinic, id) in store.pending_rules(older_than_ms).await? {
-        let mut batch = Batch::new(store, clock, &clinic, "server");
-        batch.touch(EntityKind::Appointment, id);
-        let out = enforce(&mut batch, id, None).await?;
+    for pending in store.pending_rules(older_than_ms).await? {
+        let mut batch = Batch::new(store, clock, &pending.clinic, "server");
+        let mut all = true;
+        for id in &pending.appointments {
+            batch.touch(EntityKind::Appointment, *id);
+            let out = enforce(&mut batch, *id, None, false).await?;
+            all &= out.settled;
+            settled += usize::from(out.settled);
+        }
         batch.commit().await?;
-        if out.settled {
-            store.rules_done(&[id]).await?;
-            settled += 1;
+        if all {
+            store.rules_done(pending.marker).await?;
         }
     }
     Ok(settled)
