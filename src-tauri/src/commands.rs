@@ -8,7 +8,7 @@
 use crate::AppState;
 use anola_client::store::RecordVersionView;
 use anola_client::workstation::DeviceState;
-use anola_client::{CardCheck, CheckIn, ClientError, PrintableCard, SyncStatus};
+use anola_client::{CardCheck, CheckIn, ClientError, PrintableCard, RejectedWrite, SyncStatus};
 use anola_protocol::auth::AuditEntry;
 use anola_protocol::{Appointment, AppointmentFields, ConflictNote, MedicalRecordVersion, Patient, PatientFields, Provider, RecordFields};
 use std::sync::Arc;
@@ -38,6 +38,11 @@ pub fn update_patient(state: State<AppState>, id: Uuid, fields: PatientFields) -
 #[tauri::command(async)]
 pub fn sync_status(state: State<AppState>) -> Result<SyncStatus, ClientError> {
     state.ws.clinic()?.status()
+}
+
+#[tauri::command(async)]
+pub fn rejected_writes(state: State<AppState>) -> Result<Vec<RejectedWrite>, ClientError> {
+    state.ws.clinic()?.rejected_list()
 }
 
 /// Wakes the background task for a round now and answers at once; progress arrives as events.

@@ -80,6 +80,7 @@ pub fn run() {
             commands::register_patient,
             commands::update_patient,
             commands::sync_status,
+            commands::rejected_writes,
             commands::sync_now,
             commands::delete_patient,
             commands::list_appointments,

@@ -22,6 +22,7 @@ import type {
   Provider,
   RecordFields,
   RecordVersionView,
+  RejectedWrite,
   Role,
   SyncStatus,
 } from './types';
@@ -146,6 +147,7 @@ export const api = {
   listConflicts: (entityId?: string) =>
     call<ConflictNote[]>('list_conflicts', entityId !== undefined ? { entityId } : {}),
   syncStatus: () => call<SyncStatus>('sync_status'),
+  rejectedWrites: () => call<RejectedWrite[]>('rejected_writes'),
   syncNow: () => call<SyncStatus>('sync_now'),
   onSyncStatus: async (cb: (s: SyncStatus) => void) => (await backend()).onSyncStatus(cb),
 

@@ -1031,6 +1031,8 @@ export function createMockBackend(search = ''): Backend {
     },
     ...auth.handlers,
     sync_status: () => ({ ...status }),
+    // The browser demo's server never refuses a write.
+    rejected_writes: () => [],
     sync_now: () => {
       runSync();
       return { ...status };

@@ -92,6 +92,19 @@ export const PATIENT_FIELD_NAMES: readonly PatientFieldName[] = [
   'chronic_conditions',
 ];
 
+/** A write the server refused for good: set aside on this device, never applied. */
+export interface RejectedWrite {
+  mutation_id: string;
+  /** patient, appointment, medical_record, … */
+  entity: string;
+  entity_id: string;
+  /** create, update or delete */
+  op: string;
+  /** Stable code: validation_failed, forbidden, too_large, record_immutable, out_of_scope, … */
+  code: string;
+  message: string;
+}
+
 export interface SyncStatus {
   online: boolean;
   syncing: boolean;

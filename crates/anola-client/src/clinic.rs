@@ -91,6 +91,18 @@ pub enum SecurityEvent {
 pub type SecurityHook = Arc<dyn Fn(SecurityEvent) + Send + Sync>;
 
 #[derive(Clone)]
+/// A write the server refused for good (parked; the rest of the queue went on).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RejectedWrite {
+    pub mutation_id: Uuid,
+    pub entity: EntityKind,
+    pub entity_id: Uuid,
+    pub op: anola_protocol::wire::Op,
+    /// Stable code (`validation_failed`, `forbidden`, `too_large`, `record_immutable`, …).
+    pub code: String,
+    pub message: String,
+}
+
 pub struct ClinicConfig {
     pub data_dir: PathBuf,
     pub server_url: String,
@@ -502,6 +514,22 @@ impl Clinic {
                     obj.retain(|k, _| may_read(role, m.entity, Some(k)));
                 }
                 (m, c, msg)
+            })
+            .collect())
+    }
+
+    /// `rejected_writes` as the app shows them: what was refused, and why.
+    pub fn rejected_list(&self) -> Result<Vec<RejectedWrite>, ClientError> {
+        Ok(self
+            .rejected_writes()?
+            .into_iter()
+            .map(|(m, code, message)| RejectedWrite {
+                mutation_id: m.id,
+                entity: m.entity,
+                entity_id: m.entity_id,
+                op: m.op,
+                code,
+                message,
             })
             .collect())
     }

@@ -1,6 +1,8 @@
 import { useEffect, useId, useRef, useState } from 'react';
 import { formatLastSynced, formatTimestamp, plural } from '../format';
 import type { SyncState } from '../hooks';
+import { api } from '../api';
+import type { RejectedWrite } from '../types';
 
 /** Re-renders every 30 s so "Last synced 14:05 (yesterday)" stays right across midnight. */
 function useNow(intervalMs = 30_000): Date {
@@ -13,6 +15,43 @@ function useNow(intervalMs = 30_000): Date {
 }
 
 const count = (n: number) => n.toLocaleString('en-US');
+
+const KIND: Record<string, string> = {
+  patient: 'Patient',
+  appointment: 'Appointment',
+  medical_record: 'Medical record',
+  provider: 'Provider',
+};
+
+/** Each refused write with the server's reason (refetched when the count changes). */
+function RefusedList({ count: n }: { count: number }) {
+  const [items, setItems] = useState<RejectedWrite[] | null>(null);
+  const [failed, setFailed] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    api
+      .rejectedWrites()
+      .then((r) => live && setItems(r))
+      .catch((e: { message?: string }) => live && setFailed(e.message ?? 'could not list them'));
+    return () => {
+      live = false;
+    };
+  }, [n]);
+  if (failed) return <p className="sync-panel-error">{failed}</p>;
+  if (!items) return null;
+  return (
+    <ul className="sync-refused" data-testid="sync-refused-list">
+      {items.map((w) => (
+        <li key={w.mutation_id} data-testid="sync-refused-item">
+          <strong>
+            {KIND[w.entity] ?? w.entity} {w.op}
+          </strong>{' '}
+          <span className="mono">{w.code}</span>: {w.message}
+        </li>
+      ))}
+    </ul>
+  );
+}
 
 interface Props extends SyncState {
   /** Opens the conflicts view (from the "N conflicts" badge). */
@@ -169,6 +208,7 @@ export function SyncIndicator({ status, error, syncNow, onOpenConflicts }: Props
                 <dd>
                   {plural(status.rejected, 'change')}. These were not applied on the server; ask your administrator
                   to review them.
+                  <RefusedList count={status.rejected} />
                 </dd>
               </>
             )}
