@@ -18,7 +18,9 @@ pub mod store;
 pub mod sync;
 pub mod workstation;
 
-pub use clinic::{initials, render_card_svg, Actor, CardCheck, CheckIn, Clinic, ClinicConfig, PrintableCard, RejectedWrite, SecurityEvent, SecurityHook};
+pub use clinic::{
+    initials, render_card_svg, Actor, CardCheck, CheckIn, Clinic, ClinicConfig, PrintableCard, RejectedWrite, SecurityEvent, SecurityHook,
+};
 pub use error::ClientError;
 pub use security::DataKey;
 pub use sync::status::SyncStatus;
