@@ -90,7 +90,6 @@ pub enum SecurityEvent {
 
 pub type SecurityHook = Arc<dyn Fn(SecurityEvent) + Send + Sync>;
 
-#[derive(Clone)]
 /// A write the server refused for good (parked; the rest of the queue went on).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RejectedWrite {
@@ -103,6 +102,7 @@ pub struct RejectedWrite {
     pub message: String,
 }
 
+#[derive(Clone)]
 pub struct ClinicConfig {
     pub data_dir: PathBuf,
     pub server_url: String,
