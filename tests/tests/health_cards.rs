@@ -16,11 +16,20 @@ use uuid::Uuid;
 const ISSUER: &str = "https://anola.health";
 
 async fn register(url: &str, d: &RawDevice) -> Uuid {
+    register_for(url, d, None).await
+}
+
+/// A patient assigned to `worker` (a field worker), or to nobody.
+async fn register_for(url: &str, d: &RawDevice, worker: Option<&str>) -> Uuid {
     let id = Uuid::now_v7();
+    let mut fields = json!({"given_name": "Carded", "family_name": "Patient", "date_of_birth": "1990-01-01", "clinic_id": d.clinic_id});
+    if let Some(w) = worker {
+        fields["field_worker_id"] = json!(w);
+    }
     let body = json!({"protocol_version": 1, "device_id": d.device_id, "clinic_id": d.clinic_id, "mutations": [{
         "id": Uuid::now_v7(), "entity": "patient", "entity_id": id, "op": "create", "author": d.user_id,
         "hlc": "001790000000000-00000-cards",
-        "fields": {"given_name": "Carded", "family_name": "Patient", "date_of_birth": "1990-01-01", "clinic_id": d.clinic_id}}]});
+        "fields": fields}]});
     let r = d
         .sign(reqwest::Client::new().post(format!("{url}/sync/push")))
         .json(&body)
@@ -261,4 +270,32 @@ async fn stored_keys(ferret: &Ferret, db: &str) -> String {
         .await
         .unwrap();
     format!("{docs:?}")
+}
+
+/// Cards follow a field worker's scope: the worker's device lists only its patients' cards and
+/// revocations, and may not issue (and so revoke the card of) another worker's patient.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_field_workers_device_sees_and_issues_only_its_patients_cards() {
+    let ferret = Ferret::start();
+    let server = ServerProc::start(free_port(), ferret.uri(), &unique_db("cardscope"), &[]);
+    let url = server.url();
+    let desk = raw_device(&url, "main", Role::Clinician, Role::Clinician, None).await;
+    let fw = raw_device(&url, "main", Role::FieldWorker, Role::FieldWorker, Some("fw-7")).await;
+    let mine = register_for(&url, &desk, Some("fw-7")).await;
+    let other = register_for(&url, &desk, Some("fw-8")).await;
+    for p in [mine, other] {
+        let (s, v) = issue(&url, &desk, p).await;
+        assert_eq!(s, 200, "{v}");
+    }
+    let seen = cards_sync(&url, &fw).await;
+    assert_eq!(seen.cards.len(), 1, "{:?}", seen.cards);
+    assert_eq!(seen.cards[0].patient_id, mine);
+    let (s, v) = issue(&url, &fw, other).await;
+    assert_eq!(
+        (s, v["code"].as_str(), v["field"].as_str()),
+        (403, Some("forbidden"), Some("patient_id")),
+        "{v}"
+    );
+    let (s, v) = issue(&url, &fw, mine).await;
+    assert_eq!(s, 200, "its own patient's card: {v}");
 }
