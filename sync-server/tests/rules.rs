@@ -242,3 +242,31 @@ async fn a_reassignment_carries_the_history_and_tells_the_old_worker() {
         "the appointment is announced again for the new worker"
     );
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_retry_after_a_crash_releases_the_identity_keys_of_the_old_values() {
+    let (store, clock) = (MemoryStore::new(), ServerClock::default());
+    let p = Uuid::now_v7();
+    let mut fields = patient("Eve");
+    fields["national_id"] = json!("11111111");
+    push::apply(&store, &clock, &req(vec![mutation(EntityKind::Patient, p, Op::Create, 0, fields)]))
+        .await
+        .unwrap();
+    let old_key = |holders: &std::collections::BTreeMap<String, Uuid>| holders.iter().any(|(k, h)| k.contains("nid:11111111") && *h == p);
+    assert!(old_key(&store.claim_holders()), "the first national id is claimed");
+
+    // The edit's version is written, then the server dies before its rules run.
+    let edit = mutation(EntityKind::Patient, p, Op::Update, 5, json!({"national_id": "22222222"}));
+    store.accept_mutations("dev", CLINIC, std::slice::from_ref(&edit)).await.unwrap();
+    let mut v = store.head(EntityKind::Patient, p).await.unwrap().unwrap();
+    v.version += 1;
+    v.state.merge(&edit.state());
+    v.mutation_ids = vec![edit.id];
+    store.insert_versions(std::slice::from_ref(&v)).await.unwrap();
+
+    // The device retries: the new value is claimed and the old one let go.
+    push::apply(&store, &clock, &req(vec![edit])).await.unwrap();
+    let holders = store.claim_holders();
+    assert!(holders.iter().any(|(k, h)| k.contains("nid:22222222") && *h == p), "{holders:?}");
+    assert!(!old_key(&holders), "the old national id is still held: {holders:?}");
+}

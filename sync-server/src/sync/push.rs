@@ -197,23 +197,24 @@ pub async fn apply<S: Store>(store: &S, clock: &ServerClock, req: &PushRequest) 
             _ => {}
         }
     }
-    patients::detect_duplicates(&mut batch, &patient_pairs).await?;
-    // A retry of a push that crashed after writing a reassignment sees the new worker already in
-    // the head: compare with the version before it instead, so the history still follows.
-    let mut reassign_pairs = Vec::with_capacity(patient_pairs.len());
+    // A retry of a push that crashed after writing a patient's version finds that version already
+    // the head, so "before" and "after" look the same: compare with the version before it instead,
+    // so identity keys the old values held are released and a reassignment's history follows.
+    let mut pairs = Vec::with_capacity(patient_pairs.len());
     for (old, new) in &patient_pairs {
         let retried = todo
             .iter()
             .any(|(i, fresh)| !*fresh && req.mutations[*i].entity_id == new.id && req.mutations[*i].entity == EntityKind::Patient);
         let old = match old {
-            Some(o) if retried && o.version > 1 && o.text("field_worker_id") == new.text("field_worker_id") => {
+            Some(o) if retried && o.version > 1 && o.version == new.version => {
                 store.version(EntityKind::Patient, new.id, o.version - 1).await?.or(Some(o.clone()))
             }
             other => other.clone(),
         };
-        reassign_pairs.push((old, new.clone()));
+        pairs.push((old, new.clone()));
     }
-    let reassigned = reassign::follow(&mut batch, &reassign_pairs).await?;
+    patients::detect_duplicates(&mut batch, &pairs).await?;
+    let reassigned = reassign::follow(&mut batch, &pairs).await?;
     tracing::debug!(ms = t0.elapsed().as_millis() as u64, "push step: rules");
     let items: Vec<(&Mutation, RecordFields)> = record_docs.iter().map(|(i, _, f)| (&req.mutations[*i], f.clone())).collect();
     let outcomes = records::append_all(&mut batch, items).await?;
