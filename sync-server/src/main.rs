@@ -188,7 +188,10 @@ async fn main() -> anyhow::Result<()> {
     }
     state = state.with_card_keys(card_keys);
     // A missing or wrong secret stops the server here, not card requests one by one later.
-    let sealed = anola_sync_server::cards::prepare_keys(state.store.as_ref(), &state.card_keys, config.seal_existing_card_keys)
+    // Without a dedicated card secret, plain keys from before sealing are sealed at once under the
+    // sealing secret; with one, only on purpose (ANOLA_SEAL_EXISTING_CARD_KEYS), as before.
+    let seal_existing = config.seal_existing_card_keys || config.card_key_secret.is_none();
+    let sealed = anola_sync_server::cards::prepare_keys(state.store.as_ref(), &state.card_keys, seal_existing)
         .await
         .map_err(|e| anyhow::anyhow!("health-card signing keys: {e}"))?;
     if sealed > 0 {

@@ -270,3 +270,35 @@ async fn a_retry_after_a_crash_releases_the_identity_keys_of_the_old_values() {
     assert!(holders.iter().any(|(k, h)| k.contains("nid:22222222") && *h == p), "{holders:?}");
     assert!(!old_key(&holders), "the old national id is still held: {holders:?}");
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_page_holding_a_patient_before_and_after_its_reassignment_gives_the_new_worker_both() {
+    let (store, clock) = (MemoryStore::new(), ServerClock::default());
+    let p = Uuid::now_v7();
+    let mut fields = patient("Fay");
+    fields["field_worker_id"] = json!("fw-7");
+    push::apply(&store, &clock, &req(vec![mutation(EntityKind::Patient, p, Op::Create, 0, fields)]))
+        .await
+        .unwrap();
+    let appt = book(&store, &clock, p, "08:00").await;
+    push::apply(
+        &store,
+        &clock,
+        &req(vec![mutation(
+            EntityKind::Patient,
+            p,
+            Op::Update,
+            5,
+            json!({"field_worker_id": "fw-8"}),
+        )]),
+    )
+    .await
+    .unwrap();
+    // One page from the start of the log, as a new or long-offline fw-8 device pulls it.
+    let page = anola_sync_server::sync::pull::page(&store, CLINIC, Some("fw-8"), anola_protocol::Cursor::at(0), None, PROTOCOL_VERSION)
+        .await
+        .unwrap();
+    let got: Vec<(EntityKind, Uuid)> = page.changes.iter().map(|r| (r.entity, r.id)).collect();
+    assert!(got.contains(&(EntityKind::Patient, p)), "{got:?}");
+    assert!(got.contains(&(EntityKind::Appointment, appt)), "{got:?}");
+}

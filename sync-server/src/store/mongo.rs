@@ -237,9 +237,10 @@ impl MongoStore {
     /// the key was never claimed. Point reads only (O(log generations)).
     async fn claim_generation(&self, key: &str) -> Result<Option<(u64, Uuid, bool)>, StoreError> {
         let holder_of = |d: Option<Document>| d.and_then(|d| d.get_str("holder").ok().and_then(|h| h.parse::<Uuid>().ok()));
-        let Some(first) = holder_of(self.coll("claims").find_one(doc! {"_id": key}).await.map_err(unavailable)?) else {
+        let Some(base) = self.coll("claims").find_one(doc! {"_id": key}).await.map_err(unavailable)? else {
             return Ok(None);
         };
+        let first = holder_of(Some(base)).ok_or_else(|| StoreError::Corrupt(format!("claim {key} has no holder")))?;
         let g = last_present(|n| self.exists("claims", generation_key(key, n))).await?;
         let holder = if g == 0 {
             first

@@ -223,7 +223,7 @@ pub async fn merge<S: Store>(store: &S, clock: &ServerClock, req: &MergeRequest)
 
 /// A patient's appointments and record versions: by links once every child is linked, by scanning
 /// (and links) while the one-time link migration has not finished.
-async fn children_of<S: Store>(store: &S, patient: Uuid) -> Result<Vec<(EntityKind, Uuid)>, StoreError> {
+pub(crate) async fn children_of<S: Store>(store: &S, patient: Uuid) -> Result<Vec<(EntityKind, Uuid)>, StoreError> {
     let mut out = store.children_of(patient).await?;
     if store.migration_done(CHILD_LINKS_MIGRATION).await? {
         return Ok(out);

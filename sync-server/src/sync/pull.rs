@@ -58,25 +58,30 @@ async fn field_worker_filter<S: Store>(store: &S, worker: &str, records: Vec<Cha
             out.push(r);
             continue;
         }
-        let ok = match assigned.get(&patient) {
-            Some(ok) => *ok,
-            None => {
-                // The record's own state answers for patients; others look the patient up.
-                let ok = if r.entity == EntityKind::Patient {
-                    r.state
-                        .as_ref()
-                        .and_then(|s| s.0.get("field_worker_id"))
-                        .and_then(|s| s.value.as_str())
-                        == Some(worker)
-                } else {
-                    store
+        // A patient's own record answers for itself, every time (a page may hold the patient
+        // before and after a reassignment), and decides for what follows it in the page; other
+        // records without one before them look the patient up.
+        let ok = if r.entity == EntityKind::Patient {
+            let ok = r
+                .state
+                .as_ref()
+                .and_then(|s| s.0.get("field_worker_id"))
+                .and_then(|s| s.value.as_str())
+                == Some(worker);
+            assigned.insert(patient, ok);
+            ok
+        } else {
+            match assigned.get(&patient) {
+                Some(ok) => *ok,
+                None => {
+                    let ok = store
                         .head(EntityKind::Patient, patient)
                         .await?
                         .and_then(|h| h.text("field_worker_id").map(|w| w == worker))
-                        .unwrap_or(false)
-                };
-                assigned.insert(patient, ok);
-                ok
+                        .unwrap_or(false);
+                    assigned.insert(patient, ok);
+                    ok
+                }
             }
         };
         if ok {

@@ -29,7 +29,8 @@ pub async fn follow<S: Store>(batch: &mut Batch<'_, S>, patients: &[(Option<Vers
             batch.unassigned(after.id, from.to_owned());
         }
         let id = after.id.to_string();
-        for (kind, child) in batch.store.children_of(after.id).await? {
+        // Links, or a scan as well while the one-time link migration has not finished.
+        for (kind, child) in super::admin::children_of(batch.store, after.id).await? {
             match kind {
                 EntityKind::Appointment => {
                     let head = batch.head(kind, child).await?;

@@ -157,6 +157,11 @@ async fn reconcile<S: Store>(batch: &mut Batch<'_, S>, head: &Version) -> Result
         }
         return Ok(None);
     };
+    // Lost, as of `head`. If another request already wrote a newer version (perhaps moving it to
+    // a free time), that version decides: the caller's loop runs the rule again on it.
+    if batch.store.version(EntityKind::Appointment, id, head.version + 1).await?.is_some() {
+        return Ok(None);
+    }
     // Lost: the note first (so a crash cannot leave a marked appointment without its reason's
     // record), then hold nothing, then the status.
     note_taken(batch, &current, holder).await?;

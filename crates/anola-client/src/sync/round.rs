@@ -102,6 +102,9 @@ fn ends_session(e: &ClientError) -> bool {
     )
 }
 
+/// Smallest push budget after halving on 413 (bytes).
+const MIN_PUSH_BYTES: usize = 1024;
+
 fn park(code: &str, message: String) -> OutboxAction {
     OutboxAction::Park {
         code: code.to_owned(),
@@ -208,9 +211,17 @@ async fn push_all(
             // The server takes smaller bodies than we sent: smaller pushes, and a single write it
             // cannot take at all is set aside.
             Err(TransportError::Refused { body, .. }) if body.code == ErrorCode::PayloadTooLarge => {
-                if ids.len() > 1 {
-                    budget = (budget / 2).max(1024);
+                if ids.len() > 1 && budget > MIN_PUSH_BYTES {
+                    budget = (budget / 2).max(MIN_PUSH_BYTES);
                     continue;
+                }
+                if ids.len() != 1 || !audit_ids.is_empty() {
+                    // What is too large is not one write (the audit entries riding along, or a
+                    // server limit below any sensible push): report it, never loop on it.
+                    return Err(ClientError::ServerRejected {
+                        server_code: body.code.as_str().into(),
+                        message: body.message,
+                    });
                 }
                 ids.iter().map(|id| (*id, park("too_large", body.message.clone()))).collect()
             }
