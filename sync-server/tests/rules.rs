@@ -63,6 +63,23 @@ async fn book(store: &MemoryStore, clock: &ServerClock, patient: Uuid, time: &st
     appt
 }
 
+/// A patient assigned to field worker fw-7, with one appointment; returns both ids.
+async fn assigned_with_appointment(store: &MemoryStore, clock: &ServerClock, given: &str) -> (Uuid, Uuid) {
+    let p = Uuid::now_v7();
+    let mut fields = patient(given);
+    fields["field_worker_id"] = json!("fw-7");
+    push::apply(store, clock, &req(vec![mutation(EntityKind::Patient, p, Op::Create, 0, fields)]))
+        .await
+        .unwrap();
+    (p, book(store, clock, p, "08:00").await)
+}
+
+/// Reassigns the patient to fw-8.
+async fn reassign_to_fw8(store: &MemoryStore, clock: &ServerClock, p: Uuid) {
+    let m = mutation(EntityKind::Patient, p, Op::Update, 5, json!({"field_worker_id": "fw-8"}));
+    push::apply(store, clock, &req(vec![m])).await.unwrap();
+}
+
 async fn new_patient(store: &MemoryStore, clock: &ServerClock, given: &str) -> Uuid {
     let id = Uuid::now_v7();
     push::apply(
@@ -211,27 +228,9 @@ async fn a_repeated_merge_changes_nothing_and_keeps_its_first_note() {
 #[tokio::test(flavor = "current_thread")]
 async fn a_reassignment_carries_the_history_and_tells_the_old_worker() {
     let (store, clock) = (MemoryStore::new(), ServerClock::default());
-    let p = Uuid::now_v7();
-    let mut fields = patient("Dee");
-    fields["field_worker_id"] = json!("fw-7");
-    push::apply(&store, &clock, &req(vec![mutation(EntityKind::Patient, p, Op::Create, 0, fields)]))
-        .await
-        .unwrap();
-    let appt = book(&store, &clock, p, "08:00").await;
+    let (p, appt) = assigned_with_appointment(&store, &clock, "Dee").await;
     let before = store.log(CLINIC).len();
-    push::apply(
-        &store,
-        &clock,
-        &req(vec![mutation(
-            EntityKind::Patient,
-            p,
-            Op::Update,
-            5,
-            json!({"field_worker_id": "fw-8"}),
-        )]),
-    )
-    .await
-    .unwrap();
+    reassign_to_fw8(&store, &clock, p).await;
     let after: Vec<_> = store.log(CLINIC).into_iter().skip(before).collect();
     let marked = after
         .iter()
@@ -274,26 +273,8 @@ async fn a_retry_after_a_crash_releases_the_identity_keys_of_the_old_values() {
 #[tokio::test(flavor = "current_thread")]
 async fn a_page_holding_a_patient_before_and_after_its_reassignment_gives_the_new_worker_both() {
     let (store, clock) = (MemoryStore::new(), ServerClock::default());
-    let p = Uuid::now_v7();
-    let mut fields = patient("Fay");
-    fields["field_worker_id"] = json!("fw-7");
-    push::apply(&store, &clock, &req(vec![mutation(EntityKind::Patient, p, Op::Create, 0, fields)]))
-        .await
-        .unwrap();
-    let appt = book(&store, &clock, p, "08:00").await;
-    push::apply(
-        &store,
-        &clock,
-        &req(vec![mutation(
-            EntityKind::Patient,
-            p,
-            Op::Update,
-            5,
-            json!({"field_worker_id": "fw-8"}),
-        )]),
-    )
-    .await
-    .unwrap();
+    let (p, appt) = assigned_with_appointment(&store, &clock, "Fay").await;
+    reassign_to_fw8(&store, &clock, p).await;
     // One page from the start of the log, as a new or long-offline fw-8 device pulls it.
     let page = anola_sync_server::sync::pull::page(&store, CLINIC, Some("fw-8"), anola_protocol::Cursor::at(0), None, PROTOCOL_VERSION)
         .await
