@@ -59,9 +59,11 @@ pub async fn prepare_keys<S: Store>(store: &S, sealer: &KeySealer, seal_existing
     for mut k in store.card_keys().await? {
         let plain = !KeySealer::is_sealed(&k.pkcs8_pem);
         if sealer.is_sealing() && ((seal_existing && plain) || sealer.needs_resealing(&k.kid, &k.pkcs8_pem)) {
-            let pem = sealer
-                .open(&k.kid, &k.pkcs8_pem)
-                .or_else(|e| if plain { Ok(k.pkcs8_pem.clone()) } else { Err(e) })?;
+            let pem = if plain {
+                k.pkcs8_pem.clone()
+            } else {
+                sealer.open(&k.kid, &k.pkcs8_pem)?
+            };
             k.pkcs8_pem = sealer.seal(&k.kid, &pem)?;
             store.replace_card_key(&k).await?;
             tracing::info!(kid = %k.kid, "stored card signing key sealed");

@@ -6,7 +6,7 @@
 //! It keeps the same observable rules as `MongoStore`: unique keys answer `Taken`, the change log
 //! is dense per clinic, claims have generations and release markers, secrets are first-writer-wins.
 
-use super::accounts::{DeviceRecord, EnrolmentRecord, Millis, RefreshRecord, UserFact, UserRecord};
+use super::accounts::{DeviceRecord, EnrolmentRecord, Millis, RefreshRecord, UserRecord};
 use super::cards::{CardKeyRecord, CardRecord};
 use super::{Accepted, ChangeEntry, Claim, Inserted, PendingRules, Store, StoreError, Version};
 use anola_protocol::auth::AuditEntry;
@@ -414,14 +414,5 @@ impl Store for MemoryStore {
         self.step().await;
         self.with(|s| s.migrations.insert(name.to_owned()));
         Ok(())
-    }
-}
-
-impl UserRecord {
-    /// The user with one fact changed (the in-memory store keeps facts on the record itself:
-    /// its mutex already makes each change atomic).
-    pub(super) fn with_fact(mut self, fact: &UserFact) -> Self {
-        fact.apply(&mut self);
-        self
     }
 }

@@ -57,11 +57,8 @@ impl AccountStore for MemoryStore {
     }
 
     async fn set_user_fact(&self, user: Uuid, fact: &UserFact) -> Result<(), StoreError> {
-        self.with(|s| {
-            if let Some(u) = s.users.remove(&user) {
-                s.users.insert(user, u.with_fact(fact));
-            }
-        });
+        // Facts live on the record itself here: the mutex already makes each change atomic.
+        self.with(|s| s.users.get_mut(&user).map(|u| fact.apply(u)));
         Ok(())
     }
 

@@ -627,10 +627,7 @@ impl Store for MongoStore {
     }
 
     fn patients_created(&self, patients: &[Uuid]) {
-        let mut ends = self.child_ends.lock().unwrap_or_else(|p| p.into_inner());
-        if ends.len() > super::mongo_children::MAX_CACHED_ENDS {
-            ends.clear();
-        }
+        let mut ends = self.cached_child_ends();
         for p in patients {
             ends.entry(*p).or_insert(0);
         }

@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 const LINKS: &str = "patient_children";
 /// Patients whose link end a process remembers at most (about 40 bytes each).
-pub(crate) const MAX_CACHED_ENDS: usize = 1_000_000;
+const MAX_CACHED_ENDS: usize = 1_000_000;
 
 fn link_key(patient: Uuid, n: u64) -> String {
     format!("{patient}:{n:08}")
@@ -36,6 +36,15 @@ fn kind_of(s: &str) -> Option<EntityKind> {
 }
 
 impl MongoStore {
+    /// The remembered link ends, emptied first when they outgrew `MAX_CACHED_ENDS`.
+    pub(super) fn cached_child_ends(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, u64>> {
+        let mut ends = self.child_ends.lock().unwrap_or_else(|p| p.into_inner());
+        if ends.len() > MAX_CACHED_ENDS {
+            ends.clear();
+        }
+        ends
+    }
+
     async fn child_link_count(&self, patient: Uuid) -> Result<u64, StoreError> {
         last_present(|n| async move { Ok(self.find_by_id(LINKS, &link_key(patient, n)).await?.is_some()) }).await
     }
@@ -71,7 +80,7 @@ impl MongoStore {
         let patients: Vec<_> = by_patient.into_iter().collect();
         // Ends this process knows need no read; the others are galloped, concurrently.
         let known: HashMap<Uuid, u64> = {
-            let ends = self.child_ends.lock().unwrap_or_else(|p| p.into_inner());
+            let ends = self.cached_child_ends();
             patients.iter().filter_map(|(p, _)| ends.get(p).map(|e| (*p, *e))).collect()
         };
         let unknown: Vec<Uuid> = patients.iter().map(|(p, _)| *p).filter(|p| !known.contains_key(p)).collect();
@@ -100,10 +109,7 @@ impl MongoStore {
                 stale.push(patient);
             }
         }
-        let mut cache = self.child_ends.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.len() > MAX_CACHED_ENDS {
-            cache.clear();
-        }
+        let mut cache = self.cached_child_ends();
         for (p, end) in ends {
             if stale.contains(&p) {
                 cache.remove(&p);
