@@ -63,6 +63,22 @@ impl Scoped {
     }
 }
 
+/// Books `patient` with the clinic's provider at `date` `time`; returns the appointment id.
+fn book(d: &Scoped, patient: &str, date: &str, time: &str) -> String {
+    d.id(&[
+        "appointment",
+        "book",
+        "--patient",
+        patient,
+        "--provider",
+        PROVIDER,
+        "--date",
+        date,
+        "--time",
+        time,
+    ])
+}
+
 /// The ids of the patients a device lists.
 fn patient_ids(d: &Scoped) -> Vec<String> {
     d.ok(&["patient", "list"])
@@ -264,18 +280,7 @@ fn duplicate_registrations_are_found_and_merged_everywhere() {
     // The same person registered on two offline devices (same national id).
     let keep = register(&a, "Halima", &["--national-id", "12345678"]);
     let dup = register(&b, "Halima", &["--national-id", "12-345-678"]);
-    let appt = b.id(&[
-        "appointment",
-        "book",
-        "--patient",
-        &dup,
-        "--provider",
-        PROVIDER,
-        "--date",
-        "2026-12-02",
-        "--time",
-        "09:00",
-    ]);
+    let appt = book(&b, &dup, "2026-12-02", "09:00");
     let rec = b.id(&["record", "add", "--patient", &dup, "--author", "Nurse B", "--notes", "fever 38.5"]);
     a.sync();
     b.sync();
@@ -442,18 +447,7 @@ fn a_reassigned_patient_moves_with_its_history_to_the_new_worker() {
     let new = e.device("fw8", &["--clinic", "east", "--field-worker", "fw-8"]);
     let p = register(&desk, "Moving", &["--fields-json", r#"{"field_worker_id": "fw-7"}"#]);
     let rec = desk.id(&["record", "add", "--patient", &p, "--author", "CHW", "--notes", "home visit"]);
-    let appt = desk.id(&[
-        "appointment",
-        "book",
-        "--patient",
-        &p,
-        "--provider",
-        PROVIDER,
-        "--date",
-        "2026-12-09",
-        "--time",
-        "11:00",
-    ]);
+    let appt = book(&desk, &p, "2026-12-09", "11:00");
     desk.sync();
     old.sync();
     new.sync();
