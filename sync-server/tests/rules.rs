@@ -24,6 +24,7 @@ fn mutation(entity: EntityKind, id: Uuid, op: Op, ms: u64, fields: Value) -> Mut
         fields,
         base: Default::default(),
         author: None,
+        signature: None,
     }
 }
 

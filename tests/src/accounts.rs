@@ -163,11 +163,43 @@ pub struct RawDevice {
     pub clinic_id: String,
     /// The key-encryption secret the server handed the device at enrolment.
     pub kek: String,
+    /// The staff member's signing key on this device, registered at sign-in (ADR 0014).
+    pub signing_key: anola_protocol::signing::StaffKey,
 }
 
 impl RawDevice {
     pub fn device_key(&self) -> String {
         format!("{}:{}", self.device_id, self.secret)
+    }
+
+    /// Signs `m` as this device's staff member.
+    pub fn sign_mutation(&self, m: &mut anola_protocol::Mutation) {
+        self.signing_key.sign_mutation(m);
+    }
+
+    /// `m`, signed as this device's staff member.
+    pub fn signed(&self, mut m: anola_protocol::Mutation) -> anola_protocol::Mutation {
+        self.sign_mutation(&mut m);
+        m
+    }
+
+    /// `body` (a push) with every mutation authored by this device's staff member signed, as the
+    /// app signs them; mutations that do not parse (bad-input tests) or name another author are
+    /// left as they are.
+    pub fn signed_body(&self, body: &Value) -> Value {
+        let mut body = body.clone();
+        if let Some(ms) = body.get_mut("mutations").and_then(Value::as_array_mut) {
+            for m in ms.iter_mut() {
+                let Ok(mut parsed) = serde_json::from_value::<anola_protocol::Mutation>(m.clone()) else {
+                    continue;
+                };
+                if parsed.author == Some(self.user_id) && parsed.signature.is_none() {
+                    self.sign_mutation(&mut parsed);
+                    *m = serde_json::to_value(&parsed).expect("a mutation serializes");
+                }
+            }
+        }
+        body
     }
 
     /// Adds the device key and bearer token to a request.
@@ -192,19 +224,23 @@ pub async fn raw_device(server: &str, clinic: &str, role: Role, staff_role: Role
         .unwrap_or_else(|e| panic!("enrol: {e:?}")),
     )
     .unwrap();
+    let signing_key = anola_protocol::signing::StaffKey::from_seed(&rand_seed());
     let resp = reqwest::Client::new()
         .post(format!("{server}/auth/login"))
         .header(
             anola_protocol::auth::DEVICE_KEY_HEADER,
             format!("{}:{}", enrolled.device_id, enrolled.device_secret),
         )
-        .json(&json!({"username": username, "password": STAFF_PASSWORD}))
+        .json(&json!({"username": username, "password": STAFF_PASSWORD,
+                      "signing_key": anola_protocol::signing::public_key_b64(&signing_key.public())}))
         .send()
         .await
         .unwrap();
     assert!(resp.status().is_success(), "staff sign-in on the new device: {}", resp.status());
     let login: LoginResponse = resp.json().await.unwrap();
+    assert_eq!(login.signing_key_id, Some(signing_key.id()), "the sign-in registers the signing key");
     RawDevice {
+        signing_key,
         device_id: enrolled.device_id,
         secret: enrolled.device_secret,
         access_token: login.tokens.access_token,
@@ -213,6 +249,14 @@ pub async fn raw_device(server: &str, clinic: &str, role: Role, staff_role: Role
         clinic_id: clinic.to_owned(),
         kek: enrolled.device_kek,
     }
+}
+
+fn rand_seed() -> [u8; 32] {
+    let mut seed = [0u8; 32];
+    for chunk in seed.chunks_mut(16) {
+        chunk.copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    }
+    seed
 }
 
 /// Creates the bootstrap administrator in an in-process server's store (what the binary does at

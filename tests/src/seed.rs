@@ -23,7 +23,9 @@ pub fn patients(dev: &RawDevice, n: usize, fields: impl Fn(usize) -> serde_json:
             fields: fields(i),
             base: Default::default(),
             author: Some(dev.user_id),
+            signature: None,
         })
+        .map(|m| dev.signed(m))
         .collect()
 }
 

@@ -73,6 +73,7 @@ impl Harness {
                 m.entry("author").or_insert(json!(self.device.user_id));
             }
         }
+        let body = self.device.signed_body(&body);
         self.raw("/sync/push", "application/json", serde_json::to_vec(&body).unwrap()).await
     }
 

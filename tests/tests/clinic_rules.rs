@@ -380,7 +380,9 @@ async fn a_first_sync_is_paged_shows_progress_and_resumes() {
                 fields: json!({"given_name": format!("P{batch}-{i}"), "family_name": "Paged", "date_of_birth": "1970-01-01", "clinic_id": "main"}),
                 base: Default::default(),
                 author: Some(dev.user_id),
+                signature: None,
             })
+            .map(|m| dev.signed(m))
             .collect();
         let req = PushRequest {
             protocol_version: PROTOCOL_VERSION,

@@ -32,7 +32,7 @@ async fn register_for(url: &str, d: &RawDevice, worker: Option<&str>) -> Uuid {
         "fields": fields}]});
     let r = d
         .sign(reqwest::Client::new().post(format!("{url}/sync/push")))
-        .json(&body)
+        .json(&d.signed_body(&body))
         .send()
         .await
         .unwrap();

@@ -146,7 +146,7 @@ async fn duplicated_and_replayed_pushes_change_nothing() {
         protocol_version: PROTOCOL_VERSION,
         device_id: dev.device_id.clone(),
         clinic_id: "main".into(),
-        mutations: vec![Mutation {
+        mutations: vec![dev.signed(Mutation {
             id: uuid::Uuid::now_v7(),
             entity: EntityKind::Patient,
             entity_id: patient,
@@ -155,7 +155,8 @@ async fn duplicated_and_replayed_pushes_change_nothing() {
             fields,
             base: Default::default(),
             author: Some(dev.user_id),
-        }],
+            signature: None,
+        })],
         audit: Vec::new(),
     };
     let push = |body: PushRequest| {

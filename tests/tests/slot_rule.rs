@@ -33,7 +33,7 @@ impl Pusher {
         let r = self
             .dev
             .sign(reqwest::Client::new().post(format!("{}/sync/push", self.url)))
-            .json(&body)
+            .json(&self.dev.signed_body(&body))
             .send()
             .await
             .unwrap();
@@ -217,7 +217,7 @@ async fn the_sweeper_completes_a_rule_a_crash_interrupted() {
     let sent = a
         .dev
         .sign(reqwest::Client::new().post(format!("{url}/sync/push")))
-        .json(&body)
+        .json(&a.dev.signed_body(&body))
         .send()
         .await;
     assert!(

@@ -115,6 +115,9 @@ pub struct ClinicConfig {
     /// The replica's SQLCipher key.
     pub key: DataKey,
     pub actor: Actor,
+    /// The actor's signing key and name (`None`: writes go unsigned, which a server refuses
+    /// from a staff device; headless tools and local tests).
+    pub signer: Option<crate::store::Signer>,
     /// Device key and staff tokens for sync requests (`None`: no authentication headers).
     pub credentials: Option<Arc<Credentials>>,
     pub on_security_event: Option<SecurityHook>,
@@ -133,6 +136,7 @@ impl ClinicConfig {
             device_id: None,
             key,
             actor,
+            signer: None,
             credentials: None,
             on_security_event: None,
             idle_interval: task::IDLE_INTERVAL,
@@ -206,6 +210,7 @@ impl Clinic {
         };
         let mut store = LocalStore::open_scoped(&config.data_dir, &scope, &config.key)?;
         store.set_author(Some(config.actor.user_id));
+        store.set_signer(config.signer.clone())?;
         let mut transport = Transport::new(&config.server_url);
         if let Some(c) = &config.credentials {
             transport = transport.with_credentials(c.clone());

@@ -24,14 +24,15 @@
 use crate::clinic::{Actor, Clinic, ClinicConfig, SecurityEvent, SecurityHook};
 use crate::error::ClientError;
 use crate::security::pin::{valid_pin, PinOutcome, PinSlot};
-use crate::security::vault::{DeviceRecord, PasswordCheck, UserEntry, Vault};
-use crate::security::{key_from_b64, DataKey};
+use crate::security::vault::{DeviceRecord, PasswordCheck, PasswordKey, UserEntry, Vault};
+use crate::security::{key_from_b64, new_staff_key, DataKey};
 use crate::store::audit::entry as audit_entry;
-use crate::store::{LocalStore, Scope, DB_FILE};
+use crate::store::{LocalStore, Scope, Signer, DB_FILE};
 use crate::sync::round::client_error;
 use crate::sync::transport::{Credentials, Transport};
 use anola_protocol::access::Role;
 use anola_protocol::auth::{AuditAction, AuditEntry, EnrolRequest, EnrolResponse, LoginRequest, LoginResponse, SessionUser};
+use anola_protocol::signing::{self, StaffKey};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock, Weak};
@@ -137,6 +138,8 @@ struct Session {
     clinic: Option<Arc<Clinic>>,
     /// The data key, only while unlocked (to set a PIN).
     key: Option<DataKey>,
+    /// The staff member's signing key, only while unlocked (ADR 0014).
+    signer: Option<Signer>,
     pin: Option<PinSlot>,
     credentials: Arc<Credentials>,
     last_activity_ms: i64,
@@ -430,13 +433,23 @@ impl Workstation {
     /// device's vault (only staff who signed in online here before).
     pub async fn sign_in(&self, username: &str, password: &str, totp: Option<&str>) -> Result<DeviceState, ClientError> {
         let device = self.device()?;
+        // The signing key this sign-in registers: the one this staff member already has here
+        // (opened with the password, whose derived key then re-wraps the entry), else a new one.
+        let kept = {
+            let st = self.st();
+            let entry = st.vault.as_ref().and_then(|v| v.user(username.trim())).cloned();
+            drop(st);
+            entry.and_then(|e| e.open_signing_key(&device.device_id, password))
+        };
+        let signer = kept.as_ref().map(|(_, k)| k.clone()).unwrap_or_else(new_staff_key);
         let req = LoginRequest {
             username: username.trim().to_owned(),
             password: password.to_owned(),
             totp: totp.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()),
+            signing_key: Some(signing::public_key_b64(&signer.public())),
         };
         match self.shared.transport.login(&req, Some(device.header())).await {
-            Ok(resp) => self.finish_online_sign_in(resp, password),
+            Ok(resp) => self.finish_sign_in(resp, password, Some(signer), kept.map(|(pk, _)| pk)),
             // No usable answer (unreachable, timed out, 5xx, not our protocol): sign in offline.
             // A refusal (401, 403, 423) is never bypassed this way.
             Err(e) if e.is_transient() => {
@@ -486,6 +499,19 @@ impl Workstation {
     /// device key, re-wraps it under this user's password for offline sign-in, opens the replica.
     #[doc(hidden)]
     pub fn finish_online_sign_in(&self, resp: LoginResponse, password: &str) -> Result<DeviceState, ClientError> {
+        self.finish_sign_in(resp, password, None, None)
+    }
+
+    /// `finish_online_sign_in` with the signing key the request registered (kept only when the
+    /// server confirms it) and, when the vault entry was opened already, its password key.
+    fn finish_sign_in(
+        &self,
+        resp: LoginResponse,
+        password: &str,
+        signer: Option<StaffKey>,
+        password_key: Option<PasswordKey>,
+    ) -> Result<DeviceState, ClientError> {
+        let signer = signer.filter(|s| resp.signing_key_id.as_deref() == Some(s.id().as_str()));
         if !resp.mfa {
             return Err(ClientError::MfaRequired {
                 message: "this account must set up two-factor sign-in before it can open a clinic device".into(),
@@ -511,13 +537,17 @@ impl Workstation {
             let key = vault.unwrap_with_device_kek(&kek).map_err(|_| ClientError::ReplicaUnreadable {
                 message: "the server's device key does not open this device's replica key; re-enrol the device".into(),
             })?;
-            let entry = UserEntry::new(&device.device_id, resp.user.clone(), password, &key).map_err(storage)?;
+            let pk = match password_key {
+                Some(pk) => pk,
+                None => PasswordKey::derive_new(password).map_err(storage)?,
+            };
+            let entry = UserEntry::wrapped(&device.device_id, resp.user.clone(), pk, &key, signer.as_ref());
             vault.put_user(entry);
             vault.save(&self.shared.cfg.data_dir).map_err(storage)?;
             key
         };
         let creds = Arc::new(Credentials::new(Some(device.header()), Some(resp.tokens)));
-        self.open_session(resp.user, key, creds, AuditAction::SignIn)
+        self.open_session(resp.user, key, signer, creds, AuditAction::SignIn)
     }
 
     fn offline_sign_in(&self, username: &str, password: &str) -> Result<DeviceState, ClientError> {
@@ -535,7 +565,7 @@ impl Workstation {
                 ),
                 None => (None, None),
             };
-            if !matches!(outcome, Some(PasswordCheck::Ok(_))) {
+            if !matches!(outcome, Some(PasswordCheck::Ok(..))) {
                 let id = user.as_ref().map(|u| u.id);
                 vault.push_audit(audit_entry(&device.device_id, id, AuditAction::SignInFailed, None, None, None));
             }
@@ -544,9 +574,9 @@ impl Workstation {
         };
         self.notify();
         match (outcome, user) {
-            (Some(PasswordCheck::Ok(key)), Some(user)) => {
+            (Some(PasswordCheck::Ok(key, signer)), Some(user)) => {
                 let creds = Arc::new(Credentials::new(Some(device.header()), None));
-                self.open_session(user, key, creds, AuditAction::SignIn)
+                self.open_session(user, key, signer, creds, AuditAction::SignIn)
             }
             (Some(PasswordCheck::Wrong { attempts_left }), _) => Err(ClientError::InvalidCredentials {
                 message: format!(
@@ -577,6 +607,7 @@ impl Workstation {
         device: &DeviceRecord,
         actor: &Actor,
         key: &DataKey,
+        signer: Option<&Signer>,
         creds: &Arc<Credentials>,
     ) -> Result<Arc<Clinic>, ClientError> {
         Clinic::open(ClinicConfig {
@@ -587,6 +618,7 @@ impl Workstation {
             device_id: Some(device.device_id.clone()),
             key: key.clone(),
             actor: actor.clone(),
+            signer: signer.cloned(),
             credentials: Some(creds.clone()),
             on_security_event: Some(self.hook()),
             idle_interval: self.shared.cfg.idle_interval,
@@ -597,6 +629,7 @@ impl Workstation {
         &self,
         user: SessionUser,
         key: DataKey,
+        signing_key: Option<StaffKey>,
         creds: Arc<Credentials>,
         action: AuditAction,
     ) -> Result<DeviceState, ClientError> {
@@ -615,7 +648,11 @@ impl Workstation {
         self.close_session(ClientError::SignedOut {
             message: "another staff member signed in on this device".into(),
         });
-        let clinic = self.open_clinic(&device, &actor, &key, &creds)?;
+        let signer = signing_key.map(|key| Signer {
+            key,
+            display_name: user.display_name.clone(),
+        });
+        let clinic = self.open_clinic(&device, &actor, &key, signer.as_ref(), &creds)?;
         {
             let mut st = self.st();
             let mut events: Vec<AuditEntry> = st.vault.as_mut().map(|v| std::mem::take(&mut v.pending_audit)).unwrap_or_default();
@@ -631,6 +668,7 @@ impl Workstation {
                 actor,
                 clinic: Some(clinic.clone()),
                 key: Some(key),
+                signer,
                 pin: None,
                 credentials: creds,
                 last_activity_ms: self.now_ms(),
@@ -735,7 +773,7 @@ impl Workstation {
         };
         let user_id = s.user.id;
         match slot.try_unlock(pin) {
-            PinOutcome::Unlocked(_) => {
+            PinOutcome::Unlocked(..) => {
                 s.kiosk = false;
                 let clinic = s.clinic.clone();
                 s.last_activity_ms = (self.shared.clock.read().unwrap_or_else(|p| p.into_inner()))();
@@ -778,7 +816,7 @@ impl Workstation {
             let key = s.key.as_ref().ok_or_else(|| ClientError::Locked {
                 message: "the device is locked".into(),
             })?;
-            s.pin = PinSlot::new(pin, key);
+            s.pin = PinSlot::new(pin, key, s.signer.as_ref().map(|s| &s.key));
         }
         self.notify();
         Ok(self.state())
@@ -792,6 +830,7 @@ impl Workstation {
             match st.session.as_mut() {
                 Some(s) => {
                     s.key = None;
+                    s.signer = None;
                     s.clinic.take()
                 }
                 None => None,
@@ -865,14 +904,19 @@ impl Workstation {
         };
         let user_id = s.user.id;
         match slot.try_unlock(pin) {
-            PinOutcome::Unlocked(key) => {
-                let clinic = self.open_clinic(&device, &s.actor, &key, &s.credentials)?;
+            PinOutcome::Unlocked(key, signing_key) => {
+                let signer = signing_key.map(|key| Signer {
+                    key,
+                    display_name: s.user.display_name.clone(),
+                });
+                let clinic = self.open_clinic(&device, &s.actor, &key, signer.as_ref(), &s.credentials)?;
                 clinic.record_audit(&[audit_entry(&device.device_id, Some(user_id), AuditAction::Unlock, None, None, None)])?;
                 if s.kiosk {
                     clinic.set_kiosk(true);
                 }
                 s.clinic = Some(clinic.clone());
                 s.key = Some(key);
+                s.signer = signer;
                 s.last_activity_ms = (self.shared.clock.read().unwrap_or_else(|p| p.into_inner()))();
                 drop(st);
                 if self.shared.cfg.background_sync && tokio::runtime::Handle::try_current().is_ok() {

@@ -118,6 +118,11 @@ async fn login(State(s): State<S>, h: HeaderMap, Json(body): Json<Value>) -> (St
         user: user(&m),
         mfa: true,
         device_kek: device_ok(&h).then(|| KEK_B64.to_owned()),
+        // Registers the device's signing key, as the server does.
+        signing_key_id: body["signing_key"]
+            .as_str()
+            .and_then(anola_protocol::signing::public_key_from_b64)
+            .map(|k| anola_protocol::signing::key_id(&k)),
     };
     (StatusCode::OK, Json(serde_json::to_value(r).unwrap()))
 }
@@ -133,6 +138,7 @@ async fn refresh(State(s): State<S>, Json(body): Json<Value>) -> (StatusCode, Js
         user: user(&m),
         mfa: true,
         device_kek: None,
+        signing_key_id: None,
     };
     (StatusCode::OK, Json(serde_json::to_value(r).unwrap()))
 }

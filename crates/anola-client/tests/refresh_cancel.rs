@@ -58,6 +58,7 @@ async fn refresh(State(s): State<S>, Json(body): Json<Value>) -> (StatusCode, Js
         },
         mfa: false,
         device_kek: None,
+        signing_key_id: None,
     };
     (StatusCode::OK, Json(serde_json::to_value(r).unwrap()))
 }

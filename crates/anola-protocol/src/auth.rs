@@ -17,6 +17,10 @@ pub struct LoginRequest {
     /// The 6-digit TOTP code, for accounts with two-factor sign-in.
     #[serde(default)]
     pub totp: Option<String>,
+    /// On a device, the public part (base64 Ed25519) of the signing key the device made for
+    /// this staff member; the server registers it with the sign-in (ADR 0014).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +72,10 @@ pub struct LoginResponse {
     /// can never get it again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_kek: Option<String>,
+    /// The id of the signing key the request registered (`LoginRequest::signing_key`); absent
+    /// when none was sent or the account may not sign on that device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_key_id: Option<String>,
 }
 
 /// `POST /auth/refresh`, `POST /auth/logout`
@@ -205,6 +213,15 @@ pub struct AuditEntry {
     pub entity_id: Option<Uuid>,
     #[serde(default)]
     pub patient_id: Option<Uuid>,
+    /// The signature of `user_id`'s staff member (`signing.rs`); a failed sign-in, which nobody
+    /// could sign, carries none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<crate::signing::Signature>,
+    /// Set by the server, never sent by a device: whether `user_id` signed this entry. An entry
+    /// naming a user without their signature is kept (an audit trail loses nothing) but shown
+    /// as unverified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
 }
 
 /// `GET /admin/patients/{id}/access`

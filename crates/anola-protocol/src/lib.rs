@@ -18,6 +18,7 @@ pub mod patient;
 pub mod plan;
 pub mod provider;
 pub mod record;
+pub mod signing;
 pub mod totp;
 pub mod validate;
 pub mod wire;

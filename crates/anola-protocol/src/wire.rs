@@ -109,6 +109,10 @@ pub struct Mutation {
     /// role (as of the change's time) as well as the device's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub author: Option<Uuid>,
+    /// The author's signature over the rest of the mutation (`signing.rs`). Required whenever
+    /// `author` is set; a kiosk's unauthored writes carry none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<crate::signing::Signature>,
 }
 
 /// A mutation's fields, parsed for its entity.
@@ -197,8 +201,15 @@ impl Mutation {
 
     /// A digest of the mutation's content, to tell a retry (same id, same content) from a client
     /// bug that reuses an id for different content.
+    ///
+    /// The signature is left out: it proves who wrote the change but is not the change, and a
+    /// write queued before its author could sign (an upgrade) may be retried signed.
     pub fn digest(&self) -> String {
-        let bytes = serde_json::to_vec(self).expect("mutations serialize");
+        let unsigned = Mutation {
+            signature: None,
+            ..self.clone()
+        };
+        let bytes = serde_json::to_vec(&unsigned).expect("mutations serialize");
         let d = Sha256::digest(bytes);
         d.iter().map(|b| format!("{b:02x}")).collect()
     }

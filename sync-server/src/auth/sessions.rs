@@ -7,10 +7,10 @@ use super::devices::{self, DeviceKey};
 use super::token::{Claims, TokenKey};
 use super::users::session_user;
 use super::{now_ms, password, random_bytes, rfc3339, sha256_hex, AuthError, LOCK_MS, MAX_FAILURES, REFRESH_TTL_MS};
-use crate::store::accounts::{AccountStore, RefreshRecord, UserFact, UserRecord};
+use crate::store::accounts::{AccountStore, RefreshRecord, SigningKeyRecord, UserFact, UserRecord};
 use crate::store::Inserted;
 use anola_protocol::auth::{LoginRequest, LoginResponse, TokenPair, TotpSetup};
-use anola_protocol::{totp, ErrorCode};
+use anola_protocol::{signing, totp, ErrorCode};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use uuid::Uuid;
@@ -98,7 +98,58 @@ pub async fn login<S: AccountStore>(
     }
     store.clear_login_failures(user.id).await?;
     let device_kek = device_kek_for(store, &user, device).await?;
-    issue(store, key, &user, Uuid::new_v4(), user.totp_enabled, device, device_kek).await
+    let signing_key_id = match (&req.signing_key, device) {
+        (Some(public), Some(dk)) if device_kek.is_some() && user.role.is_some() => {
+            Some(register_signing_key(store, &user, &dk.device_id, public, now).await?)
+        }
+        (Some(_), _) => {
+            return Err(AuthError::field(
+                ErrorCode::InvalidRequest,
+                "signing_key",
+                "a signing key is registered only by clinic staff signing in on an enrolled device of their clinic",
+            ))
+        }
+        (None, _) => None,
+    };
+    let mut resp = issue(store, key, &user, Uuid::new_v4(), user.totp_enabled, device, device_kek).await?;
+    resp.signing_key_id = signing_key_id;
+    Ok(resp)
+}
+
+/// Registers the public part of a signing key a device made for `user` (ADR 0014). Idempotent: a
+/// retried sign-in registers the same key again.
+async fn register_signing_key<S: AccountStore>(
+    store: &S,
+    user: &UserRecord,
+    device_id: &str,
+    public_b64: &str,
+    now: i64,
+) -> Result<String, AuthError> {
+    let Some(public) = signing::public_key_from_b64(public_b64) else {
+        return Err(AuthError::field(
+            ErrorCode::InvalidRequest,
+            "signing_key",
+            "signing_key must be a base64 Ed25519 public key (32 bytes)",
+        ));
+    };
+    let record = SigningKeyRecord {
+        key_id: signing::key_id(&public),
+        user_id: user.id,
+        device_id: device_id.to_owned(),
+        public_key: signing::public_key_b64(&public),
+        created_at: now,
+    };
+    if store.insert_signing_key(&record).await? == Inserted::Taken {
+        let stored = store.signing_key(&record.key_id).await?;
+        if !stored.is_some_and(|s| s.user_id == record.user_id && s.device_id == record.device_id && s.public_key == record.public_key) {
+            return Err(AuthError::field(
+                ErrorCode::AlreadyExists,
+                "signing_key",
+                "this signing key is registered to another staff member or device; make a new one",
+            ));
+        }
+    }
+    Ok(record.key_id)
 }
 
 /// The device's key-encryption secret, for staff of the device's clinic on a valid device.
@@ -154,6 +205,7 @@ async fn issue<S: AccountStore>(
         // Staff without admin rights need no second factor; administrators do.
         mfa: mfa || !admin,
         device_kek,
+        signing_key_id: None,
     })
 }
 

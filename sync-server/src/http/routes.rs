@@ -4,6 +4,7 @@ use super::error::ApiError;
 use super::extract::JsonBody;
 use super::guard::DeviceSession;
 use crate::auth::token::TokenKey;
+use crate::store::accounts::{SigningKeyRecord, UserRecord};
 use crate::store::Store;
 use crate::sync::clock::ServerClock;
 use crate::sync::{assignment, authorize, fetch, pull, push, validate};
@@ -16,6 +17,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -204,8 +206,11 @@ async fn push_handler<S: Store>(
         let mut ids: Vec<uuid::Uuid> = req.mutations.iter().filter_map(|m| m.author).collect();
         ids.sort_unstable();
         ids.dedup();
-        let authors = state.store.users_by_ids(&ids).await?.into_iter().map(|u| (u.id, u)).collect();
-        let mut refused = authorize::push(&session.device, &req, &authors);
+        let key_ids = authorize::key_ids(&req);
+        let (authors, keys) = tokio::try_join!(state.store.users_by_ids(&ids), state.store.signing_keys(&key_ids))?;
+        let authors: HashMap<uuid::Uuid, UserRecord> = authors.into_iter().map(|u| (u.id, u)).collect();
+        let keys: HashMap<String, SigningKeyRecord> = keys.into_iter().map(|k| (k.key_id.clone(), k)).collect();
+        let mut refused = authorize::push(&session.device, &req, &authors, &keys);
         if refused.is_empty() {
             refused = assignment::check(state.store.as_ref(), &session.device, &req).await?;
         }
@@ -216,8 +221,11 @@ async fn push_handler<S: Store>(
             return Err(ApiError(body));
         }
         validate::audit(&req)?;
-        state.store.insert_audit(&req.audit, &req.clinic_id).await?;
-        let results = push::apply(state.store.as_ref(), &state.clock, &req).await?;
+        let mut audit = req.audit.clone();
+        authorize::verify_audit(&session.device, &mut audit, &keys);
+        state.store.insert_audit(&audit, &req.clinic_id).await?;
+        let names = authors.into_values().map(|u| (u.id, u.display_name)).collect();
+        let results = push::apply_signed(state.store.as_ref(), &state.clock, &req, &names).await?;
         Ok(Json(PushResponse {
             protocol_version: PROTOCOL_VERSION,
             results,

@@ -121,6 +121,19 @@ pub struct DeviceRecord {
     pub revoked_at: Option<Millis>,
 }
 
+/// A staff member's signing key made on one device (ADR 0014). Written once, at the online sign-in
+/// that registered it; it is revoked by disabling the account or revoking the device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SigningKeyRecord {
+    /// `anola_protocol::signing::key_id` of the public key.
+    pub key_id: String,
+    pub user_id: Uuid,
+    pub device_id: String,
+    /// The Ed25519 public key, base64.
+    pub public_key: String,
+    pub created_at: Millis,
+}
+
 /// Millisecond instants before which each kind of account document is dead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PruneCutoffs {
@@ -169,6 +182,19 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn devices_of_clinic(&self, clinic_id: &str) -> Result<Vec<DeviceRecord>, StoreError>;
     /// Idempotent: the first revocation time stays.
     async fn revoke_device(&self, device_id: &str, at: Millis) -> Result<(), StoreError>;
+
+    /// Registers a signing key; `Taken` when its id is registered already (compare the stored one).
+    async fn insert_signing_key(&self, k: &SigningKeyRecord) -> Result<Inserted, StoreError>;
+    async fn signing_key(&self, key_id: &str) -> Result<Option<SigningKeyRecord>, StoreError>;
+    /// The registered keys among `ids` (one point read each).
+    async fn signing_keys(&self, ids: &[String]) -> Result<Vec<SigningKeyRecord>, StoreError> {
+        let found = futures::future::join_all(ids.iter().map(|id| self.signing_key(id))).await;
+        let mut out = Vec::with_capacity(ids.len());
+        for k in found {
+            out.extend(k?);
+        }
+        Ok(out)
+    }
 
     /// Stores audit entries once each (by id).
     async fn insert_audit(&self, entries: &[AuditEntry], clinic_id: &str) -> Result<(), StoreError>;

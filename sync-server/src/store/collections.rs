@@ -34,6 +34,7 @@ pub(crate) const FIXED: &[&str] = &[
     "enrolment_used",
     "devices",
     "device_revocations",
+    "signing_keys",
     "audit",
     "server_secrets",
     "card_keys",

@@ -6,7 +6,7 @@
 //! It keeps the same observable rules as `MongoStore`: unique keys answer `Taken`, the change log
 //! is dense per clinic, claims have generations and release markers, secrets are first-writer-wins.
 
-use super::accounts::{DeviceRecord, EnrolmentRecord, Millis, RefreshRecord, UserRecord};
+use super::accounts::{DeviceRecord, EnrolmentRecord, Millis, RefreshRecord, SigningKeyRecord, UserRecord};
 use super::cards::{CardKeyRecord, CardRecord};
 use super::{Accepted, ChangeEntry, Claim, Inserted, PendingRules, Store, StoreError, Version};
 use anola_protocol::auth::AuditEntry;
@@ -44,6 +44,7 @@ pub(super) struct State {
     pub enrolments_spent: HashSet<String>,
     pub devices: HashMap<String, DeviceRecord>,
     pub device_revocations: HashMap<String, Millis>,
+    pub signing_keys: HashMap<String, SigningKeyRecord>,
     pub audit: Vec<(String, AuditEntry)>,
     pub secrets: HashMap<String, Vec<u8>>,
     pub card_keys: BTreeMap<String, CardKeyRecord>,

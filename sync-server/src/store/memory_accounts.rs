@@ -1,6 +1,8 @@
 //! `AccountStore` and `CardStore` in memory (see `memory.rs`).
 
-use super::accounts::{AccountStore, DeviceRecord, EnrolmentRecord, Millis, PruneCutoffs, RefreshRecord, UserFact, UserRecord};
+use super::accounts::{
+    AccountStore, DeviceRecord, EnrolmentRecord, Millis, PruneCutoffs, RefreshRecord, SigningKeyRecord, UserFact, UserRecord,
+};
 use super::cards::{CardKeyRecord, CardRecord, CardStore};
 use super::memory::{now_ms, MemoryStore};
 use super::{Inserted, StoreError};
@@ -134,6 +136,18 @@ impl AccountStore for MemoryStore {
                 d
             })
         }))
+    }
+
+    async fn insert_signing_key(&self, k: &SigningKeyRecord) -> Result<Inserted, StoreError> {
+        Ok(self.with(|s| {
+            let new = !s.signing_keys.contains_key(&k.key_id);
+            s.signing_keys.entry(k.key_id.clone()).or_insert_with(|| k.clone());
+            inserted(new)
+        }))
+    }
+
+    async fn signing_key(&self, key_id: &str) -> Result<Option<SigningKeyRecord>, StoreError> {
+        Ok(self.with(|s| s.signing_keys.get(key_id).cloned()))
     }
 
     async fn devices_of_clinic(&self, clinic_id: &str) -> Result<Vec<DeviceRecord>, StoreError> {

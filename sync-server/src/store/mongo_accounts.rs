@@ -5,7 +5,7 @@
 //! (family id), `enrolment_codes` / `enrolment_used` (code hash), `devices` / `device_revocations`
 //! (device id), `audit` (entry id), `server_secrets` (`token`).
 
-use super::accounts::{AccountStore, DeviceRecord, EnrolmentRecord, Millis, RefreshRecord, UserFact, UserRecord};
+use super::accounts::{AccountStore, DeviceRecord, EnrolmentRecord, Millis, RefreshRecord, SigningKeyRecord, UserFact, UserRecord};
 use super::mongo::{from_bson, to_bson, unavailable, MongoStore};
 use super::{Inserted, StoreError};
 use anola_protocol::auth::AuditEntry;
@@ -329,6 +329,15 @@ impl AccountStore for MongoStore {
             rec.revoked_at = r.get_i64("at").ok();
         }
         Ok(Some(rec))
+    }
+
+    async fn insert_signing_key(&self, k: &SigningKeyRecord) -> Result<Inserted, StoreError> {
+        // Public keys only: nothing here is secret, so nothing is sealed.
+        self.insert_once("signing_keys", record_doc(&k.key_id, k)?).await
+    }
+
+    async fn signing_key(&self, key_id: &str) -> Result<Option<SigningKeyRecord>, StoreError> {
+        self.find_by_id("signing_keys", key_id).await?.map(from_doc).transpose()
     }
 
     async fn devices_of_clinic(&self, clinic_id: &str) -> Result<Vec<DeviceRecord>, StoreError> {

@@ -1,8 +1,10 @@
 //! What an authenticated device and the staff named on its writes may push and pull. Pure: the
 //! caller has read the device, the signed-in user and the authors (docs/security.md).
 
-use crate::store::accounts::{DeviceRecord, UserRecord};
+use crate::store::accounts::{DeviceRecord, SigningKeyRecord, UserRecord};
 use anola_protocol::access::{first_forbidden, project};
+use anola_protocol::auth::AuditEntry;
+use anola_protocol::signing::{self, SignatureError};
 use anola_protocol::wire::{ChangeRecord, EntityKind, Op};
 use anola_protocol::{ErrorBody, ErrorCode, FieldError, PushRequest};
 use std::collections::HashMap;
@@ -37,11 +39,80 @@ pub fn pull_scope(device: &DeviceRecord, requested: Option<&str>) -> Result<Opti
     }
 }
 
+/// The signing keys a push's mutations and audit entries name, to read before `push`.
+pub fn key_ids(req: &PushRequest) -> Vec<String> {
+    let mut ids: Vec<String> = req
+        .mutations
+        .iter()
+        .filter_map(|m| m.signature.as_ref())
+        .chain(req.audit.iter().filter_map(|e| e.signature.as_ref()))
+        .map(|s| s.key.clone())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// Why a mutation's authorship does not hold, if it does not: it must be signed by a key its
+/// author registered on this device (ADR 0014), and the key must not be revoked (the account
+/// disabled) before the change was made.
+fn authorship(
+    device: &DeviceRecord,
+    m: &anola_protocol::Mutation,
+    author: &UserRecord,
+    keys: &HashMap<String, SigningKeyRecord>,
+) -> Result<(), (&'static str, String)> {
+    let Some(sig) = &m.signature else {
+        return Err((SignatureError::Missing.code(), "the change is not signed by its author".into()));
+    };
+    let Some(key) = keys.get(&sig.key) else {
+        return Err(("signing_key_unknown", "the change is signed with a key the server does not know".into()));
+    };
+    if key.user_id != author.id {
+        return Err((SignatureError::Invalid.code(), "the change is signed with another staff member's key".into()));
+    }
+    if key.device_id != device.device_id {
+        return Err((SignatureError::Invalid.code(), "the change is signed with a key made on another device".into()));
+    }
+    let public = signing::public_key_from_b64(&key.public_key).ok_or((SignatureError::Invalid.code(), "the signing key is malformed".to_owned()))?;
+    signing::verify_mutation(&public, m).map_err(|e| (e.code(), e.to_string()))?;
+    if author.disabled_at.is_some_and(|at| at <= m.hlc.wall_ms as i64) {
+        return Err((
+            "signing_key_revoked",
+            "the author's account was disabled before this change, which revoked their signing keys".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Marks each audit entry `verified` when the staff member it names signed it with a key they
+/// registered on this device. Unverified entries are kept: an audit trail must not lose entries,
+/// but it must not vouch for them either.
+pub fn verify_audit(device: &DeviceRecord, entries: &mut [AuditEntry], keys: &HashMap<String, SigningKeyRecord>) {
+    for e in entries {
+        e.verified = e.user_id.map(|user| {
+            let Some(key) = e.signature.as_ref().and_then(|s| keys.get(&s.key)) else {
+                return false;
+            };
+            key.user_id == user
+                && key.device_id == device.device_id
+                && signing::public_key_from_b64(&key.public_key).is_some_and(|p| signing::verify_audit(&p, e).is_ok())
+        });
+    }
+}
+
 /// Every mutation the device's role or its author's role does not allow, as field errors.
-/// Writes need a signed-in author on staff devices; a kiosk writes on the patient's behalf.
-pub fn push(device: &DeviceRecord, req: &PushRequest, authors: &HashMap<Uuid, UserRecord>) -> Vec<FieldError> {
+/// Writes need a signed-in author on staff devices, who signed them; a kiosk writes on the
+/// patient's behalf.
+pub fn push(
+    device: &DeviceRecord,
+    req: &PushRequest,
+    authors: &HashMap<Uuid, UserRecord>,
+    keys: &HashMap<String, SigningKeyRecord>,
+) -> Vec<FieldError> {
     let mut errors = Vec::new();
     for (i, m) in req.mutations.iter().enumerate() {
+        let mut signed = Ok(());
         let mut refuse = |field: String, message: String| errors.push(refusal(i, field, message));
         let whole = matches!(m.op, Op::Create | Op::Delete) || m.entity == EntityKind::MedicalRecord;
         let fields: Vec<&str> = m
@@ -60,15 +131,14 @@ pub fn push(device: &DeviceRecord, req: &PushRequest, authors: &HashMap<Uuid, Us
                     format!("mutations[{i}].author"),
                     "the author is not an account of this clinic".into(),
                 ),
-                Some(u) if u.disabled_at.is_some_and(|at| at <= m.hlc.wall_ms as i64) => refuse(
-                    format!("mutations[{i}].author"),
-                    "the author's account was disabled before this change".into(),
-                ),
-                Some(u) => match u.role {
-                    Some(r) => roles.push(("author", r)),
-                    None if u.platform_admin => {}
-                    None => refuse(format!("mutations[{i}].author"), "the author has no clinic role".into()),
-                },
+                Some(u) => {
+                    signed = authorship(device, m, u, keys);
+                    match u.role {
+                        Some(r) => roles.push(("author", r)),
+                        None if u.platform_admin => {}
+                        None => refuse(format!("mutations[{i}].author"), "the author has no clinic role".into()),
+                    }
+                }
             },
             None if device.role != anola_protocol::Role::Kiosk => refuse(
                 format!("mutations[{i}].author"),
@@ -88,6 +158,14 @@ pub fn push(device: &DeviceRecord, req: &PushRequest, authors: &HashMap<Uuid, Us
                 refuse(field, format!("the {who}'s role ({}) may not write {what}", role.as_str()));
                 break;
             }
+        }
+        if let Err((code, message)) = signed {
+            errors.push(FieldError {
+                field: format!("mutations[{i}].signature"),
+                code: code.into(),
+                message,
+                mutation_index: Some(i),
+            });
         }
     }
     errors

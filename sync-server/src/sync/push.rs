@@ -19,7 +19,7 @@ use crate::faults::Point;
 use crate::store::{Accepted, Store, StoreError, Version};
 use anola_protocol::wire::{EntityKind, Op, TypedFields};
 use anola_protocol::{Mutation, MutationResult, MutationStatus, PushRequest, RecordFields};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
 fn result(m: &Mutation, status: MutationStatus, code: Option<&str>, message: Option<String>) -> MutationResult {
@@ -45,6 +45,18 @@ fn applied(m: &Mutation, fresh: bool, changed: bool) -> MutationResult {
 }
 
 pub async fn apply<S: Store>(store: &S, clock: &ServerClock, req: &PushRequest) -> Result<Vec<MutationResult>, StoreError> {
+    apply_signed(store, clock, req, &HashMap::new()).await
+}
+
+/// `apply` for a push whose authorship was verified: `authors` maps each signing author to their
+/// account's display name, which becomes a medical record's `author` (the device's text is not
+/// trusted).
+pub async fn apply_signed<S: Store>(
+    store: &S,
+    clock: &ServerClock,
+    req: &PushRequest,
+    authors: &HashMap<Uuid, String>,
+) -> Result<Vec<MutationResult>, StoreError> {
     // 1. The gate. `fresh` is false when an earlier request accepted a mutation but may not have
     //    finished it: the merge then tells whether anything was still missing.
     let t0 = std::time::Instant::now();
@@ -121,7 +133,12 @@ pub async fn apply<S: Store>(store: &S, clock: &ServerClock, req: &PushRequest) 
             .typed()
             .map_err(|(_, e)| StoreError::Corrupt(format!("validated mutation failed to parse: {e}")))?;
         match typed {
-            TypedFields::MedicalRecord(fields) => record_docs.push((*i, *fresh, fields)),
+            TypedFields::MedicalRecord(mut fields) => {
+                if let Some(name) = m.author.and_then(|a| authors.get(&a)) {
+                    fields.author = name.clone();
+                }
+                record_docs.push((*i, *fresh, fields))
+            }
             TypedFields::Patient(_) | TypedFields::Appointment(_) => {
                 let old = batch.head(m.entity, m.entity_id).await?;
                 if old

@@ -41,7 +41,16 @@ pub async fn append_all<S: Store>(
             let stored = batch.store.get_doc(EntityKind::MedicalRecord, version.id).await?;
             let same = stored
                 .and_then(|s| serde_json::from_value::<MedicalRecordVersion>(s).ok())
-                .is_some_and(|s| s.hlc == version.hlc && s.fields == version.fields);
+                // The author's name comes from the account and may have changed since a first
+                // attempt; the signed author id and everything else must match.
+                .is_some_and(|s| {
+                    s.hlc == version.hlc
+                        && s.fields
+                            == RecordFields {
+                                author: s.fields.author.clone(),
+                                ..version.fields.clone()
+                            }
+                });
             if !same {
                 out.push(RecordOutcome::Immutable);
                 continue;

@@ -465,9 +465,12 @@ where
                 device_id: dev.device_id.clone(),
                 clinic_id: CLINIC.to_owned(),
                 mutations: (start..end)
-                    .map(|i| Mutation {
-                        author: Some(dev.user_id),
-                        ..make(i)
+                    .map(|i| {
+                        dev.signed(Mutation {
+                            author: Some(dev.user_id),
+                            signature: None,
+                            ..make(i)
+                        })
                     })
                     .collect(),
                 audit: Vec::new(),
@@ -1245,10 +1248,11 @@ async fn run(cfg: Config) -> Result<(), String> {
                 .map(|i| {
                     let j = (k + 1) * n + i;
                     let p = (j * 7_919 + 13) % cfg.patients;
-                    Mutation {
+                    other.signed(Mutation {
                         author: Some(other.user_id),
+                        signature: None,
                         ..g.patient_update(p, j, "crash")
-                    }
+                    })
                 })
                 .collect();
             let req = PushRequest {

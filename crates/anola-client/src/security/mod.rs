@@ -64,6 +64,12 @@ impl std::fmt::Debug for DataKey {
     }
 }
 
+/// A new signing key for a staff member on this device (ADR 0014).
+pub fn new_staff_key() -> anola_protocol::signing::StaffKey {
+    let seed = zeroize::Zeroizing::new(random_bytes::<32>());
+    anola_protocol::signing::StaffKey::from_seed(&seed)
+}
+
 /// Random bytes for salts, nonces and keys.
 pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     let mut b = [0u8; N];

@@ -11,27 +11,30 @@
 
 use super::kdf::KdfParams;
 use super::wrap::{unwrap, wrap, UnwrapError, Wrapped};
+use anola_protocol::signing::StaffKey;
 use super::DataKey;
 
 /// Wrong PINs before the in-memory key is dropped.
 pub const MAX_PIN_FAILURES: u32 = 5;
 const PIN_AAD: &[u8] = b"anola/replica-key/pin/v1";
+const PIN_SIGNING_AAD: &[u8] = b"anola/signing-key/pin/v1";
 
 /// Whether `pin` is 4 to 8 ASCII digits.
 pub fn valid_pin(pin: &str) -> bool {
     (4..=8).contains(&pin.len()) && pin.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// The data key wrapped under a PIN-derived key, held in memory.
+/// The data key (and the staff member's signing key) wrapped under a PIN-derived key, held in memory.
 pub struct PinSlot {
     kdf: KdfParams,
     wrapped: Wrapped,
+    signing: Option<Wrapped>,
     failures: u32,
 }
 
 #[derive(Debug)]
 pub enum PinOutcome {
-    Unlocked(DataKey),
+    Unlocked(DataKey, Option<StaffKey>),
     /// Wrong PIN; this many tries remain.
     Wrong {
         remaining: u32,
@@ -42,7 +45,7 @@ pub enum PinOutcome {
 
 impl PinSlot {
     /// `None` when the PIN is not 4–8 digits.
-    pub fn new(pin: &str, key: &DataKey) -> Option<PinSlot> {
+    pub fn new(pin: &str, key: &DataKey, signer: Option<&StaffKey>) -> Option<PinSlot> {
         if !valid_pin(pin) {
             return None;
         }
@@ -50,6 +53,7 @@ impl PinSlot {
         let kek = kdf.derive(pin.as_bytes()).ok()?;
         Some(PinSlot {
             wrapped: wrap(&kek, key, PIN_AAD),
+            signing: signer.map(|s| wrap(&kek, &DataKey::from_bytes(*s.seed()), PIN_SIGNING_AAD)),
             kdf,
             failures: 0,
         })
@@ -63,11 +67,18 @@ impl PinSlot {
             .kdf
             .derive(pin.as_bytes())
             .map_err(|_| UnwrapError::Malformed)
-            .and_then(|kek| unwrap(&kek, &self.wrapped, PIN_AAD));
+            .and_then(|kek| {
+                let key = unwrap(&kek, &self.wrapped, PIN_AAD)?;
+                let signer = match &self.signing {
+                    Some(w) => Some(StaffKey::from_seed(unwrap(&kek, w, PIN_SIGNING_AAD)?.as_bytes())),
+                    None => None,
+                };
+                Ok((key, signer))
+            });
         match result {
-            Ok(k) => {
+            Ok((k, signer)) => {
                 self.failures = 0;
-                PinOutcome::Unlocked(k)
+                PinOutcome::Unlocked(k, signer)
             }
             Err(_) => {
                 self.failures += 1;
@@ -92,8 +103,9 @@ mod tests {
         assert!(valid_pin("1234") && valid_pin("12345678"));
         assert!(!valid_pin("123") && !valid_pin("123456789") && !valid_pin("12a4"));
         let key = DataKey::random();
-        let mut slot = PinSlot::new("2468", &key).unwrap();
-        assert!(matches!(slot.try_unlock("2468"), PinOutcome::Unlocked(k) if k == key));
+        let signer = StaffKey::from_seed(&[3; 32]);
+        let mut slot = PinSlot::new("2468", &key, Some(&signer)).unwrap();
+        assert!(matches!(slot.try_unlock("2468"), PinOutcome::Unlocked(k, Some(s)) if k == key && s == signer));
         for i in 1..MAX_PIN_FAILURES {
             assert!(matches!(slot.try_unlock("0000"), PinOutcome::Wrong { remaining } if remaining == MAX_PIN_FAILURES - i));
         }

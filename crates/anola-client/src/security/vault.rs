@@ -18,6 +18,7 @@ use super::wrap::{unwrap, wrap, UnwrapError, Wrapped};
 use super::DataKey;
 use anola_protocol::access::Role;
 use anola_protocol::auth::{AuditEntry, SessionUser};
+use anola_protocol::signing::{self, StaffKey};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -59,6 +60,12 @@ pub struct UserEntry {
     pub kdf: KdfParams,
     /// The data key under Argon2id(password).
     pub wrapped_key: Wrapped,
+    /// This staff member's signing key on this device (ADR 0014): its public part in the clear
+    /// (base64), its private part under the same Argon2id(password) key as the data key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_public: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_key: Option<Wrapped>,
     /// Consecutive failed offline (or refused online) sign-ins.
     #[serde(default)]
     pub failed_attempts: u32,
@@ -69,7 +76,8 @@ pub struct UserEntry {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PasswordCheck {
-    Ok(DataKey),
+    /// The data key, and the staff member's signing key when they have one on this device.
+    Ok(DataKey, Option<StaffKey>),
     Wrong {
         attempts_left: u32,
     },
@@ -83,6 +91,25 @@ fn user_aad(device_id: &str, user_id: Uuid) -> Vec<u8> {
     format!("anola/replica-key/user/v1/{device_id}/{user_id}").into_bytes()
 }
 
+fn signing_aad(device_id: &str, user_id: Uuid) -> Vec<u8> {
+    format!("anola/signing-key/user/v1/{device_id}/{user_id}").into_bytes()
+}
+
+/// A password-derived key with the parameters that derived it: what a vault entry is wrapped under.
+pub struct PasswordKey {
+    pub kdf: KdfParams,
+    pub kek: zeroize::Zeroizing<[u8; 32]>,
+}
+
+impl PasswordKey {
+    /// A fresh salt and the current parameters.
+    pub fn derive_new(password: &str) -> Result<PasswordKey, super::kdf::KdfError> {
+        let kdf = KdfParams::new_random();
+        let kek = kdf.derive(password.as_bytes())?;
+        Ok(PasswordKey { kdf, kek })
+    }
+}
+
 fn device_aad(device_id: &str) -> Vec<u8> {
     format!("anola/replica-key/device/v1/{device_id}").into_bytes()
 }
@@ -90,15 +117,42 @@ fn device_aad(device_id: &str) -> Vec<u8> {
 impl UserEntry {
     /// Wraps `key` for `user` under their password (fresh salt, current parameters).
     pub fn new(device_id: &str, user: SessionUser, password: &str, key: &DataKey) -> Result<UserEntry, super::kdf::KdfError> {
-        let kdf = KdfParams::new_random();
-        let kek = kdf.derive(password.as_bytes())?;
-        Ok(UserEntry {
-            wrapped_key: wrap(&kek, key, &user_aad(device_id, user.id)),
+        Ok(Self::wrapped(device_id, user, PasswordKey::derive_new(password)?, key, None))
+    }
+
+    /// Wraps `key` and `signer` for `user` under an already derived password key.
+    pub fn wrapped(device_id: &str, user: SessionUser, pk: PasswordKey, key: &DataKey, signer: Option<&StaffKey>) -> UserEntry {
+        let (signing_public, signing_key) = match signer {
+            Some(s) => (
+                Some(signing::public_key_b64(&s.public())),
+                Some(wrap(&pk.kek, &DataKey::from_bytes(*s.seed()), &signing_aad(device_id, user.id))),
+            ),
+            None => (None, None),
+        };
+        UserEntry {
+            wrapped_key: wrap(&pk.kek, key, &user_aad(device_id, user.id)),
+            signing_public,
+            signing_key,
             user,
-            kdf,
+            kdf: pk.kdf,
             failed_attempts: 0,
             locked_until: None,
-        })
+        }
+    }
+
+    /// With the right password: the password key this entry is wrapped under and the signing key
+    /// it holds. Counts nothing (the server decides an online sign-in).
+    pub fn open_signing_key(&self, device_id: &str, password: &str) -> Option<(PasswordKey, StaffKey)> {
+        let wrapped = self.signing_key.as_ref()?;
+        let kek = self.kdf.derive(password.as_bytes()).ok()?;
+        let seed = unwrap(&kek, wrapped, &signing_aad(device_id, self.user.id)).ok()?;
+        Some((
+            PasswordKey {
+                kdf: self.kdf.clone(),
+                kek,
+            },
+            StaffKey::from_seed(seed.as_bytes()),
+        ))
     }
 
     /// The lockout end, if one is in force at `now` (unix seconds).
@@ -136,11 +190,18 @@ impl UserEntry {
             .kdf
             .derive(password.as_bytes())
             .map_err(|_| UnwrapError::Malformed)
-            .and_then(|kek| unwrap(&kek, &self.wrapped_key, &user_aad(device_id, self.user.id)));
+            .and_then(|kek| {
+                let key = unwrap(&kek, &self.wrapped_key, &user_aad(device_id, self.user.id))?;
+                let signer = match &self.signing_key {
+                    Some(w) => Some(StaffKey::from_seed(unwrap(&kek, w, &signing_aad(device_id, self.user.id))?.as_bytes())),
+                    None => None,
+                };
+                Ok((key, signer))
+            });
         match result {
-            Ok(k) => {
+            Ok((k, signer)) => {
                 self.record_success();
-                PasswordCheck::Ok(k)
+                PasswordCheck::Ok(k, signer)
             }
             Err(_) => match self.record_failure(now) {
                 Some(until) => PasswordCheck::Locked { until },
@@ -257,6 +318,10 @@ impl Vault {
         unwrap(device_kek, w, &device_aad(id))
     }
 
+    pub fn user(&self, username: &str) -> Option<&UserEntry> {
+        self.users.iter().find(|u| u.user.username.eq_ignore_ascii_case(username))
+    }
+
     pub fn user_mut(&mut self, username: &str) -> Option<&mut UserEntry> {
         self.users.iter_mut().find(|u| u.user.username.eq_ignore_ascii_case(username))
     }
@@ -306,7 +371,7 @@ pub(crate) mod tests {
     fn password_unwraps_and_wrong_password_fails() {
         let key = DataKey::random();
         let mut e = UserEntry::new("dev1", user("amina", Role::Clinician), "correct horse", &key).unwrap();
-        assert_eq!(e.check_password("dev1", "correct horse", 0), PasswordCheck::Ok(key.clone()));
+        assert_eq!(e.check_password("dev1", "correct horse", 0), PasswordCheck::Ok(key.clone(), None));
         assert_eq!(e.check_password("dev1", "wrong", 0), PasswordCheck::Wrong { attempts_left: 4 });
         // Bound to the device: the same entry copied into another device's vault does not open.
         assert!(matches!(e.check_password("dev2", "correct horse", 0), PasswordCheck::Wrong { .. }));
@@ -329,7 +394,7 @@ pub(crate) mod tests {
         assert_eq!(e.check_password("dev1", "pw-right", t0 + 60), PasswordCheck::Locked { until });
         assert_eq!(e.check_password("dev1", "pw-right", until - 1), PasswordCheck::Locked { until });
         // Expired: the right password works and the counter is reset.
-        assert_eq!(e.check_password("dev1", "pw-right", until), PasswordCheck::Ok(key));
+        assert_eq!(e.check_password("dev1", "pw-right", until), PasswordCheck::Ok(key, None));
         assert_eq!(e.failed_attempts, 0);
         assert_eq!(e.locked_until, None);
     }
@@ -341,7 +406,7 @@ pub(crate) mod tests {
         for _ in 0..4 {
             e.check_password("d", "x", 0);
         }
-        assert!(matches!(e.check_password("d", "pw", 0), PasswordCheck::Ok(_)));
+        assert!(matches!(e.check_password("d", "pw", 0), PasswordCheck::Ok(..)));
         assert_eq!(e.check_password("d", "x", 0), PasswordCheck::Wrong { attempts_left: 4 });
     }
 

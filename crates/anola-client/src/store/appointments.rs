@@ -50,6 +50,7 @@ impl LocalStore {
         }
         let device = self.device_id().to_owned();
         let author = self.author();
+        let signer = self.signing_key().cloned();
         let tx = self.conn_mut().transaction()?;
         if op == Op::Create {
             let patient = fields.patient_id.flatten().map(|p| p.to_string()).unwrap_or_default();
@@ -77,6 +78,7 @@ impl LocalStore {
             &tx,
             &device,
             author,
+            signer.as_ref(),
             EntityKind::Appointment,
             id,
             op,

@@ -42,14 +42,16 @@ pub fn entry(
         entity,
         entity_id,
         patient_id,
+        signature: None,
+        verified: None,
     }
 }
 
 /// Inserts an entry (idempotent by id) inside the caller's transaction.
 pub(crate) fn insert(tx: &Connection, e: &AuditEntry) -> Result<(), ClientError> {
     tx.execute(
-        "INSERT OR IGNORE INTO audit_log(id, at, user_id, device_id, action, entity, entity_id, patient_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT OR IGNORE INTO audit_log(id, at, user_id, device_id, action, entity, entity_id, patient_id, signature)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             e.id.to_string(),
             e.at,
@@ -59,6 +61,7 @@ pub(crate) fn insert(tx: &Connection, e: &AuditEntry) -> Result<(), ClientError>
             e.entity.map(|k| k.as_str()),
             e.entity_id.map(|u| u.to_string()),
             e.patient_id.map(|u| u.to_string()),
+            e.signature.as_ref().map(serde_json::to_string).transpose()?,
         ],
     )?;
     Ok(())
@@ -76,11 +79,12 @@ fn read_rows(conn: &Connection, sql: &str, arg: &dyn rusqlite::ToSql) -> Result<
             r.get::<_, Option<String>>(5)?,
             r.get::<_, Option<String>>(6)?,
             r.get::<_, Option<String>>(7)?,
+            r.get::<_, Option<String>>(8)?,
         ))
     })?;
     let uuid = |s: Option<String>| s.and_then(|s| s.parse::<Uuid>().ok());
     rows.map(|row| {
-        let (id, at, user, device, action, entity, entity_id, patient) = row?;
+        let (id, at, user, device, action, entity, entity_id, patient, signature) = row?;
         Ok(AuditEntry {
             id: id.parse().map_err(|_| ClientError::Storage {
                 message: "malformed audit entry id".into(),
@@ -92,6 +96,8 @@ fn read_rows(conn: &Connection, sql: &str, arg: &dyn rusqlite::ToSql) -> Result<
             entity: entity.and_then(|e| serde_json::from_value(serde_json::Value::String(e)).ok()),
             entity_id: uuid(entity_id),
             patient_id: uuid(patient),
+            signature: signature.and_then(|s| serde_json::from_str(&s).ok()),
+            verified: None,
         })
     })
     .collect()
@@ -100,7 +106,7 @@ fn read_rows(conn: &Connection, sql: &str, arg: &dyn rusqlite::ToSql) -> Result<
 /// Repeated views of one chart by one person within this window are one entry.
 const VIEW_WINDOW: time::Duration = time::Duration::minutes(5);
 
-const COLUMNS: &str = "id, at, user_id, device_id, action, entity, entity_id, patient_id";
+const COLUMNS: &str = "id, at, user_id, device_id, action, entity, entity_id, patient_id, signature";
 
 impl LocalStore {
     /// Records an entry for the current author on this device.
@@ -114,10 +120,19 @@ impl LocalStore {
         if matches!(action, AuditAction::ViewPatient | AuditAction::ViewRecord) && self.viewed_recently(action, patient_id)? {
             return Ok(());
         }
-        insert(
-            self.conn(),
-            &entry(self.device_id(), self.author(), action, entity, entity_id, patient_id),
-        )
+        let mut e = entry(self.device_id(), self.author(), action, entity, entity_id, patient_id);
+        self.sign_entry(&mut e);
+        insert(self.conn(), &e)
+    }
+
+    /// Signs an entry that names the signed-in staff member, when they have a key here. A failed
+    /// sign-in names an account that did not sign in, so it stays unsigned.
+    fn sign_entry(&self, e: &mut AuditEntry) {
+        if let (Some(author), Some(key)) = (self.author(), self.signing_key()) {
+            if e.user_id == Some(author) && e.signature.is_none() && e.action != AuditAction::SignInFailed {
+                key.sign_audit(e);
+            }
+        }
     }
 
     /// A screen re-reads a chart on every sync tick; one view entry per person, chart and
@@ -141,8 +156,16 @@ impl LocalStore {
 
     /// Stores entries made elsewhere (sign-ins recorded in the vault while the replica was closed).
     pub fn import_audit(&mut self, entries: &[AuditEntry]) -> Result<(), ClientError> {
+        let signed: Vec<AuditEntry> = entries
+            .iter()
+            .map(|e| {
+                let mut e = e.clone();
+                self.sign_entry(&mut e);
+                e
+            })
+            .collect();
         let tx = self.conn_mut().transaction()?;
-        for e in entries {
+        for e in &signed {
             insert(&tx, e)?;
         }
         tx.commit()?;

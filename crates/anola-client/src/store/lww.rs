@@ -6,6 +6,7 @@ use super::{now_ms, tick};
 use crate::error::ClientError;
 use anola_protocol::auth::AuditAction;
 use anola_protocol::plan::visible_state;
+use anola_protocol::signing::StaffKey;
 use anola_protocol::wire::{EntityKind, Op};
 use anola_protocol::{Hlc, LwwState, Mutation};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -62,6 +63,7 @@ pub(crate) fn enqueue(
     tx: &Transaction,
     device: &str,
     author: Option<Uuid>,
+    signer: Option<&StaffKey>,
     entity: EntityKind,
     id: Uuid,
     op: Op,
@@ -81,7 +83,7 @@ pub(crate) fn enqueue(
     } else {
         BTreeMap::new()
     };
-    let m = Mutation {
+    let mut m = Mutation {
         id: Uuid::now_v7(),
         entity,
         entity_id: id,
@@ -90,7 +92,11 @@ pub(crate) fn enqueue(
         fields,
         base,
         author,
+        signature: None,
     };
+    if let (Some(_), Some(key)) = (author, signer) {
+        key.sign_mutation(&mut m);
+    }
     // The same size limit the server applies: a write too large to travel is refused here.
     if let Some(e) = m.size_error() {
         return Err(ClientError::validation(vec![e]));
@@ -124,9 +130,10 @@ pub(crate) fn enqueue(
                 .and_then(|s| s.parse().ok())
             }),
     };
-    super::audit::insert(
-        tx,
-        &super::audit::entry(device, author, AuditAction::Write, Some(entity), Some(id), patient_id),
-    )?;
+    let mut e = super::audit::entry(device, author, AuditAction::Write, Some(entity), Some(id), patient_id);
+    if let (Some(_), Some(key)) = (author, signer) {
+        key.sign_audit(&mut e);
+    }
+    super::audit::insert(tx, &e)?;
     Ok(m)
 }

@@ -206,6 +206,10 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO patient_sort(rowid, sortkey, deleted)
     SELECT rowid, lower(coalesce(family_name, '')) || char(31) || lower(coalesce(given_name, '')), deleted FROM patients;
     "#,
+    // 10: audit entries carry their author's signature (JSON `Signature`, ADR 0014).
+    r#"
+    ALTER TABLE audit_log ADD COLUMN signature TEXT;
+    "#,
 ];
 
 pub fn latest() -> i64 {

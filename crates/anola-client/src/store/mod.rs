@@ -54,6 +54,16 @@ pub struct LocalStore {
     scope: Scope,
     /// The staff member whose writes these are (stamped on mutations and audit entries).
     author: Option<uuid::Uuid>,
+    /// Their signing key on this device, when they have one (ADR 0014).
+    signer: Option<Signer>,
+}
+
+/// The signed-in staff member's signing key and account name: every write and audit entry they
+/// make is signed with the key, and a record they write names them.
+#[derive(Clone, Debug)]
+pub struct Signer {
+    pub key: anola_protocol::signing::StaffKey,
+    pub display_name: String,
 }
 
 pub(crate) fn now_ms() -> u64 {
@@ -200,6 +210,7 @@ impl LocalStore {
             device_id,
             scope: scope.clone(),
             author: None,
+            signer: None,
         })
     }
 
@@ -222,6 +233,24 @@ impl LocalStore {
 
     pub fn author(&self) -> Option<uuid::Uuid> {
         self.author
+    }
+
+    /// Signs the author's writes and audit entries from now on; also signs the writes they queued
+    /// before they had a key here (made before signatures existed), which the server would refuse.
+    pub fn set_signer(&mut self, signer: Option<Signer>) -> Result<(), ClientError> {
+        self.signer = signer;
+        if let (Some(author), Some(s)) = (self.author, self.signer.clone()) {
+            outbox::sign_unsigned(&mut self.conn, author, &s.key)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn signing_key(&self) -> Option<&anola_protocol::signing::StaffKey> {
+        self.signer.as_ref().map(|s| &s.key)
+    }
+
+    pub(crate) fn signer_name(&self) -> Option<&str> {
+        self.signer.as_ref().map(|s| s.display_name.as_str())
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<String>, ClientError> {

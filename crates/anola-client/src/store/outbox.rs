@@ -5,6 +5,7 @@ use super::records::{set_sync, REFUSED, SYNCED};
 use super::{refresh, LocalStore};
 use crate::error::ClientError;
 use anola_protocol::plan::OutboxAction;
+use anola_protocol::signing::StaffKey;
 use anola_protocol::wire::EntityKind;
 use anola_protocol::Mutation;
 use rusqlite::params;
@@ -21,6 +22,27 @@ pub struct OutboxEntry {
 pub struct OutboxCounts {
     pub pending: u64,
     pub rejected: u64,
+}
+
+/// Signs `author`'s pending writes that carry no signature (queued before they had a key on this
+/// device); signing leaves the mutation's id and content, so a retry stays the same write.
+pub(crate) fn sign_unsigned(conn: &mut rusqlite::Connection, author: Uuid, key: &StaffKey) -> Result<(), ClientError> {
+    let tx = conn.transaction()?;
+    let rows: Vec<(i64, String)> = {
+        let mut stmt = tx.prepare("SELECT seq, body FROM outbox WHERE status = 'pending' AND body NOT LIKE '%\"signature\":%'")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for (seq, body) in rows {
+        let mut m: Mutation = serde_json::from_str(&body)?;
+        if m.author != Some(author) || m.signature.is_some() {
+            continue;
+        }
+        key.sign_mutation(&mut m);
+        tx.execute("UPDATE outbox SET body = ?2 WHERE seq = ?1", params![seq, serde_json::to_string(&m)?])?;
+    }
+    tx.commit()?;
+    Ok(())
 }
 
 impl LocalStore {

@@ -73,6 +73,7 @@ impl LocalStore {
         }
         let device = self.device_id().to_owned();
         let author = self.author();
+        let signer = self.signing_key().cloned();
         let tx = self.conn_mut().transaction()?;
         if op != Op::Create {
             let exists: bool = tx.query_row(
@@ -87,7 +88,7 @@ impl LocalStore {
             }
         }
         let value = serde_json::to_value(&fields)?;
-        enqueue(&tx, &device, author, EntityKind::Patient, id, op, value)?;
+        enqueue(&tx, &device, author, signer.as_ref(), EntityKind::Patient, id, op, value)?;
         let p = refresh_view(&tx, id)?.ok_or_else(|| ClientError::Internal {
             message: "a saved patient has no fields".into(),
         })?;

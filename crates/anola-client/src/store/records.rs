@@ -57,12 +57,18 @@ pub(crate) fn set_sync(tx: &Connection, id: Uuid, sync: i64) -> Result<(), Clien
 impl LocalStore {
     fn write_record(&mut self, version_id: Uuid, mut fields: RecordFields) -> Result<MedicalRecordVersion, ClientError> {
         fields.clinic_id = self.clinic_id().to_owned();
+        // The author is the signed-in staff member, never typed text; the server writes the
+        // account's name again from the signature.
+        if let Some(name) = self.signer_name() {
+            fields.author = name.to_owned();
+        }
         let errors = fields.validate(version_id);
         if !errors.is_empty() {
             return Err(ClientError::validation(errors));
         }
         let device = self.device_id().to_owned();
         let author = self.author();
+        let signer = self.signing_key().cloned();
         let tx = self.conn_mut().transaction()?;
         let known: bool = tx.query_row(
             "SELECT EXISTS(SELECT 1 FROM patients WHERE id = ?1)",
@@ -78,6 +84,7 @@ impl LocalStore {
             &tx,
             &device,
             author,
+            signer.as_ref(),
             EntityKind::MedicalRecord,
             version_id,
             Op::Create,

@@ -24,6 +24,7 @@ pub async fn login(server_url: &str, username: &str, password: &str, totp: Optio
                 username: username.to_owned(),
                 password: password.to_owned(),
                 totp: totp.map(str::to_owned),
+                signing_key: None,
             },
             None,
         )

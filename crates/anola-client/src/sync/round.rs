@@ -186,8 +186,9 @@ async fn push_all(
                 let mut bad: BTreeMap<usize, (String, String)> = BTreeMap::new();
                 for e in &body.errors {
                     if let Some(i) = e.mutation_index {
+                        // A refused signature keeps its own code (`signature_invalid`, …).
                         let code = if body.code == ErrorCode::Forbidden {
-                            "forbidden".to_owned()
+                            if e.code.is_empty() { "forbidden".to_owned() } else { e.code.clone() }
                         } else {
                             "validation_failed".to_owned()
                         };

@@ -29,6 +29,7 @@ fn login(user: &SessionUser) -> LoginResponse {
         user: user.clone(),
         mfa: true,
         device_kek: Some(b64(&KEK)),
+        signing_key_id: None,
     }
 }
 

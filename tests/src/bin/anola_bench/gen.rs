@@ -75,6 +75,7 @@ fn mutation(entity: EntityKind, entity_id: Uuid, hlc: Hlc, fields: Value) -> Mut
         fields,
         base: BTreeMap::new(),
         author: None,
+        signature: None,
     }
 }
 
@@ -139,6 +140,7 @@ impl Generator {
             fields: json!({"email": format!("patient{k}@example.org")}),
             base: BTreeMap::new(),
             author: None,
+            signature: None,
         }
     }
 
