@@ -66,7 +66,7 @@ set -- $ids
 "${demo[@]}" appointment book --patient "$1" --provider 11111111-1111-4111-8111-111111111111 --date "$today" --time 09:00 --reason "blood pressure review" >/dev/null
 "${demo[@]}" appointment book --patient "$2" --provider 11111111-1111-4111-8111-111111111111 --date "$today" --time 09:30 --type follow_up --reason "diabetes follow-up" >/dev/null
 "${demo[@]}" appointment book --patient "$3" --provider 22222222-2222-4222-8222-222222222222 --date "$today" --time 10:00 --mode home_visit --reason "postnatal visit" >/dev/null
-"${demo[@]}" record add --patient "$4" --author "Dr. Achieng Odhiambo" --notes "BP 150/95 on two readings. No chest pain." \
+"${demo[@]}" record add --patient "$4" --notes "BP 150/95 on two readings. No chest pain." \
   --diagnosis "I10:Essential hypertension" --plan "Start amlodipine 5 mg daily; recheck in 2 weeks" >/dev/null
 "${demo[@]}" sync >/dev/null
 

@@ -224,31 +224,53 @@ pub async fn raw_device(server: &str, clinic: &str, role: Role, staff_role: Role
         .unwrap_or_else(|e| panic!("enrol: {e:?}")),
     )
     .unwrap();
+    sign_in_on(
+        server,
+        &enrolled.device_id,
+        &enrolled.device_secret,
+        clinic,
+        &enrolled.device_kek,
+        &username,
+    )
+    .await
+}
+
+/// Signs `username` in on an enrolled device over plain HTTP with a new signing key, as the app
+/// does at an online sign-in; several staff may share one device this way.
+pub async fn sign_in_on(server: &str, device_id: &str, secret: &str, clinic: &str, kek: &str, username: &str) -> RawDevice {
     let signing_key = anola_protocol::signing::StaffKey::from_seed(&rand_seed());
     let resp = reqwest::Client::new()
         .post(format!("{server}/auth/login"))
-        .header(
-            anola_protocol::auth::DEVICE_KEY_HEADER,
-            format!("{}:{}", enrolled.device_id, enrolled.device_secret),
-        )
+        .header(anola_protocol::auth::DEVICE_KEY_HEADER, format!("{device_id}:{secret}"))
         .json(&json!({"username": username, "password": STAFF_PASSWORD,
                       "signing_key": anola_protocol::signing::public_key_b64(&signing_key.public())}))
         .send()
         .await
         .unwrap();
-    assert!(resp.status().is_success(), "staff sign-in on the new device: {}", resp.status());
+    assert!(resp.status().is_success(), "staff sign-in on the device: {}", resp.status());
     let login: LoginResponse = resp.json().await.unwrap();
-    assert_eq!(login.signing_key_id, Some(signing_key.id()), "the sign-in registers the signing key");
+    assert_eq!(
+        login.signing_key_id,
+        Some(signing_key.id()),
+        "the sign-in registers the signing key"
+    );
     RawDevice {
         signing_key,
-        device_id: enrolled.device_id,
-        secret: enrolled.device_secret,
+        device_id: device_id.to_owned(),
+        secret: secret.to_owned(),
         access_token: login.tokens.access_token,
         refresh_token: login.tokens.refresh_token,
         user_id: login.user.id,
         clinic_id: clinic.to_owned(),
-        kek: enrolled.device_kek,
+        kek: kek.to_owned(),
     }
+}
+
+/// Another staff member (`staff_role`, created if needed) signed in on `dev`'s device.
+pub async fn colleague_on(server: &str, dev: &RawDevice, staff_role: Role) -> RawDevice {
+    let token = admin_token(server).await;
+    let username = ensure_staff(server, &token, &dev.clinic_id, staff_role, None).await;
+    sign_in_on(server, &dev.device_id, &dev.secret, &dev.clinic_id, &dev.kek, &username).await
 }
 
 fn rand_seed() -> [u8; 32] {

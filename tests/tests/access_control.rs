@@ -60,8 +60,11 @@ impl Env {
         m["id"] = json!(Uuid::now_v7());
         m["author"] = json!(d.user_id);
         let body = json!({"protocol_version": 1, "device_id": d.device_id, "clinic_id": d.clinic_id, "mutations": [m]});
-        self.call(d.sign(self.http.post(format!("{}/sync/push", self.url()))).json(&d.signed_body(&body)))
-            .await
+        self.call(
+            d.sign(self.http.post(format!("{}/sync/push", self.url())))
+                .json(&d.signed_body(&body)),
+        )
+        .await
     }
 
     /// Every change the device may pull, from the beginning.

@@ -205,8 +205,6 @@ fn concurrent_amendments_both_survive_and_are_flagged() {
         "add",
         "--patient",
         &p,
-        "--author",
-        "Dr A",
         "--notes",
         "BP 150/95",
         "--diagnosis",
@@ -214,16 +212,8 @@ fn concurrent_amendments_both_survive_and_are_flagged() {
     ]);
     a.sync();
     b.sync();
-    let va = a.id(&["record", "amend", &v1, "--author", "Dr A", "--notes", "BP 150/95, start amlodipine"]);
-    let vb = b.id(&[
-        "record",
-        "amend",
-        &v1,
-        "--author",
-        "Nurse B",
-        "--notes",
-        "BP 150/95, recheck in 2 weeks",
-    ]);
+    let va = a.id(&["record", "amend", &v1, "--notes", "BP 150/95, start amlodipine"]);
+    let vb = b.id(&["record", "amend", &v1, "--notes", "BP 150/95, recheck in 2 weeks"]);
     a.sync();
     b.sync();
     a.sync();
@@ -281,7 +271,7 @@ fn duplicate_registrations_are_found_and_merged_everywhere() {
     let keep = register(&a, "Halima", &["--national-id", "12345678"]);
     let dup = register(&b, "Halima", &["--national-id", "12-345-678"]);
     let appt = book(&b, &dup, "2026-12-02", "09:00");
-    let rec = b.id(&["record", "add", "--patient", &dup, "--author", "Nurse B", "--notes", "fever 38.5"]);
+    let rec = b.id(&["record", "add", "--patient", &dup, "--notes", "fever 38.5"]);
     a.sync();
     b.sync();
     let candidates = a.ok(&["admin", "duplicates"]);
@@ -327,8 +317,8 @@ fn devices_only_hold_their_scope() {
     let worker = e.device("worker", &["--clinic", "east", "--field-worker", "fw-7"]);
     let mine = register(&east, "Assigned", &["--fields-json", r#"{"field_worker_id": "fw-7"}"#]);
     let other = register(&east, "Unassigned", &[]);
-    east.ok(&["record", "add", "--patient", &mine, "--author", "CHW", "--notes", "home visit"]);
-    east.ok(&["record", "add", "--patient", &other, "--author", "Dr", "--notes", "clinic visit"]);
+    east.ok(&["record", "add", "--patient", &mine, "--notes", "home visit"]);
+    east.ok(&["record", "add", "--patient", &other, "--notes", "clinic visit"]);
     register(&west, "Westerner", &[]);
     east.sync();
     west.sync();
@@ -448,7 +438,7 @@ fn a_reassigned_patient_moves_with_its_history_to_the_new_worker() {
     let old = e.device("fw7", &["--clinic", "east", "--field-worker", "fw-7"]);
     let new = e.device("fw8", &["--clinic", "east", "--field-worker", "fw-8"]);
     let p = register(&desk, "Moving", &["--fields-json", r#"{"field_worker_id": "fw-7"}"#]);
-    let rec = desk.id(&["record", "add", "--patient", &p, "--author", "CHW", "--notes", "home visit"]);
+    let rec = desk.id(&["record", "add", "--patient", &p, "--notes", "home visit"]);
     let appt = book(&desk, &p, "2026-12-09", "11:00");
     desk.sync();
     old.sync();

@@ -31,7 +31,7 @@ fn children(a: &Device, patient: &str, time: &str) -> (String, String) {
         time,
     ];
     let appt = id(a, &book);
-    let rec = id(a, &["record", "add", "--patient", patient, "--author", "Nurse", "--notes", "cough"]);
+    let rec = id(a, &["record", "add", "--patient", patient, "--notes", "cough"]);
     (appt, rec)
 }
 

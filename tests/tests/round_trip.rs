@@ -165,7 +165,8 @@ async fn duplicated_and_replayed_pushes_change_nothing() {
         let dev = dev.clone();
         async move {
             let text = dev.sign(http.post(url)).json(&body).send().await.unwrap().text().await.unwrap();
-            serde_json::from_str::<PushResponse>(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+            serde_json::from_str::<PushResponse>(&text)
+                .unwrap_or_else(|e| panic!("{e}: {text} for {}", serde_json::to_string(&body).unwrap()))
         }
     };
     let client = ferret.client().await;
@@ -200,6 +201,7 @@ async fn duplicated_and_replayed_pushes_change_nothing() {
     later.mutations[0].op = wire::Op::Update;
     later.mutations[0].hlc = Hlc::new(1_800_000_000_500, 0, "replaytest");
     later.mutations[0].fields = serde_json::json!({"phone": "0700111222"});
+    dev.sign_mutation(&mut later.mutations[0]);
     assert_eq!(push(later).await.results[0].status, MutationStatus::Applied);
     let snapshot = (count(&db, "versions").await, anola_e2e::log_entries(&db).await);
     assert_eq!(push(req.clone()).await.results[0].status, MutationStatus::AlreadyApplied);
@@ -220,6 +222,7 @@ async fn duplicated_and_replayed_pushes_change_nothing() {
     let mut reused = req.clone();
     reused.mutations[0].fields =
         serde_json::json!({"given_name": "Impostor", "family_name": "Mwangi", "date_of_birth": "1990-02-03", "clinic_id": "main"});
+    dev.sign_mutation(&mut reused.mutations[0]);
     let r = push(reused).await;
     assert_eq!(r.results[0].status, MutationStatus::Rejected);
     assert_eq!(r.results[0].code.as_deref(), Some("mutation_id_reused"));

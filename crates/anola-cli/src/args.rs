@@ -361,8 +361,7 @@ pub enum RecordCommand {
 
 #[derive(Debug, Args)]
 pub struct RecordArgs {
-    #[arg(long)]
-    pub author: String,
+    // No --author: a record's author is the signed-in staff member who signs it (ADR 0014).
     #[arg(long)]
     pub notes: Option<String>,
     #[arg(long)]
@@ -412,7 +411,8 @@ impl RecordArgs {
         obj.insert("record_id".into(), serde_json::json!(Uuid::nil()));
         obj.insert("patient_id".into(), serde_json::json!(patient));
         obj.insert("clinic_id".into(), serde_json::json!("-"));
-        obj.insert("author".into(), serde_json::json!(self.author));
+        // Replaced by the store with the signed-in account's name.
+        obj.insert("author".into(), serde_json::json!("-"));
         if let Some(n) = &self.notes {
             obj.insert("consultation_notes".into(), serde_json::json!(n));
         }

@@ -735,6 +735,42 @@ mod tests {
     use super::*;
     use anola_protocol::access::Role;
 
+    /// Writes and audit entries of a signed-in staff member with a key are signed with it (ADR
+    /// 0014); writes queued unsigned before the key existed are signed when it arrives.
+    #[test]
+    fn a_signer_signs_every_write_and_audit_entry() {
+        use anola_protocol::signing::{verify_audit, verify_mutation, StaffKey};
+        let dir = tempfile::tempdir().unwrap();
+        let key = StaffKey::from_seed(&[4; 32]);
+        let actor = Actor::new(Uuid::new_v4(), Role::Clinician);
+        // First without a key: an unsigned write waits in the outbox.
+        let early = {
+            let c = Clinic::open_headless(dir.path(), DataKey::from_bytes([5; 32]), actor.clone(), "http://127.0.0.1:9").unwrap();
+            c.register_patient(patient_fields()).unwrap()
+        };
+        let mut cfg = ClinicConfig::new(dir.path(), "http://127.0.0.1:9", DataKey::from_bytes([5; 32]), actor.clone());
+        cfg.signer = Some(crate::store::Signer {
+            key: key.clone(),
+            display_name: "Dr Amina Okafor".into(),
+        });
+        let c = Clinic::open(cfg).unwrap();
+        c.book_appointment(booking(early.id)).unwrap();
+        let mut typed = record(early.id);
+        typed.author = "someone else".into();
+        let r = c.add_record(typed).unwrap();
+        assert_eq!(r.fields.author, "Dr Amina Okafor", "the author is the signer, not the typed text");
+        let s = lock(&c.store);
+        let batch = s.pending_batch(10).unwrap();
+        assert_eq!(batch.len(), 3);
+        for e in &batch {
+            assert_eq!(verify_mutation(&key.public(), &e.mutation), Ok(()), "{:?}", e.mutation.entity);
+        }
+        let audit = s.unsent_audit(10).unwrap();
+        let signed: Vec<_> = audit.iter().filter(|e| verify_audit(&key.public(), e).is_ok()).collect();
+        // The two writes made with the key; the first write's entry was made before it.
+        assert_eq!(signed.len(), 2, "{audit:?}");
+    }
+
     fn open(dir: &std::path::Path, role: Role) -> Arc<Clinic> {
         Clinic::open_headless(
             dir,
@@ -858,6 +894,8 @@ mod tests {
         let s = lock(&c.store);
         let batch = s.pending_batch(10).unwrap();
         assert!(batch.iter().all(|e| e.mutation.author == Some(me)));
+        // Without a signing key (headless) nothing is signed: the server would refuse these.
+        assert!(batch.iter().all(|e| e.mutation.signature.is_none()));
         // Unsent entries ride on the next push and are then marked sent.
         let unsent = s.unsent_audit(500).unwrap();
         assert_eq!(unsent.len(), 5);

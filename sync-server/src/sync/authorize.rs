@@ -66,15 +66,25 @@ fn authorship(
         return Err((SignatureError::Missing.code(), "the change is not signed by its author".into()));
     };
     let Some(key) = keys.get(&sig.key) else {
-        return Err(("signing_key_unknown", "the change is signed with a key the server does not know".into()));
+        return Err((
+            "signing_key_unknown",
+            "the change is signed with a key the server does not know".into(),
+        ));
     };
     if key.user_id != author.id {
-        return Err((SignatureError::Invalid.code(), "the change is signed with another staff member's key".into()));
+        return Err((
+            SignatureError::Invalid.code(),
+            "the change is signed with another staff member's key".into(),
+        ));
     }
     if key.device_id != device.device_id {
-        return Err((SignatureError::Invalid.code(), "the change is signed with a key made on another device".into()));
+        return Err((
+            SignatureError::Invalid.code(),
+            "the change is signed with a key made on another device".into(),
+        ));
     }
-    let public = signing::public_key_from_b64(&key.public_key).ok_or((SignatureError::Invalid.code(), "the signing key is malformed".to_owned()))?;
+    let public =
+        signing::public_key_from_b64(&key.public_key).ok_or((SignatureError::Invalid.code(), "the signing key is malformed".to_owned()))?;
     signing::verify_mutation(&public, m).map_err(|e| (e.code(), e.to_string()))?;
     if author.disabled_at.is_some_and(|at| at <= m.hlc.wall_ms as i64) {
         return Err((

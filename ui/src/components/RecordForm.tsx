@@ -24,24 +24,6 @@ import { ErrorBanner } from './ErrorBanner';
 import { fieldDomId, submitOnEnter, TextAreaField, TextField } from './Field';
 import { ErrorText } from './ErrorText';
 
-const AUTHOR_KEY = 'anola.recordAuthor';
-
-function rememberedAuthor(): string {
-  try {
-    return localStorage.getItem(AUTHOR_KEY) ?? '';
-  } catch {
-    return '';
-  }
-}
-
-function rememberAuthor(a: string) {
-  try {
-    localStorage.setItem(AUTHOR_KEY, a);
-  } catch {
-    // Private mode or no storage: the author is simply not remembered.
-  }
-}
-
 /** Short test ids for the vitals inputs: `record-systolic`, `record-temperature`, ... */
 export const VITAL_TEST_IDS: Record<keyof Vitals, string> = {
   systolic_mmhg: 'record-systolic',
@@ -75,13 +57,14 @@ interface Props {
   onSaved: (v: MedicalRecordVersion, amended: boolean) => void;
   onCancel: () => void;
   onDirtyChange?: (dirty: boolean) => void;
-  /** The signed-in staff member's name: the author filled in (else the last author typed here). */
+  /** The signed-in staff member's name: a record's author is whoever signs it, never typed. */
   signedInAs?: string;
 }
 
 export function RecordForm({ patient, amends, onSaved, onCancel, onDirtyChange, signedInAs }: Props) {
   const [start] = useState<{ values: RecordFormValues; carried: CarriedOver }>(() => {
-    const author = signedInAs || rememberedAuthor();
+    // The device replaces this with the signed-in account's name when it signs the record.
+    const author = signedInAs || 'Signed-in staff member';
     return amends ? versionToRecordForm(amends, author) : { values: emptyRecordForm(author), carried: {} };
   });
   const [values, setValues] = useState<RecordFormValues>(start.values);
@@ -175,7 +158,6 @@ export function RecordForm({ patient, amends, onSaved, onCancel, onDirtyChange, 
     setBanner(null);
     submittingRef.current = true;
     setSubmitting(true);
-    rememberAuthor(built.fields.author);
     try {
       const saved = amends ? await api.amendRecord(amends.id, built.fields) : await api.addRecord(built.fields);
       submittingRef.current = false;
@@ -282,25 +264,14 @@ export function RecordForm({ patient, amends, onSaved, onCancel, onDirtyChange, 
 
       <fieldset className="section">
         <legend>Consultation</legend>
-        <div className="grid grid-3">
-          <TextField
-            testId="record-author"
-            label="Written by"
-            required
-            autoFocus={!values.author}
-            maxLength={200}
-            placeholder="Your name, e.g. Dr Wanjiru Kamau"
-            value={values.author}
-            onValueChange={(v) => setTop('author', v)}
-            hint="Remembered on this device for the next record"
-            error={errors.author}
-          />
-        </div>
+        <p className="record-signed-by" data-testid="record-author">
+          Written by <strong>{values.author}</strong>, signed with your staff key on this device.
+        </p>
         <TextAreaField
           testId="record-notes"
           label="Notes"
           rows={5}
-          autoFocus={!!values.author}
+          autoFocus
           placeholder="History, examination, findings"
           value={values.consultation_notes}
           onValueChange={(v) => setTop('consultation_notes', v)}

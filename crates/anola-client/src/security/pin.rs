@@ -11,8 +11,8 @@
 
 use super::kdf::KdfParams;
 use super::wrap::{unwrap, wrap, UnwrapError, Wrapped};
-use anola_protocol::signing::StaffKey;
 use super::DataKey;
+use anola_protocol::signing::StaffKey;
 
 /// Wrong PINs before the in-memory key is dropped.
 pub const MAX_PIN_FAILURES: u32 = 5;
@@ -33,6 +33,7 @@ pub struct PinSlot {
 }
 
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // one per unlock attempt: boxing the key would buy nothing
 pub enum PinOutcome {
     Unlocked(DataKey, Option<StaffKey>),
     /// Wrong PIN; this many tries remain.
@@ -63,18 +64,14 @@ impl PinSlot {
         if self.failures >= MAX_PIN_FAILURES {
             return PinOutcome::Exhausted;
         }
-        let result = self
-            .kdf
-            .derive(pin.as_bytes())
-            .map_err(|_| UnwrapError::Malformed)
-            .and_then(|kek| {
-                let key = unwrap(&kek, &self.wrapped, PIN_AAD)?;
-                let signer = match &self.signing {
-                    Some(w) => Some(StaffKey::from_seed(unwrap(&kek, w, PIN_SIGNING_AAD)?.as_bytes())),
-                    None => None,
-                };
-                Ok((key, signer))
-            });
+        let result = self.kdf.derive(pin.as_bytes()).map_err(|_| UnwrapError::Malformed).and_then(|kek| {
+            let key = unwrap(&kek, &self.wrapped, PIN_AAD)?;
+            let signer = match &self.signing {
+                Some(w) => Some(StaffKey::from_seed(unwrap(&kek, w, PIN_SIGNING_AAD)?.as_bytes())),
+                None => None,
+            };
+            Ok((key, signer))
+        });
         match result {
             Ok((k, signer)) => {
                 self.failures = 0;

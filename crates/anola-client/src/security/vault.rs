@@ -75,6 +75,7 @@ pub struct UserEntry {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // one per sign-in: boxing the key would buy nothing
 pub enum PasswordCheck {
     /// The data key, and the staff member's signing key when they have one on this device.
     Ok(DataKey, Option<StaffKey>),
@@ -193,7 +194,9 @@ impl UserEntry {
             .and_then(|kek| {
                 let key = unwrap(&kek, &self.wrapped_key, &user_aad(device_id, self.user.id))?;
                 let signer = match &self.signing_key {
-                    Some(w) => Some(StaffKey::from_seed(unwrap(&kek, w, &signing_aad(device_id, self.user.id))?.as_bytes())),
+                    Some(w) => Some(StaffKey::from_seed(
+                        unwrap(&kek, w, &signing_aad(device_id, self.user.id))?.as_bytes(),
+                    )),
                     None => None,
                 };
                 Ok((key, signer))
@@ -433,5 +436,29 @@ pub(crate) mod tests {
         assert!(back.unwrap_with_device_kek(&[4u8; 32]).is_err());
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, vec![std::ffi::OsString::from(VAULT_FILE)]);
+    }
+
+    #[test]
+    fn the_signing_key_opens_with_the_password_only() {
+        let key = DataKey::random();
+        let signer = StaffKey::from_seed(&[9; 32]);
+        let pk = PasswordKey::derive_new("pw-right").unwrap();
+        let mut e = UserEntry::wrapped("dev1", user("amina", Role::Clinician), pk, &key, Some(&signer));
+        assert_eq!(
+            e.signing_public.as_deref(),
+            Some(signing::public_key_b64(&signer.public()).as_str())
+        );
+        assert!(e.open_signing_key("dev1", "pw-wrong").is_none());
+        let (reopened, k) = e.open_signing_key("dev1", "pw-right").unwrap();
+        assert_eq!(k, signer);
+        // Re-wrapping under the password key it opened with keeps both keys.
+        let again = UserEntry::wrapped("dev1", e.user.clone(), reopened, &key, Some(&k));
+        assert_eq!(again.kdf, e.kdf);
+        assert_eq!(
+            e.check_password("dev1", "pw-right", 0),
+            PasswordCheck::Ok(key.clone(), Some(signer.clone()))
+        );
+        // Bound to its device and user: the wrap does not open elsewhere.
+        assert!(e.open_signing_key("dev2", "pw-right").is_none());
     }
 }

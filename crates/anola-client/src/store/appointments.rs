@@ -1,7 +1,7 @@
 //! Appointments in the replica. The slot rule is the server's: a device books optimistically and
 //! learns from the next pull whether it kept the slot (`conflict_needs_rescheduling` otherwise).
 
-use super::lww::{enqueue, shown};
+use super::lww::{enqueue, shown, Writer};
 use super::{now_ms, LocalStore};
 use crate::error::ClientError;
 use anola_protocol::wire::{EntityKind, Op};
@@ -76,9 +76,11 @@ impl LocalStore {
         }
         enqueue(
             &tx,
-            &device,
-            author,
-            signer.as_ref(),
+            Writer {
+                device: &device,
+                author,
+                key: signer.as_ref(),
+            },
             EntityKind::Appointment,
             id,
             op,

@@ -59,16 +59,26 @@ pub(crate) fn shown(tx: &Connection, entity: EntityKind, id: Uuid) -> Result<(Lw
 
 /// Queues a local write: stamps it, records per changed field the stamp the user saw (so the server
 /// can tell a concurrent edit), and inserts the outbox entry, all inside the caller's transaction.
+/// Who makes a write: the device, the signed-in staff member and their signing key there.
+pub(crate) struct Writer<'a> {
+    pub device: &'a str,
+    pub author: Option<Uuid>,
+    pub key: Option<&'a StaffKey>,
+}
+
 pub(crate) fn enqueue(
     tx: &Transaction,
-    device: &str,
-    author: Option<Uuid>,
-    signer: Option<&StaffKey>,
+    writer: Writer<'_>,
     entity: EntityKind,
     id: Uuid,
     op: Op,
     fields: serde_json::Value,
 ) -> Result<Mutation, ClientError> {
+    let Writer {
+        device,
+        author,
+        key: signer,
+    } = writer;
     let hlc = tick(tx, device)?;
     let base = if op == Op::Update && entity.is_lww() {
         let (seen, _) = shown(tx, entity, id)?;

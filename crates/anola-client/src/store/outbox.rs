@@ -39,7 +39,10 @@ pub(crate) fn sign_unsigned(conn: &mut rusqlite::Connection, author: Uuid, key: 
             continue;
         }
         key.sign_mutation(&mut m);
-        tx.execute("UPDATE outbox SET body = ?2 WHERE seq = ?1", params![seq, serde_json::to_string(&m)?])?;
+        tx.execute(
+            "UPDATE outbox SET body = ?2 WHERE seq = ?1",
+            params![seq, serde_json::to_string(&m)?],
+        )?;
     }
     tx.commit()?;
     Ok(())

@@ -1,6 +1,6 @@
 //! Patients in the replica: local writes, the shown view, search.
 
-use super::lww::{enqueue, shown};
+use super::lww::{enqueue, shown, Writer};
 use super::{now_ms, LocalStore};
 use crate::error::ClientError;
 use anola_protocol::wire::{EntityKind, Op};
@@ -88,7 +88,12 @@ impl LocalStore {
             }
         }
         let value = serde_json::to_value(&fields)?;
-        enqueue(&tx, &device, author, signer.as_ref(), EntityKind::Patient, id, op, value)?;
+        let writer = Writer {
+            device: &device,
+            author,
+            key: signer.as_ref(),
+        };
+        enqueue(&tx, writer, EntityKind::Patient, id, op, value)?;
         let p = refresh_view(&tx, id)?.ok_or_else(|| ClientError::Internal {
             message: "a saved patient has no fields".into(),
         })?;

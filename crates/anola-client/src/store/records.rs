@@ -2,7 +2,7 @@
 //! amending writes a new version pointing at the one it amends. Nothing here updates or deletes a
 //! version's clinical content.
 
-use super::lww::enqueue;
+use super::lww::{enqueue, Writer};
 use super::LocalStore;
 use crate::error::ClientError;
 use anola_protocol::wire::{EntityKind, Op};
@@ -82,9 +82,11 @@ impl LocalStore {
         }
         let m = enqueue(
             &tx,
-            &device,
-            author,
-            signer.as_ref(),
+            Writer {
+                device: &device,
+                author,
+                key: signer.as_ref(),
+            },
             EntityKind::MedicalRecord,
             version_id,
             Op::Create,

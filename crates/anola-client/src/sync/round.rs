@@ -188,7 +188,11 @@ async fn push_all(
                     if let Some(i) = e.mutation_index {
                         // A refused signature keeps its own code (`signature_invalid`, …).
                         let code = if body.code == ErrorCode::Forbidden {
-                            if e.code.is_empty() { "forbidden".to_owned() } else { e.code.clone() }
+                            if e.code.is_empty() {
+                                "forbidden".to_owned()
+                            } else {
+                                e.code.clone()
+                            }
                         } else {
                             "validation_failed".to_owned()
                         };
