@@ -10,6 +10,7 @@ pub mod live;
 pub mod printed;
 pub mod procs;
 pub mod seed;
+pub mod sim;
 pub mod slow_link;
 pub mod webdriver;
 pub mod workstations;

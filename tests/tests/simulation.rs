@@ -18,10 +18,11 @@ use anola_client::Clinic;
 use anola_e2e::fault_proxy::{FaultConfig, FaultProxy};
 use anola_e2e::ferret::Ferret;
 use anola_e2e::procs::ServerProc;
+use anola_e2e::sim::{act, Rng, PROVIDERS};
 use anola_e2e::workstations::{enrolled, reopen};
 use anola_e2e::{free_port, unique_db};
 use anola_protocol::appointment::slot_blocks;
-use anola_protocol::{Appointment, AppointmentFields, AppointmentStatus, PatientFields, Provider, RecordFields};
+use anola_protocol::{Appointment, AppointmentStatus, Provider};
 use mongodb::bson::{doc, Document};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -29,33 +30,57 @@ use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
-/// xorshift64*: small, seedable, and the same everywhere.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed.max(1))
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545F4914F6CDD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn pick<'a, T>(&mut self, v: &'a [T]) -> Option<&'a T> {
-        if v.is_empty() {
-            None
-        } else {
-            Some(&v[self.below(v.len())])
-        }
-    }
-}
-
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// A device run as separate processes (`anola-sim-device`), each SIGKILLed at a random moment
+/// or left to finish; between runs nothing of it is open.
+struct ProcDevice {
+    dir: std::path::PathBuf,
+    proxy: String,
+    /// The running process, when it started, and when it is to be killed (`None`: let it finish).
+    run: Option<(std::process::Child, std::time::Instant, Option<Duration>)>,
+}
+
+impl ProcDevice {
+    fn start(&mut self, seed: u64, writes: usize, step: usize, kill_after: Option<Duration>) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("process.log"))
+            .expect("process log");
+        let child = std::process::Command::new(anola_e2e::target_bin("anola-sim-device"))
+            .arg(&self.dir)
+            .arg(&self.proxy)
+            .arg(seed.to_string())
+            .arg(writes.to_string())
+            .arg(step.to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start anola-sim-device");
+        self.run = Some((child, std::time::Instant::now(), kill_after));
+    }
+
+    /// Reaps a finished run or kills a run that is due; returns (finished, killed).
+    fn poll(&mut self, force: bool) -> (u64, u64) {
+        let Some((child, started, kill_after)) = self.run.as_mut() else {
+            return (0, 0);
+        };
+        if let Ok(Some(_)) = child.try_wait() {
+            self.run = None;
+            return (1, 0);
+        }
+        if force || kill_after.is_some_and(|k| started.elapsed() >= k) {
+            // SIGKILL: no destructor, no flush, whatever the process was doing.
+            let _ = child.kill();
+            let _ = child.wait();
+            self.run = None;
+            return (0, 1);
+        }
+        (0, 0)
+    }
 }
 
 struct Device {
@@ -64,103 +89,6 @@ struct Device {
     clinic: Arc<Clinic>,
     offline_until: usize,
     syncing: Option<tokio::task::JoinHandle<()>>,
-}
-
-const PROVIDERS: [&str; 3] = [
-    "aaaaaaaa-0000-4000-8000-000000000001",
-    "aaaaaaaa-0000-4000-8000-000000000002",
-    "aaaaaaaa-0000-4000-8000-000000000003",
-];
-
-fn patient_fields(v: serde_json::Value) -> PatientFields {
-    serde_json::from_value(v).expect("valid patient fields")
-}
-
-fn appointment_fields(v: serde_json::Value) -> AppointmentFields {
-    serde_json::from_value(v).expect("valid appointment fields")
-}
-
-fn record_fields(v: serde_json::Value) -> RecordFields {
-    serde_json::from_value(v).expect("valid record fields")
-}
-
-/// One random local action; returns whether it wrote (one mutation).
-fn act(rng: &mut Rng, c: &Clinic, step: usize) -> bool {
-    let patients = c.list_patients("", 1000).unwrap_or_default();
-    let roll = rng.below(100);
-    let r = match roll {
-        0..=17 => c
-            .register_patient(patient_fields(json!({
-                "given_name": format!("G{step}"), "family_name": (["Okafor", "Otieno", "Kamau", "Said"][rng.below(4)]),
-                "date_of_birth": format!("19{:02}-0{}-1{}", 50 + rng.below(49), 1 + rng.below(9), rng.below(10)),
-                "phone": format!("07{:08}", rng.below(100_000_000)),
-            })))
-            .map(|_| ()),
-        18..=37 => match rng.pick(&patients) {
-            Some(p) => {
-                let f = match rng.below(3) {
-                    0 => json!({"phone": format!("07{:08}", rng.below(100_000_000))}),
-                    1 => json!({"email": format!("p{step}@example.org")}),
-                    _ => json!({"given_name": format!("Renamed{step}")}),
-                };
-                c.update_patient(p.id, patient_fields(f)).map(|_| ())
-            }
-            None => return false,
-        },
-        38..=39 => match rng.pick(&patients) {
-            Some(p) => c.delete_patient(p.id).map(|_| ()),
-            None => return false,
-        },
-        40..=57 => match rng.pick(&patients) {
-            Some(p) => c
-                .book_appointment(appointment_fields(json!({
-                    "patient_id": p.id, "provider_id": PROVIDERS[rng.below(3)], "date": format!("2026-12-0{}", 1 + rng.below(2)),
-                    "start_time": format!("{:02}:{:02}", 9 + rng.below(2), 15 * rng.below(4)), "duration_minutes": ([15, 30][rng.below(2)]),
-                    "status": "scheduled",
-                })))
-                .map(|_| ()),
-            None => return false,
-        },
-        58..=69 => {
-            let appts = c.list_appointments(None, None).unwrap_or_default();
-            match rng.pick(&appts) {
-                Some(a) => {
-                    let f = match rng.below(4) {
-                        0 => json!({"status": "confirmed"}),
-                        1 => json!({"status": "cancelled", "cancellation": {"reason": "sim"}}),
-                        2 => json!({"status": "completed"}),
-                        _ => {
-                            json!({"status": "scheduled", "date": "2026-12-03", "start_time": format!("{:02}:{:02}", 9 + rng.below(2), 15 * rng.below(4))})
-                        }
-                    };
-                    c.update_appointment(a.id, appointment_fields(f)).map(|_| ())
-                }
-                None => return false,
-            }
-        }
-        70..=84 => match rng.pick(&patients) {
-            Some(p) => c
-                .add_record(record_fields(
-                    json!({"patient_id": p.id, "author": "sim", "consultation_notes": format!("visit {step}")}),
-                ))
-                .map(|_| ()),
-            None => return false,
-        },
-        _ => {
-            let Some(p) = rng.pick(&patients) else { return false };
-            let versions = c.list_records(p.id).unwrap_or_default();
-            match rng.pick(&versions) {
-                Some(v) => c
-                    .amend_record(
-                        v.version.id,
-                        record_fields(json!({"patient_id": p.id, "author": "sim", "consultation_notes": format!("amended {step}")})),
-                    )
-                    .map(|_| ()),
-                None => return false,
-            }
-        }
-    };
-    r.is_ok()
 }
 
 async fn count(db: &mongodb::Database, coll: &str) -> u64 {
@@ -229,6 +157,18 @@ async fn devices_converge_under_faults() {
             syncing: None,
         });
     }
+    // Devices run as processes: enrolled here, then closed; only their processes open them.
+    let n_proc: usize = env_or("ANOLA_SIM_PROCESS_DEVICES", 3);
+    let mut procs: Vec<ProcDevice> = Vec::new();
+    for j in 0..n_proc {
+        let dir = dirs.path().join(format!("p{j}"));
+        let proxy = proxy_of(n_devices + j);
+        let (ws, clinic) = enrolled(&dir, &proxy, "main", anola_protocol::Role::Clinician, None).await;
+        ws.sign_out().await;
+        drop((ws, clinic));
+        procs.push(ProcDevice { dir, proxy, run: None });
+    }
+    let (mut proc_runs, mut proc_kills) = (0u64, 0u64);
     for p in &proxies {
         p.set_config(FaultConfig::chaos());
     }
@@ -236,6 +176,22 @@ async fn devices_converge_under_faults() {
     let mut writes = 0u64;
     let (mut server_kills, mut db_restarts, mut device_kills) = (0, 0, 0);
     for step in 0..steps {
+        for p in procs.iter_mut() {
+            let (done, killed) = p.poll(false);
+            proc_runs += done;
+            proc_kills += killed;
+        }
+        if n_proc > 0 && rng.below(100) < 6 {
+            let j = rng.below(n_proc);
+            if procs[j].run.is_none() {
+                // Two runs in three are killed 0.3–4 s in: signing in, writing, between a commit and
+                // its push, mid-push, or after the server applied the push but before the device
+                // recorded the answer (the phases in `process.log` say which).
+                let kill_after = (rng.below(3) > 0).then(|| Duration::from_millis(300 + rng.below(3700) as u64));
+                let (seed, writes) = (rng.next_u64(), 1 + rng.below(4));
+                procs[j].start(seed, writes, step, kill_after);
+            }
+        }
         let i = rng.below(n_devices);
         match rng.below(100) {
             // Local work (no network needed).
@@ -294,8 +250,50 @@ async fn devices_converge_under_faults() {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
+    // Device processes still running get a while to finish, then are killed.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while procs.iter().any(|p| p.run.is_some()) {
+        let force = std::time::Instant::now() >= deadline;
+        for p in procs.iter_mut() {
+            let (done, killed) = p.poll(force);
+            proc_runs += done;
+            proc_kills += killed;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Where the kills found the processes: a run whose last phase is `committed` or `syncing` died
+    // between a local commit and the server's acknowledgement.
+    let mut last_phases: BTreeMap<String, u64> = BTreeMap::new();
+    for p in &procs {
+        let log = std::fs::read_to_string(p.dir.join("process.log")).unwrap_or_default();
+        for run in log.split("phase: start").skip(1) {
+            let last = run.lines().rev().find_map(|l| l.strip_prefix("phase: ")).unwrap_or("start");
+            *last_phases.entry(last.to_owned()).or_default() += 1;
+        }
+    }
+    eprintln!("simulation: device process runs by last phase {last_phases:?}");
+    // They join the others for healing and the checks. Their writes are counted from their own
+    // replicas: each local write commits with its audit entry, so a kill cannot split the two.
+    for (j, p) in procs.iter().enumerate() {
+        let (ws, clinic) = reopen(&p.dir, &p.proxy).await;
+        let local = clinic
+            .audit_log()
+            .expect("audit log")
+            .iter()
+            .filter(|e| e.action == anola_protocol::auth::AuditAction::Write)
+            .count() as u64;
+        eprintln!("simulation: device process p{j} made {local} local writes");
+        writes += local;
+        devices.push(Device {
+            dir: p.dir.clone(),
+            _ws: ws,
+            clinic,
+            offline_until: 0,
+            syncing: None,
+        });
+    }
     let stats: Vec<_> = proxies.iter().map(|p| p.stats()).collect();
-    eprintln!("simulation: {n_servers} server processes, {writes} local writes, {server_kills} server kills, {db_restarts} database restarts, {device_kills} device kills; proxies {stats:?}");
+    eprintln!("simulation: {n_servers} server processes, {writes} local writes, {server_kills} server kills, {db_restarts} database restarts, {device_kills} in-process device kills, {proc_runs} device process runs finished and {proc_kills} SIGKILLed; proxies {stats:?}");
 
     // Heal: no more faults; everyone syncs until nothing moves.
     settle(&mut devices).await;

@@ -1,0 +1,81 @@
+//! Why the ledger refuses a command. Each variant has a stable `code` (the API's and the CLI's),
+//! and a refused command changes nothing.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum LedgerError {
+    #[error("{reason}")]
+    InvalidAmount { reason: String },
+    #[error("the amount does not fit (overflow)")]
+    Overflow,
+    #[error("currency {currency} is not supported")]
+    UnsupportedCurrency { currency: String },
+    #[error("account {account} holds {account_currency}, the transaction is in {currency}")]
+    CurrencyMismatch {
+        account: String,
+        account_currency: String,
+        currency: String,
+    },
+    #[error("no account {account}")]
+    UnknownAccount { account: String },
+    #[error("account {account} exists already")]
+    AccountExists { account: String },
+    #[error("account {account} is {status}")]
+    AccountNotActive { account: String, status: String },
+    #[error("a leg cannot debit and credit the same account ({account})")]
+    SameAccount { account: String },
+    #[error("a transaction needs at least one leg and at most {max}")]
+    LegCount { max: usize },
+    #[error("account {account} has {available} available; this needs {needed}")]
+    InsufficientFunds { account: String, available: u64, needed: u64 },
+    #[error("id {id} was used for a different command")]
+    IdReused { id: String },
+    #[error("no hold {hold}")]
+    UnknownHold { hold: String },
+    #[error("hold {hold} was already {resolution}")]
+    HoldResolved { hold: String, resolution: String },
+    #[error("hold {hold} expired; it can only be voided or expired")]
+    HoldExpired { hold: String },
+    #[error("hold {hold} has not expired yet")]
+    HoldNotExpired { hold: String },
+    #[error("a hold is one leg")]
+    HoldLegs,
+    #[error("cannot post {amount}: hold {hold} holds {held}")]
+    PostExceedsHold { hold: String, amount: u64, held: u64 },
+    #[error("no posted transaction {id} to reverse")]
+    NotReversible { id: String },
+    #[error("{id} has {remaining} left to reverse; asked {amount}")]
+    ReversalExceeds { id: String, remaining: u64, amount: u64 },
+    #[error("a partial reversal needs a one-leg transaction")]
+    PartialReversalLegs,
+}
+
+impl LedgerError {
+    /// The stable code of this refusal (`insufficient_funds`, `id_reused`, …).
+    pub fn code(&self) -> &'static str {
+        match self {
+            LedgerError::InvalidAmount { .. } => "invalid_amount",
+            LedgerError::Overflow => "overflow",
+            LedgerError::UnsupportedCurrency { .. } => "unsupported_currency",
+            LedgerError::CurrencyMismatch { .. } => "currency_mismatch",
+            LedgerError::UnknownAccount { .. } => "unknown_account",
+            LedgerError::AccountExists { .. } => "account_exists",
+            LedgerError::AccountNotActive { .. } => "account_not_active",
+            LedgerError::SameAccount { .. } => "same_account",
+            LedgerError::LegCount { .. } => "leg_count",
+            LedgerError::InsufficientFunds { .. } => "insufficient_funds",
+            LedgerError::IdReused { .. } => "id_reused",
+            LedgerError::UnknownHold { .. } => "unknown_hold",
+            LedgerError::HoldResolved { .. } => "hold_resolved",
+            LedgerError::HoldExpired { .. } => "hold_expired",
+            LedgerError::HoldNotExpired { .. } => "hold_not_expired",
+            LedgerError::HoldLegs => "hold_legs",
+            LedgerError::PostExceedsHold { .. } => "post_exceeds_hold",
+            LedgerError::NotReversible { .. } => "not_reversible",
+            LedgerError::ReversalExceeds { .. } => "reversal_exceeds",
+            LedgerError::PartialReversalLegs => "partial_reversal_legs",
+        }
+    }
+}
