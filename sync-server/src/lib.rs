@@ -8,6 +8,7 @@ pub mod cards;
 pub mod config;
 pub mod faults;
 pub mod http;
+pub mod money;
 pub mod store;
 pub mod sync;
 

@@ -44,6 +44,7 @@ pub(crate) const FIXED: &[&str] = &[
     "patient_children",
     "rules_pending",
     "migrations",
+    "ledger_log",
 ];
 
 const NAMESPACE_EXISTS: i32 = 48;

@@ -45,6 +45,7 @@ pub(super) struct State {
     pub devices: HashMap<String, DeviceRecord>,
     pub device_revocations: HashMap<String, Millis>,
     pub signing_keys: HashMap<String, SigningKeyRecord>,
+    pub ledger_log: BTreeMap<u64, super::ledger_log::LedgerSlot>,
     pub audit: Vec<(String, AuditEntry)>,
     pub secrets: HashMap<String, Vec<u8>>,
     pub card_keys: BTreeMap<String, CardKeyRecord>,
@@ -75,7 +76,7 @@ impl MemoryStore {
         }
     }
 
-    async fn step(&self) {
+    pub(super) async fn step(&self) {
         if self.interleave {
             tokio::task::yield_now().await;
         }

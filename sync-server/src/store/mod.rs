@@ -9,12 +9,15 @@ pub mod accounts;
 pub mod cards;
 mod change_log;
 mod collections;
+pub mod ledger_log;
 pub mod memory;
 mod memory_accounts;
+mod memory_ledger;
 pub mod mongo;
 mod mongo_accounts;
 mod mongo_cards;
 mod mongo_children;
+mod mongo_ledger;
 pub mod sealing;
 mod sequence;
 
@@ -101,7 +104,7 @@ pub struct ChangeEntry {
 }
 
 #[async_trait]
-pub trait Store: accounts::AccountStore + cards::CardStore + Send + Sync + 'static {
+pub trait Store: accounts::AccountStore + cards::CardStore + ledger_log::LedgerLog + Send + Sync + 'static {
     /// Answers when the database does.
     async fn ping(&self) -> Result<(), StoreError>;
 

@@ -1,0 +1,6 @@
+//! Money on the server (docs/ledger.md): the ledger core (`anola-ledger`) driven over a log of
+//! unique slots (`store::ledger_log`, ADR 0015).
+
+pub mod service;
+
+pub use service::{LedgerService, MoneyError};
