@@ -6,6 +6,11 @@ use std::net::SocketAddr;
 #[derive(Debug, Clone, Parser)]
 #[command(name = "anola-sync-server", version, about = "Anola Health sync server")]
 pub struct Config {
+    /// Replay the money ledger's whole log, check every invariant, print the report as JSON and
+    /// exit (0 when sound, 1 when not) instead of serving.
+    #[arg(long = "audit-ledger")]
+    pub audit_ledger: bool,
+
     /// Address to listen on.
     #[arg(long, env = "ANOLA_LISTEN", default_value = "127.0.0.1:8787")]
     pub listen: SocketAddr,

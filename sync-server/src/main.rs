@@ -107,6 +107,14 @@ async fn main() -> anyhow::Result<()> {
         }
     }
 
+    if config.audit_ledger {
+        let report = anola_sync_server::money::LedgerService::audit_report(Arc::new(store))
+            .await
+            .context("reading the ledger log")?;
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        std::process::exit(if report.ok { 0 } else { 1 });
+    }
+
     // Secrets stored before sealing, or under the previous sealing secret, sealed again now.
     let resealed = store.reseal_secrets().await.context("sealing stored secrets")?;
     if resealed > 0 {

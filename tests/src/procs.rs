@@ -100,6 +100,14 @@ impl ServerProc {
         String::from_utf8_lossy(&out.stderr).into_owned()
     }
 
+    /// Runs the server binary once with `args` (a command such as `--audit-ledger`, which exits
+    /// instead of serving); returns its exit code and standard output.
+    pub fn run_once(mongodb_uri: &str, database: &str, args: &[&str]) -> (i32, String) {
+        let mut cmd = Self::command(0, mongodb_uri, database, &[("ANOLA_DB_WAIT_SECS", "30")], &[]);
+        let out = cmd.args(args).stdout(Stdio::piped()).output().expect("run anola-sync-server");
+        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
     /// The server command with the harness's environment (accounts), then `defaults`, then
     /// `extra_env` (which wins).
     fn command(port: u16, mongodb_uri: &str, database: &str, defaults: &[(&str, &str)], extra_env: &[(&str, &str)]) -> Command {

@@ -79,4 +79,26 @@ async fn two_processes_charge_one_wallet_exactly_once_each() {
     assert_eq!(la.accounts[&wallet.id].balance.available(), 10_000 - 33 * 300);
     let (_, violations) = LedgerService::audit_log(a.clone()).await.unwrap();
     assert!(violations.is_empty(), "{violations:?}");
+
+    // The audit from outside: the server command, and the endpoint for platform administrators.
+    let (code, out) = anola_e2e::procs::ServerProc::run_once(ferret.uri(), &db, &["--audit-ledger"]);
+    let report: anola_protocol::money::LedgerAudit = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!((code, report.ok, report.slots), (0, true, 64), "{out}");
+    let server = anola_e2e::procs::ServerProc::start(anola_e2e::free_port(), ferret.uri(), &db, &[]);
+    let token = anola_e2e::accounts::admin_token(&server.url()).await;
+    let r = reqwest::Client::new()
+        .get(format!("{}/admin/ledger/audit", server.url()))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let report: anola_protocol::money::LedgerAudit = r.json().await.unwrap();
+    assert!(report.ok && report.slots == 64, "{report:?}");
+    let r = reqwest::Client::new()
+        .get(format!("{}/admin/ledger/audit", server.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "no token, no audit");
 }

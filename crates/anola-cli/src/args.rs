@@ -396,6 +396,9 @@ pub enum AdminCommand {
     Conflicts,
     /// Make every device of the clinic re-pull everything at its next sync.
     Resync,
+    /// Replay the money ledger and check every invariant (platform administrators); exits 1 when
+    /// anything is wrong.
+    LedgerAudit,
 }
 
 impl RecordArgs {

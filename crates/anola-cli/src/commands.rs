@@ -218,6 +218,15 @@ pub fn admin(command: &AdminCommand, server: &str, clinic_id: &str, token: Optio
         AdminCommand::Merge { survivor, duplicate, by } => out.value(&rt.block_on(client.merge(*survivor, *duplicate, by))?),
         AdminCommand::Conflicts => out.conflicts(&rt.block_on(client.conflicts())?),
         AdminCommand::Resync => out.value(&rt.block_on(client.resync())?),
+        AdminCommand::LedgerAudit => {
+            let report = rt.block_on(client.ledger_audit())?;
+            out.value(&report);
+            if !report.ok {
+                return Err(ClientError::Internal {
+                    message: format!("the ledger audit found {} problem(s)", report.violations.len()),
+                });
+            }
+        }
     }
     Ok(())
 }

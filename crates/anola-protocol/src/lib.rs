@@ -14,6 +14,7 @@ pub mod error;
 mod fields;
 pub mod hlc;
 pub mod lww;
+pub mod money;
 pub mod patient;
 pub mod plan;
 pub mod provider;

@@ -33,6 +33,21 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route("/admin/conflicts", get(conflicts::<S>))
         .route("/admin/patients/merge", post(merge::<S>))
         .route("/admin/clinics/{clinic}/resync", post(resync::<S>))
+        .route("/admin/ledger/audit", get(ledger_audit::<S>))
+}
+
+/// The whole ledger replayed and checked; platform administrators only (it spans every clinic).
+async fn ledger_audit<S: Store>(
+    State(state): State<AppState<S>>,
+    admin: Admin,
+) -> Result<Json<anola_protocol::money::LedgerAudit>, ApiError> {
+    if !admin.0.pa {
+        return Err(ApiError::new(
+            anola_protocol::ErrorCode::Forbidden,
+            "the ledger audit is for platform administrators",
+        ));
+    }
+    Ok(Json(crate::money::LedgerService::audit_report(state.store.clone()).await?))
 }
 
 #[derive(Deserialize)]

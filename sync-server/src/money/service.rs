@@ -137,6 +137,23 @@ impl<S: LedgerLog> LedgerService<S> {
         Ok((v.applied, v.ledger.clone()))
     }
 
+    /// `audit_log` as the API and the command report it; a log that does not replay (`Diverged`)
+    /// is a violation too.
+    pub async fn audit_report(store: Arc<S>) -> Result<anola_protocol::money::LedgerAudit, StoreError> {
+        let t = std::time::Instant::now();
+        let (slots, violations) = match Self::audit_log(store).await {
+            Ok((slots, v)) => (slots, v.into_iter().map(|v| v.0).collect::<Vec<_>>()),
+            Err(MoneyError::Store(e)) => return Err(e),
+            Err(e) => (0, vec![e.to_string()]),
+        };
+        Ok(anola_protocol::money::LedgerAudit {
+            slots,
+            ok: violations.is_empty(),
+            violations,
+            millis: t.elapsed().as_millis() as u64,
+        })
+    }
+
     /// Replays the whole log into a fresh ledger and checks every invariant (`audit`).
     /// (It only reads: a fresh view caught up from slot 1.)
     pub async fn audit_log(store: Arc<S>) -> Result<(u64, Vec<Violation>), MoneyError> {

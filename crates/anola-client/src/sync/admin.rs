@@ -67,6 +67,14 @@ impl AdminClient {
             .map_err(client_error)
     }
 
+    /// The money ledger replayed and checked (platform administrators).
+    pub async fn ledger_audit(&self) -> Result<anola_protocol::money::LedgerAudit, ClientError> {
+        self.transport
+            .send::<(), _>(reqwest::Method::GET, "/admin/ledger/audit", None)
+            .await
+            .map_err(client_error)
+    }
+
     pub async fn conflicts(&self) -> Result<Vec<ConflictNote>, ClientError> {
         self.transport
             .send::<(), _>(
