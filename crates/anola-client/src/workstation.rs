@@ -29,10 +29,11 @@ use crate::security::{key_from_b64, new_staff_key, DataKey};
 use crate::store::audit::entry as audit_entry;
 use crate::store::{LocalStore, Scope, Signer, DB_FILE};
 use crate::sync::round::client_error;
-use crate::sync::transport::{Credentials, Transport};
+use crate::sync::transport::{Credentials, Transport, TransportError};
 use anola_protocol::access::Role;
 use anola_protocol::auth::{AuditAction, AuditEntry, EnrolRequest, EnrolResponse, LoginRequest, LoginResponse, SessionUser};
 use anola_protocol::signing::{self, StaffKey};
+use anola_protocol::ErrorCode;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock, Weak};
@@ -442,13 +443,25 @@ impl Workstation {
             entry.and_then(|e| e.open_signing_key(&device.device_id, password))
         };
         let signer = kept.as_ref().map(|(_, k)| k.clone()).unwrap_or_else(new_staff_key);
-        let req = LoginRequest {
+        let mut req = LoginRequest {
             username: username.trim().to_owned(),
             password: password.to_owned(),
             totp: totp.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()),
             signing_key: Some(signing::public_key_b64(&signer.public())),
         };
-        match self.shared.transport.login(&req, Some(device.header())).await {
+        let mut answer = self.shared.transport.login(&req, Some(device.header())).await;
+        // A server older than signatures does not know the field, and a server refuses it for an
+        // account that may not sign on this device: sign in without registering a key (writes
+        // then cannot be signed, and such a server or account cannot take them anyway).
+        if let Err(TransportError::Refused { body, .. }) = &answer {
+            if body.code == ErrorCode::InvalidRequest
+                && (body.field.as_deref() == Some("signing_key") || body.message.contains("signing_key"))
+            {
+                req.signing_key = None;
+                answer = self.shared.transport.login(&req, Some(device.header())).await;
+            }
+        }
+        match answer {
             Ok(resp) => self.finish_sign_in(resp, password, Some(signer), kept.map(|(pk, _)| pk)),
             // No usable answer (unreachable, timed out, 5xx, not our protocol): sign in offline.
             // A refusal (401, 403, 423) is never bypassed this way.

@@ -30,6 +30,8 @@ struct Mock {
     /// Refuse the first mutation of the next push as the role matrix would.
     forbid_first: bool,
     authorised_requests: u32,
+    /// Answer as a server older than signatures: refuse the unknown `signing_key` field.
+    before_signatures: bool,
 }
 
 type S = Arc<Mutex<Mock>>;
@@ -112,6 +114,14 @@ async fn login(State(s): State<S>, h: HeaderMap, Json(body): Json<Value>) -> (St
     }
     if body["username"] != "amina" || body["password"] != "amina-password" {
         return err(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    }
+    if m.before_signatures && body.get("signing_key").is_some() {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(
+                json!({"code": "invalid_request", "message": "unknown field `signing_key`, expected one of `username`, `password`, `totp`"}),
+            ),
+        );
     }
     let r = LoginResponse {
         tokens: tokens(&mut m),
@@ -358,4 +368,15 @@ async fn background_sync_runs_from_sign_in_and_stops_at_lock() {
     let before = mock.lock().unwrap().authorised_requests;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(mock.lock().unwrap().authorised_requests, before, "a locked device kept syncing");
+}
+
+#[tokio::test]
+async fn a_server_older_than_signatures_still_signs_staff_in() {
+    let (url, mock) = server().await;
+    mock.lock().unwrap().before_signatures = true;
+    let dir = tempfile::tempdir().unwrap();
+    let ws = Workstation::open(WorkstationConfig::new(dir.path(), &url)).unwrap();
+    ws.enrol("GOOD-CODE", "laptop", "amina", "amina-password", None).await.unwrap();
+    let s = ws.state();
+    assert!(s.online_session, "signed in online, without registering a key");
 }

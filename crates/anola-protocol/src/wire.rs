@@ -1,5 +1,7 @@
-//! Request and response bodies of sync protocol v1 and v2 (see docs/sync-protocol.md). v2 adds
-//! staff and health-card records to the change log; a v1 pull never receives them.
+//! Request and response bodies of sync protocol v1, v2 and v3 (see docs/sync-protocol.md). v2
+//! adds staff and health-card records to the change log (a v1 pull never receives them); v3
+//! mutations carry their author's signature (`Mutation::signature`, ADR 0014), which every
+//! server of this build requires whatever the version.
 
 use crate::appointment::AppointmentFields;
 use crate::error::FieldError;
@@ -14,9 +16,9 @@ use time::Date;
 use uuid::Uuid;
 
 /// The protocol version this build speaks.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 /// The versions a server of this build accepts.
-pub const SUPPORTED_PROTOCOL_VERSIONS: &[u32] = &[1, 2];
+pub const SUPPORTED_PROTOCOL_VERSIONS: &[u32] = &[1, 2, 3];
 /// Most mutations one push may carry.
 pub const MAX_PUSH_BATCH: usize = 500;
 /// The largest one mutation's fields may be, encoded as JSON. Checked by the device when the write
