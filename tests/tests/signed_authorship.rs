@@ -299,6 +299,19 @@ async fn audit_entries_are_verified_only_when_their_user_signed_them() {
     assert_eq!(verified(claimed.id), Some(json!(false)), "{history}");
 }
 
+/// A clinician's device enrolled at `url`, with one synced patient; signed out.
+async fn clinician_device_with_a_patient(dir: &std::path::Path, url: &str, given: &str) -> anola_protocol::Patient {
+    let (ws, clinic) = anola_e2e::workstations::enrolled(dir, url, "main", Role::Clinician, None).await;
+    let p = clinic
+        .register_patient(
+            serde_json::from_value(json!({"given_name": given, "family_name": "Signed", "date_of_birth": "1988-04-12"})).unwrap(),
+        )
+        .unwrap();
+    clinic.sync_now().await.unwrap();
+    ws.sign_out().await;
+    p
+}
+
 /// The app end to end: a clinician signs in online once (the key is made and registered), later
 /// signs in offline on the same device and writes; a colleague's online session on that device
 /// uploads the write, which the server accepts as the clinician's.
@@ -309,15 +322,7 @@ async fn the_app_signs_offline_writes_and_a_colleague_uploads_them() {
     let e = env();
     let url = e.server.url();
     let dir = tempfile::tempdir().unwrap();
-    let (ws, clinic) = anola_e2e::workstations::enrolled(dir.path(), &url, "main", Role::Clinician, None).await;
-    let p = clinic
-        .register_patient(
-            serde_json::from_value(json!({"given_name": "Offline", "family_name": "Signed", "date_of_birth": "1988-04-12"})).unwrap(),
-        )
-        .unwrap();
-    clinic.sync_now().await.unwrap();
-    ws.sign_out().await;
-    drop((ws, clinic));
+    let p = clinician_device_with_a_patient(dir.path(), &url, "Offline").await;
 
     // The same device with the server out of reach: an offline sign-in, then a record.
     let offline = Workstation::open(WorkstationConfig::new(dir.path(), "http://127.0.0.1:9")).unwrap();
@@ -348,6 +353,60 @@ async fn the_app_signs_offline_writes_and_a_colleague_uploads_them() {
     let status = c.status().unwrap();
     assert_eq!((status.pending, status.rejected), (0, 0), "{:?}", c.rejected_list().unwrap());
 
+    let reader = raw_device(&url, "main", Role::Clinician, Role::Clinician, None).await;
+    assert_eq!(e.record_author(&reader, written.id).await.as_deref(), Some("Test clinician"));
+}
+
+/// The upgrade day: a clinician's vault entry predates signatures. Signing in offline makes their
+/// key on the spot; what they write waits on the device (a colleague's sync does not send it, so it
+/// is not refused), and goes once their next online sign-in has registered the key.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_made_offline_waits_for_its_registration() {
+    use anola_client::workstation::{Workstation, WorkstationConfig};
+    use anola_e2e::accounts::{ensure_staff, staff_name, STAFF_PASSWORD};
+    let e = env();
+    let url = e.server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let p = clinician_device_with_a_patient(dir.path(), &url, "Upgrade").await;
+    // As an older app left it: no signing key in the clinician's vault entry.
+    let vault_path = dir.path().join("vault.json");
+    let mut vault: Value = serde_json::from_str(&std::fs::read_to_string(&vault_path).unwrap()).unwrap();
+    for u in vault["users"].as_array_mut().unwrap() {
+        let u = u.as_object_mut().unwrap();
+        u.remove("signing_public");
+        u.remove("signing_key");
+        u.remove("signing_registered");
+    }
+    std::fs::write(&vault_path, serde_json::to_vec(&vault).unwrap()).unwrap();
+
+    let clinician = staff_name("main", Role::Clinician, None);
+    let offline = Workstation::open(WorkstationConfig::new(dir.path(), "http://127.0.0.1:9")).unwrap();
+    offline.sign_in(&clinician, STAFF_PASSWORD, None).await.unwrap();
+    let written = offline
+        .clinic()
+        .unwrap()
+        .add_record(serde_json::from_value(json!({"patient_id": p.id, "author": "-", "consultation_notes": "written offline"})).unwrap())
+        .unwrap();
+    offline.sign_out().await;
+    drop(offline);
+
+    // A colleague syncs: the clinician's write is not sent (so not refused), it waits.
+    let admin = admin_token(&url).await;
+    let front_desk = ensure_staff(&url, &admin, "main", Role::FrontDesk, None).await;
+    let ws = Workstation::open(WorkstationConfig::new(dir.path(), &url)).unwrap();
+    ws.sign_in(&front_desk, STAFF_PASSWORD, None).await.unwrap();
+    let c = ws.clinic().unwrap();
+    c.sync_now().await.unwrap();
+    let s = c.status().unwrap();
+    assert_eq!((s.pending, s.rejected), (1, 0), "{:?}", c.rejected_list().unwrap());
+    ws.sign_out().await;
+
+    // The clinician signs in online: the key is registered and the write goes.
+    ws.sign_in(&clinician, STAFF_PASSWORD, None).await.unwrap();
+    let c = ws.clinic().unwrap();
+    c.sync_now().await.unwrap();
+    let s = c.status().unwrap();
+    assert_eq!((s.pending, s.rejected), (0, 0), "{:?}", c.rejected_list().unwrap());
     let reader = raw_device(&url, "main", Role::Clinician, Role::Clinician, None).await;
     assert_eq!(e.record_author(&reader, written.id).await.as_deref(), Some("Test clinician"));
 }

@@ -118,6 +118,8 @@ pub struct ClinicConfig {
     /// The actor's signing key and name (`None`: writes go unsigned, which a server refuses
     /// from a staff device; headless tools and local tests).
     pub signer: Option<crate::store::Signer>,
+    /// Signing keys of this device's staff not yet registered with the server: their writes wait.
+    pub unregistered_keys: Vec<String>,
     /// Device key and staff tokens for sync requests (`None`: no authentication headers).
     pub credentials: Option<Arc<Credentials>>,
     pub on_security_event: Option<SecurityHook>,
@@ -137,6 +139,7 @@ impl ClinicConfig {
             key,
             actor,
             signer: None,
+            unregistered_keys: Vec::new(),
             credentials: None,
             on_security_event: None,
             idle_interval: task::IDLE_INTERVAL,
@@ -210,7 +213,8 @@ impl Clinic {
         };
         let mut store = LocalStore::open_scoped(&config.data_dir, &scope, &config.key)?;
         store.set_author(Some(config.actor.user_id));
-        store.set_signer(config.signer.clone())?;
+        store.set_signer(config.signer.clone());
+        store.set_unregistered_keys(config.unregistered_keys.clone());
         let mut transport = Transport::new(&config.server_url);
         if let Some(c) = &config.credentials {
             transport = transport.with_credentials(c.clone());
@@ -736,7 +740,8 @@ mod tests {
     use anola_protocol::access::Role;
 
     /// Writes and audit entries of a signed-in staff member with a key are signed with it (ADR
-    /// 0014); writes queued unsigned before the key existed are signed when it arrives.
+    /// 0014); writes queued unsigned before are never signed after the fact; writes signed with a
+    /// key the server has not registered wait in the outbox.
     #[test]
     fn a_signer_signs_every_write_and_audit_entry() {
         use anola_protocol::signing::{verify_audit, verify_mutation, StaffKey};
@@ -759,16 +764,23 @@ mod tests {
         typed.author = "someone else".into();
         let r = c.add_record(typed).unwrap();
         assert_eq!(r.fields.author, "Dr Amina Okafor", "the author is the signer, not the typed text");
-        let s = lock(&c.store);
+        let mut s = lock(&c.store);
         let batch = s.pending_batch(10).unwrap();
         assert_eq!(batch.len(), 3);
-        for e in &batch {
+        assert!(batch[0].mutation.signature.is_none(), "queued before the key: never signed later");
+        for e in &batch[1..] {
             assert_eq!(verify_mutation(&key.public(), &e.mutation), Ok(()), "{:?}", e.mutation.entity);
         }
         let audit = s.unsent_audit(10).unwrap();
         let signed: Vec<_> = audit.iter().filter(|e| verify_audit(&key.public(), e).is_ok()).collect();
         // The two writes made with the key; the first write's entry was made before it.
         assert_eq!(signed.len(), 2, "{audit:?}");
+        // While the server has not registered the key, what it signed waits.
+        s.set_unregistered_keys(vec![key.id()]);
+        let waiting = s.pending_batch(10).unwrap();
+        assert_eq!(waiting.len(), 1);
+        assert!(waiting[0].mutation.signature.is_none());
+        assert_eq!(s.outbox_counts().unwrap().pending, 3, "held writes still count as pending");
     }
 
     fn open(dir: &std::path::Path, role: Role) -> Arc<Clinic> {

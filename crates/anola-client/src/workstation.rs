@@ -24,7 +24,7 @@
 use crate::clinic::{Actor, Clinic, ClinicConfig, SecurityEvent, SecurityHook};
 use crate::error::ClientError;
 use crate::security::pin::{valid_pin, PinOutcome, PinSlot};
-use crate::security::vault::{DeviceRecord, PasswordCheck, PasswordKey, UserEntry, Vault};
+use crate::security::vault::{unregistered_key, DeviceRecord, PasswordCheck, PasswordKey, UserEntry, Vault};
 use crate::security::{key_from_b64, new_staff_key, DataKey};
 use crate::store::audit::entry as audit_entry;
 use crate::store::{LocalStore, Scope, Signer, DB_FILE};
@@ -117,6 +117,13 @@ pub struct DeviceState {
 }
 
 type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// The signing keys of this device's staff that the server has not confirmed yet.
+fn unregistered_keys(vault: Option<&Vault>) -> Vec<String> {
+    vault
+        .map(|v| v.users.iter().filter_map(unregistered_key).collect())
+        .unwrap_or_default()
+}
 
 fn system_ms() -> i64 {
     std::time::SystemTime::now()
@@ -515,8 +522,9 @@ impl Workstation {
         self.finish_sign_in(resp, password, None, None)
     }
 
-    /// `finish_online_sign_in` with the signing key the request registered (kept only when the
-    /// server confirms it) and, when the vault entry was opened already, its password key.
+    /// `finish_online_sign_in` with the signing key the request sent and, when the vault entry was
+    /// opened already, its password key. A key the server did not confirm (a server older than
+    /// signatures, an account that may not sign here) is kept, unregistered: its writes wait.
     fn finish_sign_in(
         &self,
         resp: LoginResponse,
@@ -524,7 +532,9 @@ impl Workstation {
         signer: Option<StaffKey>,
         password_key: Option<PasswordKey>,
     ) -> Result<DeviceState, ClientError> {
-        let signer = signer.filter(|s| resp.signing_key_id.as_deref() == Some(s.id().as_str()));
+        let registered = signer
+            .as_ref()
+            .is_some_and(|s| resp.signing_key_id.as_deref() == Some(s.id().as_str()));
         if !resp.mfa {
             return Err(ClientError::MfaRequired {
                 message: "this account must set up two-factor sign-in before it can open a clinic device".into(),
@@ -554,7 +564,8 @@ impl Workstation {
                 Some(pk) => pk,
                 None => PasswordKey::derive_new(password).map_err(storage)?,
             };
-            let entry = UserEntry::wrapped(&device.device_id, resp.user.clone(), pk, &key, signer.as_ref());
+            let mut entry = UserEntry::wrapped(&device.device_id, resp.user.clone(), pk, &key, signer.as_ref());
+            entry.signing_registered = registered || signer.is_none();
             vault.put_user(entry);
             vault.save(&self.shared.cfg.data_dir).map_err(storage)?;
             key
@@ -621,6 +632,7 @@ impl Workstation {
         actor: &Actor,
         key: &DataKey,
         signer: Option<&Signer>,
+        unregistered: Vec<String>,
         creds: &Arc<Credentials>,
     ) -> Result<Arc<Clinic>, ClientError> {
         Clinic::open(ClinicConfig {
@@ -632,6 +644,7 @@ impl Workstation {
             key: key.clone(),
             actor: actor.clone(),
             signer: signer.cloned(),
+            unregistered_keys: unregistered,
             credentials: Some(creds.clone()),
             on_security_event: Some(self.hook()),
             idle_interval: self.shared.cfg.idle_interval,
@@ -665,11 +678,16 @@ impl Workstation {
             key,
             display_name: user.display_name.clone(),
         });
-        let clinic = self.open_clinic(&device, &actor, &key, signer.as_ref(), &creds)?;
+        let unregistered = unregistered_keys(self.st().vault.as_ref());
+        let clinic = self.open_clinic(&device, &actor, &key, signer.as_ref(), unregistered, &creds)?;
         {
             let mut st = self.st();
             let mut events: Vec<AuditEntry> = st.vault.as_mut().map(|v| std::mem::take(&mut v.pending_audit)).unwrap_or_default();
-            events.push(audit_entry(&device.device_id, Some(user.id), action, None, None, None));
+            let mut now = audit_entry(&device.device_id, Some(user.id), action, None, None, None);
+            if let Some(s) = &signer {
+                s.key.sign_audit(&mut now);
+            }
+            events.push(now);
             clinic.record_audit(&events)?;
             if events.len() > 1 {
                 if let Some(v) = st.vault.as_ref() {
@@ -922,8 +940,18 @@ impl Workstation {
                     key,
                     display_name: s.user.display_name.clone(),
                 });
-                let clinic = self.open_clinic(&device, &s.actor, &key, signer.as_ref(), &s.credentials)?;
-                clinic.record_audit(&[audit_entry(&device.device_id, Some(user_id), AuditAction::Unlock, None, None, None)])?;
+                let unregistered = unregistered_keys(st.vault.as_ref());
+                let Some(s) = st.session.as_mut() else {
+                    return Err(ClientError::SignedOut {
+                        message: "nobody is signed in: sign in with your password".into(),
+                    });
+                };
+                let clinic = self.open_clinic(&device, &s.actor, &key, signer.as_ref(), unregistered, &s.credentials)?;
+                let mut unlocked = audit_entry(&device.device_id, Some(user_id), AuditAction::Unlock, None, None, None);
+                if let Some(s) = &signer {
+                    s.key.sign_audit(&mut unlocked);
+                }
+                clinic.record_audit(&[unlocked])?;
                 if s.kiosk {
                     clinic.set_kiosk(true);
                 }

@@ -203,6 +203,8 @@ async fn push_handler<S: Store>(
     authorize::envelope(&session.device, &req.device_id, &req.clinic_id)?;
     let span = tracing::info_span!("push", device = %req.device_id, user = %session.user.id, mutations = req.mutations.len());
     async {
+        // Bounded before anything is read for it.
+        validate::audit(&req)?;
         let mut ids: Vec<uuid::Uuid> = req.mutations.iter().filter_map(|m| m.author).collect();
         ids.sort_unstable();
         ids.dedup();
@@ -220,7 +222,6 @@ async fn push_handler<S: Store>(
             body.errors = refused;
             return Err(ApiError(body));
         }
-        validate::audit(&req)?;
         let mut audit = req.audit.clone();
         authorize::verify_audit(&session.device, &mut audit, &keys);
         state.store.insert_audit(&audit, &req.clinic_id).await?;

@@ -39,14 +39,17 @@ pub fn pull_scope(device: &DeviceRecord, requested: Option<&str>) -> Result<Opti
     }
 }
 
-/// The signing keys a push's mutations and audit entries name, to read before `push`.
+/// The signing keys a push's mutations and audit entries name, to read before `push`. Only well
+/// formed ids (32 hex digits) are read: anything else is no registered key.
 pub fn key_ids(req: &PushRequest) -> Vec<String> {
+    let well_formed = |k: &str| k.len() == 32 && k.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     let mut ids: Vec<String> = req
         .mutations
         .iter()
         .filter_map(|m| m.signature.as_ref())
         .chain(req.audit.iter().filter_map(|e| e.signature.as_ref()))
         .map(|s| s.key.clone())
+        .filter(|k| well_formed(k))
         .collect();
     ids.sort_unstable();
     ids.dedup();

@@ -66,6 +66,10 @@ pub struct UserEntry {
     pub signing_public: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing_key: Option<Wrapped>,
+    /// Whether the server confirmed the key. A key made at an offline sign-in is not registered
+    /// until this staff member's next online sign-in; what it signs waits in the outbox until then.
+    #[serde(default = "registered_default")]
+    pub signing_registered: bool,
     /// Consecutive failed offline (or refused online) sign-ins.
     #[serde(default)]
     pub failed_attempts: u32,
@@ -90,6 +94,16 @@ pub enum PasswordCheck {
 
 fn user_aad(device_id: &str, user_id: Uuid) -> Vec<u8> {
     format!("anola/replica-key/user/v1/{device_id}/{user_id}").into_bytes()
+}
+
+fn registered_default() -> bool {
+    true
+}
+
+/// The id of an entry's key, when it has one the server has not confirmed.
+pub fn unregistered_key(entry: &UserEntry) -> Option<String> {
+    let public = entry.signing_public.as_deref().and_then(signing::public_key_from_b64)?;
+    (!entry.signing_registered).then(|| signing::key_id(&public))
 }
 
 fn signing_aad(device_id: &str, user_id: Uuid) -> Vec<u8> {
@@ -134,6 +148,7 @@ impl UserEntry {
             wrapped_key: wrap(&pk.kek, key, &user_aad(device_id, user.id)),
             signing_public,
             signing_key,
+            signing_registered: true,
             user,
             kdf: pk.kdf,
             failed_attempts: 0,
@@ -191,20 +206,31 @@ impl UserEntry {
             .kdf
             .derive(password.as_bytes())
             .map_err(|_| UnwrapError::Malformed)
-            .and_then(|kek| {
-                let key = unwrap(&kek, &self.wrapped_key, &user_aad(device_id, self.user.id))?;
-                let signer = match &self.signing_key {
-                    Some(w) => Some(StaffKey::from_seed(
-                        unwrap(&kek, w, &signing_aad(device_id, self.user.id))?.as_bytes(),
-                    )),
-                    None => None,
-                };
-                Ok((key, signer))
-            });
+            .and_then(|kek| Ok((unwrap(&kek, &self.wrapped_key, &user_aad(device_id, self.user.id))?, kek)));
         match result {
-            Ok((k, signer)) => {
+            Ok((k, kek)) => {
                 self.record_success();
-                PasswordCheck::Ok(k, signer)
+                // The password opened the data key; the signing key is under the same key. If this
+                // entry has none (it predates signatures) or it does not open (damaged), one is
+                // made now and registered at this staff member's next online sign-in; what it
+                // signs meanwhile waits on the device (ADR 0014).
+                let aad = signing_aad(device_id, self.user.id);
+                let kept = self
+                    .signing_key
+                    .as_ref()
+                    .and_then(|w| unwrap(&kek, w, &aad).ok())
+                    .map(|seed| StaffKey::from_seed(seed.as_bytes()));
+                let signer = match kept {
+                    Some(s) => s,
+                    None => {
+                        let s = super::new_staff_key();
+                        self.signing_public = Some(signing::public_key_b64(&s.public()));
+                        self.signing_key = Some(wrap(&kek, &DataKey::from_bytes(*s.seed()), &aad));
+                        self.signing_registered = false;
+                        s
+                    }
+                };
+                PasswordCheck::Ok(k, Some(signer))
             }
             Err(_) => match self.record_failure(now) {
                 Some(until) => PasswordCheck::Locked { until },
@@ -374,7 +400,7 @@ pub(crate) mod tests {
     fn password_unwraps_and_wrong_password_fails() {
         let key = DataKey::random();
         let mut e = UserEntry::new("dev1", user("amina", Role::Clinician), "correct horse", &key).unwrap();
-        assert_eq!(e.check_password("dev1", "correct horse", 0), PasswordCheck::Ok(key.clone(), None));
+        assert!(matches!(e.check_password("dev1", "correct horse", 0), PasswordCheck::Ok(k, Some(_)) if k == key));
         assert_eq!(e.check_password("dev1", "wrong", 0), PasswordCheck::Wrong { attempts_left: 4 });
         // Bound to the device: the same entry copied into another device's vault does not open.
         assert!(matches!(e.check_password("dev2", "correct horse", 0), PasswordCheck::Wrong { .. }));
@@ -397,7 +423,7 @@ pub(crate) mod tests {
         assert_eq!(e.check_password("dev1", "pw-right", t0 + 60), PasswordCheck::Locked { until });
         assert_eq!(e.check_password("dev1", "pw-right", until - 1), PasswordCheck::Locked { until });
         // Expired: the right password works and the counter is reset.
-        assert_eq!(e.check_password("dev1", "pw-right", until), PasswordCheck::Ok(key, None));
+        assert!(matches!(e.check_password("dev1", "pw-right", until), PasswordCheck::Ok(k, Some(_)) if k == key));
         assert_eq!(e.failed_attempts, 0);
         assert_eq!(e.locked_until, None);
     }

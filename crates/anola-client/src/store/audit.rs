@@ -125,11 +125,12 @@ impl LocalStore {
         insert(self.conn(), &e)
     }
 
-    /// Signs an entry that names the signed-in staff member, when they have a key here. A failed
-    /// sign-in names an account that did not sign in, so it stays unsigned.
+    /// Signs an entry this session makes for the signed-in staff member, when they have a key
+    /// here. Failures name someone who did not prove who they are, so they stay unsigned.
     fn sign_entry(&self, e: &mut AuditEntry) {
         if let (Some(author), Some(key)) = (self.author(), self.signing_key()) {
-            if e.user_id == Some(author) && e.signature.is_none() && e.action != AuditAction::SignInFailed {
+            let failure = matches!(e.action, AuditAction::SignInFailed | AuditAction::UnlockFailed);
+            if e.user_id == Some(author) && e.signature.is_none() && !failure {
                 key.sign_audit(e);
             }
         }
@@ -155,17 +156,11 @@ impl LocalStore {
     }
 
     /// Stores entries made elsewhere (sign-ins recorded in the vault while the replica was closed).
+    /// They are stored as they come: an entry is signed when it is made (by whoever made it), never
+    /// later, since the vault file that kept it can be edited.
     pub fn import_audit(&mut self, entries: &[AuditEntry]) -> Result<(), ClientError> {
-        let signed: Vec<AuditEntry> = entries
-            .iter()
-            .map(|e| {
-                let mut e = e.clone();
-                self.sign_entry(&mut e);
-                e
-            })
-            .collect();
         let tx = self.conn_mut().transaction()?;
-        for e in &signed {
+        for e in entries {
             insert(&tx, e)?;
         }
         tx.commit()?;

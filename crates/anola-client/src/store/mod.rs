@@ -56,6 +56,8 @@ pub struct LocalStore {
     author: Option<uuid::Uuid>,
     /// Their signing key on this device, when they have one (ADR 0014).
     signer: Option<Signer>,
+    /// Key ids whose writes are held back (`set_unregistered_keys`).
+    unregistered_keys: Vec<String>,
 }
 
 /// The signed-in staff member's signing key and account name: every write and audit entry they
@@ -211,6 +213,7 @@ impl LocalStore {
             scope: scope.clone(),
             author: None,
             signer: None,
+            unregistered_keys: Vec::new(),
         })
     }
 
@@ -235,14 +238,18 @@ impl LocalStore {
         self.author
     }
 
-    /// Signs the author's writes and audit entries from now on; also signs the writes they queued
-    /// before they had a key here (made before signatures existed), which the server would refuse.
-    pub fn set_signer(&mut self, signer: Option<Signer>) -> Result<(), ClientError> {
+    /// Signs the author's writes and the audit entries this session makes from now on. Nothing
+    /// queued earlier is signed after the fact: a row in the outbox proves nothing about who made
+    /// it, and signing it would vouch for whoever put it there.
+    pub fn set_signer(&mut self, signer: Option<Signer>) {
         self.signer = signer;
-        if let (Some(author), Some(s)) = (self.author, self.signer.clone()) {
-            outbox::sign_unsigned(&mut self.conn, author, &s.key)?;
-        }
-        Ok(())
+    }
+
+    /// Signing keys made on this device that the server has not confirmed yet (made at an offline
+    /// sign-in): writes they signed wait in the outbox until their author's next online sign-in
+    /// registers them, instead of being refused `signing_key_unknown`.
+    pub fn set_unregistered_keys(&mut self, keys: Vec<String>) {
+        self.unregistered_keys = keys;
     }
 
     pub(crate) fn signing_key(&self) -> Option<&anola_protocol::signing::StaffKey> {

@@ -5,7 +5,6 @@ use super::records::{set_sync, REFUSED, SYNCED};
 use super::{refresh, LocalStore};
 use crate::error::ClientError;
 use anola_protocol::plan::OutboxAction;
-use anola_protocol::signing::StaffKey;
 use anola_protocol::wire::EntityKind;
 use anola_protocol::Mutation;
 use rusqlite::params;
@@ -24,37 +23,21 @@ pub struct OutboxCounts {
     pub rejected: u64,
 }
 
-/// Signs `author`'s pending writes that carry no signature (queued before they had a key on this
-/// device); signing leaves the mutation's id and content, so a retry stays the same write.
-pub(crate) fn sign_unsigned(conn: &mut rusqlite::Connection, author: Uuid, key: &StaffKey) -> Result<(), ClientError> {
-    let tx = conn.transaction()?;
-    let rows: Vec<(i64, String)> = {
-        let mut stmt = tx.prepare("SELECT seq, body FROM outbox WHERE status = 'pending' AND body NOT LIKE '%\"signature\":%'")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<Result<_, _>>()?
-    };
-    for (seq, body) in rows {
-        let mut m: Mutation = serde_json::from_str(&body)?;
-        if m.author != Some(author) || m.signature.is_some() {
-            continue;
-        }
-        key.sign_mutation(&mut m);
-        tx.execute(
-            "UPDATE outbox SET body = ?2 WHERE seq = ?1",
-            params![seq, serde_json::to_string(&m)?],
-        )?;
-    }
-    tx.commit()?;
-    Ok(())
-}
-
 impl LocalStore {
-    /// The oldest `limit` pending writes, in the order they were made.
+    /// The oldest `limit` pending writes, in the order they were made, except those signed with a
+    /// key the server has not registered yet (they wait for their author's online sign-in).
     pub fn pending_batch(&self, limit: usize) -> Result<Vec<OutboxEntry>, ClientError> {
-        let mut stmt = self
-            .conn()
-            .prepare_cached("SELECT seq, body FROM outbox WHERE status = 'pending' ORDER BY seq LIMIT ?1")?;
-        let rows = stmt.query_map([limit as i64], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+        let mut sql = String::from("SELECT seq, body FROM outbox WHERE status = 'pending'");
+        let held: Vec<String> = self.unregistered_keys.iter().map(|k| format!("\"key\":\"{k}\"")).collect();
+        for i in 0..held.len() {
+            sql.push_str(&format!(" AND instr(body, ?{}) = 0", i + 2));
+        }
+        sql.push_str(" ORDER BY seq LIMIT ?1");
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let limit = limit as i64;
+        let mut args: Vec<&dyn rusqlite::ToSql> = vec![&limit];
+        args.extend(held.iter().map(|h| h as &dyn rusqlite::ToSql));
+        let rows = stmt.query_map(args.as_slice(), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
         rows.map(|row| {
             let (seq, body) = row?;
             Ok(OutboxEntry {
