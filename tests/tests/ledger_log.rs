@@ -101,4 +101,11 @@ async fn two_processes_charge_one_wallet_exactly_once_each() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401, "no token, no audit");
+    // And through the CLI, as an operator runs it.
+    let dir = tempfile::tempdir().unwrap();
+    let url = server.url();
+    let out = tokio::task::spawn_blocking(move || anola_e2e::procs::Device::new(dir.path(), &url).ok(&["admin", "ledger-audit"]))
+        .await
+        .unwrap();
+    assert_eq!((out["ok"].as_bool(), out["slots"].as_u64()), (Some(true), Some(64)), "{out}");
 }
