@@ -122,3 +122,63 @@ impl Balance {
         self.posted() - self.debits_pending as i128
     }
 }
+
+/// How much may leave an account: per transaction, per UTC day and per UTC calendar month (minor
+/// units; `None`: no limit). Checked when money is committed to leave — a transfer or a hold —
+/// and counted then; a later void does not give the allowance back (conservative).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_transaction: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_day: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_month: Option<u64>,
+}
+
+/// What left an account in the current UTC day and month (derived from the requests applied;
+/// the counters restart when the day or month changes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Spending {
+    pub day: i64,
+    pub day_total: u64,
+    pub month: i64,
+    pub month_total: u64,
+}
+
+/// The UTC day number and the calendar month number (year × 12 + month − 1) of `ms`.
+pub fn day_and_month(ms: i64) -> (i64, i64) {
+    let day = ms.div_euclid(86_400_000);
+    // Civil date from a day count (proleptic Gregorian), after Howard Hinnant's algorithm.
+    let z = day + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (day, year * 12 + month - 1)
+}
+
+impl Spending {
+    /// Totals as of `ms` (zero for a day or month that has not seen spending yet).
+    pub fn at(&self, ms: i64) -> (u64, u64) {
+        let (day, month) = day_and_month(ms);
+        (
+            if self.day == day { self.day_total } else { 0 },
+            if self.month == month { self.month_total } else { 0 },
+        )
+    }
+
+    pub fn add(&mut self, ms: i64, amount: u64) {
+        let (day_total, month_total) = self.at(ms);
+        let (day, month) = day_and_month(ms);
+        *self = Spending {
+            day,
+            day_total: day_total.saturating_add(amount),
+            month,
+            month_total: month_total.saturating_add(amount),
+        };
+    }
+}

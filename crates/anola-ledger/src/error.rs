@@ -50,6 +50,13 @@ pub enum LedgerError {
     ReversalExceeds { id: String, remaining: u64, amount: u64 },
     #[error("a partial reversal needs a one-leg transaction")]
     PartialReversalLegs,
+    #[error("account {account}: its {limit} limit leaves {left}; this needs {needed}")]
+    LimitExceeded {
+        account: String,
+        limit: String,
+        left: u64,
+        needed: u64,
+    },
 }
 
 impl LedgerError {
@@ -76,6 +83,7 @@ impl LedgerError {
             LedgerError::NotReversible { .. } => "not_reversible",
             LedgerError::ReversalExceeds { .. } => "reversal_exceeds",
             LedgerError::PartialReversalLegs => "partial_reversal_legs",
+            LedgerError::LimitExceeded { .. } => "limit_exceeded",
         }
     }
 }

@@ -2,7 +2,7 @@
 //! makes, or refuse it), `execute` applies a plan and records the outcome. Invariants are asserted
 //! where they hold; `audit.rs` checks them all again from the entries alone.
 
-use crate::account::{AccountId, AccountSpec, AccountStatus, Balance};
+use crate::account::{AccountId, AccountSpec, AccountStatus, Balance, Limits, Spending};
 use crate::command::{Command, Leg, Request, MAX_LEGS};
 use crate::error::LedgerError;
 use serde::{Deserialize, Serialize};
@@ -85,6 +85,10 @@ pub struct AccountState {
     pub seq: u64,
     /// The last entry's hash (`GENESIS` before any).
     pub head: String,
+    #[serde(default)]
+    pub limits: Limits,
+    #[serde(default)]
+    pub spending: Spending,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,6 +144,9 @@ pub struct Outcome {
 pub struct Plan {
     pub effects: Vec<(AccountId, Effect, u64)>,
     pub after: After,
+    /// What leaves limited accounts (counted against their limits when applied), and when.
+    pub spends: Vec<(AccountId, u64)>,
+    pub at: i64,
 }
 
 /// What a plan changes besides balances.
@@ -185,6 +192,8 @@ impl Ledger {
                 balance: Balance::default(),
                 seq: 0,
                 head: GENESIS.into(),
+                limits: Limits::default(),
+                spending: Spending::default(),
             },
         );
         Ok(())
@@ -193,6 +202,12 @@ impl Ledger {
     pub fn set_status(&mut self, id: &AccountId, status: AccountStatus) -> Result<(), LedgerError> {
         let a = self.accounts.get_mut(id).ok_or_else(|| unknown(id))?;
         a.status = status;
+        Ok(())
+    }
+
+    pub fn set_limits(&mut self, id: &AccountId, limits: Limits) -> Result<(), LedgerError> {
+        let a = self.accounts.get_mut(id).ok_or_else(|| unknown(id))?;
+        a.limits = limits;
         Ok(())
     }
 
@@ -253,6 +268,7 @@ impl Ledger {
                     effects.push((l.credit.clone(), c, l.amount));
                 }
                 self.check_effects(&effects)?;
+                let spends = self.check_limits(legs, now)?;
                 let after = match hold_until {
                     Some(until) => After::NewHold(Hold {
                         leg: legs[0].clone(),
@@ -264,7 +280,12 @@ impl Ledger {
                         reversed: 0,
                     }),
                 };
-                Ok(Plan { effects, after })
+                Ok(Plan {
+                    effects,
+                    after,
+                    spends,
+                    at: now,
+                })
             }
             Command::Post { hold, amount } => {
                 let h = self.open_hold(*hold)?;
@@ -289,6 +310,8 @@ impl Ledger {
                 Ok(Plan {
                     effects,
                     after: After::Resolve(*hold, Resolution::Posted { amount, by: req.id }),
+                    spends: Vec::new(),
+                    at: now,
                 })
             }
             Command::Void { hold } => {
@@ -296,6 +319,8 @@ impl Ledger {
                 Ok(Plan {
                     effects: release(&h.leg),
                     after: After::Resolve(*hold, Resolution::Voided { by: req.id }),
+                    spends: Vec::new(),
+                    at: now,
                 })
             }
             Command::Expire { hold } => {
@@ -306,6 +331,8 @@ impl Ledger {
                 Ok(Plan {
                     effects: release(&h.leg),
                     after: After::Resolve(*hold, Resolution::Expired { by: req.id }),
+                    spends: Vec::new(),
+                    at: now,
                 })
             }
             Command::Reverse { of, amount, .. } => {
@@ -362,6 +389,8 @@ impl Ledger {
                 Ok(Plan {
                     effects,
                     after: After::Reversed { of: *of, amount: total },
+                    spends: Vec::new(),
+                    at: now,
                 })
             }
         }
@@ -379,6 +408,40 @@ impl Ledger {
             });
         }
         Ok(h)
+    }
+
+    /// What `legs` take out of accounts with limits, within those limits at `now` (per
+    /// transaction, per UTC day, per UTC month).
+    fn check_limits(&self, legs: &[Leg], now: i64) -> Result<Vec<(AccountId, u64)>, LedgerError> {
+        let mut out: Vec<(AccountId, u64)> = Vec::new();
+        for l in legs {
+            match out.iter_mut().find(|(a, _)| *a == l.debit) {
+                Some((_, n)) => *n = n.checked_add(l.amount).ok_or(LedgerError::Overflow)?,
+                None => out.push((l.debit.clone(), l.amount)),
+            }
+        }
+        out.retain(|(id, _)| self.accounts.get(id).is_some_and(|a| a.limits != Limits::default()));
+        for (id, amount) in &out {
+            let a = &self.accounts[id];
+            let (day, month) = a.spending.at(now);
+            for (name, limit, used) in [
+                ("per_transaction", a.limits.per_transaction, 0),
+                ("per_day", a.limits.per_day, day),
+                ("per_month", a.limits.per_month, month),
+            ] {
+                if let Some(limit) = limit {
+                    if used.saturating_add(*amount) > limit {
+                        return Err(LedgerError::LimitExceeded {
+                            account: id.0.clone(),
+                            limit: name.into(),
+                            left: limit.saturating_sub(used),
+                            needed: *amount,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Accounts exist, differ per leg, share one currency and take what the leg does to them.
@@ -484,6 +547,11 @@ impl Ledger {
                 prev,
                 hash,
             });
+        }
+        for (id, amount) in plan.spends {
+            if let Some(a) = self.accounts.get_mut(&id) {
+                a.spending.add(plan.at, amount);
+            }
         }
         match plan.after {
             After::NewHold(h) => {

@@ -17,7 +17,7 @@ pub mod command;
 pub mod error;
 pub mod ledger;
 
-pub use account::{AccountId, AccountKind, AccountSpec, AccountStatus, Balance};
+pub use account::{AccountId, AccountKind, AccountSpec, AccountStatus, Balance, Limits};
 pub use amount::{format_amount, parse_amount, Currency};
 pub use audit::{audit, Violation};
 pub use command::{Command, Leg, ReasonCode, Request, TxKind};

@@ -225,6 +225,52 @@ fn bad_requests_have_their_own_codes_and_change_nothing() {
 }
 
 #[test]
+fn limits_bound_each_transaction_day_and_month() {
+    use crate::account::{day_and_month, Limits};
+    let mut l = ledger();
+    let (ext, pw, rev) = parties();
+    run(&mut l, transfer(vec![leg(&ext, &pw, 100_000)])).unwrap();
+    l.set_limits(
+        &pw,
+        Limits {
+            per_transaction: Some(5_000),
+            per_day: Some(8_000),
+            per_month: Some(12_000),
+        },
+    )
+    .unwrap();
+    let day = 86_400_000i64;
+    let jan_30 = 1_769_731_200_000i64; // 2026-01-30T00:00:00Z
+    assert_eq!(day_and_month(jan_30).1, 2026 * 12);
+    let at = |l: &mut Ledger, ms: i64, amount: u64| l.execute(transfer(vec![leg(&pw, &rev, amount)]), ms).unwrap().outcome.result;
+    assert_eq!(at(&mut l, jan_30, 5_001).unwrap_err().code(), "limit_exceeded");
+    at(&mut l, jan_30, 5_000).unwrap();
+    // Two legs from the same wallet count together.
+    let both = transfer(vec![
+        leg(&pw, &rev, 2_000),
+        leg(&pw, &id(AccountKind::PlatformFees, "anola"), 1_001),
+    ]);
+    assert_eq!(
+        l.execute(both, jan_30).unwrap().outcome.result.unwrap_err().code(),
+        "limit_exceeded"
+    );
+    at(&mut l, jan_30, 3_000).unwrap();
+    assert_eq!(at(&mut l, jan_30 + 1, 1).unwrap_err().code(), "limit_exceeded", "the day is spent");
+    // Next day: the day resets, the month does not.
+    at(&mut l, jan_30 + day, 4_000).unwrap();
+    assert_eq!(
+        at(&mut l, jan_30 + day, 1).unwrap_err().code(),
+        "limit_exceeded",
+        "the month is spent"
+    );
+    // February: a new month.
+    at(&mut l, jan_30 + 2 * day, 5_000).unwrap();
+    // Money coming in is never limited.
+    run(&mut l, transfer(vec![leg(&ext, &pw, 50_000)])).unwrap();
+    assert!(audit(&l).is_empty());
+}
+
+#[test]
 fn the_auditor_sees_a_tampered_entry() {
     let mut l = ledger();
     let (ext, pw) = (id(AccountKind::Outside, "mpesa"), id(AccountKind::Personal, "amina"));
@@ -249,6 +295,7 @@ enum Step {
     Retry(usize),
     ReuseId(usize),
     Suspend(usize),
+    Limit(usize, u64),
     Tick(i64),
 }
 
@@ -264,6 +311,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (0usize..50).prop_map(Step::Retry),
         1 => (0usize..50).prop_map(Step::ReuseId),
         1 => (0usize..6).prop_map(Step::Suspend),
+        1 => (0usize..6, 1u64..3_000).prop_map(|(a, n)| Step::Limit(a, n)),
         1 => (1i64..30).prop_map(Step::Tick),
     ]
 }
@@ -300,7 +348,12 @@ proptest! {
                 Step::Retry(i) => sent.get(i % sent.len().max(1)).cloned(),
                 Step::ReuseId(i) => sent.get(i % sent.len().max(1)).map(|r| Request { id: r.id, command: Command::Void { hold: Uuid::nil() } }),
                 Step::Suspend(a) => { let _ = l.set_status(&accounts[a], AccountStatus::Suspended); None }
-                Step::Tick(t) => { now += t; None }
+                Step::Limit(a, n) => {
+                    let limits = crate::account::Limits { per_transaction: Some(n), per_day: Some(2 * n), per_month: Some(5 * n) };
+                    l.set_limits(&accounts[a], limits).unwrap();
+                    None
+                }
+                Step::Tick(t) => { now += t * 3_600_000; None }
             };
             let Some(req) = req else { continue };
             let before = l.outcomes.get(&req.id).cloned();

@@ -130,6 +130,16 @@ impl<S: LedgerLog> LedgerService<S> {
         Ok(self.commit(LogOp::Status { account, status }, now).await?.result)
     }
 
+    /// Sets how much may leave an account per transaction, day and month.
+    pub async fn set_limits(
+        &self,
+        account: AccountId,
+        limits: anola_ledger::Limits,
+        now: i64,
+    ) -> Result<Result<usize, LedgerError>, MoneyError> {
+        Ok(self.commit(LogOp::Limits { account, limits }, now).await?.result)
+    }
+
     /// A snapshot of the ledger as of the latest slot.
     pub async fn snapshot(&self) -> Result<(u64, Ledger), MoneyError> {
         let mut v = self.view.lock().await;
@@ -176,7 +186,7 @@ fn decide(ledger: &Ledger, op: &LogOp, now: i64) -> Result<usize, LedgerError> {
                 Ok(0)
             }
         }
-        LogOp::Status { account, .. } => match ledger.accounts.contains_key(account) {
+        LogOp::Status { account, .. } | LogOp::Limits { account, .. } => match ledger.accounts.contains_key(account) {
             true => Ok(0),
             false => Err(LedgerError::UnknownAccount {
                 account: account.0.clone(),
@@ -191,6 +201,7 @@ fn apply(ledger: &mut Ledger, slot: &LedgerSlot) -> Result<usize, LedgerError> {
     match &slot.op {
         LogOp::Open { spec } => ledger.open_account(spec.clone()).map(|_| 0),
         LogOp::Status { account, status } => ledger.set_status(account, *status).map(|_| 0),
+        LogOp::Limits { account, limits } => ledger.set_limits(account, *limits).map(|_| 0),
         LogOp::Request { request } => match ledger.execute(request.clone(), slot.at) {
             Ok(e) => e.outcome.result,
             // A second slot with an id already in the log cannot be committed by this code.

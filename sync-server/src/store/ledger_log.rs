@@ -5,7 +5,7 @@
 
 use super::{Inserted, StoreError};
 use anola_ledger::ledger::Outcome;
-use anola_ledger::{AccountId, AccountSpec, AccountStatus, LedgerError, Request};
+use anola_ledger::{AccountId, AccountSpec, AccountStatus, LedgerError, Limits, Request};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 pub enum LogOp {
     Open { spec: AccountSpec },
     Status { account: AccountId, status: AccountStatus },
+    Limits { account: AccountId, limits: Limits },
     Request { request: Request },
 }
 
