@@ -95,6 +95,7 @@ impl AccountStatus {
 
 /// What an account is: fixed when it is opened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AccountSpec {
     pub id: AccountId,
     pub kind: AccountKind,
@@ -127,6 +128,7 @@ impl Balance {
 /// units; `None`: no limit). Checked when money is committed to leave — a transfer or a hold —
 /// and counted then; a later void does not give the allowance back (conservative).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Limits {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub per_transaction: Option<u64>,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 pub enum LedgerError {
     #[error("{reason}")]
     InvalidAmount { reason: String },
-    #[error("the amount does not fit (overflow)")]
+    #[error("the amount does not fit: at most 9007199254740991 minor units per leg and per transaction, and no balance beyond 64 bits")]
     Overflow,
     #[error("currency {currency} is not supported")]
     UnsupportedCurrency { currency: String },

@@ -244,6 +244,7 @@ impl Ledger {
 
     /// Validates `req` against the current state and generates its entries. Pure.
     pub fn plan(&self, req: &Request, now: i64) -> Result<Plan, LedgerError> {
+        req.check_amounts()?;
         match &req.command {
             Command::Transfer { legs, hold_until, .. } => {
                 if legs.is_empty() || legs.len() > MAX_LEGS {

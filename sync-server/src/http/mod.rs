@@ -8,6 +8,7 @@ mod encoding;
 mod error;
 mod extract;
 mod guard;
+mod money;
 mod routes;
 
 /// Request body encodings the server takes, advertised on every response (`Accept-Encoding`,

@@ -42,6 +42,8 @@ pub struct AppState<S> {
     pub card_issuer: String,
     /// Seals card signing keys at rest (`ANOLA_CARD_KEY_SECRET`).
     pub card_keys: crate::cards::sealing::KeySealer,
+    /// This process's view of the money ledger (ADR 0015).
+    pub ledger: Arc<crate::money::LedgerService<S>>,
 }
 
 impl<S> AppState<S> {
@@ -52,6 +54,7 @@ impl<S> AppState<S> {
     /// Over a store the caller also uses (background tasks).
     pub fn shared(store: Arc<S>, max_body_bytes: usize) -> Self {
         Self {
+            ledger: Arc::new(crate::money::LedgerService::new(store.clone())),
             store,
             clock: Arc::new(ServerClock::default()),
             max_body_bytes,
@@ -114,6 +117,7 @@ impl<S> Clone for AppState<S> {
             access_ttl_secs: self.access_ttl_secs,
             card_issuer: self.card_issuer.clone(),
             card_keys: self.card_keys.clone(),
+            ledger: self.ledger.clone(),
         }
     }
 }
@@ -130,6 +134,7 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
         .merge(super::admin::routes::<S>())
         .merge(super::auth::routes::<S>())
         .merge(super::cards::routes::<S>())
+        .merge(super::money::routes::<S>())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // The limit applies to the body as decompressed (a small compressed bomb is refused).

@@ -45,7 +45,7 @@ fn describe(r: &Result<usize, LedgerError>) -> String {
     }
 }
 
-impl<S: LedgerLog> LedgerService<S> {
+impl<S> LedgerService<S> {
     pub fn new(store: Arc<S>) -> Self {
         LedgerService {
             store,
@@ -55,7 +55,9 @@ impl<S: LedgerLog> LedgerService<S> {
             }),
         }
     }
+}
 
+impl<S: LedgerLog> LedgerService<S> {
     /// Applies every slot written since this process last looked, checking that each decides
     /// here as it was decided when written.
     async fn catch_up(&self, v: &mut View) -> Result<(), MoneyError> {
@@ -117,6 +119,15 @@ impl<S: LedgerLog> LedgerService<S> {
 
     /// Runs a ledger request once; a retry (same id, same body) gets the stored outcome.
     pub async fn execute(&self, request: Request, now: i64) -> Result<Outcome, MoneyError> {
+        // Amounts no store keeps exactly are refused before the log (the same answer every time).
+        if let Err(e) = request.check_amounts() {
+            return Ok(Outcome {
+                digest: request.digest(),
+                request,
+                at: now,
+                result: Err(e),
+            });
+        }
         let slot = self.commit(LogOp::Request { request }, now).await?;
         Ok(slot.outcome().expect("a request slot"))
     }
@@ -138,6 +149,13 @@ impl<S: LedgerLog> LedgerService<S> {
         now: i64,
     ) -> Result<Result<usize, LedgerError>, MoneyError> {
         Ok(self.commit(LogOp::Limits { account, limits }, now).await?.result)
+    }
+
+    /// One account as of the latest slot.
+    pub async fn account(&self, id: &AccountId) -> Result<Option<anola_ledger::ledger::AccountState>, MoneyError> {
+        let mut v = self.view.lock().await;
+        self.catch_up(&mut v).await?;
+        Ok(v.ledger.account(id).cloned())
     }
 
     /// A snapshot of the ledger as of the latest slot.
