@@ -28,6 +28,9 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 
 const WALLETS: usize = 6;
 
+/// Every definitive answer (status, body) each request id got.
+type Answers = HashMap<String, Vec<(u16, Value)>>;
+
 fn wallet(i: usize) -> String {
     format!("PW-w{i}")
 }
@@ -119,7 +122,7 @@ async fn money_survives_faults_and_kills() {
     let urls: Vec<String> = proxies.iter().map(|p| p.url()).collect();
 
     // Every definitive answer each request got, by id.
-    let answers: Arc<Mutex<HashMap<String, Vec<(u16, Value)>>>> = Arc::default();
+    let answers: Arc<Mutex<Answers>> = Arc::default();
     let mut tasks = Vec::new();
     for c in 0..clients {
         let (http, token, urls, answers) = (http.clone(), token.clone(), urls.clone(), answers.clone());
