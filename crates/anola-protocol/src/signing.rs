@@ -181,29 +181,64 @@ pub fn canonical_json(v: &serde_json::Value, out: &mut Vec<u8>) {
     }
 }
 
-fn verify_bytes(public: &[u8; 32], signature: Option<&Signature>, bytes: &[u8]) -> Result<(), SignatureError> {
-    let s = signature.ok_or(SignatureError::Missing)?;
-    if s.key != key_id(public) {
-        return Err(SignatureError::Invalid);
+/// A public key checked to be a curve point, with its id, parsed once: a server verifying a push
+/// of hundreds of writes by one staff member decodes their key once, not per write.
+#[derive(Debug, Clone)]
+pub struct PublicKey {
+    key: ed25519_dalek::VerifyingKey,
+    id: String,
+}
+
+impl PublicKey {
+    pub fn from_bytes(public: &[u8; 32]) -> Option<PublicKey> {
+        Some(PublicKey {
+            key: ed25519_dalek::VerifyingKey::from_bytes(public).ok()?,
+            id: key_id(public),
+        })
     }
-    let key = ed25519_dalek::VerifyingKey::from_bytes(public).map_err(|_| SignatureError::Invalid)?;
-    let raw: [u8; 64] = b64()
-        .decode(&s.sig)
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or(SignatureError::Invalid)?;
-    key.verify_strict(bytes, &ed25519_dalek::Signature::from_bytes(&raw))
-        .map_err(|_| SignatureError::Invalid)
+
+    pub fn from_b64(s: &str) -> Option<PublicKey> {
+        PublicKey::from_bytes(&public_key_from_b64(s)?)
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn verify_bytes(&self, signature: Option<&Signature>, bytes: &[u8]) -> Result<(), SignatureError> {
+        let s = signature.ok_or(SignatureError::Missing)?;
+        if s.key != self.id {
+            return Err(SignatureError::Invalid);
+        }
+        let raw: [u8; 64] = b64()
+            .decode(&s.sig)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or(SignatureError::Invalid)?;
+        self.key
+            .verify_strict(bytes, &ed25519_dalek::Signature::from_bytes(&raw))
+            .map_err(|_| SignatureError::Invalid)
+    }
+
+    /// Checks `m`'s signature against this key.
+    pub fn verify_mutation(&self, m: &Mutation) -> Result<(), SignatureError> {
+        self.verify_bytes(m.signature.as_ref(), &mutation_bytes(m))
+    }
+
+    /// Checks `e`'s signature against this key.
+    pub fn verify_audit(&self, e: &AuditEntry) -> Result<(), SignatureError> {
+        self.verify_bytes(e.signature.as_ref(), &audit_bytes(e))
+    }
 }
 
 /// Checks `m`'s signature against the public key `public`.
 pub fn verify_mutation(public: &[u8; 32], m: &Mutation) -> Result<(), SignatureError> {
-    verify_bytes(public, m.signature.as_ref(), &mutation_bytes(m))
+    PublicKey::from_bytes(public).ok_or(SignatureError::Invalid)?.verify_mutation(m)
 }
 
 /// Checks `e`'s signature against the public key `public`.
 pub fn verify_audit(public: &[u8; 32], e: &AuditEntry) -> Result<(), SignatureError> {
-    verify_bytes(public, e.signature.as_ref(), &audit_bytes(e))
+    PublicKey::from_bytes(public).ok_or(SignatureError::Invalid)?.verify_audit(e)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use super::error::ApiError;
 use super::extract::JsonBody;
 use super::guard::DeviceSession;
 use crate::auth::token::TokenKey;
-use crate::store::accounts::{SigningKeyRecord, UserRecord};
+use crate::store::accounts::UserRecord;
 use crate::store::Store;
 use crate::sync::clock::ServerClock;
 use crate::sync::{assignment, authorize, fetch, pull, push, validate};
@@ -216,7 +216,7 @@ async fn push_handler<S: Store>(
         let key_ids = authorize::key_ids(&req);
         let (authors, keys) = tokio::try_join!(state.store.users_by_ids(&ids), state.store.signing_keys(&key_ids))?;
         let authors: HashMap<uuid::Uuid, UserRecord> = authors.into_iter().map(|u| (u.id, u)).collect();
-        let keys: HashMap<String, SigningKeyRecord> = keys.into_iter().map(|k| (k.key_id.clone(), k)).collect();
+        let keys = authorize::PushKeys::new(keys);
         let mut refused = authorize::push(&session.device, &req, &authors, &keys);
         if refused.is_empty() {
             refused = assignment::check(state.store.as_ref(), &session.device, &req).await?;

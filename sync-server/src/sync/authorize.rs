@@ -4,7 +4,7 @@
 use crate::store::accounts::{DeviceRecord, SigningKeyRecord, UserRecord};
 use anola_protocol::access::{first_forbidden, project};
 use anola_protocol::auth::AuditEntry;
-use anola_protocol::signing::{self, SignatureError};
+use anola_protocol::signing::{PublicKey, Signature, SignatureError};
 use anola_protocol::wire::{ChangeRecord, EntityKind, Op};
 use anola_protocol::{ErrorBody, ErrorCode, FieldError, PushRequest};
 use std::collections::HashMap;
@@ -56,6 +56,45 @@ pub fn key_ids(req: &PushRequest) -> Vec<String> {
     ids
 }
 
+/// The registered signing keys a push names (`key_ids`), each parsed once.
+pub struct PushKeys(HashMap<String, (SigningKeyRecord, Option<PublicKey>)>);
+
+impl PushKeys {
+    pub fn new(records: Vec<SigningKeyRecord>) -> PushKeys {
+        PushKeys(
+            records
+                .into_iter()
+                .map(|k| {
+                    let public = PublicKey::from_b64(&k.public_key);
+                    (k.key_id.clone(), (k, public))
+                })
+                .collect(),
+        )
+    }
+
+    /// The key `signature` names, if `user` registered it on `device`; else why not, as a code
+    /// and a message.
+    fn of(&self, signature: Option<&Signature>, user: Uuid, device: &DeviceRecord) -> Result<&PublicKey, (&'static str, String)> {
+        let invalid = |why: &str| (SignatureError::Invalid.code(), format!("the change is signed with {why}"));
+        let Some(sig) = signature else {
+            return Err((SignatureError::Missing.code(), "the change is not signed by its author".into()));
+        };
+        let Some((key, public)) = self.0.get(&sig.key) else {
+            return Err((
+                "signing_key_unknown",
+                "the change is signed with a key the server does not know".into(),
+            ));
+        };
+        if key.user_id != user {
+            return Err(invalid("another staff member's key"));
+        }
+        if key.device_id != device.device_id {
+            return Err(invalid("a key made on another device"));
+        }
+        public.as_ref().ok_or_else(|| invalid("a malformed key"))
+    }
+}
+
 /// Why a mutation's authorship does not hold, if it does not: it must be signed by a key its
 /// author registered on this device (ADR 0014), and the key must not be revoked (the account
 /// disabled) before the change was made.
@@ -63,32 +102,11 @@ fn authorship(
     device: &DeviceRecord,
     m: &anola_protocol::Mutation,
     author: &UserRecord,
-    keys: &HashMap<String, SigningKeyRecord>,
+    keys: &PushKeys,
 ) -> Result<(), (&'static str, String)> {
-    let Some(sig) = &m.signature else {
-        return Err((SignatureError::Missing.code(), "the change is not signed by its author".into()));
-    };
-    let Some(key) = keys.get(&sig.key) else {
-        return Err((
-            "signing_key_unknown",
-            "the change is signed with a key the server does not know".into(),
-        ));
-    };
-    if key.user_id != author.id {
-        return Err((
-            SignatureError::Invalid.code(),
-            "the change is signed with another staff member's key".into(),
-        ));
-    }
-    if key.device_id != device.device_id {
-        return Err((
-            SignatureError::Invalid.code(),
-            "the change is signed with a key made on another device".into(),
-        ));
-    }
-    let public =
-        signing::public_key_from_b64(&key.public_key).ok_or((SignatureError::Invalid.code(), "the signing key is malformed".to_owned()))?;
-    signing::verify_mutation(&public, m).map_err(|e| (e.code(), e.to_string()))?;
+    keys.of(m.signature.as_ref(), author.id, device)?
+        .verify_mutation(m)
+        .map_err(|e| (e.code(), e.to_string()))?;
     if author.disabled_at.is_some_and(|at| at <= m.hlc.wall_ms as i64) {
         return Err((
             "signing_key_revoked",
@@ -101,28 +119,18 @@ fn authorship(
 /// Marks each audit entry `verified` when the staff member it names signed it with a key they
 /// registered on this device. Unverified entries are kept: an audit trail must not lose entries,
 /// but it must not vouch for them either.
-pub fn verify_audit(device: &DeviceRecord, entries: &mut [AuditEntry], keys: &HashMap<String, SigningKeyRecord>) {
+pub fn verify_audit(device: &DeviceRecord, entries: &mut [AuditEntry], keys: &PushKeys) {
     for e in entries {
-        e.verified = e.user_id.map(|user| {
-            let Some(key) = e.signature.as_ref().and_then(|s| keys.get(&s.key)) else {
-                return false;
-            };
-            key.user_id == user
-                && key.device_id == device.device_id
-                && signing::public_key_from_b64(&key.public_key).is_some_and(|p| signing::verify_audit(&p, e).is_ok())
-        });
+        e.verified = e
+            .user_id
+            .map(|user| keys.of(e.signature.as_ref(), user, device).is_ok_and(|p| p.verify_audit(e).is_ok()));
     }
 }
 
 /// Every mutation the device's role or its author's role does not allow, as field errors.
 /// Writes need a signed-in author on staff devices, who signed them; a kiosk writes on the
 /// patient's behalf.
-pub fn push(
-    device: &DeviceRecord,
-    req: &PushRequest,
-    authors: &HashMap<Uuid, UserRecord>,
-    keys: &HashMap<String, SigningKeyRecord>,
-) -> Vec<FieldError> {
+pub fn push(device: &DeviceRecord, req: &PushRequest, authors: &HashMap<Uuid, UserRecord>, keys: &PushKeys) -> Vec<FieldError> {
     let mut errors = Vec::new();
     for (i, m) in req.mutations.iter().enumerate() {
         let mut signed = Ok(());
