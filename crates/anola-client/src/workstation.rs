@@ -24,7 +24,7 @@
 use crate::clinic::{Actor, Clinic, ClinicConfig, SecurityEvent, SecurityHook};
 use crate::error::ClientError;
 use crate::security::pin::{valid_pin, PinOutcome, PinSlot};
-use crate::security::vault::{unregistered_key, DeviceRecord, PasswordCheck, PasswordKey, UserEntry, Vault};
+use crate::security::vault::{DeviceRecord, PasswordCheck, PasswordKey, UserEntry, Vault};
 use crate::security::{key_from_b64, new_staff_key, DataKey};
 use crate::store::audit::entry as audit_entry;
 use crate::store::{LocalStore, Scope, Signer, DB_FILE};
@@ -117,13 +117,6 @@ pub struct DeviceState {
 }
 
 type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
-
-/// The signing keys of this device's staff that the server has not confirmed yet.
-fn unregistered_keys(vault: Option<&Vault>) -> Vec<String> {
-    vault
-        .map(|v| v.users.iter().filter_map(unregistered_key).collect())
-        .unwrap_or_default()
-}
 
 fn system_ms() -> i64 {
     std::time::SystemTime::now()
@@ -678,7 +671,7 @@ impl Workstation {
             key,
             display_name: user.display_name.clone(),
         });
-        let unregistered = unregistered_keys(self.st().vault.as_ref());
+        let unregistered = self.st().vault.as_ref().map(Vault::unregistered_keys).unwrap_or_default();
         let clinic = self.open_clinic(&device, &actor, &key, signer.as_ref(), unregistered, &creds)?;
         {
             let mut st = self.st();
@@ -940,7 +933,7 @@ impl Workstation {
                     key,
                     display_name: s.user.display_name.clone(),
                 });
-                let unregistered = unregistered_keys(st.vault.as_ref());
+                let unregistered = st.vault.as_ref().map(Vault::unregistered_keys).unwrap_or_default();
                 let Some(s) = st.session.as_mut() else {
                     return Err(ClientError::SignedOut {
                         message: "nobody is signed in: sign in with your password".into(),

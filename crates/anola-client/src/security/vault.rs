@@ -100,12 +100,6 @@ fn registered_default() -> bool {
     true
 }
 
-/// The id of an entry's key, when it has one the server has not confirmed.
-pub fn unregistered_key(entry: &UserEntry) -> Option<String> {
-    let public = entry.signing_public.as_deref().and_then(signing::public_key_from_b64)?;
-    (!entry.signing_registered).then(|| signing::key_id(&public))
-}
-
 fn signing_aad(device_id: &str, user_id: Uuid) -> Vec<u8> {
     format!("anola/signing-key/user/v1/{device_id}/{user_id}").into_bytes()
 }
@@ -345,6 +339,16 @@ impl Vault {
         let id = self.device.as_ref().map(|d| d.device_id.as_str()).unwrap_or_default();
         let w = self.replica_key.as_ref().ok_or(UnwrapError::Malformed)?;
         unwrap(device_kek, w, &device_aad(id))
+    }
+
+    /// The ids of the staff's signing keys here that the server has not confirmed yet.
+    pub fn unregistered_keys(&self) -> Vec<String> {
+        self.users
+            .iter()
+            .filter(|u| !u.signing_registered)
+            .filter_map(|u| u.signing_public.as_deref().and_then(signing::public_key_from_b64))
+            .map(|public| signing::key_id(&public))
+            .collect()
     }
 
     pub fn user(&self, username: &str) -> Option<&UserEntry> {

@@ -57,8 +57,6 @@ pub(crate) fn shown(tx: &Connection, entity: EntityKind, id: Uuid) -> Result<(Lw
     Ok((visible_state(&base, pending.iter()), !pending.is_empty()))
 }
 
-/// Queues a local write: stamps it, records per changed field the stamp the user saw (so the server
-/// can tell a concurrent edit), and inserts the outbox entry, all inside the caller's transaction.
 /// Who makes a write: the device, the signed-in staff member and their signing key there.
 pub(crate) struct Writer<'a> {
     pub device: &'a str,
@@ -66,6 +64,9 @@ pub(crate) struct Writer<'a> {
     pub key: Option<&'a StaffKey>,
 }
 
+/// Queues a local write: stamps it, records per changed field the stamp the user saw (so the server
+/// can tell a concurrent edit), signs it and its audit entry with the author's key, and inserts the
+/// outbox entry, all inside the caller's transaction.
 pub(crate) fn enqueue(
     tx: &Transaction,
     writer: Writer<'_>,
