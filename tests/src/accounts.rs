@@ -50,6 +50,12 @@ where
     .expect("harness thread")
 }
 
+/// `GET url` with `token` as the bearer; its JSON answer.
+pub async fn get_json(url: &str, token: &str) -> Value {
+    let resp = reqwest::Client::new().get(url).bearer_auth(token).send().await.expect("GET sent");
+    resp.json().await.expect("a JSON answer")
+}
+
 async fn post(url: &str, token: Option<&str>, body: Value) -> Result<Value, (u16, Value)> {
     let mut req = reqwest::Client::new().post(url).json(&body);
     if let Some(t) = token {

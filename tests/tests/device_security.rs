@@ -9,7 +9,7 @@ use anola_e2e::procs::ServerProc;
 use anola_e2e::workstations::enrolled;
 use anola_e2e::{free_port, unique_db};
 use anola_protocol::{PatientFields, Role};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::path::Path;
 
 fn patient(given: &str) -> PatientFields {
@@ -110,15 +110,7 @@ async fn offline_audit_entries_reach_the_server_and_disabled_staff_lose_offline_
     let server = ServerProc::start(port, ferret.uri(), &dbname, &[]);
     clinic.sync_now().await.expect("sync after the server came back");
     let token = admin_token(&url).await;
-    let history: Value = reqwest::Client::new()
-        .get(format!("{url}/admin/patients/{}/access?clinic_id=main", p.id))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let history = anola_e2e::accounts::get_json(&format!("{url}/admin/patients/{}/access?clinic_id=main", p.id), &token).await;
     let entries = history["entries"].as_array().unwrap_or_else(|| panic!("{history}"));
     let actions: Vec<&str> = entries.iter().filter_map(|e| e["action"].as_str()).collect();
     for want in ["write", "view_patient", "view_record"] {

@@ -61,15 +61,7 @@ fn an_idle_round_is_a_few_hundred_bytes_and_changes_arrive_as_records() {
                 .await
                 .unwrap();
             assert!(r.status().is_success(), "revoke: {}", r.status());
-            let users: Value = http
-                .get(format!("{url}/admin/clinics/main/users"))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let users = anola_e2e::accounts::get_json(&format!("{url}/admin/clinics/main/users"), &token).await;
             let a_user = users
                 .as_array()
                 .unwrap()

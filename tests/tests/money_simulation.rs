@@ -242,15 +242,7 @@ async fn money_survives_faults_and_kills() {
         "an answered request is missing from the log"
     );
     // The auditor.
-    let report: Value = http
-        .get(format!("{}/admin/ledger/audit", upstreams[0]))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let report = anola_e2e::accounts::get_json(&format!("{}/admin/ledger/audit", upstreams[0]), &token).await;
     assert_eq!(report["ok"], json!(true), "{report}");
     eprintln!(
         "money simulation: {} requests ({applied} applied), {} slots, {kills} server kills; proxies {stats:?}; auditor clean",
