@@ -258,16 +258,10 @@ impl Ledger {
                     .try_fold(0u64, |sum, l| sum.checked_add(l.amount))
                     .ok_or(LedgerError::Overflow)?;
                 self.check_legs(legs, false)?;
-                let mut effects = Vec::new();
-                for l in legs {
-                    let (d, c) = if hold_until.is_some() {
-                        (Effect::ReserveDebit, Effect::ReserveCredit)
-                    } else {
-                        (Effect::Debit, Effect::Credit)
-                    };
-                    effects.push((l.debit.clone(), d, l.amount));
-                    effects.push((l.credit.clone(), c, l.amount));
-                }
+                let effects = match hold_until {
+                    Some(_) => moves(legs, Effect::ReserveDebit, Effect::ReserveCredit),
+                    None => moves(legs, Effect::Debit, Effect::Credit),
+                };
                 self.check_effects(&effects)?;
                 let spends = self.check_limits(legs, now)?;
                 let after = match hold_until {
@@ -305,8 +299,7 @@ impl Ledger {
                 // nothing.
                 self.check_legs(std::slice::from_ref(&h.leg), true)?;
                 let mut effects = release(&h.leg);
-                effects.push((h.leg.debit.clone(), Effect::Debit, amount));
-                effects.push((h.leg.credit.clone(), Effect::Credit, amount));
+                effects.extend(moves(&[Leg { amount, ..h.leg.clone() }], Effect::Debit, Effect::Credit));
                 self.check_effects(&effects)?;
                 Ok(Plan {
                     effects,
@@ -364,13 +357,6 @@ impl Ledger {
                         ..r.legs[0].clone()
                     }],
                 };
-                if remaining == 0 {
-                    return Err(LedgerError::ReversalExceeds {
-                        id: of.to_string(),
-                        remaining,
-                        amount: amount.unwrap_or(0),
-                    });
-                }
                 let back: Vec<Leg> = legs
                     .iter()
                     .map(|l| Leg {
@@ -380,11 +366,7 @@ impl Ledger {
                     })
                     .collect();
                 self.check_legs(&back, true)?;
-                let mut effects = Vec::new();
-                for l in &back {
-                    effects.push((l.debit.clone(), Effect::Debit, l.amount));
-                    effects.push((l.credit.clone(), Effect::Credit, l.amount));
-                }
+                let effects = moves(&back, Effect::Debit, Effect::Credit);
                 self.check_effects(&effects)?;
                 let total = back.iter().map(|l| l.amount).sum();
                 Ok(Plan {
@@ -589,9 +571,13 @@ fn unknown(id: &AccountId) -> LedgerError {
     LedgerError::UnknownAccount { account: id.0.clone() }
 }
 
+/// Each leg as `debit` on its debit account and `credit` on its credit account.
+fn moves(legs: &[Leg], debit: Effect, credit: Effect) -> Vec<(AccountId, Effect, u64)> {
+    legs.iter()
+        .flat_map(|l| [(l.debit.clone(), debit, l.amount), (l.credit.clone(), credit, l.amount)])
+        .collect()
+}
+
 fn release(leg: &Leg) -> Vec<(AccountId, Effect, u64)> {
-    vec![
-        (leg.debit.clone(), Effect::ReleaseDebit, leg.amount),
-        (leg.credit.clone(), Effect::ReleaseCredit, leg.amount),
-    ]
+    moves(std::slice::from_ref(leg), Effect::ReleaseDebit, Effect::ReleaseCredit)
 }
