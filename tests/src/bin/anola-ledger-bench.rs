@@ -6,6 +6,7 @@
 //!
 //! Usage: `anola-ledger-bench [--entries N] [--ops M]` (defaults 1,000,000 and 2,000).
 
+use anola_e2e::bench_docs::numeric_arg;
 use anola_e2e::ferret::Ferret;
 use anola_e2e::unique_db;
 use anola_ledger::{audit, AccountId, AccountKind, AccountSpec, Command, Currency, Ledger, Leg, Request, TxKind};
@@ -17,15 +18,6 @@ use anola_sync_server::MongoStore;
 use std::sync::Arc;
 use std::time::Instant;
 use uuid::Uuid;
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn spec(kind: AccountKind, name: &str) -> AccountSpec {
     AccountSpec {
@@ -190,6 +182,6 @@ async fn log(ops: usize) {
 }
 
 fn main() {
-    core(arg("--entries", 1_000_000));
-    tokio::runtime::Runtime::new().unwrap().block_on(log(arg("--ops", 2_000)));
+    core(numeric_arg("--entries", 1_000_000));
+    tokio::runtime::Runtime::new().unwrap().block_on(log(numeric_arg("--ops", 2_000)));
 }
