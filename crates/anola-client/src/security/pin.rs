@@ -10,7 +10,7 @@
 //! wrapped key is dropped and the password is required again. A restart also requires the password.
 
 use super::kdf::KdfParams;
-use super::wrap::{unwrap, wrap, UnwrapError, Wrapped};
+use super::wrap::{unwrap, unwrap_staff_key, wrap, wrap_staff_key, UnwrapError, Wrapped};
 use super::DataKey;
 use anola_protocol::signing::StaffKey;
 
@@ -54,7 +54,7 @@ impl PinSlot {
         let kek = kdf.derive(pin.as_bytes()).ok()?;
         Some(PinSlot {
             wrapped: wrap(&kek, key, PIN_AAD),
-            signing: signer.map(|s| wrap(&kek, &DataKey::from_bytes(*s.seed()), PIN_SIGNING_AAD)),
+            signing: signer.map(|s| wrap_staff_key(&kek, s, PIN_SIGNING_AAD)),
             kdf,
             failures: 0,
         })
@@ -67,7 +67,7 @@ impl PinSlot {
         let result = self.kdf.derive(pin.as_bytes()).map_err(|_| UnwrapError::Malformed).and_then(|kek| {
             let key = unwrap(&kek, &self.wrapped, PIN_AAD)?;
             let signer = match &self.signing {
-                Some(w) => Some(StaffKey::from_seed(unwrap(&kek, w, PIN_SIGNING_AAD)?.as_bytes())),
+                Some(w) => Some(unwrap_staff_key(&kek, w, PIN_SIGNING_AAD)?),
                 None => None,
             };
             Ok((key, signer))

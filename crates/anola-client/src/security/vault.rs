@@ -14,7 +14,7 @@
 //! the directory is fsynced, so a crash leaves either the old or the new vault.
 
 use super::kdf::KdfParams;
-use super::wrap::{unwrap, wrap, UnwrapError, Wrapped};
+use super::wrap::{unwrap, unwrap_staff_key, wrap, wrap_staff_key, UnwrapError, Wrapped};
 use super::DataKey;
 use anola_protocol::access::Role;
 use anola_protocol::auth::{AuditEntry, SessionUser};
@@ -134,7 +134,7 @@ impl UserEntry {
         let (signing_public, signing_key) = match signer {
             Some(s) => (
                 Some(signing::public_key_b64(&s.public())),
-                Some(wrap(&pk.kek, &DataKey::from_bytes(*s.seed()), &signing_aad(device_id, user.id))),
+                Some(wrap_staff_key(&pk.kek, s, &signing_aad(device_id, user.id))),
             ),
             None => (None, None),
         };
@@ -155,13 +155,13 @@ impl UserEntry {
     pub fn open_signing_key(&self, device_id: &str, password: &str) -> Option<(PasswordKey, StaffKey)> {
         let wrapped = self.signing_key.as_ref()?;
         let kek = self.kdf.derive(password.as_bytes()).ok()?;
-        let seed = unwrap(&kek, wrapped, &signing_aad(device_id, self.user.id)).ok()?;
+        let key = unwrap_staff_key(&kek, wrapped, &signing_aad(device_id, self.user.id)).ok()?;
         Some((
             PasswordKey {
                 kdf: self.kdf.clone(),
                 kek,
             },
-            StaffKey::from_seed(seed.as_bytes()),
+            key,
         ))
     }
 
@@ -209,17 +209,13 @@ impl UserEntry {
                 // made now and registered at this staff member's next online sign-in; what it
                 // signs meanwhile waits on the device (ADR 0014).
                 let aad = signing_aad(device_id, self.user.id);
-                let kept = self
-                    .signing_key
-                    .as_ref()
-                    .and_then(|w| unwrap(&kek, w, &aad).ok())
-                    .map(|seed| StaffKey::from_seed(seed.as_bytes()));
+                let kept = self.signing_key.as_ref().and_then(|w| unwrap_staff_key(&kek, w, &aad).ok());
                 let signer = match kept {
                     Some(s) => s,
                     None => {
                         let s = super::new_staff_key();
                         self.signing_public = Some(signing::public_key_b64(&s.public()));
-                        self.signing_key = Some(wrap(&kek, &DataKey::from_bytes(*s.seed()), &aad));
+                        self.signing_key = Some(wrap_staff_key(&kek, &s, &aad));
                         self.signing_registered = false;
                         s
                     }

@@ -7,6 +7,7 @@
 use super::{b64, random_bytes, unb64, DataKey};
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
+use anola_protocol::signing::StaffKey;
 use serde::{Deserialize, Serialize};
 
 /// A wrapped data key, as stored in the vault (base64 fields).
@@ -50,6 +51,15 @@ pub fn unwrap(kek: &[u8; 32], w: &Wrapped, aad: &[u8]) -> Result<DataKey, Unwrap
     );
     let arr: [u8; 32] = pt.as_slice().try_into().map_err(|_| UnwrapError::Malformed)?;
     Ok(DataKey::from_bytes(arr))
+}
+
+/// A staff member's signing key (its 32-byte seed) wrapped like a data key.
+pub fn wrap_staff_key(kek: &[u8; 32], key: &StaffKey, aad: &[u8]) -> Wrapped {
+    wrap(kek, &DataKey::from_bytes(*key.seed()), aad)
+}
+
+pub fn unwrap_staff_key(kek: &[u8; 32], w: &Wrapped, aad: &[u8]) -> Result<StaffKey, UnwrapError> {
+    Ok(StaffKey::from_seed(unwrap(kek, w, aad)?.as_bytes()))
 }
 
 #[cfg(test)]
