@@ -225,6 +225,23 @@ async fn main() -> anyhow::Result<()> {
             }
         });
     }
+    {
+        // Offline allowances whose time is up go back to their wallets (any process may do it;
+        // each return is one slot, so two processes sweeping together return each once).
+        let ledger = state.ledger.clone();
+        let every = Duration::from_secs(config.sweep_interval_secs.max(1));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let now = anola_sync_server::auth::now_ms();
+                match ledger.sweep(now).instrument(tracing::info_span!("allowance_sweep")).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(returned = n, "expired offline allowances returned"),
+                    Err(e) => tracing::warn!(error = %e, "allowance sweep failed; will try again"),
+                }
+            }
+        });
+    }
     match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => serve_tls(listener.into_std()?, state, shutdown_signal(), cert, key)
             .await

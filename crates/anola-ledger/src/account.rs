@@ -28,6 +28,9 @@ pub enum AccountKind {
     Receivable,
     /// Money entering or leaving the platform (`EXT-`): mobile money, banks.
     Outside,
+    /// Money a device may spend offline from one wallet (`ALW-`, one per allowance): moved out of
+    /// the wallet while online, spent by offline charges, the rest returned (docs/ledger.md).
+    Allowance,
 }
 
 impl AccountKind {
@@ -43,12 +46,20 @@ impl AccountKind {
             AccountKind::PlatformFees => "FEE",
             AccountKind::Receivable => "RCV",
             AccountKind::Outside => "EXT",
+            AccountKind::Allowance => "ALW",
         }
     }
 
     /// Whether the available balance must stay at or above zero.
     pub fn guarded(self) -> bool {
         !matches!(self, AccountKind::Receivable | AccountKind::Outside)
+    }
+
+    /// Whether the account holds what is debited to it rather than what is credited: a cash
+    /// drawer is the clinic's cash in hand, so cash taken in debits it (and credits the wallet or
+    /// revenue it pays), and cash handed out credits it. Its guard is then "no more out than in".
+    pub fn debit_normal(self) -> bool {
+        matches!(self, AccountKind::CashDrawer)
     }
 }
 
@@ -121,6 +132,16 @@ impl Balance {
     /// What can still be spent: posted, less what holds reserve.
     pub fn available(&self) -> i128 {
         self.posted() - self.debits_pending as i128
+    }
+
+    /// What can still be spent from an account of `kind`, on its normal side: for a debit-normal
+    /// account (a cash drawer) posted debits less posted and pending credits.
+    pub fn available_as(&self, kind: AccountKind) -> i128 {
+        if kind.debit_normal() {
+            -self.posted() - self.credits_pending as i128
+        } else {
+            self.available()
+        }
     }
 }
 

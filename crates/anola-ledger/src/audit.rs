@@ -66,8 +66,11 @@ pub fn audit(ledger: &Ledger) -> Vec<Violation> {
             bad(format!("account {id}: head does not match its last entry"));
         }
         // 4.
-        if a.spec.kind.guarded() && a.balance.available() < 0 {
-            bad(format!("account {id}: available balance {} below zero", a.balance.available()));
+        if a.spec.kind.guarded() && a.balance.available_as(a.spec.kind) < 0 {
+            bad(format!(
+                "account {id}: available balance {} below zero",
+                a.balance.available_as(a.spec.kind)
+            ));
         }
     }
 

@@ -50,6 +50,28 @@ pub enum LedgerError {
     ReversalExceeds { id: String, remaining: u64, amount: u64 },
     #[error("a partial reversal needs a one-leg transaction")]
     PartialReversalLegs,
+    #[error("{field}: {reason}")]
+    InvalidInput { field: String, reason: String },
+    #[error("{field}: {item} is not on the price list (or is retired)")]
+    UnknownItem { field: String, item: String },
+    #[error("{field}: {item} now costs {price}; quote again")]
+    PriceChanged { field: String, item: String, price: u64 },
+    #[error("the desk now has {desk_amount} to take, the quote said {quoted}; quote again")]
+    QuoteChanged { desk_amount: u64, quoted: u64 },
+    #[error("no charge {charge}")]
+    UnknownCharge { charge: String },
+    #[error("no allowance {allowance}")]
+    UnknownAllowance { allowance: String },
+    #[error("allowance {allowance} was returned already")]
+    AllowanceReturned { allowance: String },
+    #[error("no withdrawal {withdrawal}")]
+    UnknownWithdrawal { withdrawal: String },
+    #[error("this patient has not set a wallet PIN")]
+    PinNotSet,
+    #[error("the wallet PIN is locked after too many wrong entries; the patient sets a new one at the desk")]
+    PinLocked,
+    #[error("pin: wrong PIN; {attempts_left} attempt(s) left before it locks")]
+    PinIncorrect { attempts_left: u32 },
     #[error("account {account}: its {limit} limit leaves {left}; this needs {needed}")]
     LimitExceeded {
         account: String,
@@ -60,6 +82,18 @@ pub enum LedgerError {
 }
 
 impl LedgerError {
+    /// The request field the refusal is about, when it is about one.
+    pub fn field(&self) -> Option<String> {
+        match self {
+            LedgerError::InvalidInput { field, .. } | LedgerError::UnknownItem { field, .. } | LedgerError::PriceChanged { field, .. } => {
+                Some(field.clone())
+            }
+            LedgerError::QuoteChanged { .. } => Some("desk_amount".into()),
+            LedgerError::PinIncorrect { .. } | LedgerError::PinLocked | LedgerError::PinNotSet => Some("pin".into()),
+            _ => None,
+        }
+    }
+
     /// The stable code of this refusal (`insufficient_funds`, `id_reused`, …).
     pub fn code(&self) -> &'static str {
         match self {
@@ -84,6 +118,17 @@ impl LedgerError {
             LedgerError::ReversalExceeds { .. } => "reversal_exceeds",
             LedgerError::PartialReversalLegs => "partial_reversal_legs",
             LedgerError::LimitExceeded { .. } => "limit_exceeded",
+            LedgerError::InvalidInput { .. } => "invalid_input",
+            LedgerError::UnknownItem { .. } => "unknown_item",
+            LedgerError::PriceChanged { .. } => "price_changed",
+            LedgerError::QuoteChanged { .. } => "quote_changed",
+            LedgerError::UnknownCharge { .. } => "unknown_charge",
+            LedgerError::UnknownAllowance { .. } => "unknown_allowance",
+            LedgerError::AllowanceReturned { .. } => "allowance_returned",
+            LedgerError::UnknownWithdrawal { .. } => "unknown_withdrawal",
+            LedgerError::PinNotSet => "pin_not_set",
+            LedgerError::PinLocked => "pin_locked",
+            LedgerError::PinIncorrect { .. } => "pin_incorrect",
         }
     }
 }

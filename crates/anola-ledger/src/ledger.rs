@@ -166,6 +166,10 @@ pub struct Ledger {
     pub reversible: HashMap<Uuid, Reversible>,
     /// Every entry, in the order applied.
     pub entries: Vec<Entry>,
+    /// Each account's entries (indexes into `entries`), so one account's history costs what it
+    /// holds, not what the ledger holds.
+    #[serde(default)]
+    pub by_account: HashMap<AccountId, Vec<usize>>,
 }
 
 /// The result of `execute`: the outcome, and whether it was stored before (a retry).
@@ -213,6 +217,21 @@ impl Ledger {
 
     pub fn account(&self, id: &AccountId) -> Option<&AccountState> {
         self.accounts.get(id)
+    }
+
+    /// The last `n` entries of one account, newest first, with the request that made each.
+    pub fn history(&self, id: &AccountId, n: usize) -> Vec<(&Entry, Option<&Outcome>)> {
+        let Some(ix) = self.by_account.get(id) else {
+            return Vec::new();
+        };
+        ix.iter()
+            .rev()
+            .take(n)
+            .map(|i| {
+                let e = &self.entries[*i];
+                (e, self.outcomes.get(&e.request))
+            })
+            .collect()
     }
 
     /// Applies `req` at `now` (ms), once: a retry gets the stored outcome, another body under
@@ -496,9 +515,19 @@ impl Ledger {
                     .map(|(_, _, n)| *n as i128)
                     .sum()
             };
-            let debited = sum(&|e| matches!(e, Effect::Debit | Effect::ReserveDebit));
-            let released = sum(&|e| e == Effect::ReleaseDebit);
-            let available = a.balance.available() + released;
+            let kind = a.spec.kind;
+            let debited = match kind.debit_normal() {
+                false => sum(&|e| matches!(e, Effect::Debit | Effect::ReserveDebit)),
+                true => sum(&|e| matches!(e, Effect::Credit | Effect::ReserveCredit)),
+            };
+            let released = sum(&|e| {
+                e == if kind.debit_normal() {
+                    Effect::ReleaseCredit
+                } else {
+                    Effect::ReleaseDebit
+                }
+            });
+            let available = a.balance.available_as(kind) + released;
             if available - debited < 0 {
                 return Err(LedgerError::InsufficientFunds {
                     account: id.0.clone(),
@@ -516,11 +545,12 @@ impl Ledger {
             let a = self.accounts.get_mut(&id).expect("planned accounts exist");
             a.balance = effect.apply(a.balance, amount).expect("planned effects fit");
             if a.spec.kind.guarded() {
-                assert!(a.balance.available() >= 0, "guarded account {id} below zero");
+                assert!(a.balance.available_as(a.spec.kind) >= 0, "guarded account {id} below zero");
             }
             a.seq += 1;
             let hash = entry_hash(&a.head, &id, a.seq, request, effect, amount);
             let prev = std::mem::replace(&mut a.head, hash.clone());
+            self.by_account.entry(id.clone()).or_default().push(self.entries.len());
             self.entries.push(Entry {
                 account: id,
                 seq: a.seq,

@@ -13,6 +13,7 @@
 pub mod account;
 pub mod amount;
 pub mod audit;
+pub mod book;
 pub mod command;
 pub mod error;
 pub mod ledger;
@@ -20,6 +21,7 @@ pub mod ledger;
 pub use account::{AccountId, AccountKind, AccountSpec, AccountStatus, Balance, Limits};
 pub use amount::{format_amount, parse_amount, Currency};
 pub use audit::{audit, Violation};
+pub use book::{audit_book, Book, BookOp};
 pub use command::{Command, Leg, ReasonCode, Request, TxKind};
 pub use error::LedgerError;
 pub use ledger::{Executed, Ledger, Outcome};

@@ -8,6 +8,7 @@ mod encoding;
 mod error;
 mod extract;
 mod guard;
+mod clinic_money;
 mod money;
 mod routes;
 

@@ -37,27 +37,37 @@ fn platform(admin: &Admin) -> Result<(), ApiError> {
     }
 }
 
-fn now_ms() -> i64 {
+pub(super) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }
 
-fn refusal(e: &LedgerError, request_id: Option<uuid::Uuid>) -> Response {
+pub(super) fn refusal(e: &LedgerError, request_id: Option<uuid::Uuid>) -> Response {
     let status = match e {
-        LedgerError::IdReused { .. } | LedgerError::AccountExists { .. } => StatusCode::CONFLICT,
+        LedgerError::IdReused { .. }
+        | LedgerError::AccountExists { .. }
+        | LedgerError::QuoteChanged { .. }
+        | LedgerError::PriceChanged { .. }
+        | LedgerError::PinNotSet => StatusCode::CONFLICT,
+        LedgerError::UnknownCharge { .. } | LedgerError::UnknownAllowance { .. } | LedgerError::UnknownWithdrawal { .. } => {
+            StatusCode::NOT_FOUND
+        }
+        LedgerError::PinIncorrect { .. } => StatusCode::FORBIDDEN,
+        LedgerError::PinLocked => StatusCode::LOCKED,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     };
     let body = LedgerRefusal {
         code: e.code().into(),
         message: e.to_string(),
         request_id,
+        field: e.field(),
     };
     (status, Json(body)).into_response()
 }
 
-fn failed(e: MoneyError, request_id: Option<uuid::Uuid>) -> Response {
+pub(super) fn failed(e: MoneyError, request_id: Option<uuid::Uuid>) -> Response {
     match e {
         MoneyError::Refused(e) => refusal(&e, request_id),
         MoneyError::Store(e) => ApiError::from(e).into_response(),
@@ -114,7 +124,7 @@ async fn account<S: Store>(State(state): State<AppState<S>>, admin: Admin, Path(
             "status": a.status,
             "balance": a.balance,
             "posted": a.balance.posted().to_string(),
-            "available": a.balance.available().to_string(),
+            "available": a.balance.available_as(a.spec.kind).to_string(),
             "limits": a.limits,
             "entries": a.seq,
         }))

@@ -135,6 +135,7 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
         .merge(super::auth::routes::<S>())
         .merge(super::cards::routes::<S>())
         .merge(super::money::routes::<S>())
+        .merge(super::clinic_money::routes::<S>())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // The limit applies to the body as decompressed (a small compressed bomb is refused).

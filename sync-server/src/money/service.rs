@@ -1,24 +1,27 @@
-//! One process's view of the ledger: the core's state, caught up with the shared log, and the
-//! single way money moves — decide an operation against the state, insert it at the next slot,
-//! and if another process took that slot first, catch up and decide again.
+//! One process's view of the money book: the core's state (`anola_ledger::Book`), caught up with
+//! the shared log, and the single way money moves — prepare an op against the book, insert it at
+//! the next slot, and if another process took that slot first, catch up and prepare again (so a
+//! waterfall is always computed on the state it is committed after).
 //!
-//! Exactly once: before deciding, the process has read every slot before the one it inserts, so
-//! a request already in the log is found (its stored outcome is the answer) and can never be
-//! inserted twice. Nothing else is written, so a crash at any point leaves either the slot (the
-//! operation happened) or nothing (it did not); there is nothing to resume.
+//! Exactly once: before preparing, the process has read every slot before the one it inserts, so
+//! an op already in the log is found (its stored outcome is the answer) and can never be inserted
+//! twice. Nothing else is written, so a crash at any point leaves either the slot (the operation
+//! happened) or nothing (it did not); there is nothing to resume.
 
 use crate::store::ledger_log::{LedgerLog, LedgerSlot, LogOp};
 use crate::store::{Inserted, StoreError};
+use anola_ledger::book::{AllowanceSpec, ChargeInput, CloseInput, DayClose, Prepared, PriceItem, Receipt, RefundInput, WithdrawalInput};
 use anola_ledger::ledger::Outcome;
-use anola_ledger::{audit, AccountId, AccountSpec, AccountStatus, Ledger, LedgerError, Request, Violation};
+use anola_ledger::{audit_book, AccountId, AccountKind, AccountSpec, AccountStatus, Book, Ledger, LedgerError, Request, Violation};
 use std::sync::Arc;
 use tokio::sync::Mutex;
+use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MoneyError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// Refused before it reached the log (e.g. an id reused with another body).
+    /// Refused before it reached the log (e.g. an id reused with another body, a stale quote).
     #[error(transparent)]
     Refused(#[from] LedgerError),
     /// The log holds something this build decides differently: a bug, or a log from an
@@ -30,7 +33,7 @@ pub enum MoneyError {
 struct View {
     /// Slots applied so far.
     applied: u64,
-    ledger: Ledger,
+    book: Book,
 }
 
 pub struct LedgerService<S> {
@@ -51,10 +54,16 @@ impl<S> LedgerService<S> {
             store,
             view: Mutex::new(View {
                 applied: 0,
-                ledger: Ledger::new(),
+                book: Book::new(),
             }),
         }
     }
+}
+
+/// What a preparation decided: write this op, or the answer is already in the book.
+pub enum Next {
+    Write(LogOp),
+    Done,
 }
 
 impl<S: LedgerLog> LedgerService<S> {
@@ -62,7 +71,7 @@ impl<S: LedgerLog> LedgerService<S> {
     /// here as it was decided when written.
     async fn catch_up(&self, v: &mut View) -> Result<(), MoneyError> {
         while let Some(slot) = self.store.ledger_slot(v.applied + 1).await? {
-            let replayed = apply(&mut v.ledger, &slot);
+            let replayed = v.book.apply(&slot.op, slot.at);
             if replayed != slot.result {
                 return Err(MoneyError::Diverged {
                     slot: slot.n,
@@ -75,46 +84,76 @@ impl<S: LedgerLog> LedgerService<S> {
         Ok(())
     }
 
-    /// Decides `op` at `now` and commits it at the next free slot; returns the slot.
-    async fn commit(&self, op: LogOp, now: i64) -> Result<LedgerSlot, MoneyError> {
+    /// Prepares an op against the caught-up book and commits it at the next free slot; on a
+    /// lost race, catches up and prepares again. `answer` reads the result from the book as it
+    /// stands after the commit (or as found, when the op was there already).
+    pub async fn run<R>(
+        &self,
+        now: i64,
+        mut prepare: impl FnMut(&Book) -> Result<Next, LedgerError>,
+        answer: impl FnOnce(&Book, Option<&LedgerSlot>) -> R,
+    ) -> Result<R, MoneyError> {
         let mut v = self.view.lock().await;
         loop {
             self.catch_up(&mut v).await?;
-            if let LogOp::Request { request } = &op {
-                // Already in the log: the first answer, or `id_reused` for another body.
-                if let Some(o) = v.ledger.outcomes.get(&request.id) {
-                    if o.digest != request.digest() {
-                        return Err(LedgerError::IdReused {
-                            id: request.id.to_string(),
-                        }
-                        .into());
-                    }
-                    return Ok(LedgerSlot {
-                        n: 0,
-                        at: o.at,
-                        op: op.clone(),
-                        result: o.result.clone(),
-                    });
-                }
-            }
-            let result = decide(&v.ledger, &op, now);
+            let op = match prepare(&v.book)? {
+                Next::Done => return Ok(answer(&v.book, None)),
+                Next::Write(op) => op,
+            };
+            let result = v.book.decide(&op, now);
             let slot = LedgerSlot {
                 n: v.applied + 1,
                 at: now,
-                op: op.clone(),
+                op,
                 result,
             };
             match self.store.insert_ledger_slot(&slot).await? {
                 Inserted::Yes => {
-                    let applied = apply(&mut v.ledger, &slot);
-                    debug_assert_eq!(applied, slot.result, "a decision changed between planning and applying");
+                    let applied = v.book.apply(&slot.op, slot.at);
+                    debug_assert_eq!(applied, slot.result, "a decision changed between deciding and applying");
                     v.applied = slot.n;
-                    return Ok(slot);
+                    return Ok(answer(&v.book, Some(&slot)));
                 }
-                // Another process took the slot: read it (and any after it) and decide again.
+                // Another process took the slot: read it (and any after it) and prepare again.
                 Inserted::Taken => continue,
             }
         }
+    }
+
+    /// Commits `op` as it is; returns its result.
+    async fn commit(&self, op: LogOp, now: i64) -> Result<Result<usize, LedgerError>, MoneyError> {
+        self.run(now, |_| Ok(Next::Write(op.clone())), |_, slot| slot.expect("written").result.clone())
+            .await
+    }
+
+    /// Opens the accounts the platform keeps for itself (revenue, fees, drawers, the outside
+    /// world…) that do not exist yet. Each is its own slot; a process that loses the race to
+    /// open one finds it open.
+    pub async fn ensure_accounts(&self, specs: Vec<AccountSpec>, now: i64) -> Result<(), MoneyError> {
+        for spec in specs {
+            let exists = self.read(|b| b.ledger.accounts.contains_key(&spec.id)).await?;
+            if !exists {
+                self.run(
+                    now,
+                    |b| {
+                        Ok(match b.ledger.accounts.get(&spec.id) {
+                            Some(_) => Next::Done,
+                            None => Next::Write(LogOp::Open { spec: spec.clone() }),
+                        })
+                    },
+                    |_, _| (),
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the book as of the latest slot.
+    pub async fn read<R>(&self, f: impl FnOnce(&Book) -> R) -> Result<R, MoneyError> {
+        let mut v = self.view.lock().await;
+        self.catch_up(&mut v).await?;
+        Ok(f(&v.book))
     }
 
     /// Runs a ledger request once; a retry (same id, same body) gets the stored outcome.
@@ -128,17 +167,47 @@ impl<S: LedgerLog> LedgerService<S> {
                 result: Err(e),
             });
         }
-        let slot = self.commit(LogOp::Request { request }, now).await?;
-        Ok(slot.outcome().expect("a request slot"))
+        let id = request.id;
+        let digest = request.digest();
+        self.run(
+            now,
+            |b| match b.ledger.outcomes.get(&id) {
+                Some(o) if o.digest != digest => Err(LedgerError::IdReused { id: id.to_string() }),
+                Some(_) => Ok(Next::Done),
+                None => Ok(Next::Write(LogOp::Request { request: request.clone() })),
+            },
+            |b, _| b.ledger.outcomes[&id].clone(),
+        )
+        .await
     }
 
     /// Opens an account (refused `account_exists` if it is open already).
     pub async fn open_account(&self, spec: AccountSpec, now: i64) -> Result<Result<usize, LedgerError>, MoneyError> {
-        Ok(self.commit(LogOp::Open { spec }, now).await?.result)
+        self.commit(LogOp::Open { spec }, now).await
+    }
+
+    /// Opens a wallet owned by `owner` (a patient, sponsor, provider or vendor); opening one that
+    /// exists for the same owner is a success (a retry).
+    pub async fn open_wallet(&self, spec: AccountSpec, owner: String, now: i64) -> Result<(), MoneyError> {
+        self.run(
+            now,
+            |b| match b.ledger.account(&spec.id) {
+                Some(a) if b.owner_of(&spec.id) == Some(owner.as_str()) && a.spec == spec => Ok(Next::Done),
+                Some(_) => Err(LedgerError::AccountExists { account: spec.id.0.clone() }),
+                None => Ok(Next::Write(LogOp::OpenWallet {
+                    spec: spec.clone(),
+                    owner: owner.clone(),
+                })),
+            },
+            |_, slot| slot.map_or(Ok(0), |s| s.result.clone()),
+        )
+        .await?
+        .map(|_| ())
+        .map_err(Into::into)
     }
 
     pub async fn set_status(&self, account: AccountId, status: AccountStatus, now: i64) -> Result<Result<usize, LedgerError>, MoneyError> {
-        Ok(self.commit(LogOp::Status { account, status }, now).await?.result)
+        self.commit(LogOp::Status { account, status }, now).await
     }
 
     /// Sets how much may leave an account per transaction, day and month.
@@ -148,21 +217,269 @@ impl<S: LedgerLog> LedgerService<S> {
         limits: anola_ledger::Limits,
         now: i64,
     ) -> Result<Result<usize, LedgerError>, MoneyError> {
-        Ok(self.commit(LogOp::Limits { account, limits }, now).await?.result)
+        self.commit(LogOp::Limits { account, limits }, now).await
+    }
+
+    /// Adds or changes a price-list item.
+    pub async fn set_price(&self, item: PriceItem, now: i64) -> Result<Result<usize, LedgerError>, MoneyError> {
+        self.commit(LogOp::Price { item }, now).await
+    }
+
+    pub async fn set_fee_rate(&self, bps: u32, now: i64) -> Result<Result<usize, LedgerError>, MoneyError> {
+        self.commit(LogOp::FeeRate { bps }, now).await
+    }
+
+    pub async fn set_pin(&self, patient: String, verifier: String, now: i64) -> Result<(), MoneyError> {
+        self.commit(LogOp::Pin { patient, verifier }, now).await?.map(|_| ()).map_err(Into::into)
+    }
+
+    /// Records a wrong (`ok` false) or right PIN entry; a right one only writes when it clears
+    /// earlier failures.
+    pub async fn pin_entered(&self, patient: String, ok: bool, now: i64) -> Result<(), MoneyError> {
+        self.run(
+            now,
+            |b| {
+                Ok(match (ok, b.pins.get(&patient)) {
+                    (true, Some(p)) if p.failures == 0 => Next::Done,
+                    (true, _) => Next::Write(LogOp::PinOk { patient: patient.clone() }),
+                    (false, _) => Next::Write(LogOp::PinFailed { patient: patient.clone() }),
+                })
+            },
+            |_, _| (),
+        )
+        .await
+    }
+
+    /// The waterfall a charge would take now (nothing is written).
+    pub async fn quote(&self, input: ChargeInput, now: i64) -> Result<Prepared, MoneyError> {
+        Ok(self.read(|b| b.prepare_charge(input, now)).await??)
+    }
+
+    /// Charges a bill once: a retry gets the first receipt; the same id with another body is
+    /// `id_reused`; a stale quote is `quote_changed` and writes nothing.
+    pub async fn charge(&self, input: ChargeInput, now: i64) -> Result<Receipt, MoneyError> {
+        let currency = self.read(|b| b.price_bill(&input)).await??;
+        let needs = Book::charge_accounts(&input, currency)
+            .into_iter()
+            .map(|(id, kind)| AccountSpec { id, kind, currency })
+            .collect();
+        self.ensure_accounts(needs, now).await?;
+        let id = input.id;
+        self.run(
+            now,
+            |b| match b.known_charge(&input) {
+                Some(Ok(_)) => Ok(Next::Done),
+                Some(Err(e)) => Err(e),
+                None if b.ledger.outcomes.contains_key(&id) => Err(LedgerError::IdReused { id: id.to_string() }),
+                None => Ok(Next::Write(LogOp::Charge {
+                    prepared: Box::new(b.prepare_charge(input.clone(), now)?),
+                })),
+            },
+            |b, slot| match slot.map(|s| &s.result) {
+                Some(Err(e)) => Err(e.clone()),
+                _ => Ok(b.receipts[&id].clone()),
+            },
+        )
+        .await?
+        .map_err(Into::into)
+    }
+
+    /// Refunds a charge whole, once (a retry with the same id gets the same receipt).
+    pub async fn refund(&self, refund: RefundInput, now: i64) -> Result<Receipt, MoneyError> {
+        let charge = refund.charge;
+        self.run(
+            now,
+            |b| match b.refunds.get(&refund.id) {
+                Some(c) if *c == refund.charge => Ok(Next::Done),
+                Some(_) => Err(LedgerError::IdReused { id: refund.id.to_string() }),
+                None if b.ledger.outcomes.contains_key(&refund.id) => Err(LedgerError::IdReused { id: refund.id.to_string() }),
+                None => Ok(Next::Write(LogOp::Refund {
+                    refund: refund.clone(),
+                    request: b.prepare_refund(&refund)?,
+                })),
+            },
+            |b, slot| match slot.map(|s| &s.result) {
+                Some(Err(e)) => Err(e.clone()),
+                _ => Ok(b.receipts[&charge].clone()),
+            },
+        )
+        .await?
+        .map_err(Into::into)
+    }
+
+    /// Moves up to `spec.total` of a wallet into an allowance for one device's offline charges.
+    pub async fn reserve(&self, spec: AllowanceSpec, now: i64) -> Result<anola_ledger::book::Allowance, MoneyError> {
+        let currency = self.read(|b| b.ledger.account(&spec.wallet).map(|a| a.spec.currency)).await?;
+        if let Some(currency) = currency {
+            let acc = anola_ledger::book::allowance::account(spec.id);
+            self.ensure_accounts(
+                vec![AccountSpec {
+                    id: acc,
+                    kind: AccountKind::Allowance,
+                    currency,
+                }],
+                now,
+            )
+            .await?;
+        }
+        let id = spec.id;
+        self.run(
+            now,
+            |b| match b.allowances.get(&id) {
+                Some(a) if a.spec.device == spec.device && a.spec.wallet == spec.wallet => Ok(Next::Done),
+                Some(_) => Err(LedgerError::IdReused { id: id.to_string() }),
+                None => {
+                    let (allowance, request) = b.prepare_reserve(spec.clone(), now)?;
+                    Ok(Next::Write(LogOp::Reserve { allowance, request }))
+                }
+            },
+            |b, slot| match slot.map(|s| &s.result) {
+                Some(Err(e)) => Err(e.clone()),
+                _ => Ok(b.allowances[&id].clone()),
+            },
+        )
+        .await?
+        .map_err(Into::into)
+    }
+
+    /// Returns what an allowance holds to its wallet; it pays no more charges.
+    pub async fn return_allowance(&self, id: Uuid, now: i64) -> Result<anola_ledger::book::Allowance, MoneyError> {
+        self.run(
+            now,
+            |b| match b.prepare_return(id) {
+                Err(LedgerError::AllowanceReturned { .. }) => Ok(Next::Done),
+                Err(e) => Err(e),
+                Ok(request) => Ok(Next::Write(LogOp::Return { allowance: id, request })),
+            },
+            |b, slot| match slot.map(|s| &s.result) {
+                Some(Err(e)) => Err(e.clone()),
+                _ => Ok(b.allowances[&id].clone()),
+            },
+        )
+        .await?
+        .map_err(Into::into)
+    }
+
+    /// Returns allowances whose time is up (any process may run it; each return happens once).
+    pub async fn sweep(&self, now: i64) -> Result<usize, MoneyError> {
+        let due = self.read(|b| b.expired_allowances(now, 100)).await?;
+        for id in &due {
+            self.return_allowance(*id, now).await?;
+        }
+        Ok(due.len())
+    }
+
+    pub async fn withdraw(&self, input: WithdrawalInput, now: i64) -> Result<anola_ledger::book::Withdrawal, MoneyError> {
+        let currency = self.read(|b| b.ledger.account(&input.wallet).map(|a| a.spec.currency)).await?;
+        if let Some(c) = currency {
+            self.ensure_accounts(
+                vec![AccountSpec {
+                    id: anola_ledger::book::withdrawal::payouts(c),
+                    kind: AccountKind::Outside,
+                    currency: c,
+                }],
+                now,
+            )
+            .await?;
+        }
+        let id = input.id;
+        self.run(
+            now,
+            |b| match b.withdrawals.get(&id) {
+                Some(w) if w.input == input => Ok(Next::Done),
+                Some(_) => Err(LedgerError::IdReused { id: id.to_string() }),
+                None => {
+                    let (_, request) = b.prepare_withdrawal(&input, now)?;
+                    Ok(Next::Write(LogOp::Withdraw {
+                        withdrawal: input.clone(),
+                        request,
+                    }))
+                }
+            },
+            |b, slot| match slot.map(|s| &s.result) {
+                Some(Err(e)) => Err(e.clone()),
+                _ => Ok(b.withdrawals[&id].clone()),
+            },
+        )
+        .await?
+        .map_err(Into::into)
+    }
+
+    /// Approves (posts) or rejects (voids) a waiting withdrawal, once; the same decision again
+    /// is a success, the other one `hold_resolved`.
+    pub async fn decide_withdrawal(
+        &self,
+        id: Uuid,
+        approve: bool,
+        by: String,
+        now: i64,
+    ) -> Result<anola_ledger::book::Withdrawal, MoneyError> {
+        self.run(
+            now,
+            |b| match b.withdrawals.get(&id).and_then(|w| w.decision.as_ref()) {
+                Some((a, _, _)) if *a == approve => Ok(Next::Done),
+                _ => Ok(Next::Write(LogOp::Decide {
+                    withdrawal: id,
+                    approve,
+                    by: by.clone(),
+                    request: b.prepare_decision(id, approve)?,
+                })),
+            },
+            |b, slot| match slot.map(|s| &s.result) {
+                Some(Err(e)) => Err(e.clone()),
+                _ => Ok(b.withdrawals[&id].clone()),
+            },
+        )
+        .await?
+        .map_err(Into::into)
+    }
+
+    /// Closes a cashier's day: what the ledger expected, what was counted, the difference.
+    pub async fn close_day(&self, input: CloseInput, now: i64) -> Result<DayClose, MoneyError> {
+        let drawer = anola_ledger::book::charge::drawer(&input.drawer);
+        let currency = self.read(|b| b.ledger.account(&drawer).map(|a| a.spec.currency)).await?;
+        if let Some(c) = currency {
+            use anola_ledger::book::till;
+            let specs = [
+                (till::bank(c), AccountKind::Outside),
+                (till::overage(c), AccountKind::Outside),
+                (till::shortage(&input.drawer), AccountKind::Receivable),
+            ]
+            .into_iter()
+            .map(|(id, kind)| AccountSpec { id, kind, currency: c })
+            .collect();
+            self.ensure_accounts(specs, now).await?;
+        }
+        let id = input.id;
+        self.run(
+            now,
+            |b| match b.closes.get(&id) {
+                Some(c) if c.input == input => Ok(Next::Done),
+                Some(_) => Err(LedgerError::IdReused { id: id.to_string() }),
+                None => {
+                    let (close, request) = b.prepare_close(input.clone())?;
+                    Ok(Next::Write(LogOp::Close { close, request }))
+                }
+            },
+            |b, slot| match slot.map(|s| &s.result) {
+                Some(Err(e)) => Err(e.clone()),
+                _ => Ok(b.closes[&id].clone()),
+            },
+        )
+        .await?
+        .map_err(Into::into)
     }
 
     /// One account as of the latest slot.
     pub async fn account(&self, id: &AccountId) -> Result<Option<anola_ledger::ledger::AccountState>, MoneyError> {
-        let mut v = self.view.lock().await;
-        self.catch_up(&mut v).await?;
-        Ok(v.ledger.account(id).cloned())
+        self.read(|b| b.ledger.account(id).cloned()).await
     }
 
     /// A snapshot of the ledger as of the latest slot.
     pub async fn snapshot(&self) -> Result<(u64, Ledger), MoneyError> {
         let mut v = self.view.lock().await;
         self.catch_up(&mut v).await?;
-        Ok((v.applied, v.ledger.clone()))
+        Ok((v.applied, v.book.ledger.clone()))
     }
 
     /// `audit_log` as the API and the command report it; a log that does not replay (`Diverged`)
@@ -182,48 +499,12 @@ impl<S: LedgerLog> LedgerService<S> {
         })
     }
 
-    /// Replays the whole log into a fresh ledger and checks every invariant (`audit`).
-    /// (It only reads: a fresh view caught up from slot 1.)
+    /// Replays the whole log into a fresh book and checks every invariant of the ledger and the
+    /// book (`audit`). (It only reads: a fresh view caught up from slot 1.)
     pub async fn audit_log(store: Arc<S>) -> Result<(u64, Vec<Violation>), MoneyError> {
         let fresh = LedgerService::new(store);
         let mut v = fresh.view.lock().await;
         fresh.catch_up(&mut v).await?;
-        Ok((v.applied, audit(&v.ledger)))
-    }
-}
-
-/// What `op` would do to `ledger` now. Pure.
-fn decide(ledger: &Ledger, op: &LogOp, now: i64) -> Result<usize, LedgerError> {
-    match op {
-        LogOp::Open { spec } => {
-            if ledger.accounts.contains_key(&spec.id) {
-                Err(LedgerError::AccountExists {
-                    account: spec.id.0.clone(),
-                })
-            } else {
-                Ok(0)
-            }
-        }
-        LogOp::Status { account, .. } | LogOp::Limits { account, .. } => match ledger.accounts.contains_key(account) {
-            true => Ok(0),
-            false => Err(LedgerError::UnknownAccount {
-                account: account.0.clone(),
-            }),
-        },
-        LogOp::Request { request } => ledger.plan(request, now).map(|p| p.effects.len()),
-    }
-}
-
-/// Applies a committed slot to `ledger`; returns what it did (compared with what it says).
-fn apply(ledger: &mut Ledger, slot: &LedgerSlot) -> Result<usize, LedgerError> {
-    match &slot.op {
-        LogOp::Open { spec } => ledger.open_account(spec.clone()).map(|_| 0),
-        LogOp::Status { account, status } => ledger.set_status(account, *status).map(|_| 0),
-        LogOp::Limits { account, limits } => ledger.set_limits(account, *limits).map(|_| 0),
-        LogOp::Request { request } => match ledger.execute(request.clone(), slot.at) {
-            Ok(e) => e.outcome.result,
-            // A second slot with an id already in the log cannot be committed by this code.
-            Err(e) => Err(e),
-        },
+        Ok((v.applied, audit_book(&v.book)))
     }
 }

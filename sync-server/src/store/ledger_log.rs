@@ -5,19 +5,12 @@
 
 use super::{Inserted, StoreError};
 use anola_ledger::ledger::Outcome;
-use anola_ledger::{AccountId, AccountSpec, AccountStatus, LedgerError, Limits, Request};
+use anola_ledger::LedgerError;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-/// What one slot does.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum LogOp {
-    Open { spec: AccountSpec },
-    Status { account: AccountId, status: AccountStatus },
-    Limits { account: AccountId, limits: Limits },
-    Request { request: Request },
-}
+/// What one slot does: one change to the book (`anola_ledger::book`), stored as decided.
+pub type LogOp = anola_ledger::BookOp;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerSlot {

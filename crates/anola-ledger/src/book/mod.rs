@@ -1,0 +1,529 @@
+//! The book: the ledger plus what paying for care needs around it — who owns which wallet, the
+//! price list, wallet PINs, receipts, offline allowances, day-closes and withdrawals. Every change
+//! is one `BookOp`; `decide` says what an op would do (pure), `apply` does it. The server keeps
+//! the ops in its log (ADR 0015) and every process replays them to the same book.
+//!
+//! Ops that move money carry the ledger request they make, built by a `prepare_*` function from
+//! the book as it stood when the op was decided; replay applies that request as stored, so the
+//! waterfall is never recomputed on a different state.
+
+pub mod allowance;
+pub mod charge;
+pub mod price;
+pub mod till;
+pub mod withdrawal;
+
+#[cfg(test)]
+mod tests;
+
+pub use allowance::{Allowance, AllowanceSpec};
+pub use charge::{ChargeInput, Desk, Line, Offline, Part, Prepared, Receipt, Source};
+pub use price::{ItemKind, PriceItem};
+pub use till::{CloseInput, DayClose};
+pub use withdrawal::{Withdrawal, WithdrawalInput};
+
+use crate::account::{AccountId, AccountKind, AccountSpec, AccountStatus, Limits};
+use crate::audit::Violation;
+use crate::command::{Command, ReasonCode, Request};
+use crate::error::LedgerError;
+use crate::ledger::Ledger;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use uuid::Uuid;
+
+/// Wrong PINs in a row before a wallet's PIN locks (until it is set again at the desk).
+pub const PIN_ATTEMPTS: u32 = 5;
+/// Highest platform fee, in basis points (20 %).
+pub const MAX_FEE_BPS: u32 = 2_000;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinState {
+    /// An Argon2id PHC string of the PIN (never the PIN).
+    pub verifier: String,
+    /// Wrong PINs since it was set or last entered right.
+    pub failures: u32,
+}
+
+impl PinState {
+    pub fn locked(&self) -> bool {
+        self.failures >= PIN_ATTEMPTS
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefundInput {
+    pub id: Uuid,
+    pub charge: Uuid,
+    pub reason: ReasonCode,
+    #[serde(default)]
+    pub staff: String,
+}
+
+/// One change to the book.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum BookOp {
+    Open {
+        spec: AccountSpec,
+    },
+    Status {
+        account: AccountId,
+        status: AccountStatus,
+    },
+    Limits {
+        account: AccountId,
+        limits: Limits,
+    },
+    Request {
+        request: Request,
+    },
+    /// Opens a wallet that belongs to a patient (or sponsor, provider, vendor).
+    OpenWallet {
+        spec: AccountSpec,
+        owner: String,
+    },
+    Price {
+        item: PriceItem,
+    },
+    FeeRate {
+        bps: u32,
+    },
+    Pin {
+        patient: String,
+        verifier: String,
+    },
+    PinFailed {
+        patient: String,
+    },
+    PinOk {
+        patient: String,
+    },
+    Charge {
+        prepared: Box<Prepared>,
+    },
+    Refund {
+        refund: RefundInput,
+        request: Request,
+    },
+    Reserve {
+        allowance: AllowanceSpec,
+        request: Request,
+    },
+    /// Returns what an allowance holds to its wallet; the allowance pays no more charges.
+    Return {
+        allowance: Uuid,
+        request: Option<Request>,
+    },
+    Withdraw {
+        withdrawal: WithdrawalInput,
+        request: Request,
+    },
+    Decide {
+        withdrawal: Uuid,
+        approve: bool,
+        by: String,
+        request: Request,
+    },
+    Close {
+        close: DayClose,
+        request: Option<Request>,
+    },
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Book {
+    pub ledger: Ledger,
+    pub prices: BTreeMap<String, PriceItem>,
+    pub fee_bps: u32,
+    /// Wallet → owner, and owner → wallets.
+    pub owner: HashMap<AccountId, String>,
+    pub wallets: HashMap<String, BTreeSet<AccountId>>,
+    pub pins: HashMap<String, PinState>,
+    pub receipts: HashMap<Uuid, Receipt>,
+    /// Refund id → charge id.
+    pub refunds: HashMap<Uuid, Uuid>,
+    pub allowances: HashMap<Uuid, Allowance>,
+    /// Open allowances by expiry, for the sweep that returns them.
+    pub expiring: BTreeSet<(i64, Uuid)>,
+    pub closes: BTreeMap<Uuid, DayClose>,
+    pub withdrawals: HashMap<Uuid, Withdrawal>,
+}
+
+impl Book {
+    pub fn new() -> Book {
+        Book::default()
+    }
+
+    pub fn owner_of(&self, wallet: &AccountId) -> Option<&str> {
+        self.owner.get(wallet).map(String::as_str)
+    }
+
+    /// The patient's sponsored wallets, in id order.
+    pub fn sponsored_wallets(&self, patient: &str) -> Vec<AccountId> {
+        self.wallets
+            .get(patient)
+            .map(|w| {
+                w.iter()
+                    .filter(|a| self.ledger.account(a).is_some_and(|s| s.spec.kind == AccountKind::Sponsored))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// What `id` can pay now (available, within its limits; nothing unless active).
+    pub fn spendable_now(&self, id: &AccountId, now: i64) -> u64 {
+        let Some(a) = self.ledger.account(id) else { return 0 };
+        if a.status != AccountStatus::Active {
+            return 0;
+        }
+        let mut n = a.balance.available_as(a.spec.kind).max(0) as u64;
+        let (day, month) = a.spending.at(now);
+        for (limit, used) in [(a.limits.per_transaction, 0), (a.limits.per_day, day), (a.limits.per_month, month)] {
+            if let Some(limit) = limit {
+                n = n.min(limit.saturating_sub(used));
+            }
+        }
+        n
+    }
+
+    /// Charges already made with `input.id`: the receipt for the same body, `id_reused` for
+    /// another, `None` for a new id.
+    pub fn known_charge(&self, input: &ChargeInput) -> Option<Result<&Receipt, LedgerError>> {
+        let r = self.receipts.get(&input.id)?;
+        Some(if r.digest == input.digest() {
+            Ok(r)
+        } else {
+            Err(LedgerError::IdReused { id: input.id.to_string() })
+        })
+    }
+
+    pub fn prepare_refund(&self, refund: &RefundInput) -> Result<Request, LedgerError> {
+        if !self.receipts.contains_key(&refund.charge) {
+            return Err(LedgerError::UnknownCharge {
+                charge: refund.charge.to_string(),
+            });
+        }
+        Ok(Request {
+            id: refund.id,
+            command: Command::Reverse {
+                of: refund.charge,
+                amount: None,
+                reason: refund.reason,
+            },
+        })
+    }
+
+    fn plan(&self, request: &Request, now: i64) -> Result<usize, LedgerError> {
+        if self.ledger.outcomes.contains_key(&request.id) {
+            return Err(LedgerError::IdReused {
+                id: request.id.to_string(),
+            });
+        }
+        self.ledger.plan(request, now).map(|p| p.effects.len())
+    }
+
+    fn plan_opt(&self, request: &Option<Request>, now: i64) -> Result<usize, LedgerError> {
+        request.as_ref().map_or(Ok(0), |r| self.plan(r, now))
+    }
+
+    /// What `op` would do at `now`: the number of entries it makes, or why it is refused. Pure.
+    pub fn decide(&self, op: &BookOp, now: i64) -> Result<usize, LedgerError> {
+        let unknown = |a: &AccountId| LedgerError::UnknownAccount { account: a.0.clone() };
+        match op {
+            BookOp::Open { spec } | BookOp::OpenWallet { spec, .. } => match self.ledger.accounts.contains_key(&spec.id) {
+                true => Err(LedgerError::AccountExists {
+                    account: spec.id.0.clone(),
+                }),
+                false => Ok(0),
+            },
+            BookOp::Status { account, .. } | BookOp::Limits { account, .. } => match self.ledger.accounts.contains_key(account) {
+                true => Ok(0),
+                false => Err(unknown(account)),
+            },
+            BookOp::Request { request } => self.ledger.plan(request, now).map(|p| p.effects.len()),
+            BookOp::Price { item } => match item.invalid() {
+                Some((field, reason)) => Err(LedgerError::InvalidInput {
+                    field: format!("item.{field}"),
+                    reason,
+                }),
+                None => Ok(0),
+            },
+            BookOp::FeeRate { bps } => match *bps <= MAX_FEE_BPS {
+                true => Ok(0),
+                false => Err(LedgerError::InvalidInput {
+                    field: "bps".into(),
+                    reason: format!("at most {MAX_FEE_BPS}"),
+                }),
+            },
+            BookOp::Pin { .. } => Ok(0),
+            BookOp::PinFailed { patient } | BookOp::PinOk { patient } => match self.pins.contains_key(patient) {
+                true => Ok(0),
+                false => Err(LedgerError::PinNotSet),
+            },
+            BookOp::Charge { prepared } => {
+                if self.receipts.contains_key(&prepared.input.id) {
+                    return Err(LedgerError::IdReused {
+                        id: prepared.input.id.to_string(),
+                    });
+                }
+                self.plan(&prepared.request, now)
+            }
+            BookOp::Refund { request, .. } => self.plan(request, now),
+            BookOp::Reserve { allowance, request } => match self.allowances.contains_key(&allowance.id) {
+                true => Err(LedgerError::IdReused {
+                    id: allowance.id.to_string(),
+                }),
+                false => self.plan(request, now),
+            },
+            BookOp::Return { allowance, request } => match self.allowances.get(allowance) {
+                None => Err(LedgerError::UnknownAllowance {
+                    allowance: allowance.to_string(),
+                }),
+                Some(_) => self.plan_opt(request, now),
+            },
+            BookOp::Withdraw { withdrawal, request } => match self.withdrawals.contains_key(&withdrawal.id) {
+                true => Err(LedgerError::IdReused {
+                    id: withdrawal.id.to_string(),
+                }),
+                false => self.plan(request, now),
+            },
+            BookOp::Decide { withdrawal, request, .. } => match self.withdrawals.get(withdrawal) {
+                None => Err(LedgerError::UnknownWithdrawal {
+                    withdrawal: withdrawal.to_string(),
+                }),
+                Some(_) => self.plan(request, now),
+            },
+            BookOp::Close { close, request } => match self.closes.contains_key(&close.input.id) {
+                true => Err(LedgerError::IdReused {
+                    id: close.input.id.to_string(),
+                }),
+                false => self.plan_opt(request, now),
+            },
+        }
+    }
+
+    fn execute(&mut self, request: &Request, at: i64) -> Result<usize, LedgerError> {
+        self.ledger.execute(request.clone(), at)?.outcome.result
+    }
+
+    /// Applies `op`, decided at `at`; returns what it did (the same as `decide` said).
+    pub fn apply(&mut self, op: &BookOp, at: i64) -> Result<usize, LedgerError> {
+        if let BookOp::Request { request } = op {
+            // The raw API's requests keep their refusals (a refused id stays refused).
+            return self.ledger.execute(request.clone(), at)?.outcome.result;
+        }
+        let n = self.decide(op, at)?;
+        match op {
+            BookOp::Open { spec } => self.ledger.open_account(spec.clone())?,
+            BookOp::OpenWallet { spec, owner } => {
+                self.ledger.open_account(spec.clone())?;
+                self.owner.insert(spec.id.clone(), owner.clone());
+                self.wallets.entry(owner.clone()).or_default().insert(spec.id.clone());
+            }
+            BookOp::Status { account, status } => self.ledger.set_status(account, *status)?,
+            BookOp::Limits { account, limits } => self.ledger.set_limits(account, *limits)?,
+            BookOp::Request { .. } => unreachable!("handled above"),
+            BookOp::Price { item } => {
+                self.prices.insert(item.code.clone(), item.clone());
+            }
+            BookOp::FeeRate { bps } => self.fee_bps = *bps,
+            BookOp::Pin { patient, verifier } => {
+                self.pins.insert(
+                    patient.clone(),
+                    PinState {
+                        verifier: verifier.clone(),
+                        failures: 0,
+                    },
+                );
+            }
+            BookOp::PinFailed { patient } => self.pins.get_mut(patient).expect("decided").failures += 1,
+            BookOp::PinOk { patient } => self.pins.get_mut(patient).expect("decided").failures = 0,
+            BookOp::Charge { prepared } => {
+                let n = self.execute(&prepared.request, at)?;
+                let p = prepared.as_ref().clone();
+                for part in &p.parts {
+                    if part.source == Source::Allowance {
+                        if let Some(a) = self.allowances.values_mut().find(|a| a.account() == part.account) {
+                            a.charges.push((p.input.id, part.amount));
+                            assert!(a.charges.len() as u32 <= a.spec.max_count, "allowance {} over its count", a.spec.id);
+                            assert!(a.spent() <= a.reserved, "allowance {} spent beyond what it holds", a.spec.id);
+                        }
+                    }
+                }
+                let total = p.input.total()?;
+                debug_assert_eq!(p.parts.iter().map(|x| x.amount).sum::<u64>(), total);
+                self.receipts.insert(
+                    p.input.id,
+                    Receipt {
+                        id: p.input.id,
+                        digest: p.input.digest(),
+                        patient: p.input.patient,
+                        clinic: p.input.clinic,
+                        staff: p.input.staff,
+                        at,
+                        currency: p.currency,
+                        lines: p.input.lines,
+                        total,
+                        parts: p.parts,
+                        fee: p.fee,
+                        visit: p.input.visit,
+                        offline: p.input.offline,
+                        refunds: Vec::new(),
+                    },
+                );
+                return Ok(n);
+            }
+            BookOp::Refund { refund, request } => {
+                let n = self.execute(request, at)?;
+                let amount = request_total(&self.ledger, request.id);
+                self.receipts
+                    .get_mut(&refund.charge)
+                    .expect("refunds name receipts")
+                    .refunds
+                    .push((refund.id, amount));
+                self.refunds.insert(refund.id, refund.charge);
+                return Ok(n);
+            }
+            BookOp::Reserve { allowance, request } => {
+                let n = self.execute(request, at)?;
+                self.expiring.insert((allowance.expires_at, allowance.id));
+                self.allowances.insert(
+                    allowance.id,
+                    Allowance {
+                        spec: allowance.clone(),
+                        reserved: allowance.total,
+                        charges: Vec::new(),
+                        returned: None,
+                    },
+                );
+                return Ok(n);
+            }
+            BookOp::Return { allowance, request } => {
+                let n = match request {
+                    Some(r) => self.execute(r, at)?,
+                    None => 0,
+                };
+                let back = request.as_ref().map_or(0, |r| request_total(&self.ledger, r.id));
+                let a = self.allowances.get_mut(allowance).expect("decided");
+                self.expiring.remove(&(a.spec.expires_at, a.spec.id));
+                *a.returned.get_or_insert(0) += back;
+                return Ok(n);
+            }
+            BookOp::Withdraw { withdrawal, request } => {
+                let n = self.execute(request, at)?;
+                let currency = self.ledger.account(&withdrawal.wallet).expect("planned").spec.currency;
+                self.withdrawals.insert(
+                    withdrawal.id,
+                    Withdrawal {
+                        input: withdrawal.clone(),
+                        currency,
+                        at,
+                        decision: None,
+                    },
+                );
+                return Ok(n);
+            }
+            BookOp::Decide {
+                withdrawal,
+                approve,
+                by,
+                request,
+            } => {
+                let n = self.execute(request, at)?;
+                self.withdrawals.get_mut(withdrawal).expect("decided").decision = Some((*approve, by.clone(), at));
+                return Ok(n);
+            }
+            BookOp::Close { close, request } => {
+                let n = match request {
+                    Some(r) => self.execute(r, at)?,
+                    None => 0,
+                };
+                let mut c = close.clone();
+                c.at = at;
+                self.closes.insert(c.input.id, c);
+                return Ok(n);
+            }
+        }
+        Ok(n)
+    }
+
+    /// Allowances whose time is up and that have not been returned, oldest first.
+    pub fn expired_allowances(&self, now: i64, max: usize) -> Vec<Uuid> {
+        self.expiring
+            .iter()
+            .take_while(|(t, _)| *t <= now)
+            .take(max)
+            .map(|(_, id)| *id)
+            .collect()
+    }
+}
+
+/// An id derived from another and a tag (SHA-256, first 16 bytes): for requests that must happen
+/// once per thing, like an allowance's return or a withdrawal's decision.
+pub fn derived_id(id: Uuid, tag: &str) -> Uuid {
+    use sha2::{Digest, Sha256};
+    let h = Sha256::new().chain_update(id.as_bytes()).chain_update(tag.as_bytes()).finalize();
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&h[..16]);
+    uuid::Builder::from_custom_bytes(b).into_uuid()
+}
+
+/// The amount a stored request moved (legs summed).
+fn request_total(ledger: &Ledger, id: Uuid) -> u64 {
+    match ledger.outcomes.get(&id).map(|o| &o.request.command) {
+        Some(Command::Transfer { legs, .. }) => legs.iter().map(|l| l.amount).sum(),
+        Some(Command::Reverse { of, .. }) => match ledger.outcomes.get(of).map(|o| &o.request.command) {
+            Some(Command::Transfer { legs, .. }) => legs.iter().map(|l| l.amount).sum(),
+            _ => 0,
+        },
+        _ => 0,
+    }
+}
+
+/// Every invariant of the ledger (`audit`) and of what the book keeps around it:
+///
+/// 8. Each receipt's parts add up to its bill, its fee is within it, and its transfer applied.
+/// 9. No allowance paid more than it received, more charges than its count, or more than its
+///    per-charge cap on one charge; each charge it paid has a receipt naming it.
+/// 10. No refund took back more than its charge.
+pub fn audit_book(book: &Book) -> Vec<Violation> {
+    let mut v = crate::audit::audit(&book.ledger);
+    let mut bad = |s: String| v.push(Violation(s));
+    for (id, r) in &book.receipts {
+        let paid: u64 = r.parts.iter().map(|p| p.amount).sum();
+        if paid != r.total || r.fee > r.total {
+            bad(format!("receipt {id}: parts {paid} and fee {} for a bill of {}", r.fee, r.total));
+        }
+        match book.ledger.outcomes.get(id).map(|o| &o.result) {
+            Some(Ok(_)) => {}
+            _ => bad(format!("receipt {id}: its transfer is not in the ledger as applied")),
+        }
+        let refunded: u64 = r.refunds.iter().map(|(_, n)| n).sum();
+        if refunded > r.total {
+            bad(format!("receipt {id}: refunded {refunded} of {}", r.total));
+        }
+    }
+    for (id, a) in &book.allowances {
+        if a.spent() > a.reserved {
+            bad(format!("allowance {id}: paid {} of {}", a.spent(), a.reserved));
+        }
+        if a.charges.len() as u32 > a.spec.max_count {
+            bad(format!("allowance {id}: {} charges, count {}", a.charges.len(), a.spec.max_count));
+        }
+        for (c, n) in &a.charges {
+            if *n > a.spec.per_charge {
+                bad(format!("allowance {id}: charge {c} took {n}, cap {}", a.spec.per_charge));
+            }
+            let named = book
+                .receipts
+                .get(c)
+                .is_some_and(|r| r.parts.iter().any(|p| p.account == a.account() && p.amount == *n));
+            if !named {
+                bad(format!("allowance {id}: charge {c} has no receipt naming it"));
+            }
+        }
+    }
+    v
+}
