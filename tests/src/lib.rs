@@ -104,3 +104,11 @@ pub async fn slot_holders(db: &mongodb::Database) -> std::collections::BTreeMap<
     }
     out
 }
+
+/// Milliseconds since the epoch, by this machine's clock.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -40,10 +40,10 @@ pub struct LedgerRefusal {
     pub field: Option<String>,
 }
 
+pub use anola_ledger::book::charge::AllowanceUse;
 pub use anola_ledger::book::{
     Allowance, AllowanceSpec, DayClose, Desk, ItemKind, Line, Offline, Part, PriceItem, Receipt, Source, Withdrawal,
 };
-pub use anola_ledger::book::charge::AllowanceUse;
 pub use anola_ledger::{AccountKind, AccountStatus, Currency, Limits, ReasonCode, TxKind};
 
 /// `GET /money/prices`: the clinic's price list (synced read-only to devices) and the platform

@@ -69,11 +69,13 @@ fn money<T>(r: Result<T, MoneyError>, ok: impl FnOnce(T) -> Response) -> Respons
 
 async fn prices<S: Store>(State(state): State<AppState<S>>, _s: DeviceSession) -> Response {
     money(
-        state.ledger.read(|b| PriceList {
-            items: b.prices.values().cloned().collect(),
-            fee_bps: b.fee_bps,
-        })
-        .await,
+        state
+            .ledger
+            .read(|b| PriceList {
+                items: b.prices.values().cloned().collect(),
+                fee_bps: b.fee_bps,
+            })
+            .await,
         |p| Json(p).into_response(),
     )
 }
@@ -111,10 +113,9 @@ async fn set_fee<S: Store>(State(state): State<AppState<S>>, admin: Admin, JsonB
 }
 
 async fn wallets<S: Store>(State(state): State<AppState<S>>, _s: DeviceSession, Path(patient): Path<String>) -> Response {
-    money(
-        state.ledger.read(|b| patient_wallets(b, &patient)).await,
-        |w| Json(w).into_response(),
-    )
+    money(state.ledger.read(|b| patient_wallets(b, &patient)).await, |w| {
+        Json(w).into_response()
+    })
 }
 
 /// Most history rows returned per wallet view.
@@ -146,7 +147,10 @@ fn patient_wallets(b: &anola_ledger::Book, patient: &str) -> PatientWallets {
             at: o.map_or(0, |o| o.at),
             request: e.request,
             account: e.account.0.clone(),
-            effect: serde_json::to_value(e.effect).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+            effect: serde_json::to_value(e.effect)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default(),
             amount: e.amount,
             kind: o.and_then(|o| match &o.request.command {
                 Command::Transfer { kind, .. } => Some(*kind),
@@ -159,7 +163,7 @@ fn patient_wallets(b: &anola_ledger::Book, patient: &str) -> PatientWallets {
             }),
         })
         .collect();
-    history.sort_by(|x, y| y.at.cmp(&x.at));
+    history.sort_by_key(|h| std::cmp::Reverse(h.at));
     history.truncate(HISTORY);
     let pin = b.pins.get(patient);
     let mut allowances: Vec<Allowance> = b
@@ -183,11 +187,10 @@ fn patient_wallets(b: &anola_ledger::Book, patient: &str) -> PatientWallets {
     }
 }
 
-fn check_patient(patient: &str) -> Result<(), Response> {
-    if patient.is_empty() || patient.len() > 100 || patient.contains(char::is_whitespace) {
-        return Err(bad_field("patient", "a patient id (1–100 characters, no spaces)"));
-    }
-    Ok(())
+/// The refusal of a malformed patient id, if it is one.
+fn check_patient(patient: &str) -> Option<Response> {
+    (patient.is_empty() || patient.len() > 100 || patient.contains(char::is_whitespace))
+        .then(|| bad_field("patient", "a patient id (1–100 characters, no spaces)"))
 }
 
 async fn open_wallet<S: Store>(
@@ -199,7 +202,7 @@ async fn open_wallet<S: Store>(
     if !cashier(&s) {
         return forbidden("open wallets");
     }
-    if let Err(r) = check_patient(&patient) {
+    if let Some(r) = check_patient(&patient) {
         return r;
     }
     let spec = AccountSpec {
@@ -225,7 +228,7 @@ async fn set_pin<S: Store>(
     if !cashier(&s) {
         return forbidden("set wallet PINs");
     }
-    if let Err(r) = check_patient(&patient) {
+    if let Some(r) = check_patient(&patient) {
         return r;
     }
     if !pin_format(&b.pin) {
@@ -236,7 +239,9 @@ async fn set_pin<S: Store>(
         Ok(v) => v,
         Err(_) => return ApiError::new(ErrorCode::Internal, "the PIN could not be hashed").into_response(),
     };
-    money(state.ledger.set_pin(patient, verifier, now_ms()).await, |_| StatusCode::NO_CONTENT.into_response())
+    money(state.ledger.set_pin(patient, verifier, now_ms()).await, |_| {
+        StatusCode::NO_CONTENT.into_response()
+    })
 }
 
 /// The patient's consent to spend personal funds: their PIN, checked against the verifier with
@@ -295,29 +300,34 @@ fn charge_input(s: &DeviceSession, r: ChargeRequest, consent: bool) -> ChargeInp
 
 /// A cashier takes cash into their own drawer only, and an offline charge is settled by the
 /// device that made it.
-fn check_charge(s: &DeviceSession, r: &ChargeRequest) -> Result<(), Response> {
+fn check_charge(s: &DeviceSession, r: &ChargeRequest) -> Option<Response> {
     if !cashier(s) {
-        return Err(forbidden("take payments"));
+        return Some(forbidden("take payments"));
     }
-    check_patient(&r.patient)?;
+    if let Some(bad) = check_patient(&r.patient) {
+        return Some(bad);
+    }
     if let Desk::Cash { drawer } = &r.desk {
         if *drawer != s.user.username {
-            return Err(bad_field("desk.drawer", "cash goes into the signed-in cashier's own drawer"));
+            return Some(bad_field("desk.drawer", "cash goes into the signed-in cashier's own drawer"));
         }
     }
     if let Some(off) = &r.offline {
         if off.device != s.device.device_id {
-            return Err(bad_field("offline.device", "an offline charge is settled by the device that made it"));
+            return Some(bad_field(
+                "offline.device",
+                "an offline charge is settled by the device that made it",
+            ));
         }
         if r.pin.is_some() {
-            return Err(bad_field("pin", "an offline charge's consent was checked on the device"));
+            return Some(bad_field("pin", "an offline charge's consent was checked on the device"));
         }
     }
-    Ok(())
+    None
 }
 
 async fn quote<S: Store>(State(state): State<AppState<S>>, s: DeviceSession, JsonBody(r): JsonBody<ChargeRequest>) -> Response {
-    if let Err(resp) = check_charge(&s, &r) {
+    if let Some(resp) = check_charge(&s, &r) {
         return resp;
     }
     // A quote shows what personal funds would pay if the patient consents; no PIN is checked.
@@ -346,7 +356,7 @@ async fn quote<S: Store>(State(state): State<AppState<S>>, s: DeviceSession, Jso
 }
 
 async fn charge_bill<S: Store>(State(state): State<AppState<S>>, s: DeviceSession, JsonBody(r): JsonBody<ChargeRequest>) -> Response {
-    if let Err(resp) = check_charge(&s, &r) {
+    if let Some(resp) = check_charge(&s, &r) {
         return resp;
     }
     let id = r.id;
@@ -388,7 +398,14 @@ async fn refund<S: Store>(
 ) -> Response {
     let found = match state.ledger.read(|b| b.receipts.get(&charge_id).cloned()).await {
         Ok(Some(x)) => x,
-        Ok(None) => return refusal(&LedgerError::UnknownCharge { charge: charge_id.to_string() }, None),
+        Ok(None) => {
+            return refusal(
+                &LedgerError::UnknownCharge {
+                    charge: charge_id.to_string(),
+                },
+                None,
+            )
+        }
         Err(e) => return failed(e, None),
     };
     let admin = s.user.platform_admin || s.user.role == Some(Role::ClinicAdmin);
@@ -417,7 +434,7 @@ async fn deposit<S: Store>(State(state): State<AppState<S>>, s: DeviceSession, J
     if !cashier(&s) {
         return forbidden("take deposits");
     }
-    if let Err(r) = check_patient(&d.patient) {
+    if let Some(r) = check_patient(&d.patient) {
         return r;
     }
     let wallet = charge::personal(&d.patient);
@@ -495,7 +512,12 @@ async fn reserve<S: Store>(State(state): State<AppState<S>>, s: DeviceSession, J
     };
     let personal = wallet == charge::personal(&patient);
     let verifier = match personal {
-        true => state.ledger.read(|b| b.pins.get(&patient).map(|p| p.verifier.clone())).await.ok().flatten(),
+        true => state
+            .ledger
+            .read(|b| b.pins.get(&patient).map(|p| p.verifier.clone()))
+            .await
+            .ok()
+            .flatten(),
         false => None,
     };
     (
@@ -527,7 +549,7 @@ async fn drawer<S: Store>(State(state): State<AppState<S>>, s: DeviceSession) ->
             .read(|b| {
                 let a = b.ledger.account(&id);
                 let mut closes: Vec<DayClose> = b.closes.values().filter(|c| c.input.drawer == name).cloned().collect();
-                closes.sort_by(|x, y| y.at.cmp(&x.at));
+                closes.sort_by_key(|c| std::cmp::Reverse(c.at));
                 closes.truncate(30);
                 DrawerView {
                     drawer: id.0.clone(),
@@ -552,7 +574,9 @@ async fn day_close<S: Store>(State(state): State<AppState<S>>, s: DeviceSession,
         note: r.note,
         staff: s.user.username.clone(),
     };
-    money(state.ledger.close_day(input, now_ms()).await, |c| (StatusCode::CREATED, Json(c)).into_response())
+    money(state.ledger.close_day(input, now_ms()).await, |c| {
+        (StatusCode::CREATED, Json(c)).into_response()
+    })
 }
 
 async fn withdraw<S: Store>(State(state): State<AppState<S>>, s: DeviceSession, JsonBody(r): JsonBody<WithdrawalRequest>) -> Response {
@@ -580,12 +604,16 @@ async fn withdraw<S: Store>(State(state): State<AppState<S>>, s: DeviceSession, 
         to: r.to,
         requested_by: s.user.username.clone(),
     };
-    money(state.ledger.withdraw(input, now_ms()).await, |w| (StatusCode::CREATED, Json(w)).into_response())
+    money(state.ledger.withdraw(input, now_ms()).await, |w| {
+        (StatusCode::CREATED, Json(w)).into_response()
+    })
 }
 
 async fn decide<S: Store>(state: AppState<S>, admin: Admin, id: Uuid, approve: bool) -> Response {
     let by = admin.0.sub.to_string();
-    money(state.ledger.decide_withdrawal(id, approve, by, now_ms()).await, |w| Json(w).into_response())
+    money(state.ledger.decide_withdrawal(id, approve, by, now_ms()).await, |w| {
+        Json(w).into_response()
+    })
 }
 
 async fn approve<S: Store>(State(state): State<AppState<S>>, admin: Admin, Path(id): Path<Uuid>) -> Response {
@@ -624,9 +652,12 @@ async fn admin_wallet<S: Store>(State(state): State<AppState<S>>, admin: Admin, 
         return bad_field("kind", "a wallet is personal, sponsored, sponsor_global, provider or vendor");
     }
     if !spec.id.0.starts_with(expected.as_str()) || spec.id.0.len() == expected.0.len() || spec.id.0.len() > 100 {
-        return bad_field("id", &format!("a wallet of this kind is named {}<name> (1–100 characters)", expected.0));
+        return bad_field(
+            "id",
+            &format!("a wallet of this kind is named {}<name> (1–100 characters)", expected.0),
+        );
     }
-    if let Err(r) = check_patient(&b.owner) {
+    if let Some(r) = check_patient(&b.owner) {
         return r;
     }
     let id = spec.id.clone();

@@ -3,12 +3,12 @@
 mod admin;
 mod auth;
 mod cards;
+mod clinic_money;
 mod deadline;
 mod encoding;
 mod error;
 mod extract;
 mod guard;
-mod clinic_money;
 mod money;
 mod routes;
 

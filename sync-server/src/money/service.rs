@@ -122,8 +122,12 @@ impl<S: LedgerLog> LedgerService<S> {
 
     /// Commits `op` as it is; returns its result.
     async fn commit(&self, op: LogOp, now: i64) -> Result<Result<usize, LedgerError>, MoneyError> {
-        self.run(now, |_| Ok(Next::Write(op.clone())), |_, slot| slot.expect("written").result.clone())
-            .await
+        self.run(
+            now,
+            |_| Ok(Next::Write(op.clone())),
+            |_, slot| slot.expect("written").result.clone(),
+        )
+        .await
     }
 
     /// Opens the accounts the platform keeps for itself (revenue, fees, drawers, the outside
@@ -193,7 +197,9 @@ impl<S: LedgerLog> LedgerService<S> {
             now,
             |b| match b.ledger.account(&spec.id) {
                 Some(a) if b.owner_of(&spec.id) == Some(owner.as_str()) && a.spec == spec => Ok(Next::Done),
-                Some(_) => Err(LedgerError::AccountExists { account: spec.id.0.clone() }),
+                Some(_) => Err(LedgerError::AccountExists {
+                    account: spec.id.0.clone(),
+                }),
                 None => Ok(Next::Write(LogOp::OpenWallet {
                     spec: spec.clone(),
                     owner: owner.clone(),
@@ -230,7 +236,10 @@ impl<S: LedgerLog> LedgerService<S> {
     }
 
     pub async fn set_pin(&self, patient: String, verifier: String, now: i64) -> Result<(), MoneyError> {
-        self.commit(LogOp::Pin { patient, verifier }, now).await?.map(|_| ()).map_err(Into::into)
+        self.commit(LogOp::Pin { patient, verifier }, now)
+            .await?
+            .map(|_| ())
+            .map_err(Into::into)
     }
 
     /// Records a wrong (`ok` false) or right PIN entry; a right one only writes when it clears
