@@ -30,6 +30,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 mod cards;
+pub mod money;
 pub use cards::{initials, render_card_svg, CardCheck, CheckIn, PrintableCard};
 
 /// Who is acting: the signed-in staff member, with the role they act in on this device.
@@ -657,6 +658,16 @@ impl Clinic {
             // when missing or old. A failure here keeps the cache and does not fail the round.
             if let Err(e) = self.refresh_card_keys_if_stale().await {
                 tracing::info!(code = e.code(), error = %e, "card keys not refreshed");
+            }
+            // Charges made offline settle, then expired allowances go back (only once nothing
+            // made offline is waiting). Failures keep them for the next round.
+            match self.settle_offline_charges().await {
+                Ok(s) if s.settled + s.refused > 0 => tracing::info!(settled = s.settled, refused = s.refused, "offline charges settled"),
+                Ok(_) => {}
+                Err(e) => tracing::info!(code = e.code(), "offline charges not settled yet"),
+            }
+            if let Err(e) = self.return_allowances(false).await {
+                tracing::info!(code = e.code(), "expired allowances not returned yet");
             }
         }
         result

@@ -77,6 +77,14 @@ pub enum ClientError {
     /// Kiosk mode needs a staff PIN to leave it: set one first.
     #[error("{message}")]
     PinRequired { message: String },
+    /// The money book refused: `reason` is its stable code (`insufficient_funds`, `quote_changed`,
+    /// `pin_incorrect`, `id_reused`, …), `field` the input it is about. Nothing moved.
+    #[error("{message}")]
+    MoneyRefused {
+        reason: String,
+        field: Option<String>,
+        message: String,
+    },
 }
 
 impl ClientError {
@@ -104,6 +112,7 @@ impl ClientError {
             ClientError::AlreadyEnrolled { .. } => "already_enrolled",
             ClientError::CardRejected { .. } => "card_rejected",
             ClientError::PinRequired { .. } => "pin_required",
+            ClientError::MoneyRefused { .. } => "money_refused",
         }
     }
 

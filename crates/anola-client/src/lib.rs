@@ -18,6 +18,7 @@ pub mod store;
 pub mod sync;
 pub mod workstation;
 
+pub use clinic::money as clinic_money;
 pub use clinic::{
     initials, render_card_svg, Actor, CardCheck, CheckIn, Clinic, ClinicConfig, PrintableCard, RejectedWrite, SecurityEvent, SecurityHook,
 };

@@ -283,7 +283,14 @@ async fn consent<S: Store>(state: &AppState<S>, patient: &str, pin: &str) -> Res
     }
 }
 
-fn charge_input(s: &DeviceSession, r: ChargeRequest, consent: bool) -> ChargeInput {
+/// The book's charge for a request from this session: the device's clinic, the signed-in cashier
+/// (whose drawer takes cash when the request names none).
+fn charge_input(s: &DeviceSession, mut r: ChargeRequest, consent: bool) -> ChargeInput {
+    if let Desk::Cash { drawer } = &mut r.desk {
+        if drawer.is_empty() {
+            *drawer = s.user.username.clone();
+        }
+    }
     ChargeInput {
         id: r.id,
         patient: r.patient,
@@ -308,7 +315,7 @@ fn check_charge(s: &DeviceSession, r: &ChargeRequest) -> Option<Response> {
         return Some(bad);
     }
     if let Desk::Cash { drawer } = &r.desk {
-        if *drawer != s.user.username {
+        if !drawer.is_empty() && *drawer != s.user.username {
             return Some(bad_field("desk.drawer", "cash goes into the signed-in cashier's own drawer"));
         }
     }

@@ -129,7 +129,7 @@ fn display_name(p: &Patient) -> String {
         .join(" ")
 }
 
-fn xml_escape(s: &str) -> String {
+pub(crate) fn xml_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -210,6 +210,42 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE audit_log ADD COLUMN signature TEXT;
     "#,
+    // 11: money on the device (docs/ledger.md): the price list as last fetched, the offline
+    // allowances this device holds, and charges made offline until the server settles them.
+    r#"
+    CREATE TABLE money_prices (
+        code TEXT PRIMARY KEY,
+        item TEXT NOT NULL
+    );
+    CREATE TABLE money_allowances (
+        id          TEXT PRIMARY KEY,
+        patient     TEXT NOT NULL,
+        wallet      TEXT NOT NULL,
+        personal    INTEGER NOT NULL,
+        reserved    INTEGER NOT NULL,
+        per_charge  INTEGER NOT NULL,
+        max_count   INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        spent       INTEGER NOT NULL DEFAULT 0,
+        used        INTEGER NOT NULL DEFAULT 0,
+        pin_verifier TEXT,
+        pin_failures INTEGER NOT NULL DEFAULT 0,
+        returned    INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX money_allowances_patient ON money_allowances(patient);
+    CREATE TABLE money_charges (
+        id       TEXT PRIMARY KEY,
+        patient  TEXT NOT NULL,
+        request  TEXT NOT NULL,
+        receipt  TEXT NOT NULL,
+        state    TEXT NOT NULL,
+        code     TEXT,
+        message  TEXT,
+        made_at  INTEGER NOT NULL
+    );
+    CREATE INDEX money_charges_state ON money_charges(state, made_at);
+    CREATE INDEX money_charges_patient ON money_charges(patient, made_at);
+    "#,
 ];
 
 pub fn latest() -> i64 {

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod cards;
 mod lww;
 mod migrations;
+pub mod money;
 mod notes;
 mod outbox;
 mod patients;

@@ -77,6 +77,11 @@ pub(crate) fn client_error(e: TransportError) -> ClientError {
             message: format!("{} Your changes are kept on this device.", body.message),
         },
         e if e.is_transient() => ClientError::Offline { message: e.to_string() },
+        TransportError::Money { refusal, .. } => ClientError::MoneyRefused {
+            reason: refusal.code,
+            field: refusal.field,
+            message: refusal.message,
+        },
         TransportError::Refused { body, .. } => ClientError::ServerRejected {
             server_code: body.code.as_str().to_owned(),
             message: body.message,

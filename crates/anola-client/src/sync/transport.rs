@@ -24,6 +24,12 @@ pub enum TransportError {
     /// The server answered something that is not protocol v1.
     #[error("unexpected answer from server: {0}")]
     Garbled(String),
+    /// The money book refused (a stable code such as `insufficient_funds`, maybe a field).
+    #[error("server answered {status}: {} ({})", refusal.message, refusal.code)]
+    Money {
+        status: u16,
+        refusal: anola_protocol::money::LedgerRefusal,
+    },
 }
 
 impl TransportError {
@@ -33,6 +39,7 @@ impl TransportError {
             TransportError::Unreachable(_) => true,
             TransportError::Refused { status, body } => *status >= 500 || body.code.is_transient(),
             TransportError::Garbled(_) => true,
+            TransportError::Money { status, .. } => *status >= 500,
         }
     }
 }
@@ -371,6 +378,10 @@ impl Transport {
                 status: status.as_u16(),
                 body,
             }),
+            Err(_) if serde_json::from_slice::<anola_protocol::money::LedgerRefusal>(&bytes).is_ok() => Err(TransportError::Money {
+                status: status.as_u16(),
+                refusal: serde_json::from_slice(&bytes).expect("parsed above"),
+            }),
             Err(_) => Err(TransportError::Refused {
                 status: status.as_u16(),
                 body: ErrorBody::new(
@@ -383,6 +394,16 @@ impl Transport {
                 ),
             }),
         }
+    }
+
+    /// A money request (`/money/…`) with the device key and the staff token.
+    pub async fn money<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Req>,
+    ) -> Result<Resp, TransportError> {
+        self.send_authed(method, path, body).await
     }
 
     pub async fn push(&self, req: &PushRequest) -> Result<PushResponse, TransportError> {
