@@ -92,6 +92,12 @@ pub enum Command {
     Status,
     /// Changes the server refused for good, with the reason.
     Rejected,
+    /// Money: wallets, the price list, charging (online or offline), deposits, refunds,
+    /// receipts, offline allowances and the cashier's day-close.
+    Wallet {
+        #[command(subcommand)]
+        command: Box<WalletCommand>,
+    },
     /// Health cards: issue (online) and print, verify a scan offline.
     Card {
         #[command(subcommand)]
@@ -106,6 +112,127 @@ pub enum Command {
         /// Read the card from a picture instead (PNG or JPEG: a photo of the printed card).
         #[arg(long, conflicts_with = "text")]
         image: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WalletCommand {
+    /// The price list on this device (`--refresh` fetches it first).
+    Prices {
+        #[arg(long)]
+        refresh: bool,
+    },
+    /// A patient's wallets, what they owe, their PIN's state and recent history (online), with
+    /// this device's allowances and charges for them.
+    Show {
+        #[arg(long)]
+        patient: String,
+    },
+    /// Open the patient's personal wallet.
+    Open {
+        #[arg(long)]
+        patient: String,
+        #[arg(long, default_value = "KES")]
+        currency: String,
+    },
+    /// Set the patient's wallet PIN (4–6 digits; from ANOLA_WALLET_PIN when --pin is absent).
+    Pin {
+        #[arg(long)]
+        patient: String,
+        #[arg(long, env = "ANOLA_WALLET_PIN", hide_env_values = true)]
+        pin: String,
+    },
+    /// Money into the patient's personal wallet at the desk (cash into your drawer, or mobile
+    /// money with the provider's reference).
+    Deposit {
+        #[arg(long)]
+        patient: String,
+        /// e.g. 500.00
+        #[arg(long)]
+        amount: String,
+        #[arg(long)]
+        mobile_money: Option<String>,
+    },
+    /// What each source would pay for a bill now.
+    Quote {
+        #[arg(long)]
+        patient: String,
+        /// CODE or CODE:QUANTITY, repeatable.
+        #[arg(long = "item", required = true)]
+        items: Vec<String>,
+        /// Include personal funds (the patient consents).
+        #[arg(long)]
+        personal: bool,
+    },
+    /// Charge a bill: online by the server's waterfall (the desk takes what it leaves, in cash
+    /// unless --owed), or with --offline from this device's allowances, then --cash, then owed.
+    Charge {
+        #[arg(long)]
+        patient: String,
+        #[arg(long = "item", required = true)]
+        items: Vec<String>,
+        /// The patient's wallet PIN: they agree to pay from personal funds.
+        #[arg(long, env = "ANOLA_WALLET_PIN", hide_env_values = true)]
+        pin: Option<String>,
+        /// Offline: the cash the desk took.
+        #[arg(long)]
+        cash: Option<String>,
+        /// Online: what wallets do not cover is owed, not taken at the desk.
+        #[arg(long)]
+        owed: bool,
+        #[arg(long)]
+        offline: bool,
+        /// Write the receipt as PNG (203 dpi) here.
+        #[arg(long)]
+        png: Option<std::path::PathBuf>,
+    },
+    /// Refund a charge whole (clinic administrators; the cashier who took it may void it the
+    /// same day as duplicate_charge or entered_in_error).
+    Refund {
+        #[arg(long)]
+        charge: Uuid,
+        /// duplicate_charge, wrong_amount, service_not_given, patient_request, entered_in_error
+        #[arg(long)]
+        reason: String,
+    },
+    /// A charge's receipt (kept on this device, or from the server).
+    Receipt {
+        #[arg(long)]
+        charge: Uuid,
+        #[arg(long)]
+        svg: Option<std::path::PathBuf>,
+        #[arg(long)]
+        png: Option<std::path::PathBuf>,
+    },
+    /// Reserve offline allowances of these patients' wallets for this device.
+    Reserve {
+        #[arg(long = "patient", required = true)]
+        patients: Vec<String>,
+        /// Most per wallet, e.g. 5000.00
+        #[arg(long, default_value = "5000.00")]
+        total: String,
+        #[arg(long, default_value = "2500.00")]
+        per_charge: String,
+        #[arg(long, default_value_t = 5)]
+        count: u32,
+        #[arg(long, default_value_t = 36)]
+        hours: u32,
+    },
+    /// Return allowances to their wallets (expired ones, or --all) once offline charges settled.
+    Return {
+        #[arg(long)]
+        all: bool,
+    },
+    /// Send the charges made offline now (every sync does it too).
+    Settle,
+    /// Your cash drawer: what the ledger expects in it, and past day-closes.
+    Drawer,
+    /// Close your drawer for the day with the cash counted.
+    Close {
+        #[arg(long)]
+        counted: String,
+        #[arg(long, default_value = "")]
+        note: String,
     },
 }
 

@@ -1,6 +1,7 @@
 //! One function per command group; each is a thin call into `Clinic`.
 
 use crate::args::{AdminCommand, AppointmentCommand, CardCommand, Cli, Command, PatientCommand, RecordCommand};
+
 use crate::output::Out;
 use anola_client::sync::admin::AdminClient;
 use anola_client::sync::round::RoundOptions;
@@ -68,6 +69,7 @@ pub fn dispatch(cli: &Cli, rt: &tokio::runtime::Runtime, clinic: &Clinic, out: &
         Command::Rejected => out.rejected(&clinic.rejected_writes()?),
         Command::AccessHistory { patient } => out.value(&clinic.local_access_history(*patient)?),
         Command::Card { command } => card(command, rt, clinic, out)?,
+        Command::Wallet { command } => crate::wallet::run(command, rt, clinic, out)?,
         Command::CheckIn { text, image } => {
             let text = scanned(text.as_deref(), image.as_deref())?;
             out.value(&rt.block_on(clinic.check_in(&text))?)
@@ -89,7 +91,7 @@ fn scanned(text: Option<&str>, image: Option<&std::path::Path>) -> Result<String
     }
 }
 
-fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<(), ClientError> {
+pub(crate) fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<(), ClientError> {
     std::fs::write(path, bytes).map_err(|e| ClientError::Storage {
         message: format!("cannot write {}: {e}", path.display()),
     })

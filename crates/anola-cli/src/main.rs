@@ -9,6 +9,7 @@
 mod args;
 mod commands;
 mod output;
+mod wallet;
 
 use anola_client::{ClientError, Workstation, WorkstationConfig};
 use args::Cli;

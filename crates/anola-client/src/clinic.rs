@@ -31,6 +31,7 @@ use uuid::Uuid;
 
 mod cards;
 pub mod money;
+pub mod receipt;
 pub use cards::{initials, render_card_svg, CardCheck, CheckIn, PrintableCard};
 
 /// Who is acting: the signed-in staff member, with the role they act in on this device.

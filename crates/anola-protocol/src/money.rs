@@ -44,7 +44,7 @@ pub use anola_ledger::book::charge::AllowanceUse;
 pub use anola_ledger::book::{
     Allowance, AllowanceSpec, DayClose, Desk, ItemKind, Line, Offline, Part, PriceItem, Receipt, Source, Withdrawal,
 };
-pub use anola_ledger::{AccountKind, AccountStatus, Currency, Limits, ReasonCode, TxKind};
+pub use anola_ledger::{format_amount, parse_amount, AccountKind, AccountStatus, Currency, Limits, ReasonCode, TxKind};
 
 /// `GET /money/prices`: the clinic's price list (synced read-only to devices) and the platform
 /// fee.

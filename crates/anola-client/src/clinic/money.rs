@@ -583,6 +583,27 @@ impl Clinic {
     }
 }
 
+impl Clinic {
+    /// The printable receipt of a charge (SVG in millimetres; `card_print::card_png` makes a
+    /// PNG), with item names from the price list and the patient's name when this device has it.
+    pub async fn receipt_svg(&self, id: Uuid) -> Result<String, ClientError> {
+        let c = self.receipt(id).await?;
+        let (items, _) = lock(&self.store).prices()?;
+        let name = Uuid::parse_str(&c.receipt.patient)
+            .ok()
+            .and_then(|p| self.get_patient(p).ok())
+            .map(|p| {
+                format!("{} {}", p.given_name.unwrap_or_default(), p.family_name.unwrap_or_default())
+                    .trim()
+                    .to_owned()
+            })
+            .filter(|n| !n.is_empty());
+        super::receipt::render_receipt_svg(&c.receipt, c.provisional, name.as_deref(), &|code| {
+            items.iter().find(|i| i.code == code).map(|i| i.name.clone())
+        })
+    }
+}
+
 /// Names the span of a money request (request ids only: never amounts or patients).
 trait InstrumentMoney: Sized {
     fn instrument_money(self, what: &'static str) -> tracing::instrument::Instrumented<Self>;
