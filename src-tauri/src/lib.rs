@@ -2,6 +2,7 @@
 //! changes to the UI. No logic lives here; see `anola-client`.
 
 mod commands;
+mod money_commands;
 
 use anola_client::workstation::{Workstation, WorkstationConfig};
 use std::path::PathBuf;
@@ -111,6 +112,22 @@ pub fn run() {
             commands::list_cameras,
             commands::start_camera,
             commands::stop_camera,
+            money_commands::money_prices,
+            money_commands::refresh_prices,
+            money_commands::patient_wallets,
+            money_commands::offline_money,
+            money_commands::open_wallet,
+            money_commands::set_wallet_pin,
+            money_commands::quote_bill,
+            money_commands::charge_bill,
+            money_commands::charge_offline,
+            money_commands::deposit,
+            money_commands::refund_charge,
+            money_commands::printable_receipt,
+            money_commands::reserve_allowances,
+            money_commands::settle_offline_charges,
+            money_commands::cash_drawer,
+            money_commands::close_day,
         ])
         .run(tauri::generate_context!())
         .expect("the clinic window failed to start");

@@ -1,3 +1,4 @@
+import { DrawerPanel } from './components/DrawerPanel';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, isTauri, toApiError } from './api';
 import { scanErrorMessage } from './cards';
@@ -37,16 +38,19 @@ type View =
   | { name: 'appointments'; date: string; highlight?: string | null }
   | { name: 'book'; patient: Patient | null; date: string; back: View }
   | { name: 'record'; patient: Patient; amends: RecordVersionView | null; back: View }
-  | { name: 'conflicts'; back?: View };
+  | { name: 'conflicts'; back?: View }
+  | { name: 'drawer' };
 
-type Section = 'patients' | 'appointments' | 'conflicts';
+type Section = 'patients' | 'appointments' | 'conflicts' | 'drawer';
 
 const sectionOf = (v: View): Section =>
   v.name === 'appointments' || (v.name === 'book' && v.back.name === 'appointments')
     ? 'appointments'
     : v.name === 'conflicts'
       ? 'conflicts'
-      : 'patients';
+      : v.name === 'drawer'
+        ? 'drawer'
+        : 'patients';
 
 const backLabel = (v: View | undefined): string =>
   !v || v.name === 'list'
@@ -313,6 +317,17 @@ export function App({ session }: { session: Session }) {
             Conflicts
             {conflicts > 0 && <span className="nav-count">{conflicts}</span>}
           </button>
+          {access.money && (
+            <button
+              type="button"
+              className={`nav-item ${section === 'drawer' ? 'is-active' : ''}`}
+              aria-current={section === 'drawer' ? 'page' : undefined}
+              data-testid="nav-drawer"
+              onClick={() => setView({ name: 'drawer' })}
+            >
+              Cash drawer
+            </button>
+          )}
         </nav>
         <div className="header-end">
           {access.read('patient') && <CardReaderButton />}
@@ -420,6 +435,7 @@ export function App({ session }: { session: Session }) {
             signedInAs={session.user.display_name}
           />
         )}
+        {view.name === 'drawer' && <DrawerPanel onNotice={setNotice} />}
         {view.name === 'conflicts' && (
           <ConflictsView
             refreshKey={refreshKey}

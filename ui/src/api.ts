@@ -193,6 +193,8 @@ export const api = {
   /** Refused with `pin_required` when the signed-in user has no PIN on this device. */
   enterKiosk: () => call<DeviceState>('enter_kiosk'),
   leaveKiosk: (pin: string) => call<DeviceState>('leave_kiosk', { pin }),
+  /** The money commands (money.ts types them). */
+  money: <T>(cmd: string, args?: Record<string, unknown>) => call<T>(cmd, args),
 };
 
 let currentRole: Role | null = null;
@@ -223,6 +225,8 @@ export function describeError(e: ApiError): string {
       return 'You were signed out. Sign in to continue.';
     case 'device_revoked':
       return 'This device was revoked by the clinic administrator.';
+    case 'money_refused':
+      return e.message;
     default:
       return e.message;
   }

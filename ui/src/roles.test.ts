@@ -92,14 +92,17 @@ describe('access of a signed-in person', () => {
   });
 
   it('chooses the patient page tabs', () => {
-    expect(detailTabsFor(accessFor('clinic_admin', 'front_desk'))).toEqual(['details', 'appointments']);
+    expect(detailTabsFor(accessFor('clinic_admin', 'front_desk'))).toEqual(['details', 'appointments', 'wallet']);
     expect(detailTabsFor(accessFor('clinic_admin', 'clinician'))).toEqual(['details', 'appointments', 'records']);
     expect(detailTabsFor(accessFor('clinic_admin', 'clinic_admin'))).toEqual([
       'details',
       'appointments',
       'records',
       'access',
+      'wallet',
     ]);
+    expect(accessFor('clinician', 'clinician').money).toBe(false);
+    expect(accessFor('kiosk', 'front_desk').money).toBe(false);
   });
 
   it('drops fields a role may not write from a payload', () => {

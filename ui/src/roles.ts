@@ -137,6 +137,9 @@ export interface Access {
   accessHistory: boolean;
   /** The device is a self check-in kiosk. */
   kiosk: boolean;
+  /** Takes payments: the patient page's Wallet tab and the cash drawer (front desk, field
+   *  workers, administrators — the server's `cashier` rule). */
+  money: boolean;
 }
 
 export function accessFor(deviceRole: Role | null, userRole: Role | null, platformAdmin = false): Access {
@@ -159,6 +162,7 @@ export function accessFor(deviceRole: Role | null, userRole: Role | null, platfo
     clinicalPatientFields: CLINICAL_PATIENT_FIELDS.every((f) => read('patient', f)),
     accessHistory: !kiosk && own === 'clinic_admin',
     kiosk,
+    money: !kiosk && (own === 'front_desk' || own === 'field_worker' || own === 'clinic_admin'),
   };
 }
 
@@ -177,12 +181,15 @@ export function writablePatientFields(access: Access, fields: PatientFields): Pa
 }
 
 /** The patient page's tabs a role may use: Records needs medical-record access, Access history is for clinic admins. */
-export function detailTabsFor(access: Pick<Access, 'records' | 'accessHistory'>): ('details' | 'appointments' | 'records' | 'access')[] {
+export function detailTabsFor(
+  access: Pick<Access, 'records' | 'accessHistory'> & { money?: boolean },
+): ('details' | 'appointments' | 'records' | 'wallet' | 'access')[] {
   return [
     'details',
     'appointments',
     ...(access.records ? (['records'] as const) : []),
     ...(access.accessHistory ? (['access'] as const) : []),
+    ...(access.money ? (['wallet'] as const) : []),
   ];
 }
 

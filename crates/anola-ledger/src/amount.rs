@@ -138,3 +138,42 @@ mod tests {
         }
     }
 }
+
+/// The UI's copy of the currency table (`ui/src/generated/currencies.ts`), generated from this
+/// one so the two never differ; a test fails when the file is stale (`ANOLA_WRITE_GENERATED=1`
+/// rewrites it).
+pub fn currencies_ts() -> String {
+    let mut s = String::from("// Generated from crates/anola-ledger/src/amount.rs by its tests (ANOLA_WRITE_GENERATED=1 cargo test -p anola-ledger generated). Do not edit.\n\n");
+    s.push_str(&format!(
+        "export type Currency = {};\n\n",
+        Currency::ALL
+            .iter()
+            .map(|c| format!("'{}'", c.code()))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    ));
+    s.push_str("/** Digits after the decimal point (ISO 4217). */\nexport const MINOR_UNITS: Record<Currency, number> = {\n");
+    for c in Currency::ALL {
+        s.push_str(&format!("  {}: {},\n", c.code(), c.minor_units()));
+    }
+    s.push_str("};\n\n/** The largest amount the ledger keeps exactly (2^53 - 1 minor units). */\n");
+    s.push_str(&format!("export const MAX_AMOUNT = {};\n", crate::command::MAX_AMOUNT));
+    s
+}
+
+#[cfg(test)]
+mod generated {
+    #[test]
+    fn generated_ts_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../ui/src/generated/currencies.ts");
+        let want = super::currencies_ts();
+        if std::env::var_os("ANOLA_WRITE_GENERATED").is_some() {
+            std::fs::write(path, &want).unwrap();
+        }
+        let have = std::fs::read_to_string(path).unwrap_or_default();
+        assert_eq!(
+            have, want,
+            "ui/src/generated/currencies.ts is stale: run ANOLA_WRITE_GENERATED=1 cargo test -p anola-ledger generated"
+        );
+    }
+}

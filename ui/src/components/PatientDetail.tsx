@@ -14,15 +14,17 @@ import { ErrorBanner } from './ErrorBanner';
 import { ErrorText } from './ErrorText';
 import { PatientForm } from './PatientForm';
 import { RecordsPanel } from './RecordsPanel';
+import { WalletPanel } from './WalletPanel';
 import type { Session } from './SessionControls';
 import { detailTabsFor, type Access } from '../roles';
 
-export type DetailTab = 'details' | 'appointments' | 'records' | 'access';
+export type DetailTab = 'details' | 'appointments' | 'records' | 'wallet' | 'access';
 const ALL_TABS: { id: DetailTab; label: string; key: string }[] = [
   { id: 'details', label: 'Details', key: '1' },
   { id: 'appointments', label: 'Appointments', key: '2' },
   { id: 'records', label: 'Records', key: '3' },
   { id: 'access', label: 'Access history', key: '4' },
+  { id: 'wallet', label: 'Wallet', key: '5' },
 ];
 
 /** The tabs a role may use (roles.ts `detailTabsFor`). */
@@ -282,6 +284,7 @@ export function PatientDetail({
     },
   };
   const tabBadge: Record<DetailTab, ReactNode> = {
+    wallet: null,
     details: notes?.length ? (
       <span className="tab-count tab-count-warn" title={plural(notes.length, 'conflict note')}>
         {notes.length}
@@ -652,6 +655,17 @@ export function PatientDetail({
             onAmend={inactive || !canWriteRecords ? null : (v) => onAmendRecord(p, v)}
             highlightRecordId={highlightRecordId}
           />
+        </div>
+      )}
+
+      {tab === 'wallet' && access.money && (
+        <div
+          role="tabpanel"
+          id={`${titleId}-panel-wallet`}
+          aria-labelledby={`${titleId}-tab-wallet`}
+          data-testid="patient-wallet"
+        >
+          <WalletPanel patientId={p.id} patientName={displayName(p)} canRefund={access.role === 'clinic_admin'} onNotice={onNotice} />
         </div>
       )}
 

@@ -583,7 +583,29 @@ impl Clinic {
     }
 }
 
+/// A receipt ready to show and print: the PNG at 203 dpi (thermal printers) as base64, and
+/// the charge as data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PrintableReceipt {
+    pub charged: Charged,
+    pub png_base64: String,
+}
+
 impl Clinic {
+    /// The receipt as a PNG for the window to show and print.
+    pub async fn printable_receipt(&self, id: Uuid) -> Result<PrintableReceipt, ClientError> {
+        use base64::Engine;
+        let charged = self.receipt(id).await?;
+        let svg = self.receipt_svg(id).await?;
+        let png = tokio::task::spawn_blocking(move || crate::card_print::card_png(&svg, 203.0))
+            .await
+            .map_err(|e| ClientError::Internal { message: e.to_string() })??;
+        Ok(PrintableReceipt {
+            charged,
+            png_base64: base64::engine::general_purpose::STANDARD.encode(png),
+        })
+    }
+
     /// The printable receipt of a charge (SVG in millimetres; `card_print::card_png` makes a
     /// PNG), with item names from the price list and the patient's name when this device has it.
     pub async fn receipt_svg(&self, id: Uuid) -> Result<String, ClientError> {

@@ -77,7 +77,7 @@ pub fn render_receipt_svg(
     let qr_side = module * (width + 8) as f64;
     let top = 6.0;
     let banner = if provisional { 9.0 } else { 0.0 };
-    let height = top + banner + LINE_MM * (rows.len() as f64 + 2.0) + qr_side + 10.0;
+    let height = top + banner + LINE_MM * (rows.len() as f64 + 2.0) + qr_side + 14.0;
     let mut svg = format!(
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH_MM}mm" height="{height:.1}mm" viewBox="0 0 {WIDTH_MM} {height:.1}"><rect width="100%" height="100%" fill="white"/><g font-family="sans-serif" font-size="3.3" fill="black">"#
     );
@@ -105,11 +105,14 @@ pub fn render_receipt_svg(
         y += LINE_MM;
     }
     svg.push_str(&format!(
-        r#"<text x="4" y="{:.1}" font-size="2.6">Ledger reference {}</text>"#,
+        r#"<text x="{}" y="{:.1}" font-size="2.4" text-anchor="middle">Ledger reference</text><text x="{}" y="{:.1}" font-size="2.4" text-anchor="middle" font-family="monospace">{}</text>"#,
+        WIDTH_MM / 2.0,
         y + 1.0,
+        WIDTH_MM / 2.0,
+        y + 4.0,
         r.id
     ));
-    y += LINE_MM + 1.0;
+    y += LINE_MM + 4.0;
     let colors = qr.to_colors();
     let x0 = (WIDTH_MM - qr_side) / 2.0;
     let mut path = String::new();
