@@ -112,6 +112,27 @@ pub struct Config {
 
     #[arg(long, env = "ANOLA_TLS_KEY")]
     pub tls_key: Option<std::path::PathBuf>,
+
+    /// Mobile money through M-Pesa's Daraja API (ADR 0016): its base URL (the sandbox,
+    /// production, or a local simulator). Unset: no mobile money; nothing is ever sent out.
+    #[arg(long, env = "ANOLA_MPESA_URL")]
+    pub mpesa_url: Option<String>,
+    #[arg(long, env = "ANOLA_MPESA_CONSUMER_KEY", hide_env_values = true, default_value = "")]
+    pub mpesa_consumer_key: String,
+    #[arg(long, env = "ANOLA_MPESA_CONSUMER_SECRET", hide_env_values = true, default_value = "")]
+    pub mpesa_consumer_secret: String,
+    #[arg(long, env = "ANOLA_MPESA_SHORTCODE", default_value = "174379")]
+    pub mpesa_shortcode: String,
+    #[arg(long, env = "ANOLA_MPESA_PASSKEY", hide_env_values = true, default_value = "")]
+    pub mpesa_passkey: String,
+    #[arg(long, env = "ANOLA_MPESA_INITIATOR", default_value = "anola")]
+    pub mpesa_initiator: String,
+    #[arg(long, env = "ANOLA_MPESA_SECURITY_CREDENTIAL", hide_env_values = true, default_value = "")]
+    pub mpesa_security_credential: String,
+    /// The address the payment provider reaches this server at, for its callbacks
+    /// (e.g. https://sync.example.org). Needed with ANOLA_MPESA_URL.
+    #[arg(long, env = "ANOLA_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -195,6 +195,37 @@ async fn main() -> anyhow::Result<()> {
         card_keys = card_keys.with_fallback(previous);
     }
     state = state.with_card_keys(card_keys);
+    if let Some(url) = &config.mpesa_url {
+        let public_url = config
+            .public_url
+            .clone()
+            .context("ANOLA_PUBLIC_URL: the provider's callbacks need this server's public address")?;
+        let provider = anola_sync_server::money::provider::Mpesa::new(anola_sync_server::money::provider::MpesaConfig {
+            base_url: url.trim_end_matches('/').to_owned(),
+            consumer_key: config.mpesa_consumer_key.clone(),
+            consumer_secret: config.mpesa_consumer_secret.clone(),
+            shortcode: config.mpesa_shortcode.clone(),
+            passkey: config.mpesa_passkey.clone(),
+            initiator: config.mpesa_initiator.clone(),
+            security_credential: config.mpesa_security_credential.clone(),
+        });
+        // Callback URLs are signed under a key derived from the sealing secret, the same in
+        // every server process of the database.
+        let callback_key = {
+            use sha2::Digest;
+            sha2::Sha256::new()
+                .chain_update(b"anola mobile-money callbacks|")
+                .chain_update(sealing.as_bytes())
+                .finalize()
+                .to_vec()
+        };
+        state = state.with_payments(anola_sync_server::http::Payments {
+            provider: std::sync::Arc::new(provider),
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            callback_key,
+        });
+        tracing::info!("mobile money on (M-Pesa)");
+    }
     // A missing or wrong secret stops the server here, not card requests one by one later.
     // Without a dedicated card secret, plain keys from before sealing are sealed at once under the
     // sealing secret; with one, only on purpose (ANOLA_SEAL_EXISTING_CARD_KEYS), as before.

@@ -7,6 +7,7 @@ pub mod bench_docs;
 pub mod fault_proxy;
 pub mod ferret;
 pub mod live;
+pub mod mpesa_sim;
 pub mod printed;
 pub mod procs;
 pub mod seed;

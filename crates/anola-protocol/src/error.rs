@@ -56,6 +56,8 @@ pub enum ErrorCode {
     /// The server did not finish the request within its deadline; retry later. A push that ran
     /// out of time is safe to send again (exactly-once by mutation id).
     RequestTimeout,
+    /// The payment provider is not configured or did not answer; nothing was charged by us.
+    ProviderUnavailable,
 }
 
 impl ErrorCode {
@@ -87,6 +89,7 @@ impl ErrorCode {
             ErrorCode::InvalidEnrolmentCode => "invalid_enrolment_code",
             ErrorCode::AlreadyExists => "already_exists",
             ErrorCode::RequestTimeout => "request_timeout",
+            ErrorCode::ProviderUnavailable => "provider_unavailable",
         }
     }
 
@@ -94,7 +97,7 @@ impl ErrorCode {
     pub fn is_transient(self) -> bool {
         matches!(
             self,
-            ErrorCode::DatabaseUnavailable | ErrorCode::Internal | ErrorCode::RequestTimeout
+            ErrorCode::DatabaseUnavailable | ErrorCode::Internal | ErrorCode::RequestTimeout | ErrorCode::ProviderUnavailable
         )
     }
 }

@@ -616,11 +616,20 @@ async fn withdraw<S: Store>(State(state): State<AppState<S>>, s: DeviceSession, 
     })
 }
 
+/// Approves or rejects; an approved withdrawal to a phone is sent through the payment provider
+/// when one is configured (a failed send is retried with `…/payout`; the approval stands).
 async fn decide<S: Store>(state: AppState<S>, admin: Admin, id: Uuid, approve: bool) -> Response {
     let by = admin.0.sub.to_string();
-    money(state.ledger.decide_withdrawal(id, approve, by, now_ms()).await, |w| {
-        Json(w).into_response()
-    })
+    let w = match state.ledger.decide_withdrawal(id, approve, by, now_ms()).await {
+        Ok(w) => w,
+        Err(e) => return failed(e, Some(id)),
+    };
+    if approve && state.payments.is_some() {
+        if let Err(r) = super::mobile_money::send_payout(&state, id).await {
+            tracing::warn!(status = %r.status(), "payout not sent yet");
+        }
+    }
+    Json(w).into_response()
 }
 
 async fn approve<S: Store>(State(state): State<AppState<S>>, admin: Admin, Path(id): Path<Uuid>) -> Response {

@@ -27,7 +27,7 @@ impl ApiError {
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ErrorCode::DatabaseUnavailable | ErrorCode::RequestTimeout => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::DatabaseUnavailable | ErrorCode::RequestTimeout | ErrorCode::ProviderUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::Unauthenticated
             | ErrorCode::TokenExpired

@@ -9,6 +9,7 @@ mod encoding;
 mod error;
 mod extract;
 mod guard;
+mod mobile_money;
 mod money;
 mod routes;
 
@@ -17,4 +18,4 @@ mod routes;
 pub const REQUEST_ENCODINGS: &str = "zstd, gzip";
 
 pub use error::ApiError;
-pub use routes::{router, serve, serve_tls, AppState};
+pub use routes::{router, serve, serve_tls, AppState, Payments};

@@ -44,6 +44,17 @@ pub struct AppState<S> {
     pub card_keys: crate::cards::sealing::KeySealer,
     /// This process's view of the money ledger (ADR 0015).
     pub ledger: Arc<crate::money::LedgerService<S>>,
+    /// Mobile money (ADR 0016), when a provider is configured.
+    pub payments: Option<Payments>,
+}
+
+/// A payment provider, the public base URL its callbacks reach this server at, and the key that
+/// signs those callback URLs (so a forged callback names no real intent).
+#[derive(Clone)]
+pub struct Payments {
+    pub provider: Arc<dyn crate::money::provider::PaymentProvider>,
+    pub public_url: String,
+    pub callback_key: Vec<u8>,
 }
 
 impl<S> AppState<S> {
@@ -63,7 +74,14 @@ impl<S> AppState<S> {
             access_ttl_secs: crate::auth::ACCESS_TTL_SECS,
             card_issuer: DEFAULT_CARD_ISSUER.into(),
             card_keys: crate::cards::sealing::KeySealer::plain(),
+            payments: None,
         }
+    }
+
+    /// Take mobile money through `payments`.
+    pub fn with_payments(mut self, payments: Payments) -> Self {
+        self.payments = Some(payments);
+        self
     }
 
     /// Seal card signing keys at rest with this secret.
@@ -118,6 +136,7 @@ impl<S> Clone for AppState<S> {
             card_issuer: self.card_issuer.clone(),
             card_keys: self.card_keys.clone(),
             ledger: self.ledger.clone(),
+            payments: self.payments.clone(),
         }
     }
 }
@@ -136,6 +155,7 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
         .merge(super::cards::routes::<S>())
         .merge(super::money::routes::<S>())
         .merge(super::clinic_money::routes::<S>())
+        .merge(super::mobile_money::routes::<S>())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // The limit applies to the body as decompressed (a small compressed bomb is refused).

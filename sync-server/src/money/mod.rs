@@ -1,6 +1,7 @@
 //! Money on the server (docs/ledger.md): the ledger core (`anola-ledger`) driven over a log of
 //! unique slots (`store::ledger_log`, ADR 0015).
 
+pub mod provider;
 pub mod service;
 
-pub use service::{LedgerService, MoneyError};
+pub use service::{CollectUpdate, LedgerService, MoneyError, PayoutUpdate};

@@ -60,6 +60,22 @@ impl<S> LedgerService<S> {
     }
 }
 
+/// What a payment provider said about a mobile-money deposit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CollectUpdate {
+    Pushed { checkout: String },
+    Paid { receipt: String },
+    Failed { reason: String },
+}
+
+/// What a payment provider said about a payout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PayoutUpdate {
+    Sent { conversation: String },
+    Done { reference: String },
+    Failed { reason: String },
+}
+
 /// What a preparation decided: write this op, or the answer is already in the book.
 pub enum Next {
     Write(LogOp),
@@ -473,6 +489,135 @@ impl<S: LedgerLog> LedgerService<S> {
             |b, slot| match slot.map(|s| &s.result) {
                 Some(Err(e)) => Err(e.clone()),
                 _ => Ok(b.closes[&id].clone()),
+            },
+        )
+        .await?
+        .map_err(Into::into)
+    }
+
+    /// Records a mobile-money deposit before the provider is asked (a retry with the same
+    /// intent finds it).
+    pub async fn collect_intent(
+        &self,
+        intent: anola_ledger::book::CollectIntent,
+        now: i64,
+    ) -> Result<anola_ledger::book::Collection, MoneyError> {
+        let id = intent.id;
+        if let Some(c) = self.read(|b| b.ledger.account(&intent.wallet).map(|a| a.spec.currency)).await? {
+            let mobile = anola_ledger::book::charge::mobile_money(c);
+            self.ensure_accounts(
+                vec![AccountSpec {
+                    id: mobile,
+                    kind: AccountKind::Outside,
+                    currency: c,
+                }],
+                now,
+            )
+            .await?;
+        }
+        self.run(
+            now,
+            |b| match b.collections.get(&id) {
+                Some(c) if c.intent == intent => Ok(Next::Done),
+                Some(_) => Err(LedgerError::IdReused { id: id.to_string() }),
+                None => Ok(Next::Write(LogOp::Collect {
+                    currency: b.prepare_collect(&intent)?,
+                    intent: intent.clone(),
+                })),
+            },
+            |b, slot| match slot.map(|s| &s.result) {
+                Some(Err(e)) => Err(e.clone()),
+                _ => Ok(b.collections[&id].clone()),
+            },
+        )
+        .await?
+        .map_err(Into::into)
+    }
+
+    /// Records what the provider said about a collection: taken (`Pushed`), paid (the deposit,
+    /// once; a second payment is kept as a duplicate), or failed.
+    pub async fn collect_update(&self, id: Uuid, update: CollectUpdate, now: i64) -> Result<anola_ledger::book::Collection, MoneyError> {
+        use anola_ledger::book::CollectState;
+        self.run(
+            now,
+            |b| {
+                let c = b
+                    .collections
+                    .get(&id)
+                    .ok_or_else(|| LedgerError::UnknownCharge { charge: id.to_string() })?;
+                Ok(match (&update, &c.state) {
+                    (CollectUpdate::Pushed { checkout }, CollectState::Pending) => Next::Write(LogOp::Pushed {
+                        collect: id,
+                        checkout: checkout.clone(),
+                    }),
+                    (CollectUpdate::Pushed { .. }, _) => Next::Done,
+                    (CollectUpdate::Paid { receipt }, CollectState::Paid { receipt: r }) if r == receipt => Next::Done,
+                    (CollectUpdate::Paid { receipt }, CollectState::Paid { .. }) => {
+                        if c.duplicates.contains(receipt) {
+                            Next::Done
+                        } else {
+                            Next::Write(LogOp::CollectDuplicate {
+                                collect: id,
+                                receipt: receipt.clone(),
+                            })
+                        }
+                    }
+                    (CollectUpdate::Paid { receipt }, _) => Next::Write(LogOp::Collected {
+                        collect: id,
+                        receipt: receipt.clone(),
+                        request: b.collected_request(id, anola_ledger::book::charge::mobile_money(c.currency))?,
+                    }),
+                    (CollectUpdate::Failed { .. }, CollectState::Paid { .. } | CollectState::Failed { .. }) => Next::Done,
+                    (CollectUpdate::Failed { reason }, _) => Next::Write(LogOp::CollectFailed {
+                        collect: id,
+                        reason: reason.clone(),
+                    }),
+                })
+            },
+            |b, slot| match slot.map(|s| &s.result) {
+                Some(Err(e)) => Err(e.clone()),
+                _ => Ok(b.collections[&id].clone()),
+            },
+        )
+        .await?
+        .map_err(Into::into)
+    }
+
+    /// Records a payout sent, or the provider's result (a failure reverses the withdrawal into
+    /// its wallet, once).
+    pub async fn payout_update(
+        &self,
+        withdrawal: Uuid,
+        update: PayoutUpdate,
+        now: i64,
+    ) -> Result<Option<anola_ledger::book::PayoutState>, MoneyError> {
+        use anola_ledger::book::PayoutState;
+        self.run(
+            now,
+            |b| {
+                let current = b.payouts.get(&withdrawal);
+                Ok(match (&update, current) {
+                    (_, Some(PayoutState::Done { .. } | PayoutState::Returned { .. })) => Next::Done,
+                    (PayoutUpdate::Sent { .. }, Some(PayoutState::Sent { .. })) => Next::Done,
+                    (PayoutUpdate::Sent { conversation }, None) => Next::Write(LogOp::PayoutSent {
+                        withdrawal,
+                        conversation: conversation.clone(),
+                    }),
+                    (PayoutUpdate::Done { reference }, _) => Next::Write(LogOp::PayoutResult {
+                        withdrawal,
+                        reference: reference.clone(),
+                        request: None,
+                    }),
+                    (PayoutUpdate::Failed { reason }, _) => Next::Write(LogOp::PayoutResult {
+                        withdrawal,
+                        reference: reason.clone(),
+                        request: Some(b.payout_return_request(withdrawal)),
+                    }),
+                })
+            },
+            |b, slot| match slot.map(|s| &s.result) {
+                Some(Err(e)) => Err(e.clone()),
+                _ => Ok(b.payouts.get(&withdrawal).cloned()),
             },
         )
         .await?

@@ -9,6 +9,7 @@
 
 pub mod allowance;
 pub mod charge;
+pub mod collect;
 pub mod price;
 pub mod till;
 pub mod withdrawal;
@@ -18,6 +19,7 @@ mod tests;
 
 pub use allowance::{Allowance, AllowanceSpec};
 pub use charge::{ChargeInput, Desk, Line, Offline, Part, Prepared, Receipt, Source};
+pub use collect::{CollectIntent, CollectState, Collection, PayoutState};
 pub use price::{ItemKind, PriceItem};
 pub use till::{CloseInput, DayClose};
 pub use withdrawal::{Withdrawal, WithdrawalInput};
@@ -129,6 +131,43 @@ pub enum BookOp {
         close: DayClose,
         request: Option<Request>,
     },
+    /// A mobile-money deposit asked of the patient's phone.
+    Collect {
+        intent: CollectIntent,
+        currency: crate::Currency,
+    },
+    /// The provider took the request.
+    Pushed {
+        collect: Uuid,
+        checkout: String,
+    },
+    /// The provider says it was paid: the deposit, under the intent's id.
+    Collected {
+        collect: Uuid,
+        receipt: String,
+        request: Request,
+    },
+    /// The provider says it was not paid (cancelled, timed out, refused).
+    CollectFailed {
+        collect: Uuid,
+        reason: String,
+    },
+    /// A payment reported for an intent already paid (kept for a refund by hand).
+    CollectDuplicate {
+        collect: Uuid,
+        receipt: String,
+    },
+    /// An approved withdrawal's payout, sent to the provider.
+    PayoutSent {
+        withdrawal: Uuid,
+        conversation: String,
+    },
+    /// The provider's answer: done, or failed and reversed into the wallet (`request`).
+    PayoutResult {
+        withdrawal: Uuid,
+        reference: String,
+        request: Option<Request>,
+    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,6 +187,8 @@ pub struct Book {
     pub expiring: BTreeSet<(i64, Uuid)>,
     pub closes: BTreeMap<Uuid, DayClose>,
     pub withdrawals: HashMap<Uuid, Withdrawal>,
+    pub collections: HashMap<Uuid, Collection>,
+    pub payouts: HashMap<Uuid, PayoutState>,
 }
 
 impl Book {
@@ -301,6 +342,36 @@ impl Book {
                 }),
                 false => self.plan_opt(request, now),
             },
+            BookOp::Collect { intent, .. } => match self.collections.contains_key(&intent.id) {
+                true => Err(LedgerError::IdReused { id: intent.id.to_string() }),
+                false => self.prepare_collect(intent).map(|_| 0),
+            },
+            BookOp::Pushed { collect, .. } | BookOp::CollectFailed { collect, .. } | BookOp::CollectDuplicate { collect, .. } => {
+                match self.collections.get(collect) {
+                    None => Err(LedgerError::UnknownCharge {
+                        charge: collect.to_string(),
+                    }),
+                    Some(_) => Ok(0),
+                }
+            }
+            BookOp::Collected { collect, request, .. } => match self.collections.get(collect) {
+                None => Err(LedgerError::UnknownCharge {
+                    charge: collect.to_string(),
+                }),
+                Some(_) => self.plan(request, now),
+            },
+            BookOp::PayoutSent { withdrawal, .. } => match self.withdrawals.get(withdrawal).and_then(|w| w.decision.as_ref()) {
+                Some((true, _, _)) => Ok(0),
+                _ => Err(LedgerError::UnknownWithdrawal {
+                    withdrawal: withdrawal.to_string(),
+                }),
+            },
+            BookOp::PayoutResult { withdrawal, request, .. } => match self.withdrawals.get(withdrawal) {
+                None => Err(LedgerError::UnknownWithdrawal {
+                    withdrawal: withdrawal.to_string(),
+                }),
+                Some(_) => self.plan_opt(request, now),
+            },
         }
     }
 
@@ -443,6 +514,65 @@ impl Book {
                 let mut c = close.clone();
                 c.at = at;
                 self.closes.insert(c.input.id, c);
+                return Ok(n);
+            }
+            BookOp::Collect { intent, currency } => {
+                self.collections.insert(
+                    intent.id,
+                    Collection {
+                        intent: intent.clone(),
+                        currency: *currency,
+                        state: CollectState::Pending,
+                        duplicates: Vec::new(),
+                    },
+                );
+            }
+            BookOp::Pushed { collect, checkout } => {
+                let c = self.collections.get_mut(collect).expect("decided");
+                if c.state == CollectState::Pending {
+                    c.state = CollectState::Pushed {
+                        checkout: checkout.clone(),
+                    };
+                }
+            }
+            BookOp::Collected { collect, receipt, request } => {
+                let n = self.execute(request, at)?;
+                self.collections.get_mut(collect).expect("decided").state = CollectState::Paid { receipt: receipt.clone() };
+                return Ok(n);
+            }
+            BookOp::CollectFailed { collect, reason } => {
+                let c = self.collections.get_mut(collect).expect("decided");
+                if !matches!(c.state, CollectState::Paid { .. }) {
+                    c.state = CollectState::Failed { reason: reason.clone() };
+                }
+            }
+            BookOp::CollectDuplicate { collect, receipt } => {
+                self.collections.get_mut(collect).expect("decided").duplicates.push(receipt.clone());
+            }
+            BookOp::PayoutSent { withdrawal, conversation } => {
+                self.payouts.insert(
+                    *withdrawal,
+                    PayoutState::Sent {
+                        conversation: conversation.clone(),
+                    },
+                );
+            }
+            BookOp::PayoutResult {
+                withdrawal,
+                reference,
+                request,
+            } => {
+                let n = match request {
+                    Some(r) => self.execute(r, at)?,
+                    None => 0,
+                };
+                let state = match request {
+                    Some(_) => PayoutState::Returned { reason: reference.clone() },
+                    None => PayoutState::Done {
+                        reference: reference.clone(),
+                    },
+                };
+                self.payouts.insert(*withdrawal, state);
                 return Ok(n);
             }
         }
