@@ -73,7 +73,7 @@ fn whole_shillings(c: Currency, amount: u64) -> Result<u64, &'static str> {
     if c != Currency::KES {
         return Err("M-Pesa takes Kenyan shillings only");
     }
-    if amount % 100 != 0 {
+    if !amount.is_multiple_of(100) {
         return Err("M-Pesa takes whole shillings");
     }
     Ok(amount / 100)
