@@ -81,6 +81,32 @@ for p in json.load(sys.stdin)[:3]:
   while read -r id name; do
     "${demo[@]}" card issue --patient "$id" --svg "$data/demo-cards/$name.svg" --png "$data/demo-cards/$name.png" >/dev/null
   done
+# Money: a price list, a 1.5 % platform fee, wallets with money (a sponsored one for the first
+# patient, personal ones with a PIN of 1234 for the first three), taken by the front desk.
+for item in 'CONS-GP:GP consultation:consultation:150000' 'CONS-CO:Clinical officer consultation:consultation:80000' \
+  'LAB-MAL:Malaria rapid test:lab_test:30000' 'LAB-FBC:Full blood count:lab_test:60000' 'MED-AMLO:Amlodipine 5 mg x30:medicine:45000'; do
+  IFS=: read -r icode iname ikind iprice <<<"$item"
+  body=$(python3 -c 'import json,sys; c,n,k,p=sys.argv[1:]; print(json.dumps({"code": c, "name": n, "kind": k, "price": int(p), "currency": "KES", "active": True}))' \
+    "$icode" "$iname" "$ikind" "$iprice")
+  api -X PUT -d "$body" "$server_url/money/prices/$icode" >/dev/null
+done
+api -X PUT -d '{"bps": 150}' "$server_url/money/fee-rate" >/dev/null
+api -d '{"id": "EXT-demo-sponsor", "kind": "outside", "currency": "KES"}' "$server_url/money/accounts" >/dev/null
+fd=(env ANOLA_USERNAME=frontdesk "${demo[@]}")
+n=0
+for id in $ids; do
+  n=$((n + 1))
+  [ "$n" -gt 3 ] && break
+  "${fd[@]}" wallet open --patient "$id" >/dev/null
+  "${fd[@]}" wallet pin --patient "$id" --pin 1234 >/dev/null
+  "${fd[@]}" wallet deposit --patient "$id" --amount "$((n * 1000)).00" >/dev/null
+done
+first_patient=$(echo "$ids" | awk '{print $1}')
+api -d "{\"id\": \"SW-demo-$first_patient\", \"kind\": \"sponsored\", \"currency\": \"KES\", \"owner\": \"$first_patient\"}" "$server_url/admin/money/wallets" >/dev/null
+api -d "{\"id\": \"$(python3 -c 'import uuid; print(uuid.uuid4())')\", \"command\": {\"op\": \"transfer\", \"kind\": \"sponsorship\", \"legs\": [{\"debit\": \"EXT-demo-sponsor\", \"credit\": \"SW-demo-$first_patient\", \"amount\": 500000}]}}" \
+  "$server_url/money/requests" >/dev/null
+"${fd[@]}" wallet prices --refresh >/dev/null
+
 first=$(ls "$data/demo-cards/"*.png | head -n 1)
 cp "$first" "$data/demo-camera/frame-000.png"
 "${demo[@]}" sync >/dev/null

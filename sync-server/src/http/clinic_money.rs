@@ -339,16 +339,8 @@ async fn quote<S: Store>(State(state): State<AppState<S>>, s: DeviceSession, Jso
     }
     // A quote shows what personal funds would pay if the patient consents; no PIN is checked.
     let consent = r.pin.is_some();
-    let mut input = charge_input(&s, r, consent);
-    // The desk amount is what the quote finds.
-    let probe = state.ledger.quote(input.clone(), now_ms()).await;
-    let found = match probe {
-        Err(MoneyError::Refused(LedgerError::QuoteChanged { desk_amount, .. })) => {
-            input.desk_amount = desk_amount;
-            state.ledger.quote(input, now_ms()).await
-        }
-        other => other,
-    };
+    let input = charge_input(&s, r, consent);
+    let found = state.ledger.quote(input, now_ms()).await;
     match found {
         Ok(p) => Json(Quote {
             currency: p.currency,
@@ -371,7 +363,7 @@ async fn charge_bill<S: Store>(State(state): State<AppState<S>>, s: DeviceSessio
     let input = charge_input(&s, r.clone(), r.pin.is_some());
     let known = state.ledger.read(|b| b.known_charge(&input).map(|x| x.cloned())).await;
     match known {
-        Ok(Some(Ok(receipt))) => return Json(receipt).into_response(),
+        Ok(Some(Ok(receipt))) => return (StatusCode::CREATED, Json(receipt)).into_response(),
         Ok(Some(Err(e))) => return refusal(&e, Some(id)),
         Ok(None) => {}
         Err(e) => return failed(e, Some(id)),

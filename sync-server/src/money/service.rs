@@ -275,9 +275,18 @@ impl<S: LedgerLog> LedgerService<S> {
         .await
     }
 
-    /// The waterfall a charge would take now (nothing is written).
-    pub async fn quote(&self, input: ChargeInput, now: i64) -> Result<Prepared, MoneyError> {
-        Ok(self.read(|b| b.prepare_charge(input, now)).await??)
+    /// The waterfall a charge would take now, with the desk amount it leaves (nothing is
+    /// written). Both passes read one state, so a quote never finds itself stale.
+    pub async fn quote(&self, mut input: ChargeInput, now: i64) -> Result<Prepared, MoneyError> {
+        Ok(self
+            .read(|b| match b.prepare_charge(input.clone(), now) {
+                Err(LedgerError::QuoteChanged { desk_amount, .. }) => {
+                    input.desk_amount = desk_amount;
+                    b.prepare_charge(input, now)
+                }
+                other => other,
+            })
+            .await??)
     }
 
     /// Charges a bill once: a retry gets the first receipt; the same id with another body is
