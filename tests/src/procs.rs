@@ -19,7 +19,9 @@ impl ServerProc {
         let _ = std::fs::create_dir_all(&dir);
         let log = Self::log_file(port);
         let mut cmd = Self::command(port, mongodb_uri, database, &[("ANOLA_LOG", "info")], extra_env);
-        cmd.stderr(std::fs::File::create(&log).map(Stdio::from).unwrap_or(Stdio::null()));
+        // Appended: a server restarted on the same port keeps what the earlier one wrote.
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(&log);
+        cmd.stderr(file.map(Stdio::from).unwrap_or(Stdio::null()));
         let child = cmd.spawn().expect("start anola-sync-server");
         let s = ServerProc { child, port };
         s.wait_healthy();

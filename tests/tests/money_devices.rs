@@ -3,7 +3,7 @@
 //! personal with the PIN, then cash or owed), reserve offline allowances and settle offline
 //! charges against them late and twice, take deposits, and refund while charges race — all
 //! through fault-injecting proxies (drops, delays, duplicates, replays) to three server processes
-//! on one database, while the servers are SIGKILLed and restarted. Afterwards: every charge,
+//! on one database, while the servers (and with ANOLA_MONEY_DB_KILLS=1 the database) are SIGKILLed and restarted. Afterwards: every charge,
 //! deposit and refund id got one answer however often it was sent, each is in the log once, no
 //! allowance paid more than it held or more charges than its count, no wallet went below zero,
 //! and the auditor (the ledger's and the book's invariants) is clean.
@@ -44,6 +44,7 @@ async fn send(
     path: &str,
     body: &Value,
 ) -> (u16, Value) {
+    let mut last = String::new();
     for attempt in 0..200 {
         let url = &urls[(pick + attempt) % urls.len()];
         let r = dev
@@ -52,17 +53,22 @@ async fn send(
             .json(body)
             .send()
             .await;
-        if let Ok(r) = r {
-            let s = r.status().as_u16();
-            if s < 500 {
-                if let Ok(v) = r.json::<Value>().await {
-                    return (s, v);
+        match r {
+            Ok(r) => {
+                let s = r.status().as_u16();
+                let text = r.text().await.unwrap_or_default();
+                if s < 500 {
+                    if let Ok(v) = serde_json::from_str::<Value>(&text) {
+                        return (s, v);
+                    }
                 }
+                last = format!("{s} {text}");
             }
+            Err(e) => last = e.to_string(),
         }
-        tokio::time::sleep(Duration::from_millis(50 + 10 * attempt as u64)).await;
+        tokio::time::sleep(Duration::from_millis(50 + 10 * attempt.min(20) as u64)).await;
     }
-    panic!("no answer for {path} {body} after 200 attempts");
+    panic!("no answer for {path} {body} after 200 attempts; last: {last}");
 }
 
 fn patient(i: usize) -> String {
@@ -78,6 +84,9 @@ async fn devices_charging_online_and_offline_keep_every_money_invariant() {
     let seed: u64 = env_or("ANOLA_MONEY_SEED", 0x6465_7669_u64 ^ std::process::id() as u64);
     let devices: usize = env_or("ANOLA_MONEY_DEVICES", 20);
     let steps: usize = env_or("ANOLA_MONEY_STEPS", 12);
+    // Killing the database too is opt-in: with it the log has been seen to end up holding one
+    // request in two slots (docs/ledger.md, "Open defect"), which stops money on every process.
+    let db_kills_on = env_or("ANOLA_MONEY_DB_KILLS", 0u8) == 1;
     eprintln!("device money simulation: seed={seed} devices={devices} steps={steps}");
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -87,7 +96,7 @@ async fn devices_charging_online_and_offline_keep_every_money_invariant() {
         hook(info);
     }));
 
-    let ferret = Ferret::start();
+    let mut ferret = Ferret::start();
     let db = unique_db("moneydev");
     let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
     let mut servers: Vec<Option<ServerProc>> = ports.iter().map(|p| Some(ServerProc::start(*p, ferret.uri(), &db, &[]))).collect();
@@ -301,11 +310,18 @@ async fn devices_charging_online_and_offline_keep_every_money_invariant() {
         }));
     }
 
-    // Meanwhile, servers die and come back.
+    // Meanwhile, servers die and come back, and now and then the database does.
     let mut rng = Rng::new(seed);
-    let mut kills = 0;
+    let (mut kills, mut db_kills) = (0, 0);
     while tasks.iter().any(|t| !t.is_finished()) {
         tokio::time::sleep(Duration::from_millis(400 + rng.below(800) as u64)).await;
+        if db_kills_on && ferret.is_private() && rng.below(5) == 0 {
+            ferret.kill();
+            db_kills += 1;
+            tokio::time::sleep(Duration::from_millis(200 + rng.below(400) as u64)).await;
+            ferret.restart();
+            continue;
+        }
         let k = rng.below(3);
         if let Some(s) = servers[k].take() {
             s.kill();
@@ -345,7 +361,7 @@ async fn devices_charging_online_and_offline_keep_every_money_invariant() {
     assert_eq!(report["ok"], json!(true), "{report}");
     let charged = receipts.lock().unwrap().len();
     eprintln!(
-        "device money simulation: {} ids answered, {charged} charges, {} slots, {kills} server kills; auditor clean",
+        "device money simulation: {} ids answered, {charged} charges, {} slots, {kills} server kills, {db_kills} database kills; auditor clean",
         answers.len(),
         report["slots"]
     );
