@@ -77,8 +77,10 @@ async fn two_devices_charge_one_wallet_offline_and_settle_once() {
         max_count: 3,
         ttl_ms: 3_600_000,
     };
-    assert_eq!(c1.reserve_allowances(std::slice::from_ref(&patient), policy).await.unwrap(), 1);
-    assert_eq!(c2.reserve_allowances(std::slice::from_ref(&patient), policy).await.unwrap(), 1);
+    // Personal funds need the patient's PIN to be reserved; without it nothing is.
+    assert_eq!(c1.reserve_allowances(std::slice::from_ref(&patient), policy).await.unwrap(), 0);
+    assert_eq!(c1.reserve_personal_allowance(&patient, "2468", policy).await.unwrap(), 1);
+    assert_eq!(c2.reserve_personal_allowance(&patient, "2468", policy).await.unwrap(), 1);
     let held: Vec<u64> = [&c1, &c2]
         .iter()
         .map(|c| c.offline_money(&patient).unwrap().allowances.iter().map(|a| a.reserved).sum())

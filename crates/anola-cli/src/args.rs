@@ -217,6 +217,9 @@ pub enum WalletCommand {
         count: u32,
         #[arg(long, default_value_t = 36)]
         hours: u32,
+        /// The patient's wallet PIN: also reserve from their personal wallet (one patient).
+        #[arg(long)]
+        pin: Option<String>,
     },
     /// Return allowances to their wallets (expired ones, or --all) once offline charges settled.
     Return {

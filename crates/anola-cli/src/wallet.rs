@@ -173,6 +173,7 @@ pub fn run(command: &WalletCommand, rt: &tokio::runtime::Runtime, clinic: &Clini
             per_charge,
             count,
             hours,
+            pin,
         } => {
             let c = clinic.prices()?.items.first().map(|p| p.currency).unwrap_or(Currency::KES);
             let policy = AllowancePolicy {
@@ -181,7 +182,12 @@ pub fn run(command: &WalletCommand, rt: &tokio::runtime::Runtime, clinic: &Clini
                 max_count: *count,
                 ttl_ms: i64::from(*hours) * 3_600_000,
             };
-            out.value(&serde_json::json!({"reserved": rt.block_on(clinic.reserve_allowances(patients, policy))?}))
+            let n = match (pin, patients.as_slice()) {
+                (Some(pin), [one]) => rt.block_on(clinic.reserve_personal_allowance(one, pin, policy))?,
+                (Some(_), _) => return Err(bad("pin", "a PIN reserves one patient's personal wallet: give one --patient")),
+                (None, _) => rt.block_on(clinic.reserve_allowances(patients, policy))?,
+            };
+            out.value(&serde_json::json!({"reserved": n}))
         }
         WalletCommand::Return { all } => out.value(&serde_json::json!({"returned": rt.block_on(clinic.return_allowances(*all))?})),
         WalletCommand::Settle => out.value(&rt.block_on(clinic.settle_offline_charges())?),

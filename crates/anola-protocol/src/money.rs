@@ -180,6 +180,10 @@ pub struct AllowanceRequest {
     pub per_charge: u64,
     pub max_count: u32,
     pub expires_at: i64,
+    /// The patient's wallet PIN: needed to reserve from their personal wallet (they consent to
+    /// its use offline).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<String>,
 }
 
 /// The allowance granted, with the wallet PIN's verifier when it is the personal wallet (the

@@ -60,6 +60,11 @@ fn bad_field(field: &str, message: &str) -> Response {
     ApiError(anola_protocol::ErrorBody::new(ErrorCode::InvalidRequest, format!("{field}: {message}")).with_field(field)).into_response()
 }
 
+/// The refusal of a client-chosen id shaped like the ids the book derives (UUID version 8).
+pub(super) fn own_id(id: Uuid) -> Option<Response> {
+    anola_ledger::book::is_derived_id(id).then(|| bad_field("id", "choose a random (version 4) or time-ordered (version 7) UUID"))
+}
+
 fn money<T>(r: Result<T, MoneyError>, ok: impl FnOnce(T) -> Response) -> Response {
     match r {
         Ok(t) => ok(t),
@@ -355,6 +360,9 @@ async fn quote<S: Store>(State(state): State<AppState<S>>, s: DeviceSession, Jso
 }
 
 async fn charge_bill<S: Store>(State(state): State<AppState<S>>, s: DeviceSession, JsonBody(r): JsonBody<ChargeRequest>) -> Response {
+    if let Some(bad) = own_id(r.id) {
+        return bad;
+    }
     if let Some(resp) = check_charge(&s, &r) {
         return resp;
     }
@@ -380,10 +388,11 @@ async fn charge_bill<S: Store>(State(state): State<AppState<S>>, s: DeviceSessio
     }
 }
 
-async fn receipt<S: Store>(State(state): State<AppState<S>>, _s: DeviceSession, Path(id): Path<Uuid>) -> Response {
+async fn receipt<S: Store>(State(state): State<AppState<S>>, s: DeviceSession, Path(id): Path<Uuid>) -> Response {
     money(state.ledger.read(|b| b.receipts.get(&id).cloned()).await, |r| match r {
-        Some(r) => Json(r).into_response(),
-        None => refusal(&LedgerError::UnknownCharge { charge: id.to_string() }, None),
+        // Another clinic's receipt reads as absent.
+        Some(r) if r.clinic == s.device.clinic_id || s.user.platform_admin => Json(r).into_response(),
+        _ => refusal(&LedgerError::UnknownCharge { charge: id.to_string() }, None),
     })
 }
 
@@ -395,6 +404,9 @@ async fn refund<S: Store>(
     Path(charge_id): Path<Uuid>,
     JsonBody(r): JsonBody<RefundRequest>,
 ) -> Response {
+    if let Some(bad) = own_id(r.id) {
+        return bad;
+    }
     let found = match state.ledger.read(|b| b.receipts.get(&charge_id).cloned()).await {
         Ok(Some(x)) => x,
         Ok(None) => {
@@ -430,6 +442,9 @@ async fn refund<S: Store>(
 }
 
 async fn deposit<S: Store>(State(state): State<AppState<S>>, s: DeviceSession, JsonBody(d): JsonBody<DepositRequest>) -> Response {
+    if let Some(bad) = own_id(d.id) {
+        return bad;
+    }
     if !cashier(&s) {
         return forbidden("take deposits");
     }
@@ -490,10 +505,22 @@ async fn deposit<S: Store>(State(state): State<AppState<S>>, s: DeviceSession, J
 }
 
 async fn reserve<S: Store>(State(state): State<AppState<S>>, s: DeviceSession, JsonBody(r): JsonBody<AllowanceRequest>) -> Response {
+    if let Some(bad) = own_id(r.id) {
+        return bad;
+    }
     if !cashier(&s) {
         return forbidden("reserve offline allowances");
     }
     let wallet = AccountId(r.wallet);
+    // Personal funds go into an allowance only with the patient's consent (their PIN).
+    if wallet == charge::personal(&r.patient) {
+        let Some(pin) = r.pin.as_deref() else {
+            return bad_field("pin", "reserving personal funds for offline use needs the patient's PIN");
+        };
+        if let Err(resp) = consent(&state, &r.patient, pin).await {
+            return resp;
+        }
+    }
     let spec = AllowanceSpec {
         id: r.id,
         patient: r.patient,
@@ -563,6 +590,9 @@ async fn drawer<S: Store>(State(state): State<AppState<S>>, s: DeviceSession) ->
 }
 
 async fn day_close<S: Store>(State(state): State<AppState<S>>, s: DeviceSession, JsonBody(r): JsonBody<DayCloseRequest>) -> Response {
+    if let Some(bad) = own_id(r.id) {
+        return bad;
+    }
     if !cashier(&s) {
         return forbidden("close a cash drawer");
     }
@@ -579,6 +609,9 @@ async fn day_close<S: Store>(State(state): State<AppState<S>>, s: DeviceSession,
 }
 
 async fn withdraw<S: Store>(State(state): State<AppState<S>>, s: DeviceSession, JsonBody(r): JsonBody<WithdrawalRequest>) -> Response {
+    if let Some(bad) = own_id(r.id) {
+        return bad;
+    }
     if !cashier(&s) {
         return forbidden("request withdrawals");
     }

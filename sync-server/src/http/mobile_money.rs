@@ -83,6 +83,9 @@ async fn start<S: Store>(State(state): State<AppState<S>>, s: DeviceSession, Jso
     let Some(payments) = state.payments.clone() else {
         return not_configured();
     };
+    if let Some(bad) = super::clinic_money::own_id(d.id) {
+        return bad;
+    }
     if !(s.user.platform_admin || matches!(s.user.role, Some(Role::FrontDesk | Role::FieldWorker | Role::ClinicAdmin))) {
         return ApiError::new(ErrorCode::Forbidden, "your role may not take deposits").into_response();
     }
@@ -213,6 +216,7 @@ pub(super) async fn send_payout<S: Store>(state: &AppState<S>, id: Uuid) -> Resu
         ));
     };
     if sent.is_some() || !matches!(w.decision, Some((true, _, _))) {
+        // Already claimed (sent or being sent), or not approved.
         return Ok(());
     }
     let shillings = whole_shillings(w.currency, w.input.amount).map_err(|why| bad("amount", why))?;
@@ -226,14 +230,21 @@ pub(super) async fn send_payout<S: Store>(state: &AppState<S>, id: Uuid) -> Resu
             callback_token(&payments.callback_key, "b2c", id)
         ),
     };
+    // Recorded before the provider is asked: whoever loses this race does not send.
+    if !state.ledger.payout_claim(id, now_ms()).await.map_err(|e| failed(e, None))? {
+        return Ok(());
+    }
     match payments.provider.payout(&req).await {
-        Ok(conversation) => state
+        Ok(_) => Ok(()),
+        // Refused outright: nothing was paid, so the withdrawal goes back into the wallet.
+        Err(ProviderError::Refused(why)) => state
             .ledger
-            .payout_update(id, PayoutUpdate::Sent { conversation }, now_ms())
+            .payout_update(id, PayoutUpdate::Failed { reason: why }, now_ms())
             .await
             .map(|_| ())
             .map_err(|e| failed(e, None)),
-        Err(e) => Err(ApiError::new(ErrorCode::ProviderUnavailable, format!("{e}; send the payout again later")).into_response()),
+        // No answer: it may have been paid; the result callback (or a reconciliation) settles it.
+        Err(e) => Err(ApiError::new(ErrorCode::ProviderUnavailable, format!("{e}; the payout's result will settle it")).into_response()),
     }
 }
 

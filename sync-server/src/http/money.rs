@@ -209,6 +209,9 @@ async fn execute<S: Store>(State(state): State<AppState<S>>, admin: Admin, JsonB
         Err(e) => return e.into_response(),
     };
     let id = request.id;
+    if let Some(bad) = super::clinic_money::own_id(id) {
+        return bad;
+    }
     let span = tracing::info_span!("ledger_request", request = %id);
     match state.ledger.execute(request, now_ms()).instrument(span).await {
         Ok(o) => match o.result {

@@ -87,17 +87,38 @@ impl<S: LedgerLog> LedgerService<S> {
     /// here as it was decided when written.
     async fn catch_up(&self, v: &mut View) -> Result<(), MoneyError> {
         while let Some(slot) = self.store.ledger_slot(v.applied + 1).await? {
-            let replayed = v.book.apply(&slot.op, slot.at);
-            if replayed != slot.result {
-                return Err(MoneyError::Diverged {
-                    slot: slot.n,
-                    replayed: describe(&replayed),
-                    stored: describe(&slot.result),
-                });
-            }
-            v.applied = slot.n;
+            Self::apply_slot(v, &slot)?;
         }
         Ok(())
+    }
+
+    /// Applies one committed slot to the view. If it does not decide as the log says, or the
+    /// book panics on it, the view is thrown away (rebuilt from slot 1 on the next call) rather
+    /// than kept half-changed.
+    fn apply_slot(v: &mut View, slot: &LedgerSlot) -> Result<(), MoneyError> {
+        let replayed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| v.book.apply(&slot.op, slot.at)));
+        match replayed {
+            Ok(r) if r == slot.result => {
+                v.applied = slot.n;
+                Ok(())
+            }
+            other => {
+                let replayed = match other {
+                    Ok(r) => describe(&r),
+                    Err(_) => "a panic".to_owned(),
+                };
+                tracing::error!(slot = slot.n, "the ledger view is discarded: a slot does not replay");
+                *v = View {
+                    applied: 0,
+                    book: Book::new(),
+                };
+                Err(MoneyError::Diverged {
+                    slot: slot.n,
+                    replayed,
+                    stored: describe(&slot.result),
+                })
+            }
+        }
     }
 
     /// Prepares an op against the caught-up book and commits it at the next free slot; on a
@@ -125,9 +146,7 @@ impl<S: LedgerLog> LedgerService<S> {
             };
             match self.store.insert_ledger_slot(&slot).await? {
                 Inserted::Yes => {
-                    let applied = v.book.apply(&slot.op, slot.at);
-                    debug_assert_eq!(applied, slot.result, "a decision changed between deciding and applying");
-                    v.applied = slot.n;
+                    Self::apply_slot(&mut v, &slot)?;
                     return Ok(answer(&v.book, Some(&slot)));
                 }
                 // Another process took the slot: read it (and any after it) and prepare again.
@@ -383,7 +402,13 @@ impl<S: LedgerLog> LedgerService<S> {
             |b| match b.prepare_return(id) {
                 Err(LedgerError::AllowanceReturned { .. }) => Ok(Next::Done),
                 Err(e) => Err(e),
-                Ok(request) => Ok(Next::Write(LogOp::Return { allowance: id, request })),
+                Ok(request) => {
+                    // Refused (its wallet closed): nothing is written, so a sweep that retries it
+                    // does not grow the log.
+                    let op = LogOp::Return { allowance: id, request };
+                    b.decide(&op, now)?;
+                    Ok(Next::Write(op))
+                }
             },
             |b, slot| match slot.map(|s| &s.result) {
                 Some(Err(e)) => Err(e.clone()),
@@ -397,10 +422,16 @@ impl<S: LedgerLog> LedgerService<S> {
     /// Returns allowances whose time is up (any process may run it; each return happens once).
     pub async fn sweep(&self, now: i64) -> Result<usize, MoneyError> {
         let due = self.read(|b| b.expired_allowances(now, 100)).await?;
+        let mut returned = 0;
         for id in &due {
-            self.return_allowance(*id, now).await?;
+            // One that cannot be returned (its wallet closed) must not stop the others.
+            match self.return_allowance(*id, now).await {
+                Ok(_) => returned += 1,
+                Err(MoneyError::Refused(e)) => tracing::warn!(allowance = %id, code = e.code(), "expired allowance not returned"),
+                Err(e) => return Err(e),
+            }
         }
-        Ok(due.len())
+        Ok(returned)
     }
 
     pub async fn withdraw(&self, input: WithdrawalInput, now: i64) -> Result<anola_ledger::book::Withdrawal, MoneyError> {
@@ -529,6 +560,8 @@ impl<S: LedgerLog> LedgerService<S> {
             |b| match b.collections.get(&id) {
                 Some(c) if c.intent == intent => Ok(Next::Done),
                 Some(_) => Err(LedgerError::IdReused { id: id.to_string() }),
+                // The deposit will move under this id: it must be free in the ledger too.
+                None if b.ledger.outcomes.contains_key(&id) => Err(LedgerError::IdReused { id: id.to_string() }),
                 None => Ok(Next::Write(LogOp::Collect {
                     currency: b.prepare_collect(&intent)?,
                     intent: intent.clone(),
@@ -631,6 +664,27 @@ impl<S: LedgerLog> LedgerService<S> {
         )
         .await?
         .map_err(Into::into)
+    }
+
+    /// Claims the sending of a withdrawal's payout: true for the one caller that may ask the
+    /// provider (recorded before asking, so two approvals or retries never pay out twice).
+    pub async fn payout_claim(&self, withdrawal: Uuid, now: i64) -> Result<bool, MoneyError> {
+        self.run(
+            now,
+            |b| match b.payouts.get(&withdrawal) {
+                Some(_) => Ok(Next::Done),
+                None => {
+                    let op = LogOp::PayoutSent {
+                        withdrawal,
+                        conversation: "requested".into(),
+                    };
+                    b.decide(&op, now)?;
+                    Ok(Next::Write(op))
+                }
+            },
+            |_, slot| slot.is_some_and(|s| s.result.is_ok()),
+        )
+        .await
     }
 
     /// One account as of the latest slot.

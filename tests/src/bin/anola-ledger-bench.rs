@@ -276,6 +276,7 @@ fn charges_offline(n: usize, stored: usize) {
             reserved: total,
             charges: Vec::new(),
             returned: None,
+            refunded: 0,
         },
         pin_verifier: None,
     };

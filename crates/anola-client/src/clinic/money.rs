@@ -436,9 +436,19 @@ impl Clinic {
         Ok(out)
     }
 
-    /// While online: reserves an allowance of each wallet of each patient that has money, for
-    /// this device's offline charges (returns how many it reserved).
+    /// While online: reserves an allowance of each sponsored wallet of each patient that has
+    /// money, for this device's offline charges (returns how many it reserved). Personal funds
+    /// need the patient's PIN: `reserve_personal_allowance`.
     pub async fn reserve_allowances(&self, patients: &[String], policy: AllowancePolicy) -> Result<usize, ClientError> {
+        self.reserve(patients, policy, None).await
+    }
+
+    /// Reserves an allowance of the patient's personal wallet (and sponsored ones), with their PIN.
+    pub async fn reserve_personal_allowance(&self, patient: &str, pin: &str, policy: AllowancePolicy) -> Result<usize, ClientError> {
+        self.reserve(&[patient.to_owned()], policy, Some(pin)).await
+    }
+
+    async fn reserve(&self, patients: &[String], policy: AllowancePolicy, pin: Option<&str>) -> Result<usize, ClientError> {
         self.cashier()?;
         let mut n = 0;
         for p in patients {
@@ -450,7 +460,7 @@ impl Clinic {
                 .collect();
             let wallets = self.patient_wallets(p).await?;
             for w in wallets.wallets.iter().filter(|w| {
-                matches!(w.kind, AccountKind::Personal | AccountKind::Sponsored)
+                (w.kind == AccountKind::Sponsored || (w.kind == AccountKind::Personal && pin.is_some()))
                     && w.available > 0
                     && w.status == AccountStatus::Active
                     && !held.contains(&w.id)
@@ -463,6 +473,7 @@ impl Clinic {
                     per_charge: policy.per_charge.min(policy.total),
                     max_count: policy.max_count,
                     expires_at: now_ms() + policy.ttl_ms,
+                    pin: (w.kind == AccountKind::Personal).then(|| pin.unwrap_or_default().to_owned()),
                 };
                 let grant: AllowanceGrant = self
                     .transport

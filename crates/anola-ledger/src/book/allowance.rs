@@ -38,8 +38,11 @@ pub struct Allowance {
     pub reserved: u64,
     /// The charges it paid, with what each took.
     pub charges: Vec<(Uuid, u64)>,
-    /// What went back to the wallet, once.
+    /// What went back to the wallet (a refund can put money back in; a later return sends it on).
     pub returned: Option<u64>,
+    /// Refunds of charges it paid, credited back into it.
+    #[serde(default)]
+    pub refunded: u64,
 }
 
 impl Allowance {

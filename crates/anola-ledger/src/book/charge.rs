@@ -285,6 +285,10 @@ impl Book {
                 if off.allowances.len() > MAX_SPONSORED {
                     return Err(invalid("offline.allowances", format!("at most {MAX_SPONSORED}")));
                 }
+                let mut named = std::collections::BTreeSet::new();
+                if !off.allowances.iter().all(|u| named.insert(u.allowance)) {
+                    return Err(invalid("offline.allowances", "each allowance at most once per charge"));
+                }
                 for u in &off.allowances {
                     let n = self.allowance_room(u.allowance, &input, u.amount);
                     if let Some(a) = self.allowances.get(&u.allowance) {

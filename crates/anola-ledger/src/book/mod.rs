@@ -196,6 +196,11 @@ impl Book {
         Book::default()
     }
 
+    pub fn allowance_by_account(&self, account: &AccountId) -> Option<&Allowance> {
+        let id = account.as_str().strip_prefix("ALW-")?.parse::<Uuid>().ok()?;
+        self.allowances.get(&id).filter(|a| a.account() == *account)
+    }
+
     pub fn owner_of(&self, wallet: &AccountId) -> Option<&str> {
         self.owner.get(wallet).map(String::as_str)
     }
@@ -309,6 +314,28 @@ impl Book {
                         id: prepared.input.id.to_string(),
                     });
                 }
+                // Everything `apply` records is checked here, before anything changes: the parts
+                // pay the bill, and each allowance pays at most once per charge, within its cap
+                // and its count.
+                let total = prepared.input.total()?;
+                if prepared.parts.iter().try_fold(0u64, |s, p| s.checked_add(p.amount)) != Some(total) {
+                    return Err(LedgerError::InvalidInput {
+                        field: "parts".into(),
+                        reason: "the parts do not add up to the bill".into(),
+                    });
+                }
+                let mut seen = BTreeSet::new();
+                for part in prepared.parts.iter().filter(|p| p.source == Source::Allowance) {
+                    let ok = self.allowance_by_account(&part.account).is_some_and(|a| {
+                        (a.charges.len() as u32) < a.spec.max_count && part.amount <= a.spec.per_charge && a.returned.is_none()
+                    });
+                    if !ok || !seen.insert(part.account.clone()) {
+                        return Err(LedgerError::InvalidInput {
+                            field: "offline.allowances".into(),
+                            reason: format!("{} cannot pay {} for this charge", part.account, part.amount),
+                        });
+                    }
+                }
                 self.plan(&prepared.request, now)
             }
             BookOp::Refund { request, .. } => self.plan(request, now),
@@ -416,10 +443,9 @@ impl Book {
                 let p = prepared.as_ref().clone();
                 for part in &p.parts {
                     if part.source == Source::Allowance {
+                        // Checked by `decide`; the auditor checks the caps again (invariant 9).
                         if let Some(a) = self.allowances.values_mut().find(|a| a.account() == part.account) {
                             a.charges.push((p.input.id, part.amount));
-                            assert!(a.charges.len() as u32 <= a.spec.max_count, "allowance {} over its count", a.spec.id);
-                            assert!(a.spent() <= a.reserved, "allowance {} spent beyond what it holds", a.spec.id);
                         }
                     }
                 }
@@ -449,6 +475,21 @@ impl Book {
             BookOp::Refund { refund, request } => {
                 let n = self.execute(request, at)?;
                 let amount = request_total(&self.ledger, request.id);
+                // What went back into allowances can be spent again (or returned).
+                let back: Vec<Part> = self.receipts[&refund.charge]
+                    .parts
+                    .iter()
+                    .filter(|p| p.source == Source::Allowance)
+                    .cloned()
+                    .collect();
+                for part in back {
+                    if let Some(a) = self.allowances.values_mut().find(|a| a.account() == part.account) {
+                        a.refunded += part.amount;
+                        if a.returned.is_some() {
+                            self.expiring.insert((a.spec.expires_at, a.spec.id));
+                        }
+                    }
+                }
                 self.receipts
                     .get_mut(&refund.charge)
                     .expect("refunds name receipts")
@@ -467,6 +508,7 @@ impl Book {
                         reserved: allowance.total,
                         charges: Vec::new(),
                         returned: None,
+                        refunded: 0,
                     },
                 );
                 return Ok(n);
@@ -590,6 +632,13 @@ impl Book {
     }
 }
 
+/// Whether `id` has the shape of a derived id (UUID version 8). Client-chosen ids must not: a
+/// client could otherwise take the id of a return, a decision or a payout reversal first and
+/// block it.
+pub fn is_derived_id(id: Uuid) -> bool {
+    id.get_version_num() == 8
+}
+
 /// An id derived from another and a tag (SHA-256, first 16 bytes): for requests that must happen
 /// once per thing, like an allowance's return or a withdrawal's decision.
 pub fn derived_id(id: Uuid, tag: &str) -> Uuid {
@@ -615,7 +664,8 @@ fn request_total(ledger: &Ledger, id: Uuid) -> u64 {
 /// Every invariant of the ledger (`audit`) and of what the book keeps around it:
 ///
 /// 8. Each receipt's parts add up to its bill, its fee is within it, and its transfer applied.
-/// 9. No allowance paid more than it received, more charges than its count, or more than its
+/// 9. No allowance paid more than it received (reserved, plus refunds of charges it paid), more
+///    charges than its count, or more than its
 ///    per-charge cap on one charge; each charge it paid has a receipt naming it.
 /// 10. No refund took back more than its charge.
 pub fn audit_book(book: &Book) -> Vec<Violation> {
@@ -636,8 +686,13 @@ pub fn audit_book(book: &Book) -> Vec<Violation> {
         }
     }
     for (id, a) in &book.allowances {
-        if a.spent() > a.reserved {
-            bad(format!("allowance {id}: paid {} of {}", a.spent(), a.reserved));
+        if a.spent() > a.reserved + a.refunded {
+            bad(format!(
+                "allowance {id}: paid {} of {} (+{} refunded into it)",
+                a.spent(),
+                a.reserved,
+                a.refunded
+            ));
         }
         if a.charges.len() as u32 > a.spec.max_count {
             bad(format!("allowance {id}: {} charges, count {}", a.charges.len(), a.spec.max_count));

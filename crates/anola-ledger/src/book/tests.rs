@@ -397,6 +397,40 @@ fn an_allowance_keeps_its_caps_and_returns_the_rest_once() {
 }
 
 #[test]
+fn money_refunded_into_an_allowance_is_spent_again_within_its_caps() {
+    let mut b = clinic();
+    let sw = b.sponsored_wallets("amina")[0].clone();
+    let a = reserve(&mut b, &sw, "dev-1", 30_000, 25_000, 3, 0).unwrap();
+    let lab = |b: &mut Book, claim: u64| {
+        let mut i = offline_bill("dev-1", vec![(a, claim)], 0, 1);
+        i.lines[0].item = "LAB-MAL".into();
+        i.lines[0].unit_price = 25_000;
+        charge(b, i, 1).unwrap()
+    };
+    let first = lab(&mut b, 25_000);
+    let refund = RefundInput {
+        id: Uuid::now_v7(),
+        charge: first.id,
+        reason: ReasonCode::ServiceNotGiven,
+        staff: "admin".into(),
+    };
+    let request = b.prepare_refund(&refund).unwrap();
+    commit(&mut b, BookOp::Refund { refund, request }, 2).unwrap();
+    assert_eq!(b.allowances[&a].refunded, 25_000);
+    // Spent 25,000 of 30,000 reserved, then 25,000 came back: two more charges fit, and the
+    // allowance has paid more than it reserved without ever holding less than zero.
+    assert_eq!(lab(&mut b, 25_000).parts[0].amount, 25_000);
+    assert_eq!(lab(&mut b, 25_000).parts[0].amount, 5_000);
+    assert_eq!(lab(&mut b, 25_000).parts[0].source, Source::Owed, "the count is used up");
+    clean(&b);
+    // An allowance named twice in one charge is refused whole.
+    let mut twice = offline_bill("dev-1", vec![(a, 1), (a, 1)], 0, 1);
+    twice.lines[0].item = "LAB-MAL".into();
+    twice.lines[0].unit_price = 25_000;
+    assert_eq!(b.prepare_charge(twice, 3).unwrap_err().code(), "invalid_input");
+}
+
+#[test]
 fn a_withdrawal_waits_for_a_decision_and_its_money_cannot_be_spent_meanwhile() {
     let mut b = clinic();
     let pw = charge::personal("amina");
