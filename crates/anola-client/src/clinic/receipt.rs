@@ -105,7 +105,7 @@ pub fn render_receipt_svg(
         y += LINE_MM;
     }
     svg.push_str(&format!(
-        r#"<text x="{}" y="{:.1}" font-size="2.4" text-anchor="middle">Ledger reference</text><text x="{}" y="{:.1}" font-size="2.4" text-anchor="middle" font-family="monospace">{}</text>"#,
+        r#"<text x="{}" y="{:.1}" font-size="2.4" text-anchor="middle">Ledger reference</text><text x="{}" y="{:.1}" font-size="2.4" text-anchor="middle">{}</text>"#,
         WIDTH_MM / 2.0,
         y + 1.0,
         WIDTH_MM / 2.0,
