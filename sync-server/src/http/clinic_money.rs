@@ -252,44 +252,37 @@ async fn set_pin<S: Store>(
 /// The patient's consent to spend personal funds: their PIN, checked against the verifier with
 /// an attempt lock kept in the book (so every server process counts the same wrong entries).
 async fn consent<S: Store>(state: &AppState<S>, patient: &str, pin: &str) -> Result<(), Response> {
-    let known = state
+    // The attempt is counted before the PIN is checked, so parallel guesses cannot all pass the
+    // lock; a right PIN clears the count.
+    let (verifier, failures) = state
         .ledger
-        .read(|b| b.pins.get(patient).cloned())
+        .pin_attempt(patient.into(), now_ms())
         .await
         .map_err(|e| failed(e, None))?;
-    let Some(p) = known else {
-        return Err(refusal(&LedgerError::PinNotSet, None));
-    };
-    if p.locked() {
-        return Err(refusal(&LedgerError::PinLocked, None));
-    }
-    let (pin, verifier) = (pin.to_owned(), p.verifier.clone());
+    let pin = pin.to_owned();
     let ok = pin_format(&pin)
         && tokio::task::spawn_blocking(move || crate::auth::password::verify(&pin, &verifier))
             .await
             .unwrap_or(false);
-    state
-        .ledger
-        .pin_entered(patient.into(), ok, now_ms())
-        .await
-        .map_err(|e| failed(e, None))?;
     if ok {
-        Ok(())
-    } else {
-        let left = anola_ledger::book::PIN_ATTEMPTS.saturating_sub(p.failures + 1);
-        Err(refusal(
-            &if left == 0 {
-                LedgerError::PinLocked
-            } else {
-                LedgerError::PinIncorrect { attempts_left: left }
-            },
-            None,
-        ))
+        state
+            .ledger
+            .pin_entered(patient.into(), true, now_ms())
+            .await
+            .map_err(|e| failed(e, None))?;
+        return Ok(());
     }
+    let left = anola_ledger::book::PIN_ATTEMPTS.saturating_sub(failures);
+    Err(refusal(
+        &if left == 0 {
+            LedgerError::PinLocked
+        } else {
+            LedgerError::PinIncorrect { attempts_left: left }
+        },
+        None,
+    ))
 }
 
-/// The book's charge for a request from this session: the device's clinic, the signed-in cashier
-/// (whose drawer takes cash when the request names none).
 fn charge_input(s: &DeviceSession, mut r: ChargeRequest, consent: bool) -> ChargeInput {
     if let Desk::Cash { drawer } = &mut r.desk {
         if drawer.is_empty() {

@@ -277,6 +277,26 @@ impl<S: LedgerLog> LedgerService<S> {
             .map_err(Into::into)
     }
 
+    /// Counts a PIN attempt before it is checked (so parallel guesses cannot pass the lock
+    /// together): `pin_locked` when the attempts are used up, `pin_not_set` when there is no PIN;
+    /// otherwise the attempt is recorded as failed and the verifier returned. A right PIN then
+    /// clears the count (`pin_entered(…, true, …)`).
+    pub async fn pin_attempt(&self, patient: String, now: i64) -> Result<(String, u32), MoneyError> {
+        self.run(
+            now,
+            |b| match b.pins.get(&patient) {
+                None => Err(LedgerError::PinNotSet),
+                Some(p) if p.locked() => Err(LedgerError::PinLocked),
+                Some(_) => Ok(Next::Write(LogOp::PinFailed { patient: patient.clone() })),
+            },
+            |b, _| {
+                let p = &b.pins[&patient];
+                (p.verifier.clone(), p.failures)
+            },
+        )
+        .await
+    }
+
     /// Records a wrong (`ok` false) or right PIN entry; a right one only writes when it clears
     /// earlier failures.
     pub async fn pin_entered(&self, patient: String, ok: bool, now: i64) -> Result<(), MoneyError> {

@@ -406,9 +406,15 @@ impl Clinic {
                         .money::<(), _>(reqwest::Method::GET, &format!("/money/charges/{}", req.id), None)
                         .await;
                     match found {
-                        Ok(r) => {
+                        // The server's charge under this id is this bill (an online attempt that did
+                        // arrive): adopt its receipt. Another bill under the id: keep it refused.
+                        Ok(r) if r.patient == req.patient && r.lines == req.lines => {
                             lock(&self.store).settle_charge(req.id, &r)?;
                             out.settled += 1;
+                        }
+                        Ok(_) => {
+                            lock(&self.store).refuse_charge(req.id, "id_reused", "the server holds another bill under this id")?;
+                            out.refused += 1;
                         }
                         Err(e) => {
                             let e = client_error(e);

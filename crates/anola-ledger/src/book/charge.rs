@@ -216,6 +216,16 @@ impl Book {
             if l.unit_price == 0 {
                 return Err(invalid(&format!("lines[{i}].unit_price"), "more than zero"));
             }
+            // Offline, the device priced it from its copy of the list: never above any price the
+            // item has had (a tampered device cannot bill more).
+            let ceiling = self.price_ceiling.get(&l.item).copied().unwrap_or(item.price);
+            if input.offline.is_some() && l.unit_price > ceiling {
+                return Err(LedgerError::PriceChanged {
+                    field: format!("lines[{i}].unit_price"),
+                    item: l.item.clone(),
+                    price: item.price,
+                });
+            }
             if input.offline.is_none() {
                 if !item.active {
                     return Err(LedgerError::UnknownItem {

@@ -174,6 +174,10 @@ pub enum BookOp {
 pub struct Book {
     pub ledger: Ledger,
     pub prices: BTreeMap<String, PriceItem>,
+    /// The highest price each item has ever had: an offline charge (priced from the device's copy
+    /// of the list, which may be old) can never bill more than that.
+    #[serde(default)]
+    pub price_ceiling: BTreeMap<String, u64>,
     pub fee_bps: u32,
     /// Wallet → owner, and owner → wallets.
     pub owner: HashMap<AccountId, String>,
@@ -424,6 +428,8 @@ impl Book {
             BookOp::Limits { account, limits } => self.ledger.set_limits(account, *limits)?,
             BookOp::Request { .. } => unreachable!("handled above"),
             BookOp::Price { item } => {
+                let ceiling = self.price_ceiling.entry(item.code.clone()).or_default();
+                *ceiling = (*ceiling).max(item.price);
                 self.prices.insert(item.code.clone(), item.clone());
             }
             BookOp::FeeRate { bps } => self.fee_bps = *bps,

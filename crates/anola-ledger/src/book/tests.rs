@@ -431,6 +431,27 @@ fn money_refunded_into_an_allowance_is_spent_again_within_its_caps() {
 }
 
 #[test]
+fn an_offline_charge_never_bills_above_any_price_the_item_had() {
+    let mut b = clinic();
+    let mut i = offline_bill("dev-1", vec![], 0, 1);
+    i.lines[0].unit_price = 100_001;
+    assert_eq!(b.prepare_charge(i.clone(), 0).unwrap_err().code(), "price_changed");
+    // The price drops: a device with the old list still bills the old (higher) price.
+    let item = PriceItem {
+        code: "CONS-GP".into(),
+        name: "CONS-GP".into(),
+        kind: ItemKind::Consultation,
+        service: None,
+        price: 80_000,
+        currency: Currency::KES,
+        active: true,
+    };
+    commit(&mut b, BookOp::Price { item }, 0).unwrap();
+    i.lines[0].unit_price = 100_000;
+    assert!(b.prepare_charge(i, 0).is_ok());
+}
+
+#[test]
 fn a_withdrawal_waits_for_a_decision_and_its_money_cannot_be_spent_meanwhile() {
     let mut b = clinic();
     let pw = charge::personal("amina");
