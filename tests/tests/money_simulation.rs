@@ -71,12 +71,7 @@ fn leg(debit: &str, credit: &str, amount: u64) -> Value {
     json!({"debit": debit, "credit": credit, "amount": amount})
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
+use anola_e2e::now_ms;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn money_survives_faults_and_kills() {

@@ -267,7 +267,7 @@ async fn consent<S: Store>(state: &AppState<S>, patient: &str, pin: &str) -> Res
     if ok {
         state
             .ledger
-            .pin_entered(patient.into(), true, now_ms())
+            .pin_right(patient.into(), now_ms())
             .await
             .map_err(|e| failed(e, None))?;
         return Ok(());

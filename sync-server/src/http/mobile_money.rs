@@ -152,6 +152,25 @@ async fn show<S: Store>(State(state): State<AppState<S>>, _s: DeviceSession, Pat
     }
 }
 
+/// A callback's body, when mobile money is on and the URL's token is this intent's (`kind`:
+/// `stk` or `b2c`); otherwise the refusal to answer with.
+fn verified<S, T: serde::de::DeserializeOwned>(
+    state: &AppState<S>,
+    kind: &str,
+    id: Uuid,
+    token: &str,
+    body: serde_json::Value,
+    (field, what): (&str, &str),
+) -> Result<T, Box<Response>> {
+    let Some(payments) = state.payments.as_ref() else {
+        return Err(Box::new(not_configured()));
+    };
+    if !token_ok(payments, kind, id, token) {
+        return Err(Box::new(ApiError::new(ErrorCode::Forbidden, "unknown callback").into_response()));
+    }
+    serde_json::from_value(body).map_err(|_| Box::new(bad(field, what)))
+}
+
 /// The provider's answers are acknowledged whatever they say (M-Pesa retries otherwise).
 fn accepted() -> Response {
     Json(serde_json::json!({"ResultCode": 0, "ResultDesc": "Accepted"})).into_response()
@@ -162,14 +181,9 @@ async fn stk_callback<S: Store>(
     Path((id, token)): Path<(Uuid, String)>,
     JsonBody(cb): JsonBody<serde_json::Value>,
 ) -> Response {
-    let Some(payments) = state.payments.clone() else {
-        return not_configured();
-    };
-    if !token_ok(&payments, "stk", id, &token) {
-        return ApiError::new(ErrorCode::Forbidden, "unknown callback").into_response();
-    }
-    let Ok(cb) = serde_json::from_value::<StkCallback>(cb) else {
-        return bad("Body", "not an STK callback");
+    let cb: StkCallback = match verified(&state, "stk", id, &token, cb, ("Body", "not an STK callback")) {
+        Ok(cb) => cb,
+        Err(r) => return *r,
     };
     let r = cb.body.stk;
     let expected = match state.ledger.read(|b| b.collections.get(&id).map(|c| c.intent.amount)).await {
@@ -263,14 +277,9 @@ async fn b2c_callback<S: Store>(
     Path((id, token)): Path<(Uuid, String)>,
     JsonBody(cb): JsonBody<serde_json::Value>,
 ) -> Response {
-    let Some(payments) = state.payments.clone() else {
-        return not_configured();
-    };
-    if !token_ok(&payments, "b2c", id, &token) {
-        return ApiError::new(ErrorCode::Forbidden, "unknown callback").into_response();
-    }
-    let Ok(cb) = serde_json::from_value::<B2cCallback>(cb) else {
-        return bad("Result", "not a B2C result");
+    let cb: B2cCallback = match verified(&state, "b2c", id, &token, cb, ("Result", "not a B2C result")) {
+        Ok(cb) => cb,
+        Err(r) => return *r,
     };
     let update = if cb.result.result_code == 0 {
         PayoutUpdate::Done {

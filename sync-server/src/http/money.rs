@@ -37,12 +37,7 @@ fn platform(admin: &Admin) -> Result<(), ApiError> {
     }
 }
 
-pub(super) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+pub(super) use crate::auth::now_ms;
 
 pub(super) fn refusal(e: &LedgerError, request_id: Option<uuid::Uuid>) -> Response {
     let status = match e {

@@ -155,6 +155,22 @@ impl<S: LedgerLog> LedgerService<S> {
         }
     }
 
+    /// `run`, answering with `read` of the book afterwards; a slot written as refused is that
+    /// refusal.
+    async fn run_then<R>(
+        &self,
+        now: i64,
+        prepare: impl FnMut(&Book) -> Result<Next, LedgerError>,
+        read: impl FnOnce(&Book) -> R,
+    ) -> Result<R, MoneyError> {
+        self.run(now, prepare, |b, slot| match slot.map(|s| &s.result) {
+            Some(Err(e)) => Err(e.clone()),
+            _ => Ok(read(b)),
+        })
+        .await?
+        .map_err(Into::into)
+    }
+
     /// Commits `op` as it is; returns its result.
     async fn commit(&self, op: LogOp, now: i64) -> Result<Result<usize, LedgerError>, MoneyError> {
         self.run(
@@ -169,21 +185,23 @@ impl<S: LedgerLog> LedgerService<S> {
     /// world…) that do not exist yet. Each is its own slot; a process that loses the race to
     /// open one finds it open.
     pub async fn ensure_accounts(&self, specs: Vec<AccountSpec>, now: i64) -> Result<(), MoneyError> {
-        for spec in specs {
-            let exists = self.read(|b| b.ledger.accounts.contains_key(&spec.id)).await?;
-            if !exists {
-                self.run(
-                    now,
-                    |b| {
-                        Ok(match b.ledger.accounts.get(&spec.id) {
-                            Some(_) => Next::Done,
-                            None => Next::Write(LogOp::Open { spec: spec.clone() }),
-                        })
-                    },
-                    |_, _| (),
-                )
-                .await?;
-            }
+        // One read finds what is missing (usually nothing: every account a charge needs exists
+        // after the clinic's first charge).
+        let missing: Vec<AccountSpec> = self
+            .read(|b| specs.into_iter().filter(|s| !b.ledger.accounts.contains_key(&s.id)).collect())
+            .await?;
+        for spec in missing {
+            self.run(
+                now,
+                |b| {
+                    Ok(match b.ledger.accounts.get(&spec.id) {
+                        Some(_) => Next::Done,
+                        None => Next::Write(LogOp::Open { spec: spec.clone() }),
+                    })
+                },
+                |_, _| (),
+            )
+            .await?;
         }
         Ok(())
     }
@@ -280,7 +298,7 @@ impl<S: LedgerLog> LedgerService<S> {
     /// Counts a PIN attempt before it is checked (so parallel guesses cannot pass the lock
     /// together): `pin_locked` when the attempts are used up, `pin_not_set` when there is no PIN;
     /// otherwise the attempt is recorded as failed and the verifier returned. A right PIN then
-    /// clears the count (`pin_entered(…, true, …)`).
+    /// clears the count (`pin_right`).
     pub async fn pin_attempt(&self, patient: String, now: i64) -> Result<(String, u32), MoneyError> {
         self.run(
             now,
@@ -297,16 +315,14 @@ impl<S: LedgerLog> LedgerService<S> {
         .await
     }
 
-    /// Records a wrong (`ok` false) or right PIN entry; a right one only writes when it clears
-    /// earlier failures.
-    pub async fn pin_entered(&self, patient: String, ok: bool, now: i64) -> Result<(), MoneyError> {
+    /// A right PIN: clears the attempts counted so far (`pin_attempt` counted this one).
+    pub async fn pin_right(&self, patient: String, now: i64) -> Result<(), MoneyError> {
         self.run(
             now,
             |b| {
-                Ok(match (ok, b.pins.get(&patient)) {
-                    (true, Some(p)) if p.failures == 0 => Next::Done,
-                    (true, _) => Next::Write(LogOp::PinOk { patient: patient.clone() }),
-                    (false, _) => Next::Write(LogOp::PinFailed { patient: patient.clone() }),
+                Ok(match b.pins.get(&patient) {
+                    Some(p) if p.failures == 0 => Next::Done,
+                    _ => Next::Write(LogOp::PinOk { patient: patient.clone() }),
                 })
             },
             |_, _| (),
@@ -338,7 +354,7 @@ impl<S: LedgerLog> LedgerService<S> {
             .collect();
         self.ensure_accounts(needs, now).await?;
         let id = input.id;
-        self.run(
+        self.run_then(
             now,
             |b| match b.known_charge(&input) {
                 Some(Ok(_)) => Ok(Next::Done),
@@ -348,19 +364,15 @@ impl<S: LedgerLog> LedgerService<S> {
                     prepared: Box::new(b.prepare_charge(input.clone(), now)?),
                 })),
             },
-            |b, slot| match slot.map(|s| &s.result) {
-                Some(Err(e)) => Err(e.clone()),
-                _ => Ok(b.receipts[&id].clone()),
-            },
+            |b| b.receipts[&id].clone(),
         )
-        .await?
-        .map_err(Into::into)
+        .await
     }
 
     /// Refunds a charge whole, once (a retry with the same id gets the same receipt).
     pub async fn refund(&self, refund: RefundInput, now: i64) -> Result<Receipt, MoneyError> {
         let charge = refund.charge;
-        self.run(
+        self.run_then(
             now,
             |b| match b.refunds.get(&refund.id) {
                 Some(c) if *c == refund.charge => Ok(Next::Done),
@@ -371,13 +383,9 @@ impl<S: LedgerLog> LedgerService<S> {
                     request: b.prepare_refund(&refund)?,
                 })),
             },
-            |b, slot| match slot.map(|s| &s.result) {
-                Some(Err(e)) => Err(e.clone()),
-                _ => Ok(b.receipts[&charge].clone()),
-            },
+            |b| b.receipts[&charge].clone(),
         )
-        .await?
-        .map_err(Into::into)
+        .await
     }
 
     /// Moves up to `spec.total` of a wallet into an allowance for one device's offline charges.
@@ -396,7 +404,7 @@ impl<S: LedgerLog> LedgerService<S> {
             .await?;
         }
         let id = spec.id;
-        self.run(
+        self.run_then(
             now,
             |b| match b.allowances.get(&id) {
                 Some(a) if a.spec.device == spec.device && a.spec.wallet == spec.wallet => Ok(Next::Done),
@@ -406,18 +414,14 @@ impl<S: LedgerLog> LedgerService<S> {
                     Ok(Next::Write(LogOp::Reserve { allowance, request }))
                 }
             },
-            |b, slot| match slot.map(|s| &s.result) {
-                Some(Err(e)) => Err(e.clone()),
-                _ => Ok(b.allowances[&id].clone()),
-            },
+            |b| b.allowances[&id].clone(),
         )
-        .await?
-        .map_err(Into::into)
+        .await
     }
 
     /// Returns what an allowance holds to its wallet; it pays no more charges.
     pub async fn return_allowance(&self, id: Uuid, now: i64) -> Result<anola_ledger::book::Allowance, MoneyError> {
-        self.run(
+        self.run_then(
             now,
             |b| match b.prepare_return(id) {
                 Err(LedgerError::AllowanceReturned { .. }) => Ok(Next::Done),
@@ -430,13 +434,9 @@ impl<S: LedgerLog> LedgerService<S> {
                     Ok(Next::Write(op))
                 }
             },
-            |b, slot| match slot.map(|s| &s.result) {
-                Some(Err(e)) => Err(e.clone()),
-                _ => Ok(b.allowances[&id].clone()),
-            },
+            |b| b.allowances[&id].clone(),
         )
-        .await?
-        .map_err(Into::into)
+        .await
     }
 
     /// Returns allowances whose time is up (any process may run it; each return happens once).
@@ -468,7 +468,7 @@ impl<S: LedgerLog> LedgerService<S> {
             .await?;
         }
         let id = input.id;
-        self.run(
+        self.run_then(
             now,
             |b| match b.withdrawals.get(&id) {
                 Some(w) if w.input == input => Ok(Next::Done),
@@ -481,13 +481,9 @@ impl<S: LedgerLog> LedgerService<S> {
                     }))
                 }
             },
-            |b, slot| match slot.map(|s| &s.result) {
-                Some(Err(e)) => Err(e.clone()),
-                _ => Ok(b.withdrawals[&id].clone()),
-            },
+            |b| b.withdrawals[&id].clone(),
         )
-        .await?
-        .map_err(Into::into)
+        .await
     }
 
     /// Approves (posts) or rejects (voids) a waiting withdrawal, once; the same decision again
@@ -499,7 +495,7 @@ impl<S: LedgerLog> LedgerService<S> {
         by: String,
         now: i64,
     ) -> Result<anola_ledger::book::Withdrawal, MoneyError> {
-        self.run(
+        self.run_then(
             now,
             |b| match b.withdrawals.get(&id).and_then(|w| w.decision.as_ref()) {
                 Some((a, _, _)) if *a == approve => Ok(Next::Done),
@@ -510,13 +506,9 @@ impl<S: LedgerLog> LedgerService<S> {
                     request: b.prepare_decision(id, approve)?,
                 })),
             },
-            |b, slot| match slot.map(|s| &s.result) {
-                Some(Err(e)) => Err(e.clone()),
-                _ => Ok(b.withdrawals[&id].clone()),
-            },
+            |b| b.withdrawals[&id].clone(),
         )
-        .await?
-        .map_err(Into::into)
+        .await
     }
 
     /// Closes a cashier's day: what the ledger expected, what was counted, the difference.
@@ -536,7 +528,7 @@ impl<S: LedgerLog> LedgerService<S> {
             self.ensure_accounts(specs, now).await?;
         }
         let id = input.id;
-        self.run(
+        self.run_then(
             now,
             |b| match b.closes.get(&id) {
                 Some(c) if c.input == input => Ok(Next::Done),
@@ -546,13 +538,9 @@ impl<S: LedgerLog> LedgerService<S> {
                     Ok(Next::Write(LogOp::Close { close, request }))
                 }
             },
-            |b, slot| match slot.map(|s| &s.result) {
-                Some(Err(e)) => Err(e.clone()),
-                _ => Ok(b.closes[&id].clone()),
-            },
+            |b| b.closes[&id].clone(),
         )
-        .await?
-        .map_err(Into::into)
+        .await
     }
 
     /// Records a mobile-money deposit before the provider is asked (a retry with the same
@@ -575,7 +563,7 @@ impl<S: LedgerLog> LedgerService<S> {
             )
             .await?;
         }
-        self.run(
+        self.run_then(
             now,
             |b| match b.collections.get(&id) {
                 Some(c) if c.intent == intent => Ok(Next::Done),
@@ -587,20 +575,16 @@ impl<S: LedgerLog> LedgerService<S> {
                     intent: intent.clone(),
                 })),
             },
-            |b, slot| match slot.map(|s| &s.result) {
-                Some(Err(e)) => Err(e.clone()),
-                _ => Ok(b.collections[&id].clone()),
-            },
+            |b| b.collections[&id].clone(),
         )
-        .await?
-        .map_err(Into::into)
+        .await
     }
 
     /// Records what the provider said about a collection: taken (`Pushed`), paid (the deposit,
     /// once; a second payment is kept as a duplicate), or failed.
     pub async fn collect_update(&self, id: Uuid, update: CollectUpdate, now: i64) -> Result<anola_ledger::book::Collection, MoneyError> {
         use anola_ledger::book::CollectState;
-        self.run(
+        self.run_then(
             now,
             |b| {
                 let c = b
@@ -636,13 +620,9 @@ impl<S: LedgerLog> LedgerService<S> {
                     }),
                 })
             },
-            |b, slot| match slot.map(|s| &s.result) {
-                Some(Err(e)) => Err(e.clone()),
-                _ => Ok(b.collections[&id].clone()),
-            },
+            |b| b.collections[&id].clone(),
         )
-        .await?
-        .map_err(Into::into)
+        .await
     }
 
     /// Records a payout sent, or the provider's result (a failure reverses the withdrawal into
@@ -654,7 +634,7 @@ impl<S: LedgerLog> LedgerService<S> {
         now: i64,
     ) -> Result<Option<anola_ledger::book::PayoutState>, MoneyError> {
         use anola_ledger::book::PayoutState;
-        self.run(
+        self.run_then(
             now,
             |b| {
                 let current = b.payouts.get(&withdrawal);
@@ -677,13 +657,9 @@ impl<S: LedgerLog> LedgerService<S> {
                     }),
                 })
             },
-            |b, slot| match slot.map(|s| &s.result) {
-                Some(Err(e)) => Err(e.clone()),
-                _ => Ok(b.payouts.get(&withdrawal).cloned()),
-            },
+            |b| b.payouts.get(&withdrawal).cloned(),
         )
-        .await?
-        .map_err(Into::into)
+        .await
     }
 
     /// Claims the sending of a withdrawal's payout: true for the one caller that may ask the

@@ -76,10 +76,6 @@ fn now_ms() -> i64 {
     crate::store::now_ms() as i64
 }
 
-fn offline_device() -> String {
-    String::new()
-}
-
 /// The parts of an offline charge of `total`: allowances (sponsored first, then personal when the
 /// patient consented), then the cash the desk took, then what is owed. Pure.
 pub fn offline_parts(allowances: &[LocalAllowance], total: u64, personal: bool, cash: u64, now: i64) -> (Vec<AllowanceUse>, Vec<Part>) {
@@ -325,7 +321,7 @@ impl Clinic {
             pin: None,
             visit: None,
             offline: Some(Offline {
-                device: if device.is_empty() { offline_device() } else { device },
+                device,
                 made_at: now,
                 allowances: uses,
             }),
