@@ -106,6 +106,12 @@ pub struct Config {
     #[arg(long, env = "ANOLA_SEALING_KEY_FILE", default_value = "anola-sealing.key")]
     pub sealing_key_file: std::path::PathBuf,
 
+    /// The web portal's built page (`npm run build:portal` in ui/ writes ui/dist-portal), served
+    /// at /portal/. Unset: ui/dist-portal under the working directory when it exists; else the
+    /// server serves the API only.
+    #[arg(long, env = "ANOLA_PORTAL_DIR")]
+    pub portal_dir: Option<std::path::PathBuf>,
+
     /// PEM certificate chain and private key: with both set the server speaks HTTPS only.
     #[arg(long, env = "ANOLA_TLS_CERT")]
     pub tls_cert: Option<std::path::PathBuf>,

@@ -183,7 +183,9 @@ async fn main() -> anyhow::Result<()> {
     let mut state = AppState::shared(store, config.max_body_bytes)
         .with_request_deadline(Duration::from_secs(config.request_deadline_secs.max(1)))
         .with_access_ttl(config.access_token_ttl_secs)
-        .with_card_issuer(config.card_issuer.clone());
+        .with_card_issuer(config.card_issuer.clone())
+        .with_secure_cookies(tls)
+        .with_portal_dir(portal_dir(&config));
     // Card signing keys are sealed under a dedicated secret when one is set, else under the
     // server's sealing secret (keys sealed that way still open after a dedicated one is set, and
     // are sealed again under it).
@@ -281,4 +283,18 @@ async fn main() -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The portal's page directory: the configured one, or ui/dist-portal when it was built here.
+fn portal_dir(config: &Config) -> Option<std::path::PathBuf> {
+    let dir = config
+        .portal_dir
+        .clone()
+        .or_else(|| Some(std::path::PathBuf::from("ui/dist-portal")).filter(|d| d.join("index.html").exists()));
+    match &dir {
+        Some(d) if d.join("index.html").exists() => tracing::info!(dir = %d.display(), "serving the web portal at /portal/"),
+        Some(d) => tracing::warn!(dir = %d.display(), "ANOLA_PORTAL_DIR has no index.html: build it with `npm run build:portal` in ui/"),
+        None => tracing::info!("no web portal page (build ui/dist-portal to serve one)"),
+    }
+    dir
 }

@@ -76,6 +76,7 @@ async fn pull_all(t: &Transport, dev: &RawDevice) -> usize {
                 field_worker_id: None,
                 cursor: cursor.clone(),
                 limit: None,
+                status: None,
             })
             .await
             .expect("pull answered");

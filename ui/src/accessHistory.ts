@@ -9,6 +9,8 @@ const ENTITY_LABELS: Record<EntityKind, string> = {
   provider: 'a provider',
   conflict: 'a conflict note',
   merge: 'a merge',
+  staff: 'a staff account',
+  card: 'a health card',
 };
 
 /** "Opened the patient's chart", "Changed an appointment", ... */

@@ -1,7 +1,10 @@
 // Health cards in the UI: the wording of card refusals (for staff and, plainer, for patients at
 // the kiosk), fallback codes (Damm check digit, as crates/anola-cards/src/fallback.rs), initials.
 
+import { DAMM, FALLBACK_DIGITS } from './generated/checkDigit';
 import type { ApiError, CardRejectReason } from './types';
+
+export { FALLBACK_DIGITS };
 
 export const CARD_REJECT_REASONS: readonly CardRejectReason[] = [
   'forged',
@@ -91,18 +94,6 @@ export function kioskErrorMessage(e: ApiError): string {
   return 'Something went wrong — please see the front desk.';
 }
 
-const DAMM: readonly (readonly number[])[] = [
-  [0, 3, 1, 7, 5, 9, 8, 6, 4, 2],
-  [7, 0, 9, 2, 1, 5, 4, 8, 6, 3],
-  [4, 2, 0, 6, 8, 7, 1, 3, 5, 9],
-  [1, 7, 5, 0, 9, 8, 3, 4, 2, 6],
-  [6, 1, 2, 3, 0, 4, 5, 9, 7, 8],
-  [3, 6, 7, 4, 2, 0, 9, 5, 8, 1],
-  [5, 8, 6, 9, 7, 2, 0, 1, 3, 4],
-  [8, 9, 4, 5, 3, 6, 2, 0, 1, 7],
-  [9, 4, 3, 8, 6, 1, 7, 2, 0, 5],
-  [2, 5, 8, 1, 4, 3, 6, 7, 9, 0],
-];
 
 /** The Damm interim digit of a digit string (appending it makes the whole string check to 0). */
 export function dammDigit(digits: string): number {
@@ -111,7 +102,6 @@ export function dammDigit(digits: string): number {
   return interim;
 }
 
-export const FALLBACK_DIGITS = 12;
 
 /** `123456789012` → `1234-5678-9012`. */
 export function formatFallbackCode(digits: string): string {

@@ -1,34 +1,17 @@
-// Who may read and write what, field by field: a mirror of crates/anola-protocol/src/access.rs
-// (`may_read`, `may_write`, `first_forbidden` and the field lists). The backend enforces these
-// rules; the UI uses them to hide what a role cannot use, so nobody meets a refusal in normal work.
+// Who may read and write what, field by field: the matrix generated from
+// crates/anola-protocol/src/access.rs (ui/src/generated/protocol.ts), never a hand-made copy. The
+// backend enforces these rules; the UI uses them to hide what a role cannot use.
 
+import {
+  ACCESS,
+  CLINICAL_APPOINTMENT_FIELDS,
+  CLINICAL_PATIENT_FIELDS,
+  KIOSK_APPOINTMENT_FIELDS,
+  KIOSK_PATIENT_FIELDS,
+} from './generated/protocol';
 import type { DeviceState, EntityKind, PatientFields, Role } from './types';
 
-/** Patient fields that are clinical: hidden from front desk and kiosk. */
-export const CLINICAL_PATIENT_FIELDS: readonly string[] = ['blood_type', 'allergies', 'chronic_conditions'];
-/** Appointment fields that are clinical. */
-export const CLINICAL_APPOINTMENT_FIELDS: readonly string[] = ['symptoms'];
-/** What a kiosk may read of a patient: enough to match a card and greet by initials. */
-export const KIOSK_PATIENT_FIELDS: readonly string[] = [
-  'given_name',
-  'family_name',
-  'health_card_id',
-  'clinic_id',
-  'deleted',
-  'merged_into',
-];
-/** What a kiosk may read of an appointment: enough to find today's and mark arrival. */
-export const KIOSK_APPOINTMENT_FIELDS: readonly string[] = [
-  'patient_id',
-  'provider_id',
-  'clinic_id',
-  'date',
-  'start_time',
-  'duration_minutes',
-  'time_zone',
-  'status',
-  'deleted',
-];
+export { CLINICAL_PATIENT_FIELDS, CLINICAL_APPOINTMENT_FIELDS, KIOSK_PATIENT_FIELDS, KIOSK_APPOINTMENT_FIELDS };
 
 export const ROLE_LABELS: Record<Role, string> = {
   front_desk: 'Front desk',
@@ -45,41 +28,9 @@ export function roleLabel(role: Role | null | undefined): string {
 
 /** Whether `role` may see `field` of `kind` (no field: the whole record, e.g. a medical record). */
 export function mayRead(role: Role, kind: EntityKind, field?: string | null): boolean {
-  const f = field ?? null;
-  switch (role) {
-    case 'clinician':
-    case 'clinic_admin':
-    case 'field_worker':
-      return true;
-    case 'front_desk':
-      switch (kind) {
-        case 'patient':
-          return f === null || !CLINICAL_PATIENT_FIELDS.includes(f);
-        case 'appointment':
-          return f === null || !CLINICAL_APPOINTMENT_FIELDS.includes(f);
-        case 'provider':
-        case 'merge':
-        case 'conflict':
-          return true;
-        case 'medical_record':
-          return false;
-      }
-      return false;
-    case 'kiosk':
-      switch (kind) {
-        case 'patient':
-          return f === null || KIOSK_PATIENT_FIELDS.includes(f);
-        case 'appointment':
-          return f === null || KIOSK_APPOINTMENT_FIELDS.includes(f);
-        case 'provider':
-        case 'merge':
-          return true;
-        case 'medical_record':
-        case 'conflict':
-          return false;
-      }
-      return false;
-  }
+  const a = ACCESS[role][kind];
+  if (field === null || field === undefined) return a.read;
+  return a.exceptRead.includes(field) ? !a.otherRead : a.otherRead;
 }
 
 /**
@@ -87,19 +38,9 @@ export function mayRead(role: Role, kind: EntityKind, field?: string | null): bo
  * Providers, conflicts and merges are written by the server only.
  */
 export function mayWrite(role: Role, kind: EntityKind, field?: string | null): boolean {
-  const f = field ?? null;
-  if (kind === 'provider' || kind === 'conflict' || kind === 'merge') return false;
-  switch (role) {
-    case 'clinician':
-    case 'clinic_admin':
-    case 'field_worker':
-      return true;
-    case 'front_desk':
-      return kind === 'medical_record' ? false : mayRead(role, kind, f);
-    case 'kiosk':
-      // Arrival only: the status field of an existing appointment.
-      return kind === 'appointment' && f === 'status';
-  }
+  const a = ACCESS[role][kind];
+  if (field === null || field === undefined) return a.write;
+  return a.exceptWrite.includes(field) ? !a.otherWrite : a.otherWrite;
 }
 
 /**

@@ -1,3 +1,15 @@
+// Types generated from the Rust (crates/anola-protocol, via ts-rs): never copied by hand.
+export type {
+  ConsultationMode,
+  EntityKind,
+  Provider,
+  Role,
+  SessionUser,
+  UserType,
+  Weekday,
+} from './generated/protocol';
+import type { ConsultationMode, EntityKind, Role, SessionUser } from './generated/protocol';
+
 // Shapes of the Tauri backend contract. Keys are snake_case exactly as the backend sends them.
 
 export type Gender = 'male' | 'female' | 'other' | 'prefer_not_to_say';
@@ -176,7 +188,6 @@ export type AppointmentType =
   | 'lab_test'
   | 'procedure';
 
-export type ConsultationMode = 'in_person' | 'video' | 'phone' | 'home_visit';
 export type Urgency = 'low' | 'medium' | 'high' | 'emergency';
 
 export const APPOINTMENT_STATUSES: readonly AppointmentStatus[] = [
@@ -249,21 +260,7 @@ export interface Appointment {
 /** A partial set of appointment fields: absent leaves a field alone, `null` clears it. */
 export type AppointmentFields = Partial<Omit<Appointment, 'id' | 'pending' | 'conflict' | 'deleted' | 'clinic_id'>>;
 
-export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
 
-export interface Provider {
-  id: string;
-  clinic_id: string;
-  title?: string | null;
-  given_name: string;
-  family_name: string;
-  specializations: string[];
-  services: { name: string; price_minor: number; currency: string }[];
-  weekly_availability: { day: Weekday; start: string; end: string }[];
-  vacations: { from: string; to: string; reason?: string }[];
-  consultation_modes: string[];
-  active: boolean;
-}
 
 // ---------- Medical records ----------
 
@@ -379,25 +376,10 @@ export type ConflictNote = ConflictNoteBase &
 // ---------- Accounts, device, session ----------
 
 /** A clinic staff role (crates/anola-protocol/src/access.rs `Role`). The kiosk is a device mode. */
-export type Role = 'front_desk' | 'clinician' | 'field_worker' | 'clinic_admin' | 'kiosk';
 export const ROLES: readonly Role[] = ['front_desk', 'clinician', 'field_worker', 'clinic_admin', 'kiosk'];
 
-export type UserType = 'patient' | 'provider' | 'sponsor' | 'vendor' | 'admin';
 
 /** Who is signed in (auth.rs `SessionUser`). */
-export interface SessionUser {
-  id: string;
-  username: string;
-  display_name: string;
-  user_type: UserType;
-  role: Role | null;
-  clinic_id: string | null;
-  field_worker_id: string | null;
-  platform_admin: boolean;
-  totp_enabled: boolean;
-  /** RFC 3339; set when an administrator disabled the account. */
-  disabled_at: string | null;
-}
 
 /** This device's enrolment. `role` is the ceiling of everything it may hold and do. */
 export interface DeviceInfo {
@@ -508,7 +490,6 @@ export type AuditAction =
   | 'lock';
 
 /** wire.rs `EntityKind`. */
-export type EntityKind = 'patient' | 'appointment' | 'medical_record' | 'provider' | 'conflict' | 'merge';
 
 /** One entry of the device's audit trail (auth.rs `AuditEntry`). Never holds patient data beyond ids. */
 export interface AuditEntry {

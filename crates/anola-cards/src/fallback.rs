@@ -18,7 +18,7 @@ use crate::error::FallbackCodeError;
 pub const FALLBACK_DIGITS: usize = 12;
 
 /// The Damm algorithm's quasigroup of order 10 (totally anti-symmetric, zero diagonal).
-const DAMM: [[u8; 10]; 10] = [
+pub const DAMM: [[u8; 10]; 10] = [
     [0, 3, 1, 7, 5, 9, 8, 6, 4, 2],
     [7, 0, 9, 2, 1, 5, 4, 8, 6, 3],
     [4, 2, 0, 6, 8, 7, 1, 3, 5, 9],
@@ -171,5 +171,39 @@ mod tests {
         assert_eq!(check_fallback_format(""), Err(FallbackCodeError::WrongLength(0)));
         assert!(check_fallback_format(&"1".repeat(10_000)).is_err());
         assert_eq!(check_fallback_format("000000000000").unwrap(), "0000-0000-0000");
+    }
+}
+
+/// The UI's copy of the check-digit table (`ui/src/generated/checkDigit.ts`), generated from this
+/// one; a test fails when the file is stale (`ANOLA_WRITE_GENERATED=1` rewrites it).
+pub fn check_digit_ts() -> String {
+    let mut s = String::from(
+        "// Generated from crates/anola-cards/src/fallback.rs by its tests (ANOLA_WRITE_GENERATED=1 cargo test -p anola-cards generated). Do not edit.\n\n",
+    );
+    s.push_str(&format!(
+        "/** Digits in a fallback code, check digit included. */\nexport const FALLBACK_DIGITS = {FALLBACK_DIGITS};\n\n"
+    ));
+    s.push_str("/** The Damm quasigroup: appending the interim digit makes a run check to 0. */\nexport const DAMM: readonly (readonly number[])[] = [\n");
+    for row in DAMM {
+        s.push_str(&format!("  [{}],\n", row.iter().map(u8::to_string).collect::<Vec<_>>().join(", ")));
+    }
+    s.push_str("];\n");
+    s
+}
+
+#[cfg(test)]
+mod generated {
+    #[test]
+    fn generated_ts_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../ui/src/generated/checkDigit.ts");
+        let want = super::check_digit_ts();
+        if std::env::var_os("ANOLA_WRITE_GENERATED").is_some() {
+            std::fs::write(path, &want).unwrap();
+        }
+        let have = std::fs::read_to_string(path).unwrap_or_default();
+        assert_eq!(
+            have, want,
+            "ui/src/generated/checkDigit.ts is stale: run ANOLA_WRITE_GENERATED=1 cargo test -p anola-cards generated"
+        );
     }
 }

@@ -96,7 +96,7 @@ mod token;
 
 pub use claims::{is_valid_card_id, CardClaims, CARD_VERSION, MAX_CARD_ID_LEN, MAX_ISSUER_LEN};
 pub use error::{CardError, FallbackCodeError, IssueError, KeyError};
-pub use fallback::{check_fallback_format, fallback_code, fallback_code_matches, FALLBACK_DIGITS};
+pub use fallback::{check_digit_ts, check_fallback_format, fallback_code, fallback_code_matches, FALLBACK_DIGITS};
 pub use keys::{Jwk, JwkSet, SigningKey};
 pub use numeric::{decode_qr_text, encode_qr_text, QR_PREFIX};
 pub use qr::{card_qr_code, card_qr_version, max_qr_text_len, MAX_QR_VERSION, QR_EC_LEVEL};

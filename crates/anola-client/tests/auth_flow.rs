@@ -52,6 +52,7 @@ fn user(m: &Mock) -> SessionUser {
         platform_admin: false,
         totp_enabled: false,
         disabled_at: None,
+        patient_id: None,
     }
 }
 

@@ -55,6 +55,7 @@ async fn refresh(State(s): State<S>, Json(body): Json<Value>) -> (StatusCode, Js
             platform_admin: false,
             totp_enabled: false,
             disabled_at: None,
+            patient_id: None,
         },
         mfa: false,
         device_kek: None,
@@ -115,6 +116,7 @@ async fn a_refresh_cut_off_by_its_caller_still_keeps_the_new_tokens() {
         field_worker_id: None,
         cursor: None,
         limit: None,
+        status: None,
     };
     // The pull is dropped while its refresh is on the wire (as a live pull is when a write wakes
     // the sync task).

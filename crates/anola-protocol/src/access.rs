@@ -10,7 +10,7 @@ use crate::wire::{ChangeRecord, EntityKind};
 use serde::{Deserialize, Serialize};
 
 /// A clinic staff role (a user's role, and the ceiling a device is enrolled with).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Registration, appointments and check-in; no clinical data.
@@ -56,7 +56,7 @@ impl Role {
 
 /// The seed's user types. Clinic staff are `provider` (clinicians, field workers, front desk) or
 /// `admin` (clinic and platform administrators) with a staff role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum UserType {
     Patient,

@@ -35,7 +35,7 @@ pub struct TokenPair {
 }
 
 /// Who signed in, as a device needs to know them (also the staff roster entry).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct SessionUser {
     pub id: Uuid,
     pub username: String,
@@ -57,6 +57,9 @@ pub struct SessionUser {
     /// Set when an administrator disabled the account (RFC 3339).
     #[serde(default)]
     pub disabled_at: Option<String>,
+    /// A patient's own account: the patient record it is linked to (staff link it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,7 +89,7 @@ pub struct RefreshRequest {
 }
 
 /// `POST /auth/totp/setup` answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct TotpSetup {
     pub secret_base32: String,
     pub otpauth_uri: String,
@@ -100,7 +103,7 @@ pub struct TotpConfirm {
 }
 
 /// `POST /admin/users`
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     pub username: String,
@@ -116,7 +119,7 @@ pub struct NewUser {
 }
 
 /// `POST /admin/clinics/{clinic}/enrolment-codes`
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(deny_unknown_fields)]
 pub struct NewEnrolmentCode {
     /// The ceiling of what the device may hold and do.
@@ -126,7 +129,7 @@ pub struct NewEnrolmentCode {
     pub field_worker_id: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct EnrolmentCode {
     /// Single use; shown once to the administrator.
     pub code: String,
@@ -157,7 +160,7 @@ pub struct EnrolResponse {
     pub device_kek: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct DeviceInfo {
     pub device_id: String,
     pub name: String,

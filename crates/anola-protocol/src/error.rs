@@ -58,6 +58,9 @@ pub enum ErrorCode {
     RequestTimeout,
     /// The payment provider is not configured or did not answer; nothing was charged by us.
     ProviderUnavailable,
+    /// A state-changing request made with a session cookie lacked the matching `x-csrf-token`
+    /// header, or came from another origin. Nothing was done.
+    CsrfFailed,
 }
 
 impl ErrorCode {
@@ -90,6 +93,7 @@ impl ErrorCode {
             ErrorCode::AlreadyExists => "already_exists",
             ErrorCode::RequestTimeout => "request_timeout",
             ErrorCode::ProviderUnavailable => "provider_unavailable",
+            ErrorCode::CsrfFailed => "csrf_failed",
         }
     }
 

@@ -17,10 +17,12 @@ pub mod lww;
 pub mod money;
 pub mod patient;
 pub mod plan;
+pub mod portal;
 pub mod provider;
 pub mod record;
 pub mod signing;
 pub mod totp;
+pub mod ts;
 pub mod validate;
 pub mod wire;
 

@@ -122,6 +122,9 @@ pub struct RecordFields {
     pub prescriptions: Vec<Prescription>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lab_results: Vec<LabResult>,
+    /// The clinician shared this entry with the patient: it appears in the patient's portal.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shared_with_patient: bool,
 }
 
 impl RecordFields {

@@ -33,7 +33,7 @@ pub const MAX_PUSH_BYTES: usize = 1024 * 1024;
 pub const MAX_PULL_LIMIT: u32 = 1000;
 pub const DEFAULT_PULL_LIMIT: u32 = 500;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum EntityKind {
     Patient,
@@ -277,6 +277,9 @@ pub struct PullRequest {
     pub cursor: Option<String>,
     #[serde(default)]
     pub limit: Option<u32>,
+    /// The device's own state for the fleet view (pending writes, app version, last error).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<crate::portal::DeviceReport>,
 }
 
 /// The merged state of one record as of some change. Applying records in any order, any number of

@@ -20,6 +20,7 @@ pub fn session_user(u: &UserRecord) -> SessionUser {
         platform_admin: u.platform_admin,
         totp_enabled: u.totp_enabled,
         disabled_at: u.disabled_at.map(rfc3339),
+        patient_id: u.patient_id,
     }
 }
 
@@ -79,6 +80,7 @@ pub async fn create<S: AccountStore>(store: &S, admin: &Claims, req: &NewUser) -
         totp_enabled: false,
         created_at: now_ms(),
         disabled_at: None,
+        patient_id: None,
     };
     if store.insert_user(&user).await? == Inserted::Taken {
         return Err(AuthError::field(ErrorCode::AlreadyExists, "username", "this username is taken"));
@@ -130,6 +132,7 @@ pub async fn bootstrap_admin<S: AccountStore>(
         totp_enabled: totp_secret.is_some(),
         created_at: now_ms(),
         disabled_at: None,
+        patient_id: None,
     };
     Ok(store.insert_user(&user).await? == Inserted::Yes)
 }

@@ -179,6 +179,45 @@ pub async fn issue<S: Store>(
     })
 }
 
+/// A patient's valid card as their portal prints it: the QR signed again for the same card (same
+/// id, issue and expiry times), so the printout verifies like the card the clinic handed out.
+pub struct CurrentCard {
+    pub card_id: String,
+    pub qr_text: String,
+    pub fallback_code: String,
+    pub expires_at: String,
+}
+
+pub async fn current_card<S: Store>(
+    store: &S,
+    sealer: &KeySealer,
+    patient_id: Uuid,
+    issuer: &str,
+) -> Result<Option<CurrentCard>, StoreError> {
+    let now = now_ms();
+    let cards = store.cards_of_patient(patient_id).await?;
+    let Some(card) = cards.into_iter().rev().find(|c| c.revoked_at.is_none() && c.expires_at > now) else {
+        return Ok(None);
+    };
+    let key = active_key(store, sealer).await?;
+    let claims = anola_cards::CardClaims::new(
+        issuer,
+        &key,
+        card.card_id.clone(),
+        patient_id,
+        card.issued_at / 1000,
+        card.expires_at / 1000,
+    );
+    let qr_text = anola_cards::issue_qr_text(&claims, &key).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let secret = fallback_secret(store).await?;
+    Ok(Some(CurrentCard {
+        fallback_code: anola_cards::fallback_code(&card.card_id, &secret),
+        card_id: card.card_id,
+        qr_text,
+        expires_at: rfc3339(card.expires_at),
+    }))
+}
+
 /// Revokes a card (lost, stolen); devices learn it at their next sync.
 pub async fn revoke<S: Store>(store: &S, card_id: &str, reason: &str) -> Result<String, AuthError> {
     let card = store

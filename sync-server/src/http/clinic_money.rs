@@ -126,7 +126,7 @@ async fn wallets<S: Store>(State(state): State<AppState<S>>, _s: DeviceSession, 
 /// Most history rows returned per wallet view.
 const HISTORY: usize = 30;
 
-fn patient_wallets(b: &anola_ledger::Book, patient: &str) -> PatientWallets {
+pub(super) fn patient_wallets(b: &anola_ledger::Book, patient: &str) -> PatientWallets {
     let mut ids: Vec<AccountId> = b.wallets.get(patient).map(|w| w.iter().cloned().collect()).unwrap_or_default();
     let rcv = charge::receivable(patient);
     let wallets: Vec<WalletView> = ids

@@ -37,7 +37,7 @@ impl ApiError {
             | ErrorCode::DeviceNotEnrolled
             | ErrorCode::DeviceRevoked => StatusCode::UNAUTHORIZED,
             ErrorCode::AccountLocked => StatusCode::LOCKED,
-            ErrorCode::AccountDisabled | ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::AccountDisabled | ErrorCode::Forbidden | ErrorCode::CsrfFailed => StatusCode::FORBIDDEN,
             ErrorCode::WeakPassword | ErrorCode::InvalidEnrolmentCode => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::AlreadyExists => StatusCode::CONFLICT,
         }
@@ -77,7 +77,10 @@ impl IntoResponse for ApiError {
         if status.is_client_error() {
             tracing::info!(code = self.0.code.as_str(), field = self.0.field.as_deref(), "request refused");
         }
+        let code = self.0.code;
         let mut resp = (status, Json(self.0)).into_response();
+        // For middleware that reports outcomes (the fleet view's failed syncs) without parsing bodies.
+        resp.extensions_mut().insert(code);
         if status == StatusCode::SERVICE_UNAVAILABLE {
             // Clients wait at least this long (and back off further with jitter): a slow or
             // down database never turns into a storm of immediate retries.

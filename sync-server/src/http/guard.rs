@@ -23,20 +23,29 @@ impl From<AuthError> for ApiError {
     }
 }
 
-fn bearer(parts: &Parts) -> Result<&str, ApiError> {
-    let value = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::Unauthenticated,
-            "sign in first: send Authorization: Bearer <access token>",
-        )
-    })?;
-    value
-        .to_str()
-        .ok()
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "the Authorization header must be Bearer <access token>"))
+/// The access token of a request: the `Authorization: Bearer` header (devices, CLI), or the
+/// portal's HttpOnly session cookie. A cookie is sent by the browser on its own, so a request
+/// authenticated by it that changes anything must also prove it came from the portal's page
+/// (`super::portal::csrf::check`).
+fn bearer(parts: &Parts) -> Result<String, ApiError> {
+    if let Some(value) = parts.headers.get(AUTHORIZATION) {
+        return value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "the Authorization header must be Bearer <access token>"));
+    }
+    if let Some(token) = super::portal::cookies::get(&parts.headers, anola_protocol::portal::SESSION_COOKIE) {
+        super::portal::csrf::check(parts)?;
+        return Ok(token);
+    }
+    Err(ApiError::new(
+        ErrorCode::Unauthenticated,
+        "sign in first: send Authorization: Bearer <access token>",
+    ))
 }
 
 pub fn device_key(parts: &Parts) -> Result<Option<DeviceKey>, ApiError> {
@@ -61,7 +70,7 @@ impl<S: Store> FromRequestParts<AppState<S>> for Bearer {
         let token = bearer(parts)?;
         let key = state.token_key().await?;
         let now = crate::auth::now_ms() / 1000;
-        Ok(Bearer(key.verify(token, now)?))
+        Ok(Bearer(key.verify(&token, now)?))
     }
 }
 

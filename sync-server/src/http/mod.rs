@@ -11,6 +11,7 @@ mod extract;
 mod guard;
 mod mobile_money;
 mod money;
+mod portal;
 mod routes;
 
 /// Request body encodings the server takes, advertised on every response (`Accept-Encoding`,

@@ -46,6 +46,10 @@ pub struct AppState<S> {
     pub ledger: Arc<crate::money::LedgerService<S>>,
     /// Mobile money (ADR 0016), when a provider is configured.
     pub payments: Option<Payments>,
+    /// The server speaks TLS: session cookies are `Secure` and responses carry HSTS.
+    pub secure_cookies: bool,
+    /// Where the portal's built page is (`ui/dist-portal`); no page is served without it.
+    pub portal_dir: Option<std::path::PathBuf>,
 }
 
 /// A payment provider, the public base URL its callbacks reach this server at, and the key that
@@ -75,12 +79,26 @@ impl<S> AppState<S> {
             card_issuer: DEFAULT_CARD_ISSUER.into(),
             card_keys: crate::cards::sealing::KeySealer::plain(),
             payments: None,
+            secure_cookies: false,
+            portal_dir: None,
         }
     }
 
     /// Take mobile money through `payments`.
     pub fn with_payments(mut self, payments: Payments) -> Self {
         self.payments = Some(payments);
+        self
+    }
+
+    /// Mark session cookies `Secure` and send HSTS (the server speaks TLS).
+    pub fn with_secure_cookies(mut self, on: bool) -> Self {
+        self.secure_cookies = on;
+        self
+    }
+
+    /// Serve the portal's page from `dir` at `/portal/`.
+    pub fn with_portal_dir(mut self, dir: Option<std::path::PathBuf>) -> Self {
+        self.portal_dir = dir;
         self
     }
 
@@ -137,6 +155,8 @@ impl<S> Clone for AppState<S> {
             card_keys: self.card_keys.clone(),
             ledger: self.ledger.clone(),
             payments: self.payments.clone(),
+            secure_cookies: self.secure_cookies,
+            portal_dir: self.portal_dir.clone(),
         }
     }
 }
@@ -144,10 +164,19 @@ impl<S> Clone for AppState<S> {
 pub fn router<S: Store>(state: AppState<S>) -> Router {
     let limit = state.max_body_bytes;
     let deadline = state.request_deadline;
-    Router::new()
-        .route("/health", get(health::<S>))
+    let tls = state.secure_cookies;
+    let pages = state.portal_dir.clone();
+    // The two sync endpoints report every refusal to the fleet view (`portal/fleet.rs`).
+    let sync = Router::new()
         .route("/sync/push", post(push_handler::<S>))
         .route("/sync/pull", post(pull_handler::<S>))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            super::portal::fleet::failures::<S>,
+        ));
+    let api = Router::new()
+        .route("/health", get(health::<S>))
+        .merge(sync)
         .route("/sync/staff", get(staff_handler::<S>))
         .route("/sync/patients/{id}", get(patient_handler::<S>))
         .merge(super::admin::routes::<S>())
@@ -156,8 +185,15 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
         .merge(super::money::routes::<S>())
         .merge(super::clinic_money::routes::<S>())
         .merge(super::mobile_money::routes::<S>())
+        .merge(super::portal::routes::<S>())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state);
+    let app = match pages {
+        Some(dir) => api.merge(super::portal::pages(&dir)),
+        None => api,
+    };
+    app
         // The limit applies to the body as decompressed (a small compressed bomb is refused).
         .layer(DefaultBodyLimit::max(limit))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -168,11 +204,11 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
         .layer(axum::middleware::from_fn(super::encoding::explain_unsupported))
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn_with_state(deadline, super::deadline::enforce))
+        .layer(axum::middleware::from_fn_with_state(tls, super::portal::security::headers))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             // Method and route only: bodies and query strings may hold patient data.
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), id = %uuid::Uuid::new_v4())
         }))
-        .with_state(state)
 }
 
 /// Serves on a listener the caller bound (tests bind 127.0.0.1:0) until `shutdown` completes;
@@ -253,6 +289,8 @@ async fn push_handler<S: Store>(
         state.store.insert_audit(&audit, &req.clinic_id).await?;
         let names = authors.into_values().map(|u| (u.id, u.display_name)).collect();
         let results = push::apply_signed(state.store.as_ref(), &state.clock, &req, &names).await?;
+        let ok = crate::store::portal::SyncOutcome::Ok(None);
+        super::portal::fleet::record(state.store.as_ref(), &req.device_id, &req.clinic_id, ok).await;
         Ok(Json(PushResponse {
             protocol_version: PROTOCOL_VERSION,
             results,
@@ -295,6 +333,9 @@ async fn pull_handler<S: Store>(
     }
     .instrument(span)
     .await?;
+    let report = req.status.clone().map(anola_protocol::portal::DeviceReport::bounded);
+    let ok = crate::store::portal::SyncOutcome::Ok(report);
+    super::portal::fleet::record(state.store.as_ref(), &req.device_id, &req.clinic_id, ok).await;
     Ok(Json(PullResponse {
         protocol_version: PROTOCOL_VERSION,
         changes: authorize::pull_page(&session.device, page.changes),

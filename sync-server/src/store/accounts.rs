@@ -32,6 +32,9 @@ pub struct UserRecord {
     pub totp_enabled: bool,
     pub created_at: Millis,
     pub disabled_at: Option<Millis>,
+    /// A patient's own account: the patient record staff linked it to (a fact, set after creation).
+    #[serde(default)]
+    pub patient_id: Option<Uuid>,
 }
 
 /// One fact about an account that changes after it is created. Each is stored on its own, so
@@ -54,6 +57,10 @@ pub enum UserFact {
     Password {
         hash: String,
     },
+    /// The patient record a patient account belongs to.
+    Patient {
+        patient_id: Option<Uuid>,
+    },
 }
 
 impl UserFact {
@@ -64,10 +71,11 @@ impl UserFact {
             UserFact::Totp { .. } => "totp",
             UserFact::Role { .. } => "role",
             UserFact::Password { .. } => "password",
+            UserFact::Patient { .. } => "patient",
         }
     }
 
-    pub const NAMES: [&'static str; 4] = ["disabled", "totp", "role", "password"];
+    pub const NAMES: [&'static str; 5] = ["disabled", "totp", "role", "password", "patient"];
 
     /// The user as this fact makes it.
     pub fn apply(&self, u: &mut UserRecord) {
@@ -79,6 +87,7 @@ impl UserFact {
             }
             UserFact::Role { role } => u.role = *role,
             UserFact::Password { hash } => u.password_hash = hash.clone(),
+            UserFact::Patient { patient_id } => u.patient_id = *patient_id,
         }
     }
 }

@@ -38,6 +38,8 @@ pub(crate) const FIXED: &[&str] = &[
     "audit",
     "server_secrets",
     "card_keys",
+    "device_status",
+    "consents",
     "health_cards",
     "card_revocations",
     "patient_cards",

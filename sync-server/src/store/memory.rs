@@ -51,6 +51,9 @@ pub(super) struct State {
     pub card_keys: BTreeMap<String, CardKeyRecord>,
     pub cards: HashMap<String, CardRecord>,
     pub card_revocations: HashMap<String, Millis>,
+    // The portal (memory_portal.rs).
+    pub device_status: HashMap<String, super::portal::DeviceStatusRecord>,
+    pub consents: HashMap<Uuid, anola_protocol::portal::Consents>,
 }
 
 /// The in-memory store.

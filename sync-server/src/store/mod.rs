@@ -13,11 +13,14 @@ pub mod ledger_log;
 pub mod memory;
 mod memory_accounts;
 mod memory_ledger;
+mod memory_portal;
 pub mod mongo;
 mod mongo_accounts;
 mod mongo_cards;
 mod mongo_children;
 mod mongo_ledger;
+mod mongo_portal;
+pub mod portal;
 pub mod sealing;
 mod sequence;
 
@@ -104,7 +107,7 @@ pub struct ChangeEntry {
 }
 
 #[async_trait]
-pub trait Store: accounts::AccountStore + cards::CardStore + ledger_log::LedgerLog + Send + Sync + 'static {
+pub trait Store: accounts::AccountStore + cards::CardStore + ledger_log::LedgerLog + portal::PortalStore + Send + Sync + 'static {
     /// Answers when the database does.
     async fn ping(&self) -> Result<(), StoreError>;
 

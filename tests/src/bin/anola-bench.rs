@@ -544,6 +544,7 @@ fn pull_body(device: &str, cursor: Option<String>) -> Vec<u8> {
         field_worker_id: None,
         cursor,
         limit: Some(anola_protocol::DEFAULT_PULL_LIMIT),
+        status: None,
     })
     .expect("pull requests serialize")
 }

@@ -393,6 +393,7 @@ pub(crate) mod tests {
             platform_admin: false,
             totp_enabled: false,
             disabled_at: None,
+            patient_id: None,
         }
     }
 

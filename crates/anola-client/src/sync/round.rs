@@ -267,7 +267,21 @@ fn pull_request(store: &Mutex<LocalStore>) -> Result<PullRequest, ClientError> {
         field_worker_id: s.scope().field_worker_id.clone(),
         cursor: s.pull_cursor()?,
         limit: Some(DEFAULT_PULL_LIMIT),
+        status: Some(device_report(&s)?),
     })
+}
+
+/// This device's state for the server's fleet view: what waits to upload, what was refused, the
+/// app's version, and the last round's error.
+fn device_report(s: &LocalStore) -> Result<anola_protocol::portal::DeviceReport, ClientError> {
+    let counts = s.outbox_counts()?;
+    Ok(anola_protocol::portal::DeviceReport {
+        app_version: env!("CARGO_PKG_VERSION").into(),
+        pending: counts.pending,
+        rejected: counts.rejected,
+        last_error: s.meta("last_error")?.filter(|e| !e.is_empty()),
+    }
+    .bounded())
 }
 
 /// Applies a pulled page in parts of `APPLY_CHUNK` records, taking the store's lock for each part

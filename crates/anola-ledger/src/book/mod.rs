@@ -184,6 +184,10 @@ pub struct Book {
     pub wallets: HashMap<String, BTreeSet<AccountId>>,
     pub pins: HashMap<String, PinState>,
     pub receipts: HashMap<Uuid, Receipt>,
+    /// Patient → their receipts in the order they were made (the patient's portal lists them
+    /// without scanning every receipt).
+    #[serde(default)]
+    pub receipts_of: HashMap<String, Vec<Uuid>>,
     /// Refund id → charge id.
     pub refunds: HashMap<Uuid, Uuid>,
     pub allowances: HashMap<Uuid, Allowance>,
@@ -457,6 +461,7 @@ impl Book {
                 }
                 let total = p.input.total()?;
                 debug_assert_eq!(p.parts.iter().map(|x| x.amount).sum::<u64>(), total);
+                self.receipts_of.entry(p.input.patient.clone()).or_default().push(p.input.id);
                 self.receipts.insert(
                     p.input.id,
                     Receipt {

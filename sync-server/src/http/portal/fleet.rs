@@ -1,0 +1,133 @@
+//! The sync fleet view: every device of a clinic with its last sync, pending writes, last error
+//! and app version, hourly sync activity, and devices silent for too long. Fed by `record`, which
+//! the sync endpoints call for every request (`http/routes.rs`).
+
+use crate::auth::{devices, now_ms, rfc3339};
+use crate::http::error::ApiError;
+use crate::http::guard::Admin;
+use crate::http::routes::AppState;
+use crate::store::portal::{DeviceStatusRecord, SyncOutcome, HOUR_MS};
+use crate::store::Store;
+use crate::sync::validate;
+use anola_protocol::auth::DEVICE_KEY_HEADER;
+use anola_protocol::portal::{is_silent, ActivityBucket, FleetDevice, FleetView, ACTIVITY_HOURS, SILENT_AFTER_HOURS};
+use anola_protocol::ErrorCode;
+use axum::extract::{Path, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::Json;
+use std::collections::HashMap;
+
+/// Records one sync request's outcome. A failure here never fails the sync: it is logged.
+pub async fn record<S: Store>(store: &S, device_id: &str, clinic_id: &str, outcome: SyncOutcome) {
+    if let Err(e) = store.record_sync(device_id, clinic_id, now_ms(), &outcome).await {
+        tracing::warn!(device = %device_id, error = %e, "could not record the sync for the fleet view");
+    }
+}
+
+/// Middleware on the sync endpoints: a refused or failed request of a known device is recorded
+/// as that device's last error (successes are recorded by the handlers, with the device's report).
+pub async fn failures<S: Store>(State(state): State<AppState<S>>, req: Request, next: Next) -> Response {
+    let device_id = req
+        .headers()
+        .get(DEVICE_KEY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(':'))
+        .map(|(id, _)| id.to_owned());
+    let resp = next.run(req).await;
+    if let (Some(id), Some(code)) = (device_id, resp.extensions().get::<ErrorCode>().copied()) {
+        // Only devices this server enrolled: an unknown id writes nothing.
+        if let Ok(Some(d)) = state.store.device(&id).await {
+            record(
+                state.store.as_ref(),
+                &d.device_id,
+                &d.clinic_id,
+                SyncOutcome::Failed(code.as_str().into()),
+            )
+            .await;
+        }
+    }
+    resp
+}
+
+pub async fn fleet<S: Store>(
+    State(state): State<AppState<S>>,
+    admin: Admin,
+    Path(clinic): Path<String>,
+) -> Result<Json<FleetView>, ApiError> {
+    validate::clinic_id(&clinic)?;
+    admin.require(&clinic)?;
+    let list = state.store.devices_of_clinic(&clinic).await?;
+    let ids: Vec<String> = list.iter().map(|d| d.device_id.clone()).collect();
+    let statuses: HashMap<String, DeviceStatusRecord> = state
+        .store
+        .device_statuses(&ids)
+        .await?
+        .into_iter()
+        .map(|s| (s.device_id.clone(), s))
+        .collect();
+    let now = now_ms();
+    Ok(Json(view(&clinic, &list, &statuses, now)))
+}
+
+/// The view from the stored facts (pure).
+pub fn view(
+    clinic: &str,
+    list: &[crate::store::accounts::DeviceRecord],
+    statuses: &HashMap<String, DeviceStatusRecord>,
+    now: i64,
+) -> FleetView {
+    let this_hour = now - now.rem_euclid(HOUR_MS);
+    let hours: Vec<i64> = (0..i64::from(ACTIVITY_HOURS)).rev().map(|k| this_hour - k * HOUR_MS).collect();
+    let activity = hours
+        .iter()
+        .map(|h| {
+            let (ok, failed) = statuses
+                .values()
+                .filter_map(|s| s.hours.get(h))
+                .fold((0, 0), |(o, f), c| (o + c.ok, f + c.failed));
+            ActivityBucket {
+                hour: rfc3339(*h),
+                ok,
+                failed,
+            }
+        })
+        .collect();
+    let devices = list
+        .iter()
+        .map(|d| {
+            let s = statuses.get(&d.device_id);
+            let mut info = devices::info(d);
+            if let Some(name) = s.and_then(|s| s.name.clone()) {
+                info.name = name;
+            }
+            let report = s.and_then(|s| s.report.as_ref());
+            let last_ok = s.and_then(|s| s.last_ok_ms);
+            let server_error = s.and_then(|s| Some((s.last_error.clone()?, s.last_error_ms?)));
+            // The newer of: the last refusal the server gave, the error the device last reported.
+            let (last_error, last_error_at) = match (server_error, report.and_then(|r| r.last_error.clone())) {
+                (Some((e, at)), _) if last_ok.is_none_or(|ok| at >= ok) => (Some(e), Some(rfc3339(at))),
+                (_, Some(reported)) => (Some(reported), last_ok.map(rfc3339)),
+                _ => (None, None),
+            };
+            FleetDevice {
+                silent: is_silent(d.enrolled_at, d.revoked_at.is_some(), last_ok, now),
+                last_seen_at: s.and_then(|s| s.last_seen_ms).map(rfc3339),
+                last_sync_at: last_ok.map(rfc3339),
+                pending: report.map(|r| r.pending),
+                rejected: report.map(|r| r.rejected),
+                app_version: report.map(|r| r.app_version.clone()),
+                last_error,
+                last_error_at,
+                device: info,
+            }
+        })
+        .collect();
+    FleetView {
+        clinic_id: clinic.to_owned(),
+        generated_at: rfc3339(now),
+        silent_after_hours: SILENT_AFTER_HOURS,
+        devices,
+        activity,
+    }
+}

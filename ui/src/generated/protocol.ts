@@ -1,0 +1,275 @@
+// Generated from crates/anola-protocol by its tests (ANOLA_WRITE_GENERATED=1 cargo test -p anola-protocol generated).
+// Do not edit: change the Rust and regenerate.
+
+export type Role = "front_desk" | "clinician" | "field_worker" | "clinic_admin" | "kiosk";
+
+export type UserType = "patient" | "provider" | "sponsor" | "vendor" | "admin";
+
+export type EntityKind = "patient" | "appointment" | "medical_record" | "provider" | "conflict" | "merge" | "staff" | "card";
+
+export type SessionUser = { id: string, username: string, display_name: string, user_type: UserType, 
+/**
+ * The staff role; `None` for platform accounts without a clinic role (patients, sponsors…).
+ */
+role: Role | null, clinic_id: string | null, 
+/**
+ * For field workers: the id patients are assigned by.
+ */
+field_worker_id: string | null, 
+/**
+ * Platform administrator (may act in every clinic).
+ */
+platform_admin: boolean, totp_enabled: boolean, 
+/**
+ * Set when an administrator disabled the account (RFC 3339).
+ */
+disabled_at: string | null, 
+/**
+ * A patient's own account: the patient record it is linked to (staff link it).
+ */
+patient_id?: string | null, };
+
+export type DeviceInfo = { device_id: string, name: string, clinic_id: string, role: Role, field_worker_id: string | null, enrolled_at: string, revoked_at: string | null, };
+
+export type EnrolmentCode = { 
+/**
+ * Single use; shown once to the administrator.
+ */
+code: string, clinic_id: string, role: Role, expires_at: string, };
+
+export type NewEnrolmentCode = { 
+/**
+ * The ceiling of what the device may hold and do.
+ */
+role: Role, 
+/**
+ * Required for a field-worker device: whose assigned patients it holds.
+ */
+field_worker_id: string | null, };
+
+export type NewUser = { username: string, password: string, display_name: string, user_type: UserType, role: Role | null, clinic_id: string | null, field_worker_id: string | null, };
+
+export type TotpSetup = { secret_base32: string, otpauth_uri: string, };
+
+export type Weekday = "mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun";
+
+export type ConsultationMode = "in_person" | "video" | "phone" | "home_visit";
+
+export type Service = { name: string, 
+/**
+ * Integer minor units (cents): money is never a float, and FerretDB has no Decimal128.
+ */
+price_minor: number, currency: string, };
+
+export type Availability = { day: Weekday, 
+/**
+ * `HH:MM`
+ */
+start: string, end: string, };
+
+export type Vacation = { 
+/**
+ * `YYYY-MM-DD`, inclusive.
+ */
+from: string, to: string, reason?: string | null, };
+
+export type Provider = { id: string, clinic_id: string, title?: string | null, given_name: string, family_name: string, specializations: Array<string>, services: Array<Service>, weekly_availability: Array<Availability>, vacations: Array<Vacation>, consultation_modes: Array<ConsultationMode>, active: boolean, };
+
+export type DeviceReport = { app_version: string, 
+/**
+ * Local writes waiting to upload.
+ */
+pending: number, 
+/**
+ * Local writes the server refused for good.
+ */
+rejected: number, 
+/**
+ * The device's last sync error, if its last round failed.
+ */
+last_error: string | null, };
+
+export type FleetDevice = { device: DeviceInfo, 
+/**
+ * Last request that reached the server (RFC 3339).
+ */
+last_seen_at: string | null, 
+/**
+ * Last sync request the server answered successfully.
+ */
+last_sync_at: string | null, pending: number | null, rejected: number | null, app_version: string | null, 
+/**
+ * The last failure: a refusal the server gave, or the error the device reported.
+ */
+last_error: string | null, last_error_at: string | null, 
+/**
+ * Enrolled, not revoked, and no successful sync for `SILENT_AFTER_HOURS`.
+ */
+silent: boolean, };
+
+export type ActivityBucket = { 
+/**
+ * Start of the hour (RFC 3339).
+ */
+hour: string, ok: number, failed: number, };
+
+export type FleetView = { clinic_id: string, generated_at: string, silent_after_hours: number, devices: Array<FleetDevice>, 
+/**
+ * The last `ACTIVITY_HOURS` hours, oldest first.
+ */
+activity: Array<ActivityBucket>, };
+
+export type PortalSession = { user: SessionUser, csrf_token: string, 
+/**
+ * Seconds until the session cookie's token expires (the portal refreshes before that).
+ */
+expires_in: number, };
+
+export type PasswordReset = { password: string, };
+
+export type DeviceRename = { name: string, };
+
+export type EnrolmentCodeView = { code: EnrolmentCode, qr_svg: string, };
+
+export type NewPatientAccount = { username: string, password: string, };
+
+export type Consents = { 
+/**
+ * Processing of their data for their care (required to use the clinic's services).
+ */
+data_processing: boolean, 
+/**
+ * Sharing their records with other providers in the network.
+ */
+sharing: boolean, 
+/**
+ * Contact about research and programmes.
+ */
+research_contact: boolean, 
+/**
+ * When they last changed them (RFC 3339); `None` if never.
+ */
+updated_at: string | null, };
+
+export type PatientSelf = { patient_id: string, given_name: string, family_name: string, date_of_birth: string | null, health_card_id: string | null, clinic_id: string, };
+
+export type PatientAppointment = { id: string, date: string, start_time: string, duration_minutes: number, provider_name: string | null, reason: string | null, status: string, 
+/**
+ * Upcoming and not cancelled/completed: the patient may cancel it.
+ */
+cancellable: boolean, };
+
+export type SharedRecord = { id: string, date: string | null, record_type: string | null, summary: string | null, provider_name: string | null, };
+
+export type PatientWallet = { wallet_id: string, 
+/**
+ * `personal` or `sponsored`.
+ */
+kind: string, currency: string, 
+/**
+ * Minor units, and the same formatted.
+ */
+balance_minor: number, balance: string, };
+
+export type PatientReceipt = { id: string, at: string, total: string, currency: string, items: Array<string>, };
+
+export type PatientMoney = { wallets: Array<PatientWallet>, 
+/**
+ * Owed to the clinic (formatted), if anything.
+ */
+owed: string | null, receipts: Array<PatientReceipt>, };
+
+export type CancelAppointment = { reason: string | null, };
+
+/** Longest short text field, in characters (validate.rs). */
+export const MAX_TEXT = 200;
+/** Longest long text field (notes, plan), in characters. */
+export const MAX_LONG_TEXT = 20000;
+/** Most entries in a list field. */
+export const MAX_LIST = 50;
+/** Appointments start and last in blocks of this many minutes (appointment.rs). */
+export const SLOT_BLOCK_MINUTES = 15;
+/** Longest appointment. */
+export const MAX_DURATION_MINUTES = 480;
+/** The fleet view flags a device with no sync for this long (portal.rs). */
+export const SILENT_AFTER_HOURS = 24;
+/** The header that carries the CSRF token on state-changing portal requests. */
+export const CSRF_HEADER = 'x-csrf-token';
+/** The cookie the CSRF token is read from. */
+export const CSRF_COOKIE = 'anola_csrf';
+/** Patient fields that are clinical: hidden from front desk and kiosk. */
+export const CLINICAL_PATIENT_FIELDS = ['blood_type', 'allergies', 'chronic_conditions'];
+/** Appointment fields that are clinical. */
+export const CLINICAL_APPOINTMENT_FIELDS = ['symptoms'];
+/** What a kiosk may read of a patient. */
+export const KIOSK_PATIENT_FIELDS = ['given_name', 'family_name', 'health_card_id', 'clinic_id', 'deleted', 'merged_into'];
+/** What a kiosk may read of an appointment. */
+export const KIOSK_APPOINTMENT_FIELDS = ['patient_id', 'provider_id', 'clinic_id', 'date', 'start_time', 'duration_minutes', 'time_zone', 'status', 'deleted'];
+/** Every staff role. */
+export const ALL_ROLES = ['front_desk', 'clinician', 'field_worker', 'clinic_admin', 'kiosk'] as const;
+
+/** Who may read and write what (crates/anola-protocol/src/access.rs, evaluated for every role and kind).
+ * `read`/`write`: the record itself; `otherRead`/`otherWrite`: the answer for a field, except for the fields
+ * in `exceptRead`/`exceptWrite`, whose answer is the opposite. */
+export interface Access {
+  read: boolean;
+  write: boolean;
+  otherRead: boolean;
+  otherWrite: boolean;
+  exceptRead: readonly string[];
+  exceptWrite: readonly string[];
+}
+
+export const ACCESS: Record<Role, Record<EntityKind, Access>> = {
+  front_desk: {
+    patient: { read: true, write: true, otherRead: true, otherWrite: true, exceptRead: ['allergies', 'blood_type', 'chronic_conditions'], exceptWrite: ['allergies', 'blood_type', 'chronic_conditions'] },
+    appointment: { read: true, write: true, otherRead: true, otherWrite: true, exceptRead: ['symptoms'], exceptWrite: ['symptoms'] },
+    medical_record: { read: false, write: false, otherRead: false, otherWrite: false, exceptRead: [], exceptWrite: [] },
+    provider: { read: true, write: false, otherRead: true, otherWrite: false, exceptRead: [], exceptWrite: [] },
+    conflict: { read: true, write: false, otherRead: true, otherWrite: false, exceptRead: [], exceptWrite: [] },
+    merge: { read: true, write: false, otherRead: true, otherWrite: false, exceptRead: [], exceptWrite: [] },
+    staff: { read: true, write: false, otherRead: true, otherWrite: false, exceptRead: [], exceptWrite: [] },
+    card: { read: true, write: false, otherRead: true, otherWrite: false, exceptRead: [], exceptWrite: [] },
+  },
+  clinician: {
+    patient: { read: true, write: true, otherRead: true, otherWrite: true, exceptRead: [], exceptWrite: [] },
+    appointment: { read: true, write: true, otherRead: true, otherWrite: true, exceptRead: [], exceptWrite: [] },
+    medical_record: { read: true, write: true, otherRead: true, otherWrite: true, exceptRead: [], exceptWrite: [] },
+    provider: { read: true, write: false, otherRead: true, otherWrite: false, exceptRead: [], exceptWrite: [] },
+    conflict: { read: true, write: false, otherRead: true, otherWrite: false, exceptRead: [], exceptWrite: [] },
+    merge: { read: true, write: false, otherRead: true, otherWrite: false, exceptRead: [], exceptWrite: [] },
+    staff: { read: true, write: false, otherRead: true, otherWrite: false, exceptRead: [], exceptWrite: [] },
+    card: { read: true, write: false, otherRead: true, otherWrite: false, exceptRead: [], exceptWrite: [] },
+  },
+  field_worker: {
+    patient: { read: true, write: true, otherRead: true, otherWrite: true, exceptRead: [], exceptWrite: [] },
+    appointment: { read: true, write: true, otherRead: true, otherWrite: true, exceptRead: [], exceptWrite: [] },
+    medical_record: { read: true, write: true, otherRead: true, otherWrite: true, exceptRead: [], exceptWrite: [] },
+    provider: { read: true, write: false, otherRead: true, otherWrite: false, exceptRead: [], exceptWrite: [] },
+    conflict: { read: true, write: false, otherRead: true, otherWrite: false, exceptRead: [], exceptWrite: [] },
+    merge: { read: true, write: false, otherRead: true, otherWrite: false, exceptRead: [], exceptWrite: [] },
+    staff: { read: true, write: false, otherRead: true, otherWrite: false, exceptRead: [], exceptWrite: [] },
+    card: { read: true, write: false, otherRead: true, otherWrite: false, exceptRead: [], exceptWrite: [] },
+  },
+  clinic_admin: {
+    patient: { read: true, write: true, otherRead: true, otherWrite: true, exceptRead: [], exceptWrite: [] },
+    appointment: { read: true, write: true, otherRead: true, otherWrite: true, exceptRead: [], exceptWrite: [] },
+    medical_record: { read: true, write: true, otherRead: true, otherWrite: true, exceptRead: [], exceptWrite: [] },
+    provider: { read: true, write: false, otherRead: true, otherWrite: false, exceptRead: [], exceptWrite: [] },
+    conflict: { read: true, write: false, otherRead: true, otherWrite: false, exceptRead: [], exceptWrite: [] },
+    merge: { read: true, write: false, otherRead: true, otherWrite: false, exceptRead: [], exceptWrite: [] },
+    staff: { read: true, write: false, otherRead: true, otherWrite: false, exceptRead: [], exceptWrite: [] },
+    card: { read: true, write: false, otherRead: true, otherWrite: false, exceptRead: [], exceptWrite: [] },
+  },
+  kiosk: {
+    patient: { read: true, write: false, otherRead: false, otherWrite: false, exceptRead: ['clinic_id', 'deleted', 'family_name', 'given_name', 'health_card_id', 'merged_into'], exceptWrite: [] },
+    appointment: { read: true, write: false, otherRead: false, otherWrite: false, exceptRead: ['clinic_id', 'date', 'deleted', 'duration_minutes', 'patient_id', 'provider_id', 'start_time', 'status', 'time_zone'], exceptWrite: ['status'] },
+    medical_record: { read: false, write: false, otherRead: false, otherWrite: false, exceptRead: [], exceptWrite: [] },
+    provider: { read: true, write: false, otherRead: true, otherWrite: false, exceptRead: [], exceptWrite: [] },
+    conflict: { read: false, write: false, otherRead: false, otherWrite: false, exceptRead: [], exceptWrite: [] },
+    merge: { read: true, write: false, otherRead: true, otherWrite: false, exceptRead: [], exceptWrite: [] },
+    staff: { read: true, write: false, otherRead: true, otherWrite: false, exceptRead: [], exceptWrite: [] },
+    card: { read: true, write: false, otherRead: true, otherWrite: false, exceptRead: [], exceptWrite: [] },
+  },
+};
+
