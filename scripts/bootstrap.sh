@@ -40,6 +40,8 @@ APT_PACKAGES=(
   zbar-tools
   # Text on printable cards rendered to PNG (resvg uses the system fonts).
   fonts-dejavu-core
+  # The real browser the web portal's end-to-end tests drive (playwright-core, no download).
+  chromium
 )
 
 # tauri-driver 2.1.0 is the newest 2.x release on crates.io (checked with `cargo info`;

@@ -17,6 +17,11 @@ mkdir -p test-artifacts
 
 step "UI: lint, type-check, unit tests, build"
 (cd ui && npm run --silent lint && npm run --silent typecheck && npm run --silent test && npm run --silent build) 2>&1 | tee test-artifacts/ui-test.log
+# The in-memory mock backend is for `npm run dev` only: no shipped bundle (app or portal) holds it.
+if grep -l "in-memory mock backend" ui/dist/assets/* ui/dist-portal/assets/* 2>/dev/null; then
+  echo "the mock backend leaked into a production bundle (ui/src/api.ts must import it only under import.meta.env.DEV)" >&2
+  exit 1
+fi
 
 step "Rust: format and lints"
 cargo fmt --all -- --check

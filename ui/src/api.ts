@@ -1,6 +1,6 @@
-// The one place the UI talks to the backend. Inside Tauri it calls the Rust commands; in a plain
-// browser (`npm run dev` for design work) it falls back to the in-memory mock in mockBackend.ts,
-// which is loaded lazily so it never runs inside the app.
+// The one place the clinic app talks to its backend. Inside Tauri it calls the Rust commands; in a
+// plain browser during development (`npm run dev`) it falls back to the in-memory mock in
+// mockBackend.ts, which production builds leave out entirely.
 
 import { SESSION_ERROR_CODES } from './auth';
 import type { CameraEvent, CameraInfo } from './camera';
@@ -15,7 +15,6 @@ import type {
   AuditEntry,
   ConflictNote,
   DeviceState,
-  FieldError,
   MedicalRecordVersion,
   Patient,
   PatientFields,
@@ -56,9 +55,13 @@ async function tauriBackend(): Promise<Backend> {
 let backendPromise: Promise<Backend> | null = null;
 
 function backend(): Promise<Backend> {
+  // The mock is for design work with `npm run dev` only: a production build replaces
+  // `import.meta.env.DEV` with `false`, so the mock is in no shipped bundle (app or portal).
   backendPromise ??= isTauri()
     ? tauriBackend()
-    : import('./mockBackend').then((m) => m.createMockBackend(typeof window !== 'undefined' ? window.location.search : ''));
+    : import.meta.env.DEV
+      ? import('./mockBackend').then((m) => m.createMockBackend(typeof window !== 'undefined' ? window.location.search : ''))
+      : Promise.reject(new Error('the clinic app runs inside its desktop window; in a browser, use the web portal at /portal/'));
   return backendPromise;
 }
 
@@ -67,38 +70,8 @@ export function setBackendForTesting(b: Backend | null): void {
   backendPromise = b ? Promise.resolve(b) : null;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null;
-}
-
-/** Turns whatever a rejected `invoke` carried into an `ApiError`. */
-export function toApiError(e: unknown): ApiError {
-  if (isRecord(e) && typeof e.code === 'string') {
-    const errors = Array.isArray(e.errors)
-      ? e.errors.filter(
-          (x): x is FieldError => isRecord(x) && typeof x.field === 'string' && typeof x.message === 'string',
-        )
-      : undefined;
-    return {
-      code: e.code,
-      message: typeof e.message === 'string' && e.message ? e.message : e.code,
-      ...(errors ? { errors } : {}),
-      ...(typeof e.field === 'string' ? { field: e.field } : {}),
-      ...(typeof e.until === 'string' ? { until: e.until } : {}),
-      ...(typeof e.reason === 'string' ? { reason: e.reason } : {}),
-    };
-  }
-  if (typeof e === 'string') {
-    // A string error: a command missing from the backend, or an error not serialized as an object.
-    return { code: 'internal', message: e };
-  }
-  if (e instanceof Error) return { code: 'internal', message: e.message };
-  return { code: 'internal', message: 'Unknown error' };
-}
-
-export function isApiError(e: unknown): e is ApiError {
-  return isRecord(e) && typeof e.code === 'string' && typeof e.message === 'string';
-}
+export { isApiError, toApiError } from './errors';
+import { toApiError } from './errors';
 
 const sessionListeners = new Set<(e: ApiError) => void>();
 

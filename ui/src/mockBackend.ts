@@ -338,7 +338,11 @@ interface StoredVersion {
 
 const KIOSK_COMMANDS = new Set(['check_in', 'sync_status', 'sync_now', 'list_cameras', 'start_camera', 'stop_camera', 'read_card_image']);
 
+/** Printed when the mock starts; the test command checks no shipped bundle contains it. */
+export const MOCK_BANNER = 'Anola in-memory mock backend: development only';
+
 export function createMockBackend(search = ''): Backend {
+  console.info(MOCK_BANNER);
   const flags = new Set((new URLSearchParams(search).get('mock') ?? '').split(',').filter(Boolean));
   const latency = flags.has('slow') ? 800 : 60;
   const patients = new Map<string, Stored>();

@@ -85,6 +85,11 @@ fn constants() -> String {
     let mut s = String::new();
     let mut num = |name: &str, doc: &str, v: String| s.push_str(&format!("/** {doc} */\nexport const {name} = {v};\n"));
     num(
+        "PROTOCOL_VERSION",
+        "The sync protocol version this build speaks (wire.rs).",
+        crate::wire::PROTOCOL_VERSION.to_string(),
+    );
+    num(
         "MAX_TEXT",
         "Longest short text field, in characters (validate.rs).",
         crate::validate::MAX_TEXT.to_string(),

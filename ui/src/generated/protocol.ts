@@ -181,6 +181,8 @@ owed: string | null, receipts: Array<PatientReceipt>, };
 
 export type CancelAppointment = { reason: string | null, };
 
+/** The sync protocol version this build speaks (wire.rs). */
+export const PROTOCOL_VERSION = 3;
 /** Longest short text field, in characters (validate.rs). */
 export const MAX_TEXT = 200;
 /** Longest long text field (notes, plan), in characters. */
