@@ -166,17 +166,13 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
     let deadline = state.request_deadline;
     let tls = state.secure_cookies;
     let pages = state.portal_dir.clone();
-    // The two sync endpoints report every refusal to the fleet view (`portal/fleet.rs`).
-    let sync = Router::new()
-        .route("/sync/push", post(push_handler::<S>))
-        .route("/sync/pull", post(pull_handler::<S>))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            super::portal::fleet::failures::<S>,
-        ));
+    // Every refusal of a request made with a device key (sync, sign-in, refresh) is reported to
+    // the fleet view (`portal/fleet.rs`).
+    let fleet = axum::middleware::from_fn_with_state(state.clone(), super::portal::fleet::failures::<S>);
     let api = Router::new()
         .route("/health", get(health::<S>))
-        .merge(sync)
+        .route("/sync/push", post(push_handler::<S>))
+        .route("/sync/pull", post(pull_handler::<S>))
         .route("/sync/staff", get(staff_handler::<S>))
         .route("/sync/patients/{id}", get(patient_handler::<S>))
         .merge(super::admin::routes::<S>())
@@ -188,6 +184,7 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
         .merge(super::portal::routes::<S>())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .route_layer(fleet)
         .with_state(state);
     let app = match pages {
         Some(dir) => api.merge(super::portal::pages(&dir)),

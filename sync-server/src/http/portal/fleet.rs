@@ -25,8 +25,9 @@ pub async fn record<S: Store>(store: &S, device_id: &str, clinic_id: &str, outco
     }
 }
 
-/// Middleware on the sync endpoints: a refused or failed request of a known device is recorded
-/// as that device's last error (successes are recorded by the handlers, with the device's report).
+/// Middleware on every endpoint: a refused or failed request made with a device key (sync,
+/// sign-in, token refresh) of a known device is recorded as that device's last error (successes
+/// are recorded by the sync handlers, with the device's report).
 pub async fn failures<S: Store>(State(state): State<AppState<S>>, req: Request, next: Next) -> Response {
     let device_id = req
         .headers()

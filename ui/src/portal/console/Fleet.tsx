@@ -142,7 +142,7 @@ export function ActivityChart({ buckets }: { buckets: ActivityBucket[] }) {
           now
         </text>
       </svg>
-      <figcaption className="muted small-note">
+      <figcaption className="chart-caption">
         <span className="legend legend-ok" aria-hidden="true" /> answered <span className="legend legend-failed" aria-hidden="true" /> refused
       </figcaption>
     </figure>
