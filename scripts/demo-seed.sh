@@ -106,6 +106,12 @@ api -d "{\"id\": \"SW-demo-$first_patient\", \"kind\": \"sponsored\", \"currency
 api -d "{\"id\": \"$(python3 -c 'import uuid; print(uuid.uuid4())')\", \"command\": {\"op\": \"transfer\", \"kind\": \"sponsorship\", \"legs\": [{\"debit\": \"EXT-demo-sponsor\", \"credit\": \"SW-demo-$first_patient\", \"amount\": 500000}]}}" \
   "$server_url/money/requests" >/dev/null
 "${fd[@]}" wallet prices --refresh >/dev/null
+# Amina's own account for the web portal (her card, appointments, wallet, consents): her record
+# must be on the server first.
+"${demo[@]}" sync >/dev/null
+amina=$("${demo[@]}" --json patient list Amina | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+api -d "{\"username\": \"$ANOLA_DEMO_PATIENT\", \"password\": \"$ANOLA_DEMO_PATIENT_PASSWORD\"}" \
+  "$server_url/portal/api/patients/$amina/account" >/dev/null
 
 first=$(ls "$data/demo-cards/"*.png | head -n 1)
 cp "$first" "$data/demo-camera/frame-000.png"

@@ -21,7 +21,8 @@ step "set-up (Debian packages, tauri-driver, FerretDB, UI packages)"
 scripts/bootstrap.sh
 
 step "building the UI and the workspace"
-if [ ! -f ui/dist/index.html ] || [ -n "$(find ui/src ui/index.html ui/package.json -newer ui/dist/index.html -print -quit)" ]; then
+if [ ! -f ui/dist/index.html ] || [ ! -f ui/dist-portal/index.html ] ||
+  [ -n "$(find ui/src ui/portal ui/index.html ui/package.json -newer ui/dist-portal/index.html -print -quit)" ]; then
   (cd ui && npm run --silent build)
 fi
 cargo build --workspace --bins --locked
@@ -60,7 +61,7 @@ step "starting the sync server on 127.0.0.1:$sync_port (log in .data/sync-server
 ANOLA_LISTEN="127.0.0.1:$sync_port" ANOLA_BOOTSTRAP_ADMIN="$ANOLA_DEMO_ADMIN" \
   ANOLA_BOOTSTRAP_ADMIN_PASSWORD="$ANOLA_DEMO_ADMIN_PASSWORD" ANOLA_BOOTSTRAP_ADMIN_TOTP_SECRET="$ANOLA_DEMO_ADMIN_TOTP_SECRET" \
   ANOLA_CARD_KEY_SECRET="$ANOLA_DEMO_CARD_KEY_SECRET" ANOLA_SEAL_EXISTING_CARD_KEYS=1 \
-  ANOLA_SEALING_KEY_FILE="$data/sealing.key" \
+  ANOLA_SEALING_KEY_FILE="$data/sealing.key" ANOLA_PORTAL_DIR="$PWD/ui/dist-portal" \
   target/debug/anola-sync-server >"$data/sync-server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do
@@ -86,6 +87,7 @@ fi
 
 echo
 echo "sync server:  $server_url   (health: $server_url/health)"
+echo "web portal:   $server_url/portal/   (administrator below; patient $ANOLA_DEMO_PATIENT / $ANOLA_DEMO_PATIENT_PASSWORD)"
 echo "MongoDB:      $MONGODB_URI"
 echo "sign in:      clinician / frontdesk / fieldworker / clinicadmin, password: $ANOLA_DEMO_STAFF_PASSWORD"
 echo "admin:        $ANOLA_DEMO_ADMIN / $ANOLA_DEMO_ADMIN_PASSWORD, TOTP secret $ANOLA_DEMO_ADMIN_TOTP_SECRET"

@@ -28,4 +28,9 @@ export default tseslint.config(
     files: ['**/*.js'],
     languageOptions: { globals: globals.node },
   },
+  {
+    // The browser tests run in Node and evaluate code in the page.
+    files: ['e2e/**/*.mjs'],
+    languageOptions: { globals: { ...globals.node, ...globals.browser, axe: 'readonly' } },
+  },
 );

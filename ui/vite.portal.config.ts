@@ -19,6 +19,6 @@ export default defineConfig({
     port: 1421,
     strictPort: true,
     // `npm run dev:portal` talks to a local sync server.
-    proxy: { '/portal/api': 'http://127.0.0.1:8080', '/admin': 'http://127.0.0.1:8080', '/auth': 'http://127.0.0.1:8080', '/money': 'http://127.0.0.1:8080' },
+    proxy: { '/portal/api': 'http://127.0.0.1:8787', '/admin': 'http://127.0.0.1:8787', '/auth': 'http://127.0.0.1:8787', '/money': 'http://127.0.0.1:8787' },
   },
 });

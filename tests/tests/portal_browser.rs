@@ -27,7 +27,12 @@ fn the_portal_in_a_real_browser() {
     }
     let ferret = Ferret::start();
     let portal_dir = portal.to_string_lossy().into_owned();
-    let server = ServerProc::start(free_port(), ferret.uri(), &unique_db("portal"), &[("ANOLA_PORTAL_DIR", &portal_dir)]);
+    let server = ServerProc::start(
+        free_port(),
+        ferret.uri(),
+        &unique_db("portal"),
+        &[("ANOLA_PORTAL_DIR", &portal_dir)],
+    );
     let work = tempfile::tempdir().unwrap();
     let status = Command::new("node")
         .arg(root.join("ui/e2e/portal.e2e.mjs"))

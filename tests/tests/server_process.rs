@@ -151,6 +151,7 @@ async fn with_a_certificate_the_server_speaks_only_https() {
         .env("ANOLA_DATABASE", unique_db("tls"))
         .env("ANOLA_TLS_CERT", &cert)
         .env("ANOLA_TLS_KEY", &key)
+        .envs(anola_e2e::accounts::server_env())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -169,6 +170,32 @@ async fn with_a_certificate_the_server_speaks_only_https() {
         }
     };
     assert_eq!(health.status().as_u16(), 200);
+    // Over TLS, browsers are told to stay on HTTPS and the portal's session cookies are Secure.
+    assert_eq!(
+        health.headers().get("strict-transport-security").and_then(|v| v.to_str().ok()),
+        Some("max-age=31536000")
+    );
+    let login = https
+        .post(format!("https://127.0.0.1:{port}/portal/api/session"))
+        .json(&serde_json::json!({
+            "username": anola_e2e::accounts::ADMIN,
+            "password": anola_e2e::accounts::ADMIN_PASSWORD,
+            "totp": anola_e2e::accounts::totp_now(anola_e2e::accounts::ADMIN_TOTP_SECRET),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status().as_u16(), 200);
+    let cookies: Vec<&str> = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    assert_eq!(cookies.len(), 3, "{cookies:?}");
+    for c in &cookies {
+        assert!(c.contains("; Secure") && c.contains("SameSite=Strict"), "{c}");
+    }
     // Plain HTTP on the same port gets no answer a client could mistake for the API.
     let plain = reqwest::Client::new().get(format!("http://127.0.0.1:{port}/health")).send().await;
     assert!(plain.is_err() || !plain.unwrap().status().is_success());

@@ -59,7 +59,6 @@ function anola(device, args, { user, ok = true } = {}) {
 async function axeCheck(page, screen) {
   await page.evaluate(AXE);
   const result = await page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
     const r = await axe.run(document, { resultTypes: ['violations'] });
     return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
   });
@@ -241,6 +240,24 @@ try {
     anola('desk', ['card', 'issue', '--patient', patientId], { user: deskUser });
   });
 
+  await step('a clinician (account and device made through the portal API) shares one record of two', async () => {
+    const csrf = (await admin.cookies()).find((c) => c.name === 'anola_csrf').value;
+    const headers = { 'x-csrf-token': csrf };
+    const clin = `clin.${CLINIC}`;
+    let r = await admin.request.post(`${BASE}/admin/users`, {
+      data: { username: clin, password: STAFF_PASSWORD, display_name: 'Dr Clinician', user_type: 'provider', role: 'clinician', clinic_id: CLINIC },
+      headers,
+    });
+    assert.equal(r.status(), 200);
+    r = await admin.request.post(`${BASE}/portal/api/clinics/${CLINIC}/enrolment-codes`, { data: { role: 'clinician' }, headers });
+    const clinCode = (await r.json()).code.code;
+    anola('clin', ['enrol', '--code', clinCode, '--name', 'Consulting room'], { user: clin });
+    anola('clin', ['sync'], { user: clin });
+    anola('clin', ['record', 'add', '--patient', patientId, '--diagnosis', 'B54:Malaria', '--plan', 'Rest and fluids', '--fields-json', '{"shared_with_patient": true}'], { user: clin });
+    anola('clin', ['record', 'add', '--patient', patientId, '--notes', 'Private clinical note', '--plan', 'Not for the patient'], { user: clin });
+    anola('clin', ['sync'], { user: clin });
+  });
+
   await step('the administrator links a patient account (and looks at the other screens)', async () => {
     await page.getByTestId('nav-patients').click();
     await page.getByTestId('pa-query').fill(patientId);
@@ -294,6 +311,8 @@ try {
     await p.getByTestId('patient-wallet-personal').waitFor();
     assert.match(await p.getByTestId('patient-wallet-personal').textContent(), /750\.00/);
     await p.locator('[data-testid=patient-card] img').waitFor();
+    await p.getByTestId('patient-records').filter({ hasText: 'Malaria' }).waitFor();
+    assert.doesNotMatch(await p.getByTestId('patient-records').textContent(), /Not for the patient/);
     await axeCheck(p, 'patient home');
     await shot(p, 'patient-home');
     p.once('dialog', (d) => void d.accept());

@@ -199,6 +199,8 @@ export interface RecordFormValues {
   vitals: Record<keyof Vitals, string>;
   diagnoses: DiagnosisRow[];
   prescriptions: PrescriptionRow[];
+  /** Show this entry to the patient in their portal. */
+  shared_with_patient: boolean;
 }
 
 /** Parts of an amended version the form does not edit; they are carried into the amendment unchanged. */
@@ -226,7 +228,7 @@ const emptyVitals = (): Record<keyof Vitals, string> =>
   Object.fromEntries(VITALS.map((s) => [s.key, ''])) as Record<keyof Vitals, string>;
 
 export function emptyRecordForm(author = ''): RecordFormValues {
-  return { author, consultation_notes: '', plan: '', vitals: emptyVitals(), diagnoses: [], prescriptions: [] };
+  return { author, consultation_notes: '', plan: '', vitals: emptyVitals(), diagnoses: [], prescriptions: [], shared_with_patient: false };
 }
 
 /** The form prefilled from a version (to amend it). The author is whoever writes the amendment. */
@@ -243,6 +245,7 @@ export function versionToRecordForm(v: MedicalRecordVersion, author = ''): { val
       author,
       consultation_notes: v.consultation_notes ?? '',
       plan: v.plan ?? '',
+      shared_with_patient: v.shared_with_patient ?? false,
       vitals,
       diagnoses: (v.diagnoses ?? []).map((d) => ({
         key: rowKey(),
@@ -379,6 +382,7 @@ export function recordPayloadFieldToFormField(
 export function buildRecordFields(v: RecordFormValues, patientId: string, carried: CarriedOver = {}): BuiltRecord {
   const errors: FormErrors = {};
   const fields: RecordFields = { patient_id: patientId, author: v.author.trim() };
+  if (v.shared_with_patient) fields.shared_with_patient = true;
   const notes = v.consultation_notes.trim();
   if (notes) fields.consultation_notes = v.consultation_notes.replace(/^\s*\n|\s+$/g, '');
   const plan = v.plan.trim();
@@ -464,6 +468,7 @@ export function sameClinicalContent(a: RecordFields, b: RecordFields): boolean {
       (f.prescriptions ?? []).map(sortKeys),
       (f.orders ?? []).map(sortKeys),
       (f.lab_results ?? []).map(sortKeys),
+      f.shared_with_patient ?? false,
     ]);
   return pick(a) === pick(b);
 }

@@ -320,6 +320,8 @@ export interface RecordFields {
   orders?: Order[];
   prescriptions?: Prescription[];
   lab_results?: LabResult[];
+  /** Shown to the patient in their portal. */
+  shared_with_patient?: boolean;
 }
 
 export interface MedicalRecordVersion extends RecordFields {

@@ -358,6 +358,15 @@ export function RecordForm({ patient, amends, onSaved, onCancel, onDirtyChange, 
           onValueChange={(v) => setTop('plan', v)}
           error={errors.plan}
         />
+        <label className="inline-label">
+          <input
+            type="checkbox"
+            data-testid="record-share"
+            checked={values.shared_with_patient}
+            onChange={(e) => setValues({ ...values, shared_with_patient: e.target.checked })}
+          />{' '}
+          Share this entry with the patient (shown in their online portal)
+        </label>
         <Rows
           title="Prescriptions"
           count={values.prescriptions.length}

@@ -132,3 +132,89 @@ pub fn view(
         activity,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::accounts::DeviceRecord;
+    use crate::store::portal::HourCounts;
+    use anola_protocol::portal::DeviceReport;
+    use anola_protocol::Role;
+
+    fn device(id: &str, enrolled_at: i64) -> DeviceRecord {
+        DeviceRecord {
+            device_id: id.into(),
+            name: format!("Desk {id}"),
+            clinic_id: "main".into(),
+            role: Role::FrontDesk,
+            field_worker_id: None,
+            secret_hash: String::new(),
+            kek: String::new(),
+            enrolled_at,
+            revoked_at: None,
+        }
+    }
+
+    #[test]
+    fn flags_silent_devices_sums_hours_and_shows_the_newer_error() {
+        let now = 100 * HOUR_MS + 5;
+        let this_hour = 100 * HOUR_MS;
+        let mut statuses = HashMap::new();
+        // Synced an hour ago, reporting pending writes and the error of its round before.
+        statuses.insert(
+            "a".to_string(),
+            DeviceStatusRecord {
+                device_id: "a".into(),
+                clinic_id: "main".into(),
+                name: Some("Front desk".into()),
+                last_seen_ms: Some(now - HOUR_MS),
+                last_ok_ms: Some(now - HOUR_MS),
+                last_error: Some("forbidden".into()),
+                last_error_ms: Some(now - 2 * HOUR_MS),
+                report: Some(DeviceReport {
+                    app_version: "1.2.3".into(),
+                    pending: 4,
+                    rejected: 1,
+                    last_error: Some("server unreachable".into()),
+                }),
+                hours: [
+                    (this_hour - HOUR_MS, HourCounts { ok: 3, failed: 1 }),
+                    (this_hour - 99 * HOUR_MS, HourCounts { ok: 50, failed: 0 }),
+                ]
+                .into_iter()
+                .collect(),
+            },
+        );
+        // Refused after its last success; and a device that never synced since enrolment 30 h ago.
+        statuses.insert(
+            "b".to_string(),
+            DeviceStatusRecord {
+                device_id: "b".into(),
+                clinic_id: "main".into(),
+                last_seen_ms: Some(now - 60_000),
+                last_ok_ms: Some(now - 30 * HOUR_MS),
+                last_error: Some("device_revoked".into()),
+                last_error_ms: Some(now - 60_000),
+                hours: [(this_hour, HourCounts { ok: 0, failed: 2 })].into_iter().collect(),
+                ..Default::default()
+            },
+        );
+        let list = [device("a", 0), device("b", 0), device("c", now - 30 * HOUR_MS)];
+        let v = view("main", &list, &statuses, now);
+        assert_eq!(v.activity.len(), ACTIVITY_HOURS as usize);
+        let last_two: Vec<(u64, u64)> = v.activity[v.activity.len() - 2..].iter().map(|b| (b.ok, b.failed)).collect();
+        assert_eq!(last_two, vec![(3, 1), (0, 2)], "hours outside the chart are ignored");
+        let (a, b, c) = (&v.devices[0], &v.devices[1], &v.devices[2]);
+        assert_eq!(a.device.name, "Front desk", "the portal's name wins");
+        assert_eq!((a.pending, a.rejected, a.app_version.as_deref()), (Some(4), Some(1), Some("1.2.3")));
+        assert_eq!(
+            a.last_error.as_deref(),
+            Some("server unreachable"),
+            "the device's report is newer than the old refusal"
+        );
+        assert!(!a.silent);
+        assert_eq!(b.last_error.as_deref(), Some("device_revoked"));
+        assert!(b.silent, "no success for 30 hours");
+        assert!(c.silent && c.last_sync_at.is_none(), "enrolled 30 hours ago and never synced");
+    }
+}

@@ -57,6 +57,7 @@ export function Fleet({ clinic }: { clinic: string }) {
                   <th scope="col">Role</th>
                   <th scope="col">Last sync</th>
                   <th scope="col">Pending</th>
+                  <th scope="col">Refused</th>
                   <th scope="col">Last error</th>
                   <th scope="col">App version</th>
                   <th scope="col">State</th>
@@ -86,6 +87,7 @@ function DeviceRow({ d }: { d: FleetDevice }) {
       <td>{d.device.role.replace('_', ' ')}</td>
       <td>{d.last_sync_at ? formatDateTime(d.last_sync_at) : <span className="muted">never</span>}</td>
       <td className="num">{d.pending ?? '—'}</td>
+      <td className="num">{d.rejected ? <strong className="danger-text">{d.rejected}</strong> : (d.rejected ?? '—')}</td>
       <td data-testid="fleet-error">
         {d.last_error ? (
           <>

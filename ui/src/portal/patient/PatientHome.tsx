@@ -158,7 +158,7 @@ function Card() {
 function Records() {
   const r = useLoad(() => get<SharedRecord[]>('/portal/api/me/records'), 'records');
   return (
-    <section className="patient-panel" aria-labelledby="records-title">
+    <section className="patient-panel" aria-labelledby="records-title" data-testid="patient-records">
       <h2 id="records-title">Shared by your clinicians</h2>
       {r.error && <ErrorBanner title={r.error.message} onRetry={r.reload} />}
       {r.data && r.data.length === 0 && <p className="empty">Your clinicians have not shared any notes with you yet.</p>}
