@@ -119,6 +119,11 @@ pub struct Config {
     #[arg(long, env = "ANOLA_TLS_KEY")]
     pub tls_key: Option<std::path::PathBuf>,
 
+    /// Behind a proxy that terminates TLS: mark the portal's cookies `Secure` and send HSTS as
+    /// if this server spoke TLS itself (it does so on its own when ANOLA_TLS_CERT is set).
+    #[arg(long, env = "ANOLA_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+
     /// Mobile money through M-Pesa's Daraja API (ADR 0016): its base URL (the sandbox,
     /// production, or a local simulator). Unset: no mobile money; nothing is ever sent out.
     #[arg(long, env = "ANOLA_MPESA_URL")]

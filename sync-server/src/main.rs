@@ -184,7 +184,7 @@ async fn main() -> anyhow::Result<()> {
         .with_request_deadline(Duration::from_secs(config.request_deadline_secs.max(1)))
         .with_access_ttl(config.access_token_ttl_secs)
         .with_card_issuer(config.card_issuer.clone())
-        .with_secure_cookies(tls)
+        .with_secure_cookies(tls || config.secure_cookies)
         .with_portal_dir(portal_dir(&config));
     // Card signing keys are sealed under a dedicated secret when one is set, else under the
     // server's sealing secret (keys sealed that way still open after a dedicated one is set, and

@@ -516,3 +516,57 @@ async fn a_revoked_device_is_refused_at_its_next_contact() {
         .await;
     assert_eq!((s, b["code"].as_str()), (422, Some("invalid_enrolment_code")), "{b}");
 }
+
+/// A patient's (or sponsor's) own account may be tied to a clinic, but never opens a clinic
+/// device: signing in with a device key is refused (no key-encryption secret is handed out) and a
+/// device session with such an account is refused; the staff roster leaves it out.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_patient_account_never_works_on_a_clinic_device() {
+    let e = env().await;
+    let url = e.url();
+    let admin = admin_token(&url).await;
+    let dev = raw_device(&url, "main", Role::FrontDesk, Role::FrontDesk, None).await;
+    let patient_user = format!("pat.{}", &Uuid::new_v4().simple().to_string()[..8]);
+    let (s, v) = e
+        .call(e.http.post(format!("{url}/admin/users")).bearer_auth(&admin).json(&json!({
+            "username": patient_user, "password": STAFF_PASSWORD, "display_name": "A Patient",
+            "user_type": "patient", "clinic_id": "main"
+        })))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let login = json!({"username": patient_user, "password": STAFF_PASSWORD});
+    let (s, v) = e
+        .call(
+            e.http
+                .post(format!("{url}/auth/login"))
+                .header(anola_protocol::auth::DEVICE_KEY_HEADER, dev.device_key())
+                .json(&login),
+        )
+        .await;
+    assert_eq!((s, v["code"].as_str()), (403, Some("forbidden")), "{v}");
+    // Signed in without a device (the portal's way), the token still opens no device session.
+    let (s, v) = e.call(e.http.post(format!("{url}/auth/login")).json(&login)).await;
+    assert_eq!(s, 200, "{v}");
+    let token = v["tokens"]["access_token"].as_str().unwrap().to_owned();
+    let pull = json!({"protocol_version": 3, "device_id": dev.device_id, "clinic_id": "main"});
+    let (s, v) = e
+        .call(
+            e.http
+                .post(format!("{url}/sync/pull"))
+                .bearer_auth(&token)
+                .header(anola_protocol::auth::DEVICE_KEY_HEADER, dev.device_key())
+                .json(&pull),
+        )
+        .await;
+    assert_eq!((s, v["code"].as_str()), (403, Some("forbidden")), "{v}");
+    let (s, roster) = e
+        .call(
+            e.http
+                .get(format!("{url}/sync/staff"))
+                .bearer_auth(&dev.access_token)
+                .header(anola_protocol::auth::DEVICE_KEY_HEADER, dev.device_key()),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert!(!roster.to_string().contains(&patient_user), "patients are not staff: {roster}");
+}

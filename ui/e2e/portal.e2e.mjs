@@ -386,6 +386,23 @@ try {
     assert.equal(res.status(), 403);
     await ca.close();
 
+    // A password reset ends the account's sessions at once; nobody resets their own account here.
+    const desk2 = await browser.newContext();
+    const d2 = await desk2.newPage();
+    await signIn(d2, deskUser, STAFF_PASSWORD);
+    const me = await (await admin.request.get(`${BASE}/auth/me`)).json();
+    r = await api.post(`${BASE}/portal/api/users/${me.id}/password`, { data: { password: 'my own new passphrase' }, headers: { 'x-csrf-token': csrf } });
+    assert.equal(r.status(), 403, 'self-reset is refused');
+    const deskId = (await (await desk2.request.get(`${BASE}/auth/me`)).json()).id;
+    r = await api.post(`${BASE}/portal/api/users/${deskId}/password`, { data: { password: STAFF_PASSWORD + ' v2' }, headers: { 'x-csrf-token': csrf } });
+    assert.equal(r.status(), 200);
+    assert.equal((await desk2.request.get(`${BASE}/auth/me`)).status(), 401, 'the old session ended with the reset');
+    r = await api.post(`${BASE}/portal/api/users/not-a-uuid/password`, { data: { password: 'whatever long enough' }, headers: { 'x-csrf-token': csrf } });
+    assert.equal(r.status(), 400);
+    assert.equal((await r.json()).field, 'id');
+    assert.equal((await api.get(`${BASE}/portal/api/no-such-thing`)).status(), 404);
+    await desk2.close();
+
     // Brute force: after five wrong passwords the account is locked, even for the right one.
     const bf = await browser.newContext();
     for (let i = 0; i < 5; i += 1) {
@@ -393,7 +410,7 @@ try {
       // 401 while attempts remain; the fifth failure may already answer 423 (locked).
       assert.ok(x.status() === 401 || (i === 4 && x.status() === 423), `attempt ${i}: ${x.status()}`);
     }
-    const locked = await bf.request.post(`${BASE}/portal/api/session`, { data: { username: deskUser, password: STAFF_PASSWORD } });
+    const locked = await bf.request.post(`${BASE}/portal/api/session`, { data: { username: deskUser, password: STAFF_PASSWORD + ' v2' } });
     assert.equal(locked.status(), 423);
     assert.equal((await locked.json()).code, 'account_locked');
     await bf.close();

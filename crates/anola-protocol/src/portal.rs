@@ -45,6 +45,9 @@ impl DeviceReport {
             }
         }
         cut(&mut self.app_version);
+        // Stored as 64-bit signed integers.
+        self.pending = self.pending.min(i64::MAX as u64);
+        self.rejected = self.rejected.min(i64::MAX as u64);
         if let Some(e) = self.last_error.as_mut() {
             cut(e);
         }

@@ -156,6 +156,10 @@ async fn register_signing_key<S: AccountStore>(
 async fn device_kek_for<S: AccountStore>(store: &S, user: &UserRecord, device: Option<&DeviceKey>) -> Result<Option<String>, AuthError> {
     let Some(dk) = device else { return Ok(None) };
     let d = devices::authenticate(store, dk).await?;
+    // Devices are for clinic staff: a patient's (or sponsor's) account never opens a replica.
+    if !user.platform_admin && user.role.is_none() {
+        return Err(AuthError::new(ErrorCode::Forbidden, "only clinic staff sign in on a clinic device"));
+    }
     if !user.platform_admin && user.clinic_id.as_deref() != Some(d.clinic_id.as_str()) {
         return Err(AuthError::new(ErrorCode::Forbidden, "this device belongs to another clinic"));
     }
@@ -242,6 +246,11 @@ pub async fn refresh<S: AccountStore>(
             "this account was disabled by an administrator",
         ));
     }
+    // A token issued before an administrator reset the password or TOTP, or changed the role.
+    if user.sessions_ended_at.is_some_and(|at| rec.expires_at - super::REFRESH_TTL_MS < at) {
+        store.revoke_family(rec.family).await?;
+        return Err(gone());
+    }
     let device_kek = device_kek_for(store, &user, device).await?;
     issue(store, key, &user, rec.family, rec.mfa, device, device_kek).await
 }
@@ -265,7 +274,8 @@ pub async fn current_user<S: AccountStore>(store: &S, claims: &Claims) -> Result
             "this account was disabled by an administrator",
         ));
     }
-    if store.family_revoked(claims.fam).await? {
+    let ended = user.sessions_ended_at.is_some_and(|at| (claims.iat + 1) * 1000 <= at);
+    if ended || store.family_revoked(claims.fam).await? {
         return Err(AuthError::new(ErrorCode::Unauthenticated, "this session has ended; sign in again"));
     }
     Ok(user)

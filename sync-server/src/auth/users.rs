@@ -81,6 +81,7 @@ pub async fn create<S: AccountStore>(store: &S, admin: &Claims, req: &NewUser) -
         created_at: now_ms(),
         disabled_at: None,
         patient_id: None,
+        sessions_ended_at: None,
     };
     if store.insert_user(&user).await? == Inserted::Taken {
         return Err(AuthError::field(ErrorCode::AlreadyExists, "username", "this username is taken"));
@@ -133,6 +134,7 @@ pub async fn bootstrap_admin<S: AccountStore>(
         created_at: now_ms(),
         disabled_at: None,
         patient_id: None,
+        sessions_ended_at: None,
     };
     Ok(store.insert_user(&user).await? == Inserted::Yes)
 }

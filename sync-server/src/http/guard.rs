@@ -81,7 +81,12 @@ impl<S: Store> FromRequestParts<AppState<S>> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState<S>) -> Result<Self, ApiError> {
-        let Bearer(claims) = Bearer::from_request_parts(parts, state).await?;
+        let Bearer(mut claims) = Bearer::from_request_parts(parts, state).await?;
+        // The stored account decides, not the token: a demoted administrator stops at once.
+        let user = sessions::current_user(state.store.as_ref(), &claims).await?;
+        claims.role = user.role;
+        claims.clinic = user.clinic_id.clone();
+        claims.pa = user.platform_admin;
         if !claims.is_admin() {
             return Err(ApiError::new(ErrorCode::Forbidden, "this needs a clinic or platform administrator"));
         }
@@ -94,7 +99,6 @@ impl<S: Store> FromRequestParts<AppState<S>> for Admin {
                 .with_field("totp"),
             ));
         }
-        sessions::current_user(state.store.as_ref(), &claims).await?;
         Ok(Admin(claims))
     }
 }
@@ -132,6 +136,9 @@ impl<S: Store> FromRequestParts<AppState<S>> for DeviceSession {
         let device = devices::authenticate(state.store.as_ref(), &key).await?;
         let Bearer(claims) = Bearer::from_request_parts(parts, state).await?;
         let user = sessions::current_user(state.store.as_ref(), &claims).await?;
+        if !user.platform_admin && user.role.is_none() {
+            return Err(ApiError::new(ErrorCode::Forbidden, "only clinic staff work on a clinic device"));
+        }
         if !user.platform_admin && user.clinic_id.as_deref() != Some(device.clinic_id.as_str()) {
             return Err(ApiError::new(
                 ErrorCode::Forbidden,

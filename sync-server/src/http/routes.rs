@@ -347,7 +347,11 @@ async fn pull_handler<S: Store>(
 async fn staff_handler<S: Store>(State(state): State<AppState<S>>, session: DeviceSession) -> Result<Json<StaffRoster>, ApiError> {
     let staff = state.store.users_of_clinic(&session.device.clinic_id).await?;
     Ok(Json(StaffRoster {
-        staff: staff.iter().map(crate::auth::users::session_user).collect(),
+        staff: staff
+            .iter()
+            .filter(|u| u.role.is_some())
+            .map(crate::auth::users::session_user)
+            .collect(),
     }))
 }
 

@@ -35,6 +35,10 @@ pub struct UserRecord {
     /// A patient's own account: the patient record staff linked it to (a fact, set after creation).
     #[serde(default)]
     pub patient_id: Option<Uuid>,
+    /// Sessions (access and refresh tokens) issued before this instant are over: set when an
+    /// administrator resets the password or TOTP or changes the role.
+    #[serde(default)]
+    pub sessions_ended_at: Option<Millis>,
 }
 
 /// One fact about an account that changes after it is created. Each is stored on its own, so
@@ -61,6 +65,10 @@ pub enum UserFact {
     Patient {
         patient_id: Option<Uuid>,
     },
+    /// Every session issued before `at` is over.
+    SessionsEnded {
+        at: Millis,
+    },
 }
 
 impl UserFact {
@@ -72,10 +80,11 @@ impl UserFact {
             UserFact::Role { .. } => "role",
             UserFact::Password { .. } => "password",
             UserFact::Patient { .. } => "patient",
+            UserFact::SessionsEnded { .. } => "sessions_ended",
         }
     }
 
-    pub const NAMES: [&'static str; 5] = ["disabled", "totp", "role", "password", "patient"];
+    pub const NAMES: [&'static str; 6] = ["disabled", "totp", "role", "password", "patient", "sessions_ended"];
 
     /// The user as this fact makes it.
     pub fn apply(&self, u: &mut UserRecord) {
@@ -88,6 +97,7 @@ impl UserFact {
             UserFact::Role { role } => u.role = *role,
             UserFact::Password { hash } => u.password_hash = hash.clone(),
             UserFact::Patient { patient_id } => u.patient_id = *patient_id,
+            UserFact::SessionsEnded { at } => u.sessions_ended_at = Some(*at),
         }
     }
 }

@@ -68,8 +68,11 @@ export async function request<T>(method: string, path: string, body?: unknown): 
   try {
     r = await send(method, path, body);
     if (r.status === 401 && !path.startsWith('/portal/api/session')) {
+      // An expired access token (or a session cookie the browser dropped while the refresh cookie
+      // lives on): spend the refresh cookie once, then try again.
       const e = await errorOf(r.clone());
-      if (e.code === 'token_expired' && (await refreshSession())) r = await send(method, path, body);
+      const maybeSession = e.code === 'token_expired' || (e.code === 'unauthenticated' && cookie(CSRF_COOKIE) !== null);
+      if (maybeSession && (await refreshSession())) r = await send(method, path, body);
     }
   } catch {
     throw { code: 'offline', message: 'The server cannot be reached. Check the connection and try again.' } satisfies ApiError;

@@ -25,38 +25,72 @@ fn invalid(field: &str, message: impl Into<String>) -> ApiError {
     ApiError(ErrorBody::new(ErrorCode::ValidationFailed, format!("{field}: {message}")).with_field(field))
 }
 
-/// The account `id`, if this administrator administers it (platform administrators' accounts
-/// only by platform administrators).
-async fn managed<S: Store>(state: &AppState<S>, admin: &Admin, id: Uuid) -> Result<UserRecord, ApiError> {
+/// A UUID from the path, or a 400 naming `field` (axum's own rejection is plain text).
+pub fn uuid_param(raw: &str, field: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw.trim())
+        .map_err(|_| ApiError(ErrorBody::new(ErrorCode::InvalidRequest, format!("{field}: must be a UUID")).with_field(field)))
+}
+
+/// What an administrator may do to another account.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Power {
+    /// Enable, change the role.
+    Manage,
+    /// Reset the password or the authenticator: for another administrator's account only a
+    /// platform administrator may (a clinic administrator could otherwise take over a peer).
+    Reset,
+}
+
+/// The account `id`, if this administrator may act on it: never their own (a stolen session must
+/// not reset its own password or TOTP; they sign in again instead), never a platform
+/// administrator's unless they are one, and only in clinics they administer.
+async fn managed<S: Store>(state: &AppState<S>, admin: &Admin, raw_id: &str, power: Power) -> Result<UserRecord, ApiError> {
+    let id = uuid_param(raw_id, "id")?;
     let Some(user) = state.store.user_by_id(id).await? else {
-        return Err(ApiError::new(ErrorCode::NotFound, "no such user"));
+        return Err(ApiError(ErrorBody::new(ErrorCode::NotFound, "no such user").with_field("id")));
     };
+    if user.id == admin.0.sub {
+        return Err(ApiError::new(ErrorCode::Forbidden, "you cannot change your own account here"));
+    }
     let allowed = admin.0.pa || user.clinic_id.as_deref().is_some_and(|c| admin.0.administers(c));
     if !allowed || (user.platform_admin && !admin.0.pa) {
         return Err(ApiError::new(ErrorCode::Forbidden, "you do not administer this account"));
     }
+    if power == Power::Reset && user.role == Some(Role::ClinicAdmin) && !admin.0.pa {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "only a platform administrator resets another administrator's password or authenticator",
+        ));
+    }
     Ok(user)
 }
 
-/// Saves `fact`, then tells the clinic's devices (their offline sign-in roster follows it).
-async fn change<S: Store>(state: &AppState<S>, mut user: UserRecord, fact: UserFact) -> Result<Json<SessionUser>, ApiError> {
-    state.store.set_user_fact(user.id, &fact).await?;
-    fact.apply(&mut user);
+/// Saves `facts`, then tells the clinic's devices (their offline sign-in roster follows it).
+async fn change<S: Store>(state: &AppState<S>, mut user: UserRecord, facts: &[UserFact]) -> Result<Json<SessionUser>, ApiError> {
+    for fact in facts {
+        state.store.set_user_fact(user.id, fact).await?;
+        fact.apply(&mut user);
+        tracing::info!(user = %user.id, fact = fact.name(), "account changed in the portal");
+    }
     let view = users::session_user(&user);
     if user.clinic_id.is_some() && user.role.is_some() {
         crate::sync::announce::staff(state.store.as_ref(), &view).await?;
     }
-    tracing::info!(user = %user.id, fact = fact.name(), "account changed in the portal");
     Ok(Json(view))
+}
+
+/// Ends every session of the account issued until now (it signs in again with what changed).
+fn end_sessions() -> UserFact {
+    UserFact::SessionsEnded { at: now_ms() }
 }
 
 pub async fn enable_user<S: Store>(
     State(state): State<AppState<S>>,
     admin: Admin,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
 ) -> Result<Json<SessionUser>, ApiError> {
-    let user = managed(&state, &admin, id).await?;
-    change(&state, user, UserFact::Disabled { at: None }).await
+    let user = managed(&state, &admin, &id, Power::Manage).await?;
+    change(&state, user, &[UserFact::Disabled { at: None }]).await
 }
 
 #[derive(Deserialize)]
@@ -68,10 +102,10 @@ pub struct RoleChange {
 pub async fn set_role<S: Store>(
     State(state): State<AppState<S>>,
     admin: Admin,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
     JsonBody(req): JsonBody<RoleChange>,
 ) -> Result<Json<SessionUser>, ApiError> {
-    let user = managed(&state, &admin, id).await?;
+    let user = managed(&state, &admin, &id, Power::Manage).await?;
     if user.role.is_none() {
         return Err(invalid("role", "only clinic staff have a role"));
     }
@@ -85,48 +119,41 @@ pub async fn set_role<S: Store>(
         }
         _ => {}
     }
-    if user.id == admin.0.sub {
-        return Err(invalid("role", "you cannot change your own role"));
+    if req.role == Role::ClinicAdmin && user.user_type != UserType::Admin && !admin.0.pa {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "only a platform administrator makes new administrators",
+        ));
     }
-    change(&state, user, UserFact::Role { role: Some(req.role) }).await
+    change(&state, user, &[UserFact::Role { role: Some(req.role) }, end_sessions()]).await
 }
 
 pub async fn reset_password<S: Store>(
     State(state): State<AppState<S>>,
     admin: Admin,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
     JsonBody(req): JsonBody<PasswordReset>,
 ) -> Result<Json<SessionUser>, ApiError> {
-    let user = managed(&state, &admin, id).await?;
+    let user = managed(&state, &admin, &id, Power::Reset).await?;
     if let Some(why) = password::policy_violation(&user.username, &req.password) {
         return Err(ApiError(ErrorBody::new(ErrorCode::WeakPassword, why).with_field("password")));
     }
-    change(
-        &state,
-        user,
-        UserFact::Password {
-            hash: password::hash(&req.password),
-        },
-    )
-    .await
+    let hash = password::hash(&req.password);
+    change(&state, user, &[UserFact::Password { hash }, end_sessions()]).await
 }
 
 /// Clears a staff member's TOTP: they enrol a new authenticator at their next sign-in.
 pub async fn reset_totp<S: Store>(
     State(state): State<AppState<S>>,
     admin: Admin,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
 ) -> Result<Json<SessionUser>, ApiError> {
-    let user = managed(&state, &admin, id).await?;
-    change(
-        &state,
-        user,
-        UserFact::Totp {
-            secret: None,
-            enabled: false,
-        },
-    )
-    .await
+    let user = managed(&state, &admin, &id, Power::Reset).await?;
+    let cleared = UserFact::Totp {
+        secret: None,
+        enabled: false,
+    };
+    change(&state, user, &[cleared, end_sessions()]).await
 }
 
 pub async fn enrolment_code<S: Store>(
@@ -199,31 +226,33 @@ pub async fn prices<S: Store>(State(state): State<AppState<S>>, _admin: Admin) -
     Ok(Json(list))
 }
 
-#[derive(Deserialize)]
-pub struct FindPatient {
-    clinic_id: String,
-    /// A health card id or the patient's id.
-    q: String,
+/// A required query parameter, or a 400 naming it.
+fn query_param(q: &std::collections::HashMap<String, String>, name: &str) -> Result<String, ApiError> {
+    q.get(name)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty() && v.len() <= 200)
+        .ok_or_else(|| ApiError(ErrorBody::new(ErrorCode::InvalidRequest, format!("{name}: required (1–200 characters)")).with_field(name)))
 }
 
 /// A patient of the clinic by card id or patient id (both indexed lookups).
 pub async fn find_patient<S: Store>(
     State(state): State<AppState<S>>,
     admin: Admin,
-    Query(f): Query<FindPatient>,
+    Query(params): Query<std::collections::HashMap<String, String>>,
 ) -> Result<Json<Vec<anola_protocol::portal::PatientSelf>>, ApiError> {
-    validate::clinic_id(&f.clinic_id)?;
-    admin.require(&f.clinic_id)?;
-    let q = f.q.trim();
-    let ids = match Uuid::parse_str(q) {
+    let clinic = query_param(&params, "clinic_id")?;
+    let q = query_param(&params, "q")?;
+    validate::clinic_id(&clinic)?;
+    admin.require(&clinic)?;
+    let ids = match Uuid::parse_str(&q) {
         Ok(id) => vec![id],
-        Err(_) => state.store.find_views(EntityKind::Patient, "health_card_id", q).await?,
+        Err(_) => state.store.find_views(EntityKind::Patient, "health_card_id", &q).await?,
     };
     let keys: Vec<(EntityKind, Uuid)> = ids.iter().map(|id| (EntityKind::Patient, *id)).collect();
     let mut out = Vec::new();
     for v in state.store.heads(&keys).await?.into_iter().flatten() {
         let p = super::patient::self_view(v.id, &v.state.values());
-        if p.clinic_id == f.clinic_id {
+        if p.clinic_id == clinic {
             out.push(p);
         }
     }
@@ -234,9 +263,10 @@ pub async fn find_patient<S: Store>(
 pub async fn patient_account<S: Store>(
     State(state): State<AppState<S>>,
     admin: Admin,
-    Path(patient): Path<Uuid>,
+    Path(patient): Path<String>,
     JsonBody(req): JsonBody<NewPatientAccount>,
 ) -> Result<Json<SessionUser>, ApiError> {
+    let patient = uuid_param(&patient, "patient_id")?;
     let head = state.store.heads(&[(EntityKind::Patient, patient)]).await?.pop().flatten();
     let Some(clinic) = head.as_ref().and_then(|h| h.text("clinic_id").map(str::to_owned)) else {
         return Err(ApiError(

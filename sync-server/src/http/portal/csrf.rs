@@ -15,9 +15,15 @@ pub fn check(parts: &Parts) -> Result<(), ApiError> {
         return Ok(());
     }
     if let Some(origin) = parts.headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        let host = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+        // HTTP/1.1 names the host in `Host`; HTTP/2 (which the TLS listener offers) in the URI.
+        let host = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| parts.uri.authority().map(|a| a.as_str()))
+            .unwrap_or("");
         let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
-        if origin_host != host {
+        if host.is_empty() || !origin_host.eq_ignore_ascii_case(host) {
             return Err(refused("the request came from another site"));
         }
     }
@@ -31,4 +37,57 @@ pub fn check(parts: &Parts) -> Result<(), ApiError> {
 
 fn refused(why: &str) -> ApiError {
     ApiError(anola_protocol::ErrorBody::new(ErrorCode::CsrfFailed, why).with_field(CSRF_HEADER))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Request;
+
+    fn parts(req: Request<()>) -> Parts {
+        req.into_parts().0
+    }
+
+    #[test]
+    fn token_and_origin_are_both_needed() {
+        let ok = |b: axum::http::request::Builder| b.header("cookie", "anola_csrf=abc").header(CSRF_HEADER, "abc");
+        let base = || Request::post("/portal/api/x");
+        assert!(check(&parts(
+            ok(base()
+                .header("host", "clinic.example:8787")
+                .header("origin", "https://Clinic.example:8787"))
+            .body(())
+            .unwrap()
+        ))
+        .is_ok());
+        // HTTP/2: no Host header, the authority is in the URI.
+        assert!(check(&parts(
+            ok(Request::post("https://clinic.example/portal/api/x").header("origin", "https://clinic.example"))
+                .body(())
+                .unwrap()
+        ))
+        .is_ok());
+        assert!(check(&parts(
+            ok(base().header("host", "clinic.example").header("origin", "https://evil.example"))
+                .body(())
+                .unwrap()
+        ))
+        .is_err());
+        assert!(check(&parts(
+            base()
+                .header("cookie", "anola_csrf=abc")
+                .header(CSRF_HEADER, "abd")
+                .body(())
+                .unwrap()
+        ))
+        .is_err());
+        assert!(
+            check(&parts(base().header(CSRF_HEADER, "abc").body(()).unwrap())).is_err(),
+            "no cookie"
+        );
+        assert!(
+            check(&parts(Request::get("/portal/api/x").body(()).unwrap())).is_ok(),
+            "reads need no token"
+        );
+    }
 }

@@ -25,27 +25,37 @@ pub async fn record<S: Store>(store: &S, device_id: &str, clinic_id: &str, outco
     }
 }
 
-/// Middleware on every endpoint: a refused or failed request made with a device key (sync,
-/// sign-in, token refresh) of a known device is recorded as that device's last error (successes
-/// are recorded by the sync handlers, with the device's report).
+/// Middleware on every endpoint: a refused or failed sync, sign-in or token refresh made with the
+/// key of an enrolled device (its secret checked, revoked or not) is recorded as that device's
+/// last error. Successes are recorded by the sync handlers, with the device's report. An expired
+/// access token is the normal start of a refresh, not a failure; a key with a wrong secret
+/// records nothing (anyone can send a device id).
 pub async fn failures<S: Store>(State(state): State<AppState<S>>, req: Request, next: Next) -> Response {
-    let device_id = req
-        .headers()
-        .get(DEVICE_KEY_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(':'))
-        .map(|(id, _)| id.to_owned());
+    let path = req.uri().path();
+    let watched = path.starts_with("/sync/") || path.starts_with("/auth/");
+    let key = if watched {
+        req.headers()
+            .get(DEVICE_KEY_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| devices::DeviceKey::parse(v).ok())
+    } else {
+        None
+    };
     let resp = next.run(req).await;
-    if let (Some(id), Some(code)) = (device_id, resp.extensions().get::<ErrorCode>().copied()) {
-        // Only devices this server enrolled: an unknown id writes nothing.
-        if let Ok(Some(d)) = state.store.device(&id).await {
-            record(
-                state.store.as_ref(),
-                &d.device_id,
-                &d.clinic_id,
-                SyncOutcome::Failed(code.as_str().into()),
-            )
-            .await;
+    let code = resp.extensions().get::<ErrorCode>().copied();
+    if let (Some(key), Some(code)) = (key, code) {
+        if code != ErrorCode::TokenExpired {
+            if let Ok(Some(d)) = state.store.device(&key.device_id).await {
+                if crate::auth::same(&d.secret_hash, &crate::auth::sha256_hex(key.secret.as_bytes())) {
+                    record(
+                        state.store.as_ref(),
+                        &d.device_id,
+                        &d.clinic_id,
+                        SyncOutcome::Failed(code.as_str().into()),
+                    )
+                    .await;
+                }
+            }
         }
     }
     resp

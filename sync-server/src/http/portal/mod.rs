@@ -12,6 +12,7 @@ mod patient;
 pub mod security;
 mod session;
 
+use super::error::ApiError;
 use super::routes::AppState;
 use crate::store::Store;
 use axum::routing::{get, post, put};
@@ -42,6 +43,11 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route(
             "/portal/api/me/consents",
             get(patient::consents::<S>).put(patient::set_consents::<S>),
+        )
+        // Anything else under the API is a JSON 404, never the page.
+        .route(
+            "/portal/api/{*rest}",
+            axum::routing::any(|| async { ApiError::new(anola_protocol::ErrorCode::NotFound, "no such endpoint") }),
         )
 }
 

@@ -132,6 +132,12 @@ async fn children<S: Store>(state: &AppState<S>, patient: Uuid, kind: EntityKind
 
 const CLOSED: &[&str] = &["cancelled", "completed", "no_show", "checked_in", "in_progress"];
 
+/// The earliest date it can be anywhere on Earth now (UTC−12): an appointment dated this day or
+/// later may still be ahead in its own time zone, so the patient may cancel it.
+fn earliest_today() -> String {
+    (time::OffsetDateTime::now_utc() - time::Duration::hours(12)).date().to_string()
+}
+
 pub async fn appointments<S: Store>(State(state): State<AppState<S>>, p: PatientUser) -> Result<Json<Vec<PatientAppointment>>, ApiError> {
     let ids = children(&state, p.patient, EntityKind::Appointment).await?;
     let keys: Vec<(EntityKind, Uuid)> = ids.iter().map(|id| (EntityKind::Appointment, *id)).collect();
@@ -159,7 +165,7 @@ pub async fn appointments<S: Store>(State(state): State<AppState<S>>, p: Patient
             (h.id, name)
         })
         .collect();
-    let today = crate::sync::validate::today().to_string();
+    let today = earliest_today();
     let mut out: Vec<PatientAppointment> = heads
         .iter()
         .filter_map(|h| {
@@ -192,9 +198,10 @@ pub async fn appointments<S: Store>(State(state): State<AppState<S>>, p: Patient
 pub async fn cancel<S: Store>(
     State(state): State<AppState<S>>,
     p: PatientUser,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
     JsonBody(req): JsonBody<CancelAppointment>,
 ) -> Result<Json<Vec<PatientAppointment>>, ApiError> {
+    let id = super::console::uuid_param(&id, "id")?;
     if req
         .reason
         .as_deref()
@@ -205,20 +212,24 @@ pub async fn cancel<S: Store>(
         ));
     }
     let head = state.store.heads(&[(EntityKind::Appointment, id)]).await?.pop().flatten();
-    let Some(head) = head.filter(|h| h.text("patient_id") == Some(p.patient.to_string().as_str())) else {
+    let deleted = |h: &crate::store::Version| h.state.values().get("deleted").and_then(Value::as_bool) == Some(true);
+    let Some(head) = head.filter(|h| h.text("patient_id") == Some(p.patient.to_string().as_str()) && !deleted(h)) else {
         return Err(ApiError(
             ErrorBody::new(ErrorCode::NotFound, "no such appointment of yours").with_field("id"),
         ));
     };
     let status = head.text("status").unwrap_or("scheduled").to_owned();
     let date = head.text("date").unwrap_or("").to_owned();
-    if CLOSED.contains(&status.as_str()) || date < crate::sync::validate::today().to_string() {
+    let clinic = head.text("clinic_id").unwrap_or(&p.clinic).to_owned();
+    let past = date < earliest_today();
+    if past || CLOSED.contains(&status.as_str()) {
+        let why = if past { "past" } else { status.as_str() };
         return Err(ApiError(
             ErrorBody::new(
                 ErrorCode::ValidationFailed,
-                format!("status: this appointment is {status} and can no longer be cancelled"),
+                format!("id: this appointment is {why} and can no longer be cancelled"),
             )
-            .with_field("status"),
+            .with_field("id"),
         ));
     }
     let mut fields = Map::new();
@@ -227,7 +238,7 @@ pub async fn cancel<S: Store>(
         "cancellation".into(),
         serde_json::json!({"reason": req.reason, "cancelled_by": "patient", "cancelled_at": rfc3339(now_ms())}),
     );
-    let mut batch = Batch::new(state.store.as_ref(), &state.clock, &p.clinic, "portal");
+    let mut batch = Batch::new(state.store.as_ref(), &state.clock, &clinic, "portal");
     batch.server_change(EntityKind::Appointment, id, fields).await?;
     batch.commit().await?;
     tracing::info!(appointment = %id, "appointment cancelled by the patient");

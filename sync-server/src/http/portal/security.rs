@@ -12,7 +12,9 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 pub async fn headers(State(tls): State<bool>, req: Request, next: Next) -> Response {
-    let api = !req.uri().path().starts_with("/portal/") || req.uri().path().starts_with("/portal/api/");
+    let path = req.uri().path();
+    let api = !path.starts_with("/portal/") || path.starts_with("/portal/api/");
+    let page_asset = path.starts_with("/portal/assets/");
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
     let fixed: [(HeaderName, &'static str); 7] = [
@@ -33,8 +35,14 @@ pub async fn headers(State(tls): State<bool>, req: Request, next: Next) -> Respo
     if tls {
         h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
     }
-    if api && !h.contains_key(header::CACHE_CONTROL) {
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        if api {
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        } else if !page_asset {
+            // The page itself is checked on every load, so an upgrade takes effect at once; its
+            // assets have content hashes in their names.
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        }
     }
     resp
 }

@@ -82,10 +82,13 @@ pub async fn sign_out<S: Store>(State(state): State<AppState<S>>, req: Request) 
 
 fn with_cookies(resp: LoginResponse, secure: bool) -> Response {
     let csrf = hex(&crate::auth::random_bytes::<24>());
-    let access_secs = resp.tokens.expires_in as i64;
+    // The session cookie lives as long as the sign-in may: the token in it expires after
+    // `expires_in`, the server then answers `token_expired`, and the page refreshes it. A cookie
+    // that vanished with the token would turn every expiry into a sign-out.
+    let session_secs = REFRESH_TTL_MS / 1000;
     let mut headers = HeaderMap::new();
     let cookies = [
-        (SESSION_COOKIE, resp.tokens.access_token.as_str(), "/", true, access_secs),
+        (SESSION_COOKIE, resp.tokens.access_token.as_str(), "/", true, session_secs),
         (
             REFRESH_COOKIE,
             resp.tokens.refresh_token.as_str(),

@@ -102,10 +102,12 @@ export function Staff({ clinic, me }: { clinic: string; me: SessionUser }) {
                       Disable
                     </button>
                   )}
-                  <button type="button" className="btn btn-small" onClick={() => setResetFor(u)}>
-                    Reset password
-                  </button>
-                  {u.totp_enabled && (
+                  {u.id !== me.id && (
+                    <button type="button" className="btn btn-small" onClick={() => setResetFor(u)} data-testid={`reset-${u.username}`}>
+                      Reset password
+                    </button>
+                  )}
+                  {u.totp_enabled && u.id !== me.id && (
                     <button type="button" className="btn btn-small" onClick={() => void act(`${u.display_name} enrols a new authenticator at the next sign-in`, () => post(`/portal/api/users/${u.id}/totp-reset`))}>
                       Reset two-step
                     </button>
