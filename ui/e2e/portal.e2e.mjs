@@ -322,6 +322,14 @@ try {
     const status = await p.evaluate(async (c) => (await fetch(`/portal/api/clinics/${c}/fleet`)).status, CLINIC);
     assert.equal(status, 403);
     await ctx.close();
+    // Every view the patient made is in the clinic's access history, from the portal.
+    const access = await (await admin.request.get(`${BASE}/admin/patients/${patientId}/access?clinic_id=${CLINIC}`)).json();
+    const fromPortal = access.entries.filter((e) => e.device_id === 'portal');
+    assert.ok(fromPortal.length >= 4, `portal views audited: ${JSON.stringify(access.entries.map((e) => [e.device_id, e.action]))}`);
+    await page.getByTestId('nav-review').click();
+    await page.getByTestId('access-patient').fill(patientId);
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page.getByTestId('access-table').waitFor();
     anola('desk', ['sync'], { user: deskUser });
     const appts = JSON.stringify(anola('desk', ['appointment', 'list', '--patient', patientId], { user: deskUser, ok: false }).json);
     assert.match(appts, /cancelled/, `the device sees the cancellation: ${appts}`);
