@@ -274,7 +274,9 @@ pub async fn current_user<S: AccountStore>(store: &S, claims: &Claims) -> Result
             "this account was disabled by an administrator",
         ));
     }
-    let ended = user.sessions_ended_at.is_some_and(|at| (claims.iat + 1) * 1000 <= at);
+    // `iat` has whole seconds: a token issued in the second of the reset is ended too (at worst a
+    // sign-in made in that same second must be repeated), never one issued before it kept.
+    let ended = user.sessions_ended_at.is_some_and(|at| claims.iat * 1000 <= at);
     if ended || store.family_revoked(claims.fam).await? {
         return Err(AuthError::new(ErrorCode::Unauthenticated, "this session has ended; sign in again"));
     }
