@@ -41,8 +41,18 @@ pub async fn set_wallet_pin(state: State<'_, AppState>, patient: String, pin: St
 }
 
 #[tauri::command]
-pub async fn quote_bill(state: State<'_, AppState>, patient: String, lines: Vec<Line>, personal: bool) -> Result<Quote, ClientError> {
-    state.ws.clinic()?.quote(&patient, lines, personal).await
+pub async fn quote_bill(
+    state: State<'_, AppState>,
+    patient: String,
+    lines: Vec<Line>,
+    personal: bool,
+    context: Option<anola_client::clinic_money::ChargeContext>,
+) -> Result<Quote, ClientError> {
+    state
+        .ws
+        .clinic()?
+        .quote(&patient, lines, personal, context.unwrap_or_default())
+        .await
 }
 
 #[tauri::command]

@@ -272,6 +272,17 @@ async fn main() -> anyhow::Result<()> {
                     Ok(n) => tracing::info!(returned = n, "expired offline allowances returned"),
                     Err(e) => tracing::warn!(error = %e, "allowance sweep failed; will try again"),
                 }
+                // Sponsorships: reminders, pre-approval holds whose time is up, terms that end
+                // (renewed, or their unused funds returned once), money that came back later.
+                match ledger
+                    .sponsorship_sweep(now)
+                    .instrument(tracing::info_span!("sponsorship_sweep"))
+                    .await
+                {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(changes = n, "sponsorship sweep"),
+                    Err(e) => tracing::warn!(error = %e, "sponsorship sweep failed; will try again"),
+                }
             }
         });
     }

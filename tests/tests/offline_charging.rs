@@ -31,6 +31,8 @@ fn bill(patient: &str, quantity: u32, cash: u64, pin: Option<&str>) -> OfflineBi
         lines: lab(quantity),
         cash,
         pin: pin.map(String::from),
+        diagnoses: Vec::new(),
+        provider: None,
     }
 }
 

@@ -163,6 +163,8 @@ pub enum WalletCommand {
         /// Include personal funds (the patient consents).
         #[arg(long)]
         personal: bool,
+        #[command(flatten)]
+        context: CoverageArgs,
     },
     /// Charge a bill: online by the server's waterfall (the desk takes what it leaves, in cash
     /// unless --owed), or with --offline from this device's allowances, then --cash, then owed.
@@ -185,6 +187,8 @@ pub enum WalletCommand {
         /// Write the receipt as PNG (203 dpi) here.
         #[arg(long)]
         png: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        context: CoverageArgs,
     },
     /// Refund a charge whole (clinic administrators; the cashier who took it may void it the
     /// same day as duplicate_charge or entered_in_error).
@@ -564,5 +568,29 @@ impl RecordArgs {
             obj.insert("diagnoses".into(), serde_json::Value::Array(list));
         }
         serde_json::from_value(serde_json::Value::Object(obj)).map_err(|e| invalid("fields", "invalid_value", e.to_string()))
+    }
+}
+
+/// What sponsorships judge a bill by (docs/sponsorship.md).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct CoverageArgs {
+    /// The provider who gave the care.
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// A diagnosis code of the visit (ICD-10), repeatable.
+    #[arg(long = "diagnosis")]
+    pub diagnoses: Vec<String>,
+    /// An approved pre-approval the charge posts against.
+    #[arg(long)]
+    pub pre_approval: Option<uuid::Uuid>,
+}
+
+impl CoverageArgs {
+    pub fn context(&self) -> anola_client::clinic_money::ChargeContext {
+        anola_client::clinic_money::ChargeContext {
+            provider: self.provider.clone(),
+            diagnoses: self.diagnoses.clone(),
+            pre_approval: self.pre_approval,
+        }
     }
 }

@@ -106,9 +106,14 @@ pub fn run(command: &WalletCommand, rt: &tokio::runtime::Runtime, clinic: &Clini
             };
             out.value(&rt.block_on(clinic.deposit(patient, amount("amount", a, c)?, method))?)
         }
-        WalletCommand::Quote { patient, items, personal } => {
+        WalletCommand::Quote {
+            patient,
+            items,
+            personal,
+            context,
+        } => {
             let (l, _) = lines(clinic, items)?;
-            out.value(&rt.block_on(clinic.quote(patient, l, *personal))?)
+            out.value(&rt.block_on(clinic.quote(patient, l, *personal, context.context()))?)
         }
         WalletCommand::Charge {
             patient,
@@ -118,6 +123,7 @@ pub fn run(command: &WalletCommand, rt: &tokio::runtime::Runtime, clinic: &Clini
             owed,
             offline,
             png,
+            context,
         } => {
             let (l, c) = lines(clinic, items)?;
             let charged = if *offline {
@@ -128,9 +134,11 @@ pub fn run(command: &WalletCommand, rt: &tokio::runtime::Runtime, clinic: &Clini
                     lines: l,
                     cash,
                     pin: pin.clone(),
+                    provider: context.provider.clone(),
+                    diagnoses: context.diagnoses.clone(),
                 })?
             } else {
-                let q = rt.block_on(clinic.quote(patient, l.clone(), pin.is_some()))?;
+                let q = rt.block_on(clinic.quote(patient, l.clone(), pin.is_some(), context.context()))?;
                 rt.block_on(clinic.charge(ChargeRequest {
                     id: Uuid::now_v7(),
                     patient: patient.clone(),
@@ -140,6 +148,9 @@ pub fn run(command: &WalletCommand, rt: &tokio::runtime::Runtime, clinic: &Clini
                     pin: pin.clone(),
                     visit: None,
                     offline: None,
+                    provider: context.provider.clone(),
+                    diagnoses: context.diagnoses.clone(),
+                    pre_approval: context.pre_approval,
                 }))?
             };
             if let Some(path) = png {

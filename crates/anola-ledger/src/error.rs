@@ -72,6 +72,22 @@ pub enum LedgerError {
     PinLocked,
     #[error("pin: wrong PIN; {attempts_left} attempt(s) left before it locks")]
     PinIncorrect { attempts_left: u32 },
+    #[error("no sponsor {sponsor}")]
+    UnknownSponsor { sponsor: String },
+    #[error("no sponsorship {sponsorship}")]
+    UnknownSponsorship { sponsorship: String },
+    #[error("sponsorship {sponsorship} is {status}: it cannot become {wanted}")]
+    SponsorshipState {
+        sponsorship: String,
+        status: String,
+        wanted: String,
+    },
+    #[error("no pre-approval {pre_approval}")]
+    UnknownPreApproval { pre_approval: String },
+    #[error("pre-approval {pre_approval} was already decided")]
+    PreApprovalDecided { pre_approval: String },
+    #[error("the sponsorship covers none of it: {reasons}")]
+    NotCovered { reasons: String },
     #[error("account {account}: its {limit} limit leaves {left}; this needs {needed}")]
     LimitExceeded {
         account: String,
@@ -129,6 +145,12 @@ impl LedgerError {
             LedgerError::PinNotSet => "pin_not_set",
             LedgerError::PinLocked => "pin_locked",
             LedgerError::PinIncorrect { .. } => "pin_incorrect",
+            LedgerError::UnknownSponsor { .. } => "unknown_sponsor",
+            LedgerError::UnknownSponsorship { .. } => "unknown_sponsorship",
+            LedgerError::SponsorshipState { .. } => "sponsorship_state",
+            LedgerError::UnknownPreApproval { .. } => "unknown_pre_approval",
+            LedgerError::PreApprovalDecided { .. } => "pre_approval_decided",
+            LedgerError::NotCovered { .. } => "not_covered",
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod portal;
 pub mod provider;
 pub mod record;
 pub mod signing;
+pub mod sponsor;
 pub mod totp;
 pub mod ts;
 pub mod validate;

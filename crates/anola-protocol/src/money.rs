@@ -2,6 +2,25 @@
 
 use serde::{Deserialize, Serialize};
 
+/// What a device keeps of a sponsorship with each allowance of its wallet, so a clinic with no
+/// network can tell the patient what is covered and run the same rule engine the server runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Eligibility {
+    pub sponsorship: uuid::Uuid,
+    /// The sponsor's name, or `None` when the sponsor is anonymous.
+    #[serde(default)]
+    pub sponsor: Option<String>,
+    pub programme: String,
+    pub kind: anola_ledger::book::sponsor::SponsorshipKind,
+    pub status: anola_ledger::book::sponsor::Status,
+    pub currency: anola_ledger::Currency,
+    pub starts_at: i64,
+    pub term_end: i64,
+    pub coverage: anola_ledger::book::sponsor::Coverage,
+    pub caps: anola_ledger::book::sponsor::Caps,
+    pub rules_version: u32,
+}
+
 /// `GET /admin/ledger/audit` and `anola-sync-server --audit-ledger`: the whole ledger log replayed
 /// and every invariant checked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,6 +92,15 @@ pub struct ChargeRequest {
     /// Set for a charge made offline, from the device's allowances.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offline: Option<Offline>,
+    /// The provider who gave the care (sponsorships may cover some providers only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// The visit's diagnosis codes (ICD-10), for sponsorships that cover some conditions only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diagnoses: Vec<String>,
+    /// An approved pre-approval this charge posts against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pre_approval: Option<uuid::Uuid>,
 }
 
 /// `POST /money/quote`: what each source would pay now.
@@ -193,6 +221,9 @@ pub struct AllowanceGrant {
     pub allowance: Allowance,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pin_verifier: Option<String>,
+    /// The sponsorship's terms, for an allowance of a sponsored wallet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terms: Option<Eligibility>,
 }
 
 /// `POST /money/charges/{id}/refund`.

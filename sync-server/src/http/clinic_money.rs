@@ -300,6 +300,9 @@ fn charge_input(s: &DeviceSession, mut r: ChargeRequest, consent: bool) -> Charg
         visit: r.visit,
         offline: r.offline,
         staff: s.user.username.clone(),
+        provider: r.provider,
+        diagnoses: r.diagnoses,
+        pre_approval: r.pre_approval,
     }
 }
 
@@ -539,11 +542,14 @@ async fn reserve<S: Store>(State(state): State<AppState<S>>, s: DeviceSession, J
             .flatten(),
         false => None,
     };
+    // A sponsored wallet's terms travel with its allowance: eligibility offline.
+    let terms = state.ledger.read(|b| super::sponsors::eligibility(b, &wallet)).await.ok().flatten();
     (
         StatusCode::CREATED,
         Json(AllowanceGrant {
             allowance,
             pin_verifier: verifier,
+            terms,
         }),
     )
         .into_response()

@@ -97,16 +97,23 @@ async fn start<S: Store>(State(state): State<AppState<S>>, s: DeviceSession, Jso
         phone: d.phone,
         requested_by: s.user.username.clone(),
     };
+    push(&state, &payments, intent).await
+}
+
+/// Records a mobile-money deposit's intent and asks the provider for it (an STK push to the
+/// payer's phone), once: a retry of an intent already pushed, paid or failed only reports it.
+pub(super) async fn push<S: Store>(state: &AppState<S>, payments: &Payments, intent: CollectIntent) -> Response {
+    let id = intent.id;
     let collection = match state.ledger.collect_intent(intent, now_ms()).await {
         Ok(c) => c,
-        Err(e) => return failed(e, Some(d.id)),
+        Err(e) => return failed(e, Some(id)),
     };
     let shillings = match whole_shillings(collection.currency, collection.intent.amount) {
         Ok(n) => n,
         Err(why) => {
             let _ = state
                 .ledger
-                .collect_update(d.id, CollectUpdate::Failed { reason: why.into() }, now_ms())
+                .collect_update(id, CollectUpdate::Failed { reason: why.into() }, now_ms())
                 .await;
             return bad("amount", why);
         }
@@ -118,12 +125,12 @@ async fn start<S: Store>(State(state): State<AppState<S>>, s: DeviceSession, Jso
     let req = CollectRequest {
         phone: collection.intent.phone.clone(),
         amount: shillings,
-        reference: d.id.simple().to_string()[..12].to_owned(),
+        reference: id.simple().to_string()[..12].to_owned(),
         callback_url: format!(
             "{}/money/callbacks/mpesa/stk/{}/{}",
             payments.public_url,
-            d.id,
-            callback_token(&payments.callback_key, "stk", d.id)
+            id,
+            callback_token(&payments.callback_key, "stk", id)
         ),
     };
     let update = match payments.provider.collect(&req).await {
@@ -138,9 +145,9 @@ async fn start<S: Store>(State(state): State<AppState<S>>, s: DeviceSession, Jso
             .into_response();
         }
     };
-    match state.ledger.collect_update(d.id, update, now_ms()).await {
+    match state.ledger.collect_update(id, update, now_ms()).await {
         Ok(c) => (StatusCode::ACCEPTED, Json(c)).into_response(),
-        Err(e) => failed(e, Some(d.id)),
+        Err(e) => failed(e, Some(id)),
     }
 }
 

@@ -13,6 +13,7 @@ mod mobile_money;
 mod money;
 mod portal;
 mod routes;
+mod sponsors;
 
 /// Request body encodings the server takes, advertised on every response (`Accept-Encoding`,
 /// RFC 7694) so a client compresses only what this server can read.

@@ -181,6 +181,7 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
         .merge(super::money::routes::<S>())
         .merge(super::clinic_money::routes::<S>())
         .merge(super::mobile_money::routes::<S>())
+        .merge(super::sponsors::routes::<S>())
         .merge(super::portal::routes::<S>())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -3,5 +3,6 @@
 
 pub mod provider;
 pub mod service;
+pub mod sponsorship;
 
 pub use service::{CollectUpdate, LedgerService, MoneyError, PayoutUpdate};

@@ -157,7 +157,7 @@ impl<S: LedgerLog> LedgerService<S> {
 
     /// `run`, answering with `read` of the book afterwards; a slot written as refused is that
     /// refusal.
-    async fn run_then<R>(
+    pub(super) async fn run_then<R>(
         &self,
         now: i64,
         prepare: impl FnMut(&Book) -> Result<Next, LedgerError>,
@@ -378,9 +378,13 @@ impl<S: LedgerLog> LedgerService<S> {
                 Some(c) if *c == refund.charge => Ok(Next::Done),
                 Some(_) => Err(LedgerError::IdReused { id: refund.id.to_string() }),
                 None if b.ledger.outcomes.contains_key(&refund.id) => Err(LedgerError::IdReused { id: refund.id.to_string() }),
-                None => Ok(Next::Write(LogOp::Refund {
-                    refund: refund.clone(),
-                    request: b.prepare_refund(&refund)?,
+                None => Ok(Next::Write({
+                    let (request, extra) = b.prepare_refund(&refund)?;
+                    LogOp::Refund {
+                        refund: refund.clone(),
+                        request,
+                        extra,
+                    }
                 })),
             },
             |b| b.receipts[&charge].clone(),

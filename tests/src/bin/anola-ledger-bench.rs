@@ -235,6 +235,9 @@ async fn charges_online(n: usize) {
             visit: None,
             offline: None,
             staff: "fd".into(),
+            provider: None,
+            diagnoses: Vec::new(),
+            pre_approval: None,
         };
         let t = Instant::now();
         svc.charge(input, 0).await.unwrap();
@@ -277,14 +280,16 @@ fn charges_offline(n: usize, stored: usize) {
             charges: Vec::new(),
             returned: None,
             refunded: 0,
+            reserved_at: 0,
         },
         pin_verifier: None,
+        terms: None,
     };
     let charge = |store: &mut LocalStore, p: usize| -> f64 {
         let t = Instant::now();
         let patient = format!("p{p}");
         let allowances = store.allowances_for(&patient).unwrap();
-        let (uses, parts) = offline_parts(&allowances, 10_000, false, 0, now);
+        let (uses, parts, _) = offline_parts(&allowances, None, 10_000, false, 0, now);
         let req = ChargeRequest {
             id: Uuid::now_v7(),
             patient: patient.clone(),
@@ -302,6 +307,9 @@ fn charges_offline(n: usize, stored: usize) {
                 made_at: now,
                 allowances: uses,
             }),
+            provider: None,
+            diagnoses: Vec::new(),
+            pre_approval: None,
         };
         let receipt = Receipt {
             id: req.id,
@@ -318,6 +326,9 @@ fn charges_offline(n: usize, stored: usize) {
             visit: None,
             offline: req.offline.clone(),
             refunds: Vec::new(),
+            coverage: Vec::new(),
+            provider: None,
+            pre_approval: None,
         };
         store.record_offline_charge(&req, &receipt, now).unwrap();
         t.elapsed().as_secs_f64() * 1e3

@@ -55,6 +55,32 @@ pub struct OfflineBill {
     pub lines: Vec<Line>,
     pub cash: u64,
     pub pin: Option<String>,
+    /// The provider and the visit's diagnoses, for sponsorships that cover some only.
+    #[serde(default)]
+    pub provider: Option<String>,
+    #[serde(default)]
+    pub diagnoses: Vec<String>,
+}
+
+/// What sponsorships judge a bill by besides its lines: the provider, the visit's diagnoses, and
+/// an approved pre-approval the charge posts against.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, Serialize)]
+pub struct ChargeContext {
+    #[serde(default)]
+    pub provider: Option<String>,
+    #[serde(default)]
+    pub diagnoses: Vec<String>,
+    #[serde(default)]
+    pub pre_approval: Option<Uuid>,
+}
+
+/// What the sponsorship rule engine needs of an offline bill besides its amounts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfflineClaim {
+    pub lines: Vec<anola_ledger::book::sponsor::ClaimLine>,
+    pub provider: Option<String>,
+    pub clinic: String,
+    pub diagnoses: Vec<String>,
 }
 
 /// What a sync's settling did.
@@ -77,13 +103,67 @@ fn now_ms() -> i64 {
 }
 
 /// The parts of an offline charge of `total`: allowances (sponsored first, then personal when the
-/// patient consented), then the cash the desk took, then what is owed. Pure.
-pub fn offline_parts(allowances: &[LocalAllowance], total: u64, personal: bool, cash: u64, now: i64) -> (Vec<AllowanceUse>, Vec<Part>) {
+/// patient consented), then the cash the desk took, then what is owed. An allowance of a
+/// sponsorship pays only what the rule engine approves of the bill's lines under the terms the
+/// device holds (the server runs the same engine when the charge settles, and its answer wins).
+/// Pure.
+pub fn offline_parts(
+    allowances: &[LocalAllowance],
+    claim: Option<&OfflineClaim>,
+    total: u64,
+    personal: bool,
+    cash: u64,
+    now: i64,
+) -> (Vec<AllowanceUse>, Vec<Part>, Vec<anola_ledger::book::sponsor::Covered>) {
+    use anola_ledger::book::sponsor::{evaluate, Claim, Covered, Room, Standing, Status};
     let mut left = total;
     let mut uses = Vec::new();
     let mut parts = Vec::new();
+    let mut answers = Vec::new();
+    let mut line_left: Vec<u64> = claim.map(|c| c.lines.iter().map(|l| l.amount).collect()).unwrap_or_default();
     for a in allowances.iter().filter(|a| !a.personal || personal) {
-        let n = a.room(now).min(left);
+        let mut n = a.room(now).min(left);
+        if let (Some(t), Some(c)) = (&a.terms, claim) {
+            let lines: Vec<_> = c
+                .lines
+                .iter()
+                .zip(&line_left)
+                .map(|(l, n)| anola_ledger::book::sponsor::ClaimLine { amount: *n, ..l.clone() })
+                .collect();
+            let standing = Standing {
+                active: !matches!(t.status, Status::Expired | Status::Terminated | Status::Completed),
+                starts_at: t.starts_at,
+                ends_at: t.term_end,
+                currency: t.currency,
+            };
+            let claim = Claim {
+                lines: &lines,
+                currency: t.currency,
+                provider: c.provider.as_deref(),
+                clinic: &c.clinic,
+                diagnoses: &c.diagnoses,
+                at: now,
+            };
+            let room = Room {
+                funds: n,
+                period: None,
+                charges: None,
+                pre_approved: None,
+            };
+            let answer = evaluate(&t.coverage, &t.caps, &standing, &claim, room);
+            n = n.min(answer.approved);
+            let mut take = n;
+            for (l, la) in line_left.iter_mut().zip(&answer.lines) {
+                let x = la.covered.min(*l).min(take);
+                *l -= x;
+                take -= x;
+            }
+            answers.push(Covered {
+                sponsorship: t.sponsorship,
+                account: anola_ledger::book::allowance::account(a.id),
+                answer,
+            });
+        }
         if n > 0 {
             uses.push(AllowanceUse {
                 allowance: a.id,
@@ -113,7 +193,7 @@ pub fn offline_parts(allowances: &[LocalAllowance], total: u64, personal: bool, 
             amount: left,
         });
     }
-    (uses, parts)
+    (uses, parts, answers)
 }
 
 fn verify_pin(pin: &str, verifier: &str) -> bool {
@@ -205,7 +285,7 @@ impl Clinic {
     }
 
     /// What each source would pay now (online).
-    pub async fn quote(&self, patient: &str, lines: Vec<Line>, personal: bool) -> Result<Quote, ClientError> {
+    pub async fn quote(&self, patient: &str, lines: Vec<Line>, personal: bool, ctx: ChargeContext) -> Result<Quote, ClientError> {
         self.cashier()?;
         let req = ChargeRequest {
             id: Uuid::now_v7(),
@@ -216,6 +296,9 @@ impl Clinic {
             pin: personal.then(String::new),
             visit: None,
             offline: None,
+            provider: ctx.provider,
+            diagnoses: ctx.diagnoses,
+            pre_approval: ctx.pre_approval,
         };
         self.transport
             .money(reqwest::Method::POST, "/money/quote", Some(&req))
@@ -305,7 +388,24 @@ impl Clinic {
             None => false,
             Some(pin) => self.check_pin_offline(&bill.patient, pin, &allowances)?,
         };
-        let (uses, parts) = offline_parts(&allowances, total, personal, bill.cash, now);
+        let claim = OfflineClaim {
+            lines: lines
+                .iter()
+                .map(|l| {
+                    let item = prices.iter().find(|p| p.code == l.item);
+                    anola_ledger::book::sponsor::ClaimLine {
+                        item: l.item.clone(),
+                        kind: item.map_or(anola_ledger::book::ItemKind::Procedure, |p| p.kind),
+                        service: item.and_then(|p| p.service.clone()),
+                        amount: l.unit_price * u64::from(l.quantity),
+                    }
+                })
+                .collect(),
+            provider: bill.provider.clone(),
+            clinic: lock(&self.store).clinic_id().to_owned(),
+            diagnoses: bill.diagnoses.clone(),
+        };
+        let (uses, parts, coverage) = offline_parts(&allowances, Some(&claim), total, personal, bill.cash, now);
         let device = self.device_name();
         let cash = parts.iter().filter(|p| p.source == Source::Cash).map(|p| p.amount).sum();
         let req = ChargeRequest {
@@ -325,6 +425,9 @@ impl Clinic {
                 made_at: now,
                 allowances: uses,
             }),
+            provider: bill.provider.clone(),
+            diagnoses: bill.diagnoses.clone(),
+            pre_approval: None,
         };
         let receipt = Receipt {
             id: bill.id,
@@ -341,6 +444,9 @@ impl Clinic {
             visit: None,
             offline: req.offline.clone(),
             refunds: Vec::new(),
+            coverage,
+            provider: bill.provider.clone(),
+            pre_approval: None,
         };
         lock(&self.store).record_offline_charge(&req, &receipt, now)?;
         self.notify_changed();

@@ -27,6 +27,7 @@ fn when(ms: i64) -> String {
 fn source_name(s: Source) -> &'static str {
     match s {
         Source::Sponsored => "Sponsored funds",
+        Source::PreApproved => "Sponsored funds (pre-approved)",
         Source::Personal => "Personal wallet",
         Source::Allowance => "Wallet (offline allowance)",
         Source::Cash => "Cash",
@@ -164,6 +165,9 @@ mod tests {
             visit: None,
             offline: None,
             refunds: Vec::new(),
+            coverage: Vec::new(),
+            pre_approval: None,
+            provider: None,
         }
     }
 

@@ -246,6 +246,10 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX money_charges_state ON money_charges(state, made_at);
     CREATE INDEX money_charges_patient ON money_charges(patient, made_at);
     "#,
+    // 12: a sponsorship's terms with each allowance of its wallet (eligibility offline)
+    r#"
+    ALTER TABLE money_allowances ADD COLUMN terms TEXT;
+    "#,
 ];
 
 pub fn latest() -> i64 {

@@ -27,6 +27,8 @@ pub struct LocalAllowance {
     pub pin_verifier: Option<String>,
     pub pin_failures: u32,
     pub returned: bool,
+    /// The sponsorship's terms (sponsored wallets of a sponsorship).
+    pub terms: Option<anola_protocol::money::Eligibility>,
 }
 
 impl LocalAllowance {
@@ -68,11 +70,12 @@ fn allowance_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LocalAllowance> {
         pin_verifier: r.get(10)?,
         pin_failures: r.get::<_, i64>(11)? as u32,
         returned: r.get(12)?,
+        terms: r.get::<_, Option<String>>(13)?.and_then(|t| serde_json::from_str(&t).ok()),
     })
 }
 
 const ALLOWANCE_COLUMNS: &str =
-    "id, patient, wallet, personal, reserved, per_charge, max_count, expires_at, spent, used, pin_verifier, pin_failures, returned";
+    "id, patient, wallet, personal, reserved, per_charge, max_count, expires_at, spent, used, pin_verifier, pin_failures, returned, terms";
 
 impl LocalStore {
     /// Replaces the cached price list (and the platform fee) with what the server sent.
@@ -103,8 +106,8 @@ impl LocalStore {
     pub fn save_allowance(&mut self, g: &AllowanceGrant, personal: bool) -> Result<(), ClientError> {
         let a = &g.allowance;
         self.conn().execute(
-            "INSERT INTO money_allowances(id, patient, wallet, personal, reserved, per_charge, max_count, expires_at, pin_verifier)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(id) DO NOTHING",
+            "INSERT INTO money_allowances(id, patient, wallet, personal, reserved, per_charge, max_count, expires_at, pin_verifier, terms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT(id) DO NOTHING",
             params![
                 a.spec.id.to_string(),
                 a.spec.patient,
@@ -114,7 +117,8 @@ impl LocalStore {
                 a.spec.per_charge as i64,
                 a.spec.max_count as i64,
                 a.spec.expires_at,
-                g.pin_verifier
+                g.pin_verifier,
+                g.terms.as_ref().map(|t| serde_json::to_string(t).unwrap_or_default())
             ],
         )?;
         Ok(())

@@ -43,6 +43,9 @@ pub struct Allowance {
     /// Refunds of charges it paid, credited back into it.
     #[serde(default)]
     pub refunded: u64,
+    /// When it was reserved (a sponsorship counts its charges in that month).
+    #[serde(default)]
+    pub reserved_at: i64,
 }
 
 impl Allowance {
@@ -110,6 +113,7 @@ impl Book {
         if spec.expires_at <= now || spec.expires_at > now + MAX_TTL_MS {
             return Err(bad("expires_at", "in the future, at most 7 days ahead"));
         }
+        self.bound_allowance(&mut spec, now)?;
         let n = spec.total.min(self.spendable_now(&spec.wallet, now));
         if n == 0 {
             return Err(LedgerError::InsufficientFunds {

@@ -18,13 +18,14 @@ pub const MAX_LINES: usize = 50;
 pub const MAX_SPONSORED: usize = 8;
 pub const MAX_QUANTITY: u32 = 1_000;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(deny_unknown_fields)]
 pub struct Line {
     pub item: String,
     pub quantity: u32,
     /// The price the patient was told (minor units): online it must still be the list's price
     /// (`price_changed` otherwise); offline it is what the device's copy of the list said.
+    #[ts(type = "number")]
     pub unit_price: u64,
 }
 
@@ -80,6 +81,15 @@ pub struct ChargeInput {
     /// Filled by the server from the caller's account.
     #[serde(default)]
     pub staff: String,
+    /// The provider who gave the care (sponsorships may cover some providers only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// The visit's diagnosis codes (sponsorships may cover some conditions only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diagnoses: Vec<String>,
+    /// An approved pre-approval this charge posts against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pre_approval: Option<Uuid>,
 }
 
 impl ChargeInput {
@@ -103,6 +113,8 @@ impl ChargeInput {
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     Sponsored,
+    /// A sponsorship's funds held by an approved pre-approval, posted by this charge.
+    PreApproved,
     Personal,
     Allowance,
     Cash,
@@ -138,6 +150,13 @@ pub struct Receipt {
     /// Refunds so far (their request ids and amounts).
     #[serde(default)]
     pub refunds: Vec<(Uuid, u64)>,
+    /// What each sponsorship paid and the engine's answer (with its reasons) that allowed it.
+    #[serde(default)]
+    pub coverage: Vec<super::sponsor::Covered>,
+    #[serde(default)]
+    pub provider: Option<String>,
+    #[serde(default)]
+    pub pre_approval: Option<Uuid>,
 }
 
 /// A charge ready to commit: what each source pays and the transfer that moves it.
@@ -148,6 +167,12 @@ pub struct Prepared {
     pub parts: Vec<Part>,
     pub fee: u64,
     pub request: Request,
+    /// The engine's answer for each sponsorship asked.
+    #[serde(default)]
+    pub coverage: Vec<super::sponsor::Covered>,
+    /// The post of a pre-approval's hold (the pre-approval, the request).
+    #[serde(default)]
+    pub hold_post: Option<(Uuid, Request)>,
 }
 
 pub fn revenue(clinic: &str) -> AccountId {
@@ -260,8 +285,82 @@ impl Book {
     pub fn prepare_charge(&self, input: ChargeInput, now: i64) -> Result<Prepared, LedgerError> {
         let currency = self.price_bill(&input)?;
         let total = input.total()?;
+        if input.diagnoses.len() > 20 || input.diagnoses.iter().any(|d| d.is_empty() || d.len() > 16) {
+            return Err(invalid("diagnoses", "at most 20 codes of 1–16 characters"));
+        }
+        if input.provider.as_ref().is_some_and(|p| p.is_empty() || p.len() > 100) {
+            return Err(invalid("provider", "1–100 characters"));
+        }
         let mut left = total;
         let mut parts: Vec<Part> = Vec::new();
+        // What is unpaid of each line: each sponsorship's engine sees what the ones before it left.
+        let mut line_left: Vec<u64> = input.lines.iter().map(|l| l.unit_price * u64::from(l.quantity)).collect();
+        let mut coverage: Vec<super::sponsor::Covered> = Vec::new();
+        let mut hold_post = None;
+        let pay_lines = |answer: &super::sponsor::Answer, line_left: &mut Vec<u64>, n: u64| {
+            // Take `n` (≤ the answer's total) from the lines the answer covered, in order.
+            let mut n = n;
+            for (l, a) in line_left.iter_mut().zip(&answer.lines) {
+                let t = a.covered.min(*l).min(n);
+                *l -= t;
+                n -= t;
+            }
+        };
+        let mut held_wallet = None;
+        if let Some(pa_id) = input.pre_approval {
+            let pa = self.pre_approvals.get(&pa_id).ok_or_else(|| LedgerError::UnknownPreApproval {
+                pre_approval: pa_id.to_string(),
+            })?;
+            let open = self
+                .ledger
+                .holds
+                .get(&pa.hold_id())
+                .is_some_and(|h| h.resolution.is_none() && now < h.until);
+            let amount = match (&pa.state, open) {
+                (super::sponsor::PreApprovalState::Approved { amount, .. }, true) => *amount,
+                _ => {
+                    return Err(invalid("pre_approval", "not approved, used already, or expired"));
+                }
+            };
+            if pa.input.patient != input.patient || pa.input.clinic != input.clinic {
+                return Err(invalid("pre_approval", "approved for another patient or clinic"));
+            }
+            let s = self.sponsorship(pa.input.sponsorship)?;
+            let room = super::sponsor::Room {
+                funds: amount,
+                period: None,
+                charges: None,
+                pre_approved: Some(amount),
+            };
+            let at = input.offline.as_ref().map_or(now, |o| o.made_at.min(now));
+            let answer = self.answer_for(s, &input, &line_left, currency, at, room);
+            let n = answer.approved.min(amount).min(left);
+            if n > 0 {
+                pay_lines(&answer, &mut line_left, n);
+                parts.push(Part {
+                    source: Source::PreApproved,
+                    account: s.wallet(),
+                    amount: n,
+                });
+                left -= n;
+                hold_post = Some((
+                    pa_id,
+                    Request {
+                        id: pa.post_id(),
+                        command: Command::Post {
+                            hold: pa.hold_id(),
+                            amount: Some(n),
+                        },
+                    },
+                ));
+            }
+            held_wallet = Some(s.wallet());
+            coverage.push(super::sponsor::Covered {
+                sponsorship: s.spec.id,
+                account: s.wallet(),
+                answer,
+            });
+        }
         let mut take = |source: Source, account: AccountId, n: u64, left: &mut u64| {
             let n = n.min(*left);
             if n > 0 {
@@ -276,7 +375,21 @@ impl Book {
         match &input.offline {
             None => {
                 for sw in self.sponsored_wallets(&input.patient).into_iter().take(MAX_SPONSORED) {
-                    let n = self.spendable_now(&sw, now);
+                    if Some(&sw) == held_wallet.as_ref() {
+                        continue;
+                    }
+                    let mut n = self.spendable_now(&sw, now);
+                    if let Some(s) = self.sponsorship_of_wallet(&sw) {
+                        // Ring-fenced: only what the engine approves, within the caps.
+                        let answer = self.answer_for(s, &input, &line_left, currency, now, self.room_now(s, now, None));
+                        n = n.min(answer.approved).min(left);
+                        pay_lines(&answer, &mut line_left, n);
+                        coverage.push(super::sponsor::Covered {
+                            sponsorship: s.spec.id,
+                            account: sw.clone(),
+                            answer,
+                        });
+                    }
                     take(Source::Sponsored, sw, n, &mut left);
                 }
                 if input.personal_consent {
@@ -300,8 +413,36 @@ impl Book {
                     return Err(invalid("offline.allowances", "each allowance at most once per charge"));
                 }
                 for u in &off.allowances {
-                    let n = self.allowance_room(u.allowance, &input, u.amount);
+                    let mut n = self.allowance_room(u.allowance, &input, u.amount);
                     if let Some(a) = self.allowances.get(&u.allowance) {
+                        if let Some(s) = self.sponsorship_of_wallet(&a.spec.wallet) {
+                            if Some(&a.spec.wallet) == held_wallet.as_ref() {
+                                n = 0;
+                            } else {
+                                // The server's answer wins over the device's: the allowance was
+                                // bounded by the caps when reserved; coverage is judged now, at
+                                // the time the device says it charged (never later than now).
+                                let room = super::sponsor::Room {
+                                    funds: n,
+                                    period: None,
+                                    charges: None,
+                                    pre_approved: None,
+                                };
+                                let at = off.made_at.min(now).max(a.reserved_at);
+                                let mut st = self.standing(s);
+                                // An allowance pays while it is not returned, even if the
+                                // sponsor paused after the device went offline.
+                                st.active = !s.status.ended() || a.returned.is_none();
+                                let answer = self.answer_standing(s, &st, &input, &line_left, currency, at, room);
+                                n = n.min(answer.approved).min(left);
+                                pay_lines(&answer, &mut line_left, n);
+                                coverage.push(super::sponsor::Covered {
+                                    sponsorship: s.spec.id,
+                                    account: a.account(),
+                                    answer,
+                                });
+                            }
+                        }
                         take(Source::Allowance, a.account(), n, &mut left);
                     }
                 }
@@ -328,10 +469,14 @@ impl Book {
             }
             take(Source::Owed, receivable(&input.patient), left, &mut left);
         }
-        let fee = self.fee_bps as u128 * total as u128 / 10_000;
+        // The platform's fee is taken from the parts moved by this transfer; pre-approved
+        // sponsored funds go to the clinic whole (their hold was approved for the care).
+        let pre_approved: u64 = parts.iter().filter(|p| p.source == Source::PreApproved).map(|p| p.amount).sum();
+        let fee = self.fee_bps as u128 * (total - pre_approved) as u128 / 10_000;
         let fee = fee as u64;
-        let legs = fee_legs(&parts, fee, &revenue(&input.clinic), &fees(currency));
-        let request = Request {
+        let moved: Vec<Part> = parts.iter().filter(|p| p.source != Source::PreApproved).cloned().collect();
+        let legs = fee_legs(&moved, fee, &revenue(&input.clinic), &fees(currency));
+        let mut request = Request {
             id: input.id,
             command: Command::Transfer {
                 kind: TxKind::Payment,
@@ -339,12 +484,25 @@ impl Book {
                 hold_until: None,
             },
         };
+        // Paid whole by a pre-approval: the post is the charge's own transaction (its id is the
+        // receipt's, so a refund reverses it like any charge).
+        if let (Command::Transfer { legs, .. }, Some((_, post))) = (&request.command, &hold_post) {
+            if legs.is_empty() {
+                request = Request {
+                    id: input.id,
+                    command: post.command.clone(),
+                };
+                hold_post = None;
+            }
+        }
         Ok(Prepared {
             input,
             currency,
             parts,
             fee,
             request,
+            coverage,
+            hold_post,
         })
     }
 }

@@ -82,8 +82,14 @@ impl Book {
         let a = self.ledger.account(&intent.wallet).ok_or_else(|| LedgerError::UnknownAccount {
             account: intent.wallet.0.clone(),
         })?;
-        if self.owner_of(&intent.wallet) != Some(intent.patient.as_str()) || a.spec.kind != crate::AccountKind::Personal {
-            return Err(bad("patient", "mobile-money deposits go to the patient's own personal wallet"));
+        // `patient` is the wallet's owner: a patient's personal wallet, or a sponsor's global one.
+        if self.owner_of(&intent.wallet) != Some(intent.patient.as_str())
+            || !matches!(a.spec.kind, crate::AccountKind::Personal | crate::AccountKind::SponsorGlobal)
+        {
+            return Err(bad(
+                "patient",
+                "mobile-money deposits go to the patient's own personal wallet (or a sponsor's wallet)",
+            ));
         }
         if intent.amount == 0 || intent.amount > crate::command::MAX_AMOUNT {
             return Err(bad("amount", "more than zero"));

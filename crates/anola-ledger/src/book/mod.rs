@@ -11,6 +11,7 @@ pub mod allowance;
 pub mod charge;
 pub mod collect;
 pub mod price;
+pub mod sponsor;
 pub mod till;
 pub mod withdrawal;
 
@@ -21,6 +22,7 @@ pub use allowance::{Allowance, AllowanceSpec};
 pub use charge::{ChargeInput, Desk, Line, Offline, Part, Prepared, Receipt, Source};
 pub use collect::{CollectIntent, CollectState, Collection, PayoutState};
 pub use price::{ItemKind, PriceItem};
+pub use sponsor::SponsorOp;
 pub use till::{CloseInput, DayClose};
 pub use withdrawal::{Withdrawal, WithdrawalInput};
 
@@ -107,6 +109,9 @@ pub enum BookOp {
     Refund {
         refund: RefundInput,
         request: Request,
+        /// The reversal of a pre-approval's post, for a charge that had one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        extra: Option<Request>,
     },
     Reserve {
         allowance: AllowanceSpec,
@@ -168,6 +173,10 @@ pub enum BookOp {
         reference: String,
         request: Option<Request>,
     },
+    /// Sponsors, sponsorships and pre-approvals (`sponsor/ops.rs`).
+    Sponsor {
+        op: Box<SponsorOp>,
+    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -197,6 +206,35 @@ pub struct Book {
     pub withdrawals: HashMap<Uuid, Withdrawal>,
     pub collections: HashMap<Uuid, Collection>,
     pub payouts: HashMap<Uuid, PayoutState>,
+    #[serde(default)]
+    pub sponsors: HashMap<String, sponsor::Sponsor>,
+    /// Bank deposits into each sponsor's wallet: (request, amount, reference, at).
+    #[serde(default)]
+    pub sponsor_deposits: HashMap<String, Vec<(Uuid, u64, String, i64)>>,
+    #[serde(default)]
+    pub sponsorships: HashMap<Uuid, sponsor::Sponsorship>,
+    /// Sponsor → their sponsorships, in the order made.
+    #[serde(default)]
+    pub sponsorships_of: HashMap<String, Vec<Uuid>>,
+    /// Sponsorships not ended, by the end of their term (for the sweep that renews or ends them).
+    #[serde(default)]
+    pub term_ends: BTreeSet<(i64, Uuid)>,
+    /// Ended sponsorships whose wallet got money back after the end (sent on by the sweep).
+    #[serde(default)]
+    pub to_return: BTreeSet<Uuid>,
+    #[serde(default)]
+    pub pre_approvals: HashMap<Uuid, sponsor::PreApproval>,
+    /// Approved pre-approvals by the end of their hold.
+    #[serde(default)]
+    pub pa_expiring: BTreeSet<(i64, Uuid)>,
+    /// Reminders and notices kept for a later delivery channel.
+    #[serde(default)]
+    pub notices: Vec<sponsor::Notice>,
+    #[serde(default)]
+    pub notice_ids: BTreeSet<Uuid>,
+    /// Sponsorship → its notices (indexes into `notices`).
+    #[serde(default)]
+    pub notices_of: HashMap<Uuid, Vec<usize>>,
 }
 
 impl Book {
@@ -253,20 +291,37 @@ impl Book {
         })
     }
 
-    pub fn prepare_refund(&self, refund: &RefundInput) -> Result<Request, LedgerError> {
-        if !self.receipts.contains_key(&refund.charge) {
-            return Err(LedgerError::UnknownCharge {
-                charge: refund.charge.to_string(),
-            });
-        }
-        Ok(Request {
-            id: refund.id,
-            command: Command::Reverse {
-                of: refund.charge,
-                amount: None,
-                reason: refund.reason,
+    /// The reversal of a charge, and of its pre-approval's post when it had one.
+    pub fn prepare_refund(&self, refund: &RefundInput) -> Result<(Request, Option<Request>), LedgerError> {
+        let r = self.receipts.get(&refund.charge).ok_or_else(|| LedgerError::UnknownCharge {
+            charge: refund.charge.to_string(),
+        })?;
+        // A pre-approval's post made separately from the charge's transfer is reversed with it.
+        let extra = r.pre_approval.and_then(|pa| self.pre_approvals.get(&pa)).and_then(|p| {
+            self.ledger.outcomes.contains_key(&p.post_id()).then(|| Request {
+                id: derived_id(refund.id, "pre-approval-reversal"),
+                command: Command::Reverse {
+                    of: p.post_id(),
+                    amount: None,
+                    reason: refund.reason,
+                },
+            })
+        });
+        Ok((
+            Request {
+                id: refund.id,
+                command: Command::Reverse {
+                    of: refund.charge,
+                    amount: None,
+                    reason: refund.reason,
+                },
             },
-        })
+            extra,
+        ))
+    }
+
+    pub(crate) fn plan_request(&self, request: &Request, now: i64) -> Result<usize, LedgerError> {
+        self.plan(request, now)
     }
 
     fn plan(&self, request: &Request, now: i64) -> Result<usize, LedgerError> {
@@ -344,9 +399,61 @@ impl Book {
                         });
                     }
                 }
-                self.plan(&prepared.request, now)
+                let n = self.plan(&prepared.request, now)?;
+                match &prepared.hold_post {
+                    None => Ok(n),
+                    Some((pa, post)) => {
+                        // The post and the transfer must not depend on each other, so planning
+                        // each against the same book says both apply: the transfer may not
+                        // touch the held wallet (the post only moves held money to revenue,
+                        // and a credit never fails).
+                        let held = self.pre_approvals.get(pa).map(|p| sponsor::sponsored_wallet(p.input.sponsorship));
+                        let touches = match &prepared.request.command {
+                            Command::Transfer { legs, .. } => legs.iter().any(|l| Some(&l.debit) == held.as_ref()),
+                            _ => true,
+                        };
+                        if held.is_none() || touches {
+                            return Err(LedgerError::InvalidInput {
+                                field: "pre_approval".into(),
+                                reason: "the pre-approved wallet pays through its hold only".into(),
+                            });
+                        }
+                        Ok(n + self.plan(post, now)?)
+                    }
+                }
             }
-            BookOp::Refund { request, .. } => self.plan(request, now),
+            BookOp::Refund { request, extra, .. } => {
+                let n = self.plan(request, now)?;
+                match extra {
+                    None => Ok(n),
+                    Some(extra) => {
+                        // Both reversals debit the clinic's revenue: it must cover the two.
+                        let a = self.ledger.plan(request, now)?;
+                        let b = self.ledger.plan(extra, now)?;
+                        let mut need: HashMap<&AccountId, u64> = HashMap::new();
+                        for (acc, eff, amt) in a.effects.iter().chain(b.effects.iter()) {
+                            if *eff == crate::ledger::Effect::Debit {
+                                *need.entry(acc).or_default() += amt;
+                            }
+                        }
+                        for (acc, amt) in need {
+                            let have = self
+                                .ledger
+                                .account(acc)
+                                .map_or(0, |s| s.balance.available_as(s.spec.kind).max(0) as u64);
+                            let guarded = self.ledger.account(acc).is_some_and(|s| s.spec.kind.guarded());
+                            if guarded && have < amt {
+                                return Err(LedgerError::InsufficientFunds {
+                                    account: acc.0.clone(),
+                                    available: have,
+                                    needed: amt,
+                                });
+                            }
+                        }
+                        Ok(n + b.effects.len())
+                    }
+                }
+            }
             BookOp::Reserve { allowance, request } => match self.allowances.contains_key(&allowance.id) {
                 true => Err(LedgerError::IdReused {
                     id: allowance.id.to_string(),
@@ -407,6 +514,7 @@ impl Book {
                 }),
                 Some(_) => self.plan_opt(request, now),
             },
+            BookOp::Sponsor { op } => self.decide_sponsor(op, now),
         }
     }
 
@@ -449,8 +557,13 @@ impl Book {
             BookOp::PinFailed { patient } => self.pins.get_mut(patient).expect("decided").failures += 1,
             BookOp::PinOk { patient } => self.pins.get_mut(patient).expect("decided").failures = 0,
             BookOp::Charge { prepared } => {
-                let n = self.execute(&prepared.request, at)?;
+                let mut n = 0;
+                if let Some((_, post)) = &prepared.hold_post {
+                    n += self.execute(post, at)?;
+                }
+                n += self.execute(&prepared.request, at)?;
                 let p = prepared.as_ref().clone();
+                self.count_sponsored(&p.parts, p.input.id, p.input.pre_approval, at, at, false);
                 for part in &p.parts {
                     if part.source == Source::Allowance {
                         // Checked by `decide`; the auditor checks the caps again (invariant 9).
@@ -479,12 +592,21 @@ impl Book {
                         visit: p.input.visit,
                         offline: p.input.offline,
                         refunds: Vec::new(),
+                        coverage: p.coverage,
+                        provider: p.input.provider,
+                        pre_approval: p.input.pre_approval,
                     },
                 );
                 return Ok(n);
             }
-            BookOp::Refund { refund, request } => {
-                let n = self.execute(request, at)?;
+            BookOp::Refund { refund, request, extra } => {
+                let mut n = self.execute(request, at)?;
+                if let Some(extra) = extra {
+                    n += self.execute(extra, at)?;
+                }
+                let r = &self.receipts[&refund.charge];
+                let (parts, pa, charged_at) = (r.parts.clone(), r.pre_approval, r.at);
+                self.count_sponsored(&parts, refund.charge, pa, charged_at, at, true);
                 let amount = request_total(&self.ledger, request.id);
                 // What went back into allowances can be spent again (or returned).
                 let back: Vec<Part> = self.receipts[&refund.charge]
@@ -512,6 +634,9 @@ impl Book {
             BookOp::Reserve { allowance, request } => {
                 let n = self.execute(request, at)?;
                 self.expiring.insert((allowance.expires_at, allowance.id));
+                if let Some(s) = sponsor::sponsorship_of(&allowance.wallet).and_then(|id| self.sponsorships.get_mut(&id)) {
+                    s.allowances.insert(allowance.id);
+                }
                 self.allowances.insert(
                     allowance.id,
                     Allowance {
@@ -520,6 +645,7 @@ impl Book {
                         charges: Vec::new(),
                         returned: None,
                         refunded: 0,
+                        reserved_at: at,
                     },
                 );
                 return Ok(n);
@@ -533,6 +659,9 @@ impl Book {
                 let a = self.allowances.get_mut(allowance).expect("decided");
                 self.expiring.remove(&(a.spec.expires_at, a.spec.id));
                 *a.returned.get_or_insert(0) += back;
+                if let Some(s) = sponsor::sponsorship_of(&a.spec.wallet) {
+                    self.mark_if_ended(s);
+                }
                 return Ok(n);
             }
             BookOp::Withdraw { withdrawal, request } => {
@@ -590,7 +719,18 @@ impl Book {
             }
             BookOp::Collected { collect, receipt, request } => {
                 let n = self.execute(request, at)?;
-                self.collections.get_mut(collect).expect("decided").state = CollectState::Paid { receipt: receipt.clone() };
+                let c = self.collections.get_mut(collect).expect("decided");
+                c.state = CollectState::Paid { receipt: receipt.clone() };
+                if c.intent.wallet.as_str().starts_with("GW-") {
+                    // A sponsor's funding by mobile money: kept with their bank deposits.
+                    let (wallet, amount) = (c.intent.wallet.clone(), c.intent.amount);
+                    if let Some(owner) = self.owner.get(&wallet).cloned() {
+                        self.sponsor_deposits
+                            .entry(owner)
+                            .or_default()
+                            .push((*collect, amount, receipt.clone(), at));
+                    }
+                }
                 return Ok(n);
             }
             BookOp::CollectFailed { collect, reason } => {
@@ -628,8 +768,58 @@ impl Book {
                 self.payouts.insert(*withdrawal, state);
                 return Ok(n);
             }
+            BookOp::Sponsor { op } => return self.apply_sponsor(op, at),
         }
         Ok(n)
+    }
+
+    /// Records what sponsorships paid of a charge (or, `refund`, gave back): each month's usage
+    /// (the month the money was committed), the receipt, a pre-approval used.
+    fn count_sponsored(&mut self, parts: &[Part], receipt: Uuid, pre_approval: Option<Uuid>, charged_at: i64, at: i64, refund: bool) {
+        for part in parts {
+            let (sid, month) = match part.source {
+                Source::Sponsored => (sponsor::sponsorship_of(&part.account), sponsor::month_of(charged_at)),
+                Source::PreApproved => {
+                    let pa = pre_approval.and_then(|id| self.pre_approvals.get(&id));
+                    (
+                        sponsor::sponsorship_of(&part.account),
+                        pa.map_or(sponsor::month_of(charged_at), |p| p.month),
+                    )
+                }
+                Source::Allowance => match self.allowance_by_account(&part.account) {
+                    Some(a) => (sponsor::sponsorship_of(&a.spec.wallet), sponsor::month_of(a.reserved_at)),
+                    None => (None, 0),
+                },
+                _ => (None, 0),
+            };
+            let Some(s) = sid.and_then(|id| self.sponsorships.get_mut(&id)) else {
+                continue;
+            };
+            let u = s.usage.entry(month).or_default();
+            if refund {
+                u.spent = u.spent.saturating_sub(part.amount);
+            } else {
+                u.spent += part.amount;
+                u.charges += 1;
+                s.receipts.push(receipt);
+            }
+            let id = s.spec.id;
+            if refund && part.source != Source::Allowance {
+                self.mark_if_ended(id);
+            }
+            if !refund && part.source == Source::PreApproved {
+                if let Some(p) = pre_approval.and_then(|pa| self.pre_approvals.get_mut(&pa)) {
+                    if let sponsor::PreApprovalState::Approved { until, .. } = p.state {
+                        self.pa_expiring.remove(&(until, p.input.id));
+                    }
+                    p.state = sponsor::PreApprovalState::Used {
+                        receipt,
+                        amount: part.amount,
+                        at,
+                    };
+                }
+            }
+        }
     }
 
     /// Allowances whose time is up and that have not been returned, oldest first.
@@ -721,5 +911,6 @@ pub fn audit_book(book: &Book) -> Vec<Violation> {
             }
         }
     }
+    sponsor::audit::audit(book, &mut v);
     v
 }

@@ -113,6 +113,9 @@ fn bill(id: Uuid, desk: Desk, desk_amount: u64, consent: bool) -> ChargeInput {
         visit: None,
         offline: None,
         staff: "fd".into(),
+        provider: None,
+        diagnoses: Vec::new(),
+        pre_approval: None,
     }
 }
 
@@ -242,12 +245,13 @@ fn a_refund_sends_each_part_back_and_needs_the_cash_in_the_drawer() {
         reason: ReasonCode::ServiceNotGiven,
         staff: "admin".into(),
     };
-    let request = b.prepare_refund(&refund).unwrap();
+    let (request, extra) = b.prepare_refund(&refund).unwrap();
     let e = commit(
         &mut b,
         BookOp::Refund {
             refund: refund.clone(),
             request,
+            extra,
         },
         0,
     )
@@ -273,12 +277,13 @@ fn a_refund_sends_each_part_back_and_needs_the_cash_in_the_drawer() {
         id: Uuid::now_v7(),
         ..refund
     };
-    let request = b.prepare_refund(&refund).unwrap();
+    let (request, extra) = b.prepare_refund(&refund).unwrap();
     commit(
         &mut b,
         BookOp::Refund {
             refund: refund.clone(),
             request: request.clone(),
+            extra: extra.clone(),
         },
         0,
     )
@@ -292,9 +297,19 @@ fn a_refund_sends_each_part_back_and_needs_the_cash_in_the_drawer() {
         id: Uuid::now_v7(),
         ..refund
     };
-    let request = b.prepare_refund(&again).unwrap();
+    let (request, extra) = b.prepare_refund(&again).unwrap();
     assert_eq!(
-        commit(&mut b, BookOp::Refund { refund: again, request }, 0).unwrap_err().code(),
+        commit(
+            &mut b,
+            BookOp::Refund {
+                refund: again,
+                request,
+                extra
+            },
+            0
+        )
+        .unwrap_err()
+        .code(),
         "reversal_exceeds"
     );
     clean(&b);
@@ -414,8 +429,8 @@ fn money_refunded_into_an_allowance_is_spent_again_within_its_caps() {
         reason: ReasonCode::ServiceNotGiven,
         staff: "admin".into(),
     };
-    let request = b.prepare_refund(&refund).unwrap();
-    commit(&mut b, BookOp::Refund { refund, request }, 2).unwrap();
+    let (request, extra) = b.prepare_refund(&refund).unwrap();
+    commit(&mut b, BookOp::Refund { refund, request, extra }, 2).unwrap();
     assert_eq!(b.allowances[&a].refunded, 25_000);
     // Spent 25,000 of 30,000 reserved, then 25,000 came back: two more charges fit, and the
     // allowance has paid more than it reserved without ever holding less than zero.
@@ -655,8 +670,8 @@ proptest! {
                     None => Ok(()),
                     Some(c) => {
                         let refund = RefundInput { id: Uuid::now_v7(), charge: *c, reason: ReasonCode::PatientRequest, staff: "a".into() };
-                        let request = b.prepare_refund(&refund).unwrap();
-                        commit(&mut b, BookOp::Refund { refund, request }, now).map(|_| ())
+                        let (request, extra) = b.prepare_refund(&refund).unwrap();
+                        commit(&mut b, BookOp::Refund { refund, request, extra }, now).map(|_| ())
                     }
                 },
                 Step::Return { pick } => match allowances.get(pick % allowances.len().max(1)) {

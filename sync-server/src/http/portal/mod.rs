@@ -5,10 +5,12 @@
 //! operations, the fleet view, and the patient's self-service.
 
 mod console;
+pub use console::uuid_param;
 pub mod cookies;
 pub mod csrf;
 pub mod fleet;
 mod patient;
+pub use patient::PatientUser;
 pub mod security;
 mod session;
 

@@ -1,0 +1,105 @@
+//! A clinic's side of sponsorship: a clinician asks for a pre-approval from a device (online, or
+//! queued offline and sent with its id when the device is back), the device follows its state,
+//! and the front desk and the patient see a beneficiary's sponsorships — the sponsor's name
+//! unless the sponsor is anonymous, what is covered and what is left.
+
+use super::cover;
+use crate::http::error::ApiError;
+use crate::http::extract::JsonBody;
+use crate::http::guard::DeviceSession;
+use crate::http::money::{failed, now_ms, refusal};
+use crate::http::routes::AppState;
+use crate::store::Store;
+use anola_ledger::book::sponsor::PreApprovalInput;
+use anola_ledger::book::Book;
+use anola_ledger::LedgerError;
+use anola_protocol::access::Role;
+use anola_protocol::sponsor::{NewPreApproval, SponsoredCover};
+use anola_protocol::ErrorCode;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use uuid::Uuid;
+
+/// Clinicians (and clinic administrators) ask for pre-approvals: they plan the care.
+fn may_ask(s: &DeviceSession) -> bool {
+    s.user.platform_admin || matches!(s.user.role, Some(Role::Clinician | Role::ClinicAdmin))
+}
+
+pub async fn ask<S: Store>(State(state): State<AppState<S>>, s: DeviceSession, JsonBody(n): JsonBody<NewPreApproval>) -> Response {
+    if !may_ask(&s) {
+        return ApiError::new(ErrorCode::Forbidden, "your role may not ask for pre-approvals (clinicians do)").into_response();
+    }
+    if let Some(bad) = crate::http::clinic_money::own_id(n.id) {
+        return bad;
+    }
+    let input = PreApprovalInput {
+        id: n.id,
+        sponsorship: n.sponsorship,
+        patient: n.patient,
+        clinic: s.device.clinic_id.clone(),
+        provider: n.provider,
+        lines: n.lines,
+        diagnoses: n.diagnoses,
+        note: n.note,
+        valid_days: n.valid_days,
+        requested_by: s.user.username.clone(),
+    };
+    match state.ledger.ask_pre_approval(input, now_ms()).await {
+        Ok(p) => match state.ledger.read(|b| super::portal::pa_view(b, &p)).await {
+            Ok(v) => (StatusCode::CREATED, Json(v)).into_response(),
+            Err(e) => failed(e, None),
+        },
+        Err(e) => failed(e, Some(n.id)),
+    }
+}
+
+pub async fn show<S: Store>(State(state): State<AppState<S>>, s: DeviceSession, Path(id): Path<Uuid>) -> Response {
+    let clinic = s.device.clinic_id.clone();
+    match state
+        .ledger
+        .read(|b| {
+            b.pre_approvals
+                .get(&id)
+                .filter(|p| p.input.clinic == clinic)
+                .map(|p| super::portal::pa_view(b, p))
+        })
+        .await
+    {
+        Ok(Some(v)) => Json(v).into_response(),
+        Ok(None) => refusal(
+            &LedgerError::UnknownPreApproval {
+                pre_approval: id.to_string(),
+            },
+            None,
+        ),
+        Err(e) => failed(e, None),
+    }
+}
+
+/// The patient's sponsorships (not ended), as the front desk and the patient see them.
+pub fn patient_covers(b: &Book, patient: &str) -> Vec<SponsoredCover> {
+    b.sponsored_wallets(patient)
+        .iter()
+        .filter_map(|w| b.sponsorship_of_wallet(w))
+        .filter(|s| !s.status.ended())
+        .map(|s| cover(b, s))
+        .collect()
+}
+
+pub async fn covers<S: Store>(State(state): State<AppState<S>>, _s: DeviceSession, Path(patient): Path<String>) -> Response {
+    match state.ledger.read(|b| patient_covers(b, &patient)).await {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => failed(e, None),
+    }
+}
+
+/// A patient's own sponsorships in their portal.
+pub async fn my_sponsorships<S: Store>(State(state): State<AppState<S>>, p: crate::http::portal::PatientUser) -> Response {
+    let patient = p.patient.to_string();
+    match state.ledger.read(|b| patient_covers(b, &patient)).await {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => failed(e, None),
+    }
+}
