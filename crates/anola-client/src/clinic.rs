@@ -32,6 +32,7 @@ use uuid::Uuid;
 mod cards;
 pub mod money;
 pub mod receipt;
+pub mod sponsorship;
 pub use cards::{initials, render_card_svg, CardCheck, CheckIn, PrintableCard};
 
 /// Who is acting: the signed-in staff member, with the role they act in on this device.
@@ -669,6 +670,9 @@ impl Clinic {
             }
             if let Err(e) = self.return_allowances(false).await {
                 tracing::info!(code = e.code(), "expired allowances not returned yet");
+            }
+            if let Err(e) = self.send_queued_pre_approvals().await {
+                tracing::info!(code = e.code(), "queued pre-approval requests not sent yet");
             }
         }
         result

@@ -105,6 +105,9 @@ impl LedgerError {
                 Some(field.clone())
             }
             LedgerError::QuoteChanged { .. } => Some("desk_amount".into()),
+            LedgerError::UnknownPreApproval { .. } => Some("pre_approval".into()),
+            LedgerError::UnknownSponsorship { .. } => Some("sponsorship".into()),
+            LedgerError::UnknownSponsor { .. } => Some("sponsor".into()),
             LedgerError::PinIncorrect { .. } | LedgerError::PinLocked | LedgerError::PinNotSet => Some("pin".into()),
             _ => None,
         }

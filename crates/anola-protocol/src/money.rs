@@ -112,6 +112,9 @@ pub struct Quote {
     pub parts: Vec<Part>,
     /// What the desk takes (cash or mobile money), or what is owed.
     pub desk_amount: u64,
+    /// Each sponsorship's answer: what it covers of each line and why not the rest.
+    #[serde(default)]
+    pub coverage: Vec<anola_ledger::book::sponsor::Covered>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

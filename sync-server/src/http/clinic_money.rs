@@ -349,6 +349,7 @@ async fn quote<S: Store>(State(state): State<AppState<S>>, s: DeviceSession, Jso
             fee: p.fee,
             desk_amount: p.input.desk_amount,
             parts: p.parts,
+            coverage: p.coverage,
         })
         .into_response(),
         Err(e) => failed(e, None),

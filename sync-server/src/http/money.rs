@@ -45,10 +45,15 @@ pub(super) fn refusal(e: &LedgerError, request_id: Option<uuid::Uuid>) -> Respon
         | LedgerError::AccountExists { .. }
         | LedgerError::QuoteChanged { .. }
         | LedgerError::PriceChanged { .. }
-        | LedgerError::PinNotSet => StatusCode::CONFLICT,
-        LedgerError::UnknownCharge { .. } | LedgerError::UnknownAllowance { .. } | LedgerError::UnknownWithdrawal { .. } => {
-            StatusCode::NOT_FOUND
-        }
+        | LedgerError::PinNotSet
+        | LedgerError::PreApprovalDecided { .. }
+        | LedgerError::SponsorshipState { .. } => StatusCode::CONFLICT,
+        LedgerError::UnknownCharge { .. }
+        | LedgerError::UnknownAllowance { .. }
+        | LedgerError::UnknownWithdrawal { .. }
+        | LedgerError::UnknownSponsor { .. }
+        | LedgerError::UnknownSponsorship { .. }
+        | LedgerError::UnknownPreApproval { .. } => StatusCode::NOT_FOUND,
         LedgerError::PinIncorrect { .. } => StatusCode::FORBIDDEN,
         LedgerError::PinLocked => StatusCode::LOCKED,
         _ => StatusCode::UNPROCESSABLE_ENTITY,

@@ -249,6 +249,18 @@ const MIGRATIONS: &[&str] = &[
     // 12: a sponsorship's terms with each allowance of its wallet (eligibility offline)
     r#"
     ALTER TABLE money_allowances ADD COLUMN terms TEXT;
+    -- Pre-approval requests: sent at once when online, queued here when not (sent at sync),
+    -- with the server's answer as last seen.
+    CREATE TABLE pre_approvals (
+        id         TEXT PRIMARY KEY,
+        patient    TEXT NOT NULL,
+        request    TEXT NOT NULL,
+        view       TEXT,
+        sent       INTEGER NOT NULL DEFAULT 0,
+        made_at    INTEGER NOT NULL
+    );
+    CREATE INDEX pre_approvals_unsent ON pre_approvals(sent, made_at);
+    CREATE INDEX pre_approvals_patient ON pre_approvals(patient, made_at);
     "#,
 ];
 

@@ -11,6 +11,7 @@ mod outbox;
 mod patients;
 pub mod pull;
 pub mod records;
+pub mod sponsorship;
 mod staff;
 
 pub use outbox::{OutboxCounts, OutboxEntry};
