@@ -154,6 +154,57 @@ fn constants() -> String {
     s
 }
 
+/// Sponsors, sponsorships, the rule engine's answers and the report (`anola_ledger::book::sponsor`
+/// and `crate::sponsor`), with the engine's reason codes and what they mean.
+fn sponsorship() -> String {
+    use crate::sponsor::*;
+    use anola_ledger::book::sponsor::report::{Bucket, Report, Row};
+    use anola_ledger::book::sponsor::*;
+    let mut s = String::new();
+    s.push_str(&decl::<anola_ledger::book::ItemKind>());
+    s.push_str(&decl::<anola_ledger::book::Line>());
+    s.push_str(&decl::<SponsorKind>());
+    s.push_str(&decl::<ReportFrequency>());
+    s.push_str(&decl::<Preferences>());
+    s.push_str(&decl::<ReportPrefs>());
+    s.push_str(&decl::<Sponsor>());
+    s.push_str(&decl::<SponsorshipKind>());
+    s.push_str(&decl::<Recurrence>());
+    s.push_str(&decl::<Status>());
+    s.push_str(&decl::<StatusChange>());
+    s.push_str(&decl::<Coverage>());
+    s.push_str(&decl::<Caps>());
+    s.push_str(&decl::<Reason>());
+    s.push_str(&decl::<rules::LineAnswer>());
+    s.push_str(&decl::<Answer>());
+    s.push_str(&decl::<PreApprovalState>());
+    s.push_str(&decl::<Notice>());
+    s.push_str(&decl::<Bucket>());
+    s.push_str(&decl::<Row>());
+    s.push_str(&decl::<Report>());
+    s.push_str(&decl::<SponsorHome>());
+    s.push_str(&decl::<SponsorDeposit>());
+    s.push_str(&decl::<SponsorFunding>());
+    s.push_str(&decl::<BankDeposit>());
+    s.push_str(&decl::<NewSponsorship>());
+    s.push_str(&decl::<StatusRequest>());
+    s.push_str(&decl::<SponsorshipView>());
+    s.push_str(&decl::<PreApprovalView>());
+    s.push_str(&decl::<PreApprovalDecision>());
+    s.push_str(&decl::<NewPreApproval>());
+    s.push_str(&decl::<SponsoredCover>());
+    s.push_str(&format!(
+        "/** The coverage rule engine's version (answers record it). */\nexport const RULES_VERSION = {};\n\n",
+        RULES_VERSION
+    ));
+    s.push_str("/** What each reason code means, as the front desk tells the patient. */\nexport const REASON_TEXT: Record<CoverageReason, string> = {\n");
+    for r in Reason::ALL {
+        s.push_str(&format!("  {}: {:?},\n", r.code(), r.describe()));
+    }
+    s.push_str("};\n\n");
+    s
+}
+
 pub fn typescript() -> String {
     use crate::auth::*;
     use crate::portal::*;
@@ -193,6 +244,7 @@ pub fn typescript() -> String {
     s.push_str(&decl::<PatientReceipt>());
     s.push_str(&decl::<PatientMoney>());
     s.push_str(&decl::<CancelAppointment>());
+    s.push_str(&sponsorship());
     s.push_str(&constants());
     s.push_str(&role_matrix());
     s

@@ -181,6 +181,176 @@ owed: string | null, receipts: Array<PatientReceipt>, };
 
 export type CancelAppointment = { reason: string | null, };
 
+export type ItemKind = "consultation" | "procedure" | "lab_test" | "medicine";
+
+export type BillLine = { item: string, quantity: number, 
+/**
+ * The price the patient was told (minor units): online it must still be the list's price
+ * (`price_changed` otherwise); offline it is what the device's copy of the list said.
+ */
+unit_price: number, };
+
+export type SponsorKind = "individual" | "corporate" | "ngo" | "government" | "foundation" | "religious";
+
+export type ReportFrequency = "weekly" | "monthly" | "quarterly" | "annual";
+
+export type Preferences = { 
+/**
+ * ISO 3166 country codes the sponsor wants to reach.
+ */
+countries: Array<string>, 
+/**
+ * preventive, emergency, chronic, maternal, pediatric, general.
+ */
+healthcare_types: Array<string>, max_per_patient: number | null, };
+
+export type ReportPrefs = { frequency: ReportFrequency, detailed: boolean, 
+/**
+ * Show success stories (only those the patient consented to share).
+ */
+success_stories: boolean, };
+
+export type Sponsor = { id: string, name: string, kind: SponsorKind, 
+/**
+ * ISO 3166 alpha-2.
+ */
+country: string, currency: string, 
+/**
+ * Beneficiaries see "an anonymous sponsor"; the sponsor sees no beneficiary names.
+ */
+anonymous: boolean, preferences: Preferences, reports: ReportPrefs, 
+/**
+ * Usernames of administrators who may decide pre-approvals on the sponsor's behalf.
+ */
+delegates: Array<string>, };
+
+export type SponsorshipKind = "full" | "partial" | "emergency" | "chronic_care" | "preventive" | "medication";
+
+export type Recurrence = "one_time" | "monthly" | "quarterly" | "annual";
+
+export type SponsorshipStatus = "pending" | "active" | "paused" | "expired" | "terminated" | "completed";
+
+export type StatusChange = { status: SponsorshipStatus, at: number, by: string, reason: string, };
+
+export type Coverage = { services: Array<string>, 
+/**
+ * Provider ids or clinic ids; empty = every provider.
+ */
+providers: Array<string>, 
+/**
+ * Diagnosis codes (ICD-10 prefixes, e.g. `B50` covers `B50.9`); empty = any condition.
+ */
+conditions: Array<string>, excluded: Array<string>, };
+
+export type Caps = { per_transaction: number | null, per_period: number | null, charges_per_period: number | null, 
+/**
+ * The patient's share of each covered line, in basis points (rounded up: the sponsor never
+ * pays more than its share).
+ */
+co_payment_bps: number, 
+/**
+ * Bills whose covered amount is above this need an approved pre-approval.
+ */
+pre_approval_above: number | null, waiting_days: number, };
+
+export type CoverageReason = "not_active" | "not_started" | "expired" | "waiting_period" | "service_not_covered" | "service_excluded" | "provider_out_of_network" | "condition_not_covered" | "co_payment" | "per_transaction_cap" | "period_cap" | "frequency_limit" | "pre_approval_required" | "pre_approval_limit" | "funds_exhausted" | "currency_mismatch";
+
+export type CoverageLine = { asked: number, covered: number, reasons: Array<CoverageReason>, };
+
+export type CoverageAnswer = { version: number, lines: Array<CoverageLine>, approved: number, };
+
+export type PreApprovalState = { "state": "pending" } | { "state": "approved", by: string, at: number, comment: string, amount: number, until: number, answer: CoverageAnswer, } | { "state": "refused", by: string, at: number, comment: string, } | { "state": "used", receipt: string, amount: number, at: number, } | { "state": "released", at: number, reason: string, };
+
+export type SponsorNotice = { id: string, sponsorship: string, 
+/**
+ * `expiry_reminder`, `renewed`, `expired`, `terminated`, `funds_returned`.
+ */
+kind: string, 
+/**
+ * `sponsor`, `beneficiary` or `both`.
+ */
+to: string, at: number, text: string, };
+
+export type ReportBucket = { key: string, amount: number, };
+
+export type SponsorshipRow = { id: string, 
+/**
+ * The patient's id, or "Beneficiary N" when the sponsor chose anonymity.
+ */
+beneficiary: string, programme: string, country: string, kind: SponsorshipKind, status: SponsorshipStatus, allocation: number, funded: number, spent: number, returned: number, held: number, term_end: number, charges: number, };
+
+export type SponsorReport = { sponsor: string, name: string, currency: string, 
+/**
+ * What the global wallet holds now, and what came into it from outside.
+ */
+wallet_available: number, deposited: number, allocated: number, spent: number, returned: number, held: number, 
+/**
+ * allocated − spent − returned − held: zero when the report agrees with the ledger.
+ */
+difference: number, patients_reached: number, by_month: Array<ReportBucket>, by_category: Array<ReportBucket>, by_provider: Array<ReportBucket>, by_country: Array<ReportBucket>, by_programme: Array<ReportBucket>, sponsorships: Array<SponsorshipRow>, };
+
+export type SponsorHome = { sponsor_id: string, profile: Sponsor | null, wallet: string, available: number, currency: string | null, deposits: Array<SponsorDeposit>, 
+/**
+ * Pre-approvals waiting for a decision.
+ */
+pending_pre_approvals: number, 
+/**
+ * Whether the caller may change the profile and sponsorships (the sponsor or a platform
+ * administrator) or only decide pre-approvals (a delegate).
+ */
+may_manage: boolean, };
+
+export type SponsorDeposit = { id: string, amount: number, reference: string, at: number, };
+
+export type SponsorFunding = { id: string, amount: number, phone: string, };
+
+export type BankDeposit = { id: string, amount: number, reference: string, };
+
+export type NewSponsorship = { id: string, 
+/**
+ * The patient's id, or their health card number.
+ */
+patient: string, programme: string, country: string, kind: SponsorshipKind, allocation: number, starts_at: number, ends_at: number, recurrence: Recurrence, max_renewals: number, coverage: Coverage, caps: Caps, note: string, 
+/**
+ * Fund it and make it active at once (otherwise it waits, pending).
+ */
+activate: boolean, };
+
+export type StatusRequest = { status: SponsorshipStatus, reason: string, };
+
+export type SponsorshipView = { row: SponsorshipRow, coverage: Coverage, caps: Caps, recurrence: Recurrence, starts_at: number, history: Array<StatusChange>, };
+
+export type PreApprovalView = { id: string, sponsorship: string, beneficiary: string, clinic: string, provider: string | null, lines: Array<BillLine>, diagnoses: Array<string>, note: string, asked: number, currency: string, requested_at: number, requested_by: string, state: PreApprovalState, };
+
+export type PreApprovalDecision = { approve: boolean, comment: string, };
+
+export type NewPreApproval = { id: string, sponsorship: string, patient: string, provider: string | null, lines: Array<BillLine>, diagnoses: Array<string>, note: string, valid_days: number, };
+
+export type SponsoredCover = { sponsorship: string, sponsor: string | null, programme: string, kind: SponsorshipKind, status: SponsorshipStatus, currency: string, available: number, term_end: number, coverage: Coverage, caps: Caps, };
+
+/** The coverage rule engine's version (answers record it). */
+export const RULES_VERSION = 1;
+
+/** What each reason code means, as the front desk tells the patient. */
+export const REASON_TEXT: Record<CoverageReason, string> = {
+  not_active: "the sponsorship is not active (pending, paused or ended)",
+  not_started: "the sponsorship has not started yet",
+  expired: "the sponsorship's term has ended",
+  waiting_period: "still in the waiting period after the start",
+  service_not_covered: "this service is not covered",
+  service_excluded: "this service is excluded",
+  provider_out_of_network: "this provider is outside the sponsor's network",
+  condition_not_covered: "the visit's diagnosis is not a covered condition",
+  co_payment: "the patient's co-payment share",
+  per_transaction_cap: "above the most per charge",
+  period_cap: "above what this month's cap leaves",
+  frequency_limit: "this month's number of covered charges is used up",
+  pre_approval_required: "above the pre-approval threshold: needs an approved pre-approval",
+  pre_approval_limit: "above the approved pre-approval's amount",
+  funds_exhausted: "above what the sponsorship still holds",
+  currency_mismatch: "the bill is in another currency",
+};
+
 /** The sync protocol version this build speaks (wire.rs). */
 export const PROTOCOL_VERSION = 3;
 /** Longest short text field, in characters (validate.rs). */

@@ -10,6 +10,7 @@ import { SignIn } from './SignIn';
 import { TotpEnrolment } from './TotpEnrolment';
 import { Console } from './console/Console';
 import { PatientHome } from './patient/PatientHome';
+import { SponsorPortal } from './sponsor/SponsorPortal';
 
 type State = { kind: 'loading' } | { kind: 'signed_out'; notice?: string } | { kind: 'signed_in'; user: SessionUser };
 
@@ -48,7 +49,9 @@ export function Portal() {
             A
           </span>
           <span>Anola Health</span>
-          <span className="portal-where">{admin ? 'Clinic console' : user.user_type === 'patient' ? 'My health' : 'Portal'}</span>
+          <span className="portal-where">
+            {admin ? 'Clinic console' : user.user_type === 'patient' ? 'My health' : user.user_type === 'sponsor' ? 'Sponsor' : 'Portal'}
+          </span>
         </div>
         <div className="portal-user">
           <span data-testid="portal-user">{user.display_name}</span>
@@ -63,11 +66,12 @@ export function Portal() {
         <Console user={user} />
       ) : user.user_type === 'patient' && user.patient_id ? (
         <PatientHome />
+      ) : user.user_type === 'sponsor' ? (
+        <SponsorPortal />
       ) : (
         <main className="portal-main">
           <ErrorBanner title="Nothing here for your account yet">
-            The portal serves clinic administrators and patients. Staff work in the clinic app; sponsors&apos; pages come
-            with sponsorships.
+            The portal serves clinic administrators, sponsors and patients. Staff work in the clinic app.
           </ErrorBanner>
         </main>
       )}

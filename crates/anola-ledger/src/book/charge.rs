@@ -20,6 +20,7 @@ pub const MAX_QUANTITY: u32 = 1_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(deny_unknown_fields)]
+#[ts(rename = "BillLine")]
 pub struct Line {
     pub item: String,
     pub quantity: u32,

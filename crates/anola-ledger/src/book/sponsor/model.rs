@@ -161,6 +161,7 @@ pub struct SponsorshipSpec {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
+#[ts(rename = "SponsorshipStatus")]
 pub enum Status {
     Pending,
     Active,
@@ -208,6 +209,7 @@ pub struct StatusChange {
 
 /// Spending of one sponsorship in one calendar month (net of refunds), and the number of charges.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(rename = "SponsorshipUsage")]
 pub struct Usage {
     #[ts(type = "number")]
     pub spent: u64,
@@ -356,6 +358,7 @@ pub struct Covered {
 
 /// A reminder kept for a later delivery channel (SMS, e-mail, the portal).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(rename = "SponsorNotice")]
 pub struct Notice {
     pub id: Uuid,
     pub sponsorship: Uuid,

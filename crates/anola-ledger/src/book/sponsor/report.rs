@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(rename = "ReportBucket")]
 pub struct Bucket {
     pub key: String,
     #[ts(type = "number")]
@@ -18,6 +19,7 @@ pub struct Bucket {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(rename = "SponsorshipRow")]
 pub struct Row {
     pub id: Uuid,
     /// The patient's id, or "Beneficiary N" when the sponsor chose anonymity.
@@ -42,6 +44,7 @@ pub struct Row {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(rename = "SponsorReport")]
 pub struct Report {
     pub sponsor: String,
     pub name: String,

@@ -19,6 +19,7 @@ pub const DAY_MS: i64 = 86_400_000;
 /// the reports all show them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
+#[ts(rename = "CoverageReason")]
 pub enum Reason {
     /// Paused, pending, terminated, completed or expired by status.
     NotActive,
@@ -73,6 +74,28 @@ impl Reason {
         Reason::FundsExhausted,
         Reason::CurrencyMismatch,
     ];
+
+    /// What the front desk tells the patient.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Reason::NotActive => "the sponsorship is not active (pending, paused or ended)",
+            Reason::NotStarted => "the sponsorship has not started yet",
+            Reason::Expired => "the sponsorship's term has ended",
+            Reason::WaitingPeriod => "still in the waiting period after the start",
+            Reason::ServiceNotCovered => "this service is not covered",
+            Reason::ServiceExcluded => "this service is excluded",
+            Reason::ProviderOutOfNetwork => "this provider is outside the sponsor's network",
+            Reason::ConditionNotCovered => "the visit's diagnosis is not a covered condition",
+            Reason::CoPayment => "the patient's co-payment share",
+            Reason::PerTransactionCap => "above the most per charge",
+            Reason::PeriodCap => "above what this month's cap leaves",
+            Reason::FrequencyLimit => "this month's number of covered charges is used up",
+            Reason::PreApprovalRequired => "above the pre-approval threshold: needs an approved pre-approval",
+            Reason::PreApprovalLimit => "above the approved pre-approval's amount",
+            Reason::FundsExhausted => "above what the sponsorship still holds",
+            Reason::CurrencyMismatch => "the bill is in another currency",
+        }
+    }
 
     pub fn code(self) -> &'static str {
         match self {
@@ -181,6 +204,7 @@ pub struct Room {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(rename = "CoverageLine")]
 pub struct LineAnswer {
     #[ts(type = "number")]
     pub asked: u64,
@@ -191,6 +215,7 @@ pub struct LineAnswer {
 
 /// The engine's answer for one sponsorship and one bill.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(rename = "CoverageAnswer")]
 pub struct Answer {
     pub version: u32,
     pub lines: Vec<LineAnswer>,
