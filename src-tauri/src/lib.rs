@@ -119,6 +119,7 @@ pub fn run() {
             money_commands::open_wallet,
             money_commands::set_wallet_pin,
             money_commands::quote_bill,
+            money_commands::patient_sponsorships,
             money_commands::charge_bill,
             money_commands::charge_offline,
             money_commands::deposit,

@@ -56,6 +56,14 @@ pub async fn quote_bill(
 }
 
 #[tauri::command]
+pub async fn patient_sponsorships(
+    state: State<'_, AppState>,
+    patient: String,
+) -> Result<Vec<anola_protocol::sponsor::SponsoredCover>, ClientError> {
+    state.ws.clinic()?.sponsorships(&patient).await
+}
+
+#[tauri::command]
 pub async fn charge_bill(state: State<'_, AppState>, request: ChargeRequest) -> Result<Charged, ClientError> {
     state.ws.clinic()?.charge(request).await
 }

@@ -3,6 +3,7 @@
 // Rust ledger, and the calls themselves.
 
 import { api as base } from './api';
+import type { Covered, Eligibility, SponsoredCover } from './generated/protocol';
 import { MAX_AMOUNT, MINOR_UNITS, type Currency } from './generated/currencies';
 
 export type { Currency };
@@ -74,6 +75,8 @@ export interface Quote {
   fee: number;
   parts: Part[];
   desk_amount: number;
+  /** Each sponsorship's answer (generated type): what it covers of each line and why not the rest. */
+  coverage?: Covered[];
 }
 
 export interface WalletView {
@@ -123,6 +126,8 @@ export interface LocalAllowance {
   spent: number;
   used: number;
   pin_failures: number;
+  /** The sponsorship's terms, for an allowance of a sponsored wallet (eligibility offline). */
+  terms?: Eligibility | null;
 }
 
 export interface LocalCharge {
@@ -243,6 +248,7 @@ export const money = {
   openWallet: (patient: string, currency: Currency) => call<null>('open_wallet', { patient, currency }),
   setPin: (patient: string, pin: string) => call<null>('set_wallet_pin', { patient, pin }),
   quote: (patient: string, lines: Line[], personal: boolean) => call<Quote>('quote_bill', { patient, lines, personal }),
+  sponsorships: (patient: string) => call<SponsoredCover[]>('patient_sponsorships', { patient }),
   charge: (request: ChargeRequest) => call<Charged>('charge_bill', { request }),
   chargeOffline: (bill: { id: string; patient: string; lines: Line[]; cash: number; pin: string | null }) =>
     call<Charged>('charge_offline', { bill }),

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a device keeps of a sponsorship with each allowance of its wallet, so a clinic with no
 /// network can tell the patient what is covered and run the same rule engine the server runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Eligibility {
     pub sponsorship: uuid::Uuid,
     /// The sponsor's name, or `None` when the sponsor is anonymous.
@@ -13,8 +13,11 @@ pub struct Eligibility {
     pub programme: String,
     pub kind: anola_ledger::book::sponsor::SponsorshipKind,
     pub status: anola_ledger::book::sponsor::Status,
+    #[ts(type = "string")]
     pub currency: anola_ledger::Currency,
+    #[ts(type = "number")]
     pub starts_at: i64,
+    #[ts(type = "number")]
     pub term_end: i64,
     pub coverage: anola_ledger::book::sponsor::Coverage,
     pub caps: anola_ledger::book::sponsor::Caps,

@@ -193,6 +193,8 @@ fn sponsorship() -> String {
     s.push_str(&decl::<PreApprovalDecision>());
     s.push_str(&decl::<NewPreApproval>());
     s.push_str(&decl::<SponsoredCover>());
+    s.push_str(&decl::<Covered>());
+    s.push_str(&decl::<crate::money::Eligibility>());
     s.push_str(&format!(
         "/** The coverage rule engine's version (answers record it). */\nexport const RULES_VERSION = {};\n\n",
         RULES_VERSION

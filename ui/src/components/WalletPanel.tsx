@@ -26,6 +26,7 @@ import {
   type ReasonCode,
 } from '../money';
 import type { ApiError } from '../types';
+import { REASON_TEXT, type Covered, type SponsoredCover } from '../generated/protocol';
 import { ErrorBanner } from './ErrorBanner';
 import { Modal } from './Modal';
 
@@ -52,6 +53,7 @@ export function WalletPanel({ patientId, patientName, canRefund, onNotice }: Pro
   const [dialog, setDialog] = useState<Dialog>(null);
   const online = useAsync<PatientWallets>(() => money.wallets(patientId), patientId, String(refresh));
   const local = useAsync<OfflineMoney>(() => money.offline(patientId), patientId, String(refresh));
+  const covers = useAsync<SponsoredCover[]>(() => money.sponsorships(patientId), patientId, String(refresh));
   const reload = useCallback(() => setRefresh((n) => n + 1), []);
   const offline = online.error?.code === 'offline';
   const w = online.data;
@@ -155,6 +157,7 @@ export function WalletPanel({ patientId, patientName, canRefund, onNotice }: Pro
       </div>
 
       {w && <Balances wallets={w} currency={currency} />}
+      <Sponsorships online={covers.data} offline={local.data} currency={currency} />
       {local.data && local.data.allowances.length > 0 && <Allowances data={local.data} currency={currency} />}
       {local.data && (
         <DeviceCharges
@@ -566,6 +569,7 @@ function ChargeDialog({
           onChange={(e) => setPin(e.target.value.replace(/\D/g, ''))}
         />
       )}
+      {quote && !offline && <CoverageNotes coverage={quote.coverage ?? []} lines={priced.map((l) => l.item)} />}
       {quote && !offline && (
         <table className="table" data-testid="charge-quote">
           <tbody>
@@ -828,5 +832,69 @@ function RefundDialog({ onClose, onSubmit }: { onClose: () => void; onSubmit: (r
         </button>
       </div>
     </Modal>
+  );
+}
+
+/**
+ * The patient's sponsorships as the front desk tells them: the sponsor (unless anonymous), what
+ * is covered and what is left. Online from the server; offline from the terms this device keeps
+ * with its allowances (the same rules the server runs).
+ */
+function Sponsorships({ online, offline, currency }: { online: SponsoredCover[] | null; offline: OfflineMoney | null; currency: Currency }) {
+  // The time the panel was loaded (an allowance's room depends on its expiry).
+  const [now] = useState(() => Date.now());
+  const held = (offline?.allowances ?? []).filter((a) => a.terms);
+  const rows = online
+    ? online.map((c) => ({ id: c.sponsorship, sponsor: c.sponsor, programme: c.programme, coverage: c.coverage, caps: c.caps, left: c.available, end: c.term_end, offline: false }))
+    : held.map((a) => ({
+        id: a.terms!.sponsorship,
+        sponsor: a.terms!.sponsor,
+        programme: a.terms!.programme,
+        coverage: a.terms!.coverage,
+        caps: a.terms!.caps,
+        left: allowanceRoom(a, now),
+        end: a.terms!.term_end,
+        offline: true,
+      }));
+  if (rows.length === 0) return null;
+  return (
+    <section className="detail-section" aria-label="Sponsorships" data-testid="wallet-sponsorships">
+      <h3 className="detail-section-title">Sponsorships</h3>
+      <ul className="plain-list">
+        {rows.map((r) => (
+          <li key={r.id} className="sponsor-row" data-testid="wallet-sponsorship">
+            <strong>{r.sponsor ?? 'An anonymous sponsor'}</strong>
+            {r.programme && <span className="muted"> · {r.programme}</span>}
+            <div className="small-note">
+              Covers {r.coverage.services.length === 0 ? 'all services' : r.coverage.services.join(', ').replace(/_/g, ' ')}
+              {r.coverage.conditions.length > 0 && ` for ${r.coverage.conditions.join(', ')}`}
+              {r.caps.per_transaction !== null && `; up to ${formatMoney(r.caps.per_transaction, currency)} a charge`}
+              {r.caps.co_payment_bps > 0 && `; patient pays ${r.caps.co_payment_bps / 100}%`}
+              {r.caps.pre_approval_above !== null && `; pre-approval above ${formatMoney(r.caps.pre_approval_above, currency)}`}
+            </div>
+            <div className="small-note">
+              {r.offline ? 'This device may still charge ' : 'Left: '}
+              <strong>{formatMoney(r.left, currency)}</strong> · until {new Date(r.end).toLocaleDateString()}
+              {r.offline && ' (offline: from its allowance)'}
+            </div>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+/** Why a sponsorship pays less than the bill, line by line (the engine's reasons). */
+function CoverageNotes({ coverage, lines }: { coverage: Covered[]; lines: string[] }) {
+  const notes = coverage.flatMap((c) =>
+    c.answer.lines.flatMap((l, i) => (l.reasons.length > 0 ? [`${lines[i] ?? `line ${i + 1}`}: ${l.reasons.map((r) => REASON_TEXT[r]).join('; ')}`] : [])),
+  );
+  if (notes.length === 0) return null;
+  return (
+    <ul className="coverage-notes small-note" data-testid="charge-coverage">
+      {notes.map((n, i) => (
+        <li key={i}>{n}</li>
+      ))}
+    </ul>
   );
 }

@@ -328,6 +328,14 @@ export type NewPreApproval = { id: string, sponsorship: string, patient: string,
 
 export type SponsoredCover = { sponsorship: string, sponsor: string | null, programme: string, kind: SponsorshipKind, status: SponsorshipStatus, currency: string, available: number, term_end: number, coverage: Coverage, caps: Caps, };
 
+export type Covered = { sponsorship: string, account: string, answer: CoverageAnswer, };
+
+export type Eligibility = { sponsorship: string, 
+/**
+ * The sponsor's name, or `None` when the sponsor is anonymous.
+ */
+sponsor: string | null, programme: string, kind: SponsorshipKind, status: SponsorshipStatus, currency: string, starts_at: number, term_end: number, coverage: Coverage, caps: Caps, rules_version: number, };
+
 /** The coverage rule engine's version (answers record it). */
 export const RULES_VERSION = 1;
 

@@ -47,7 +47,7 @@ impl<S: Store> FromRequestParts<AppState<S>> for PatientUser {
 
 impl PatientUser {
     /// Records that the patient looked at `what` of their record.
-    async fn audit<S: Store>(&self, state: &AppState<S>, action: AuditAction, entity: EntityKind) -> Result<(), ApiError> {
+    pub async fn audit<S: Store>(&self, state: &AppState<S>, action: AuditAction, entity: EntityKind) -> Result<(), ApiError> {
         let entry = AuditEntry {
             id: Uuid::new_v4(),
             at: rfc3339(now_ms()),

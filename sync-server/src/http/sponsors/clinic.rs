@@ -97,6 +97,17 @@ pub async fn covers<S: Store>(State(state): State<AppState<S>>, _s: DeviceSessio
 
 /// A patient's own sponsorships in their portal.
 pub async fn my_sponsorships<S: Store>(State(state): State<AppState<S>>, p: crate::http::portal::PatientUser) -> Response {
+    // Every view of the patient's own pages is in the clinic's access history.
+    if let Err(e) = p
+        .audit(
+            &state,
+            anola_protocol::auth::AuditAction::ViewPatient,
+            anola_protocol::wire::EntityKind::Patient,
+        )
+        .await
+    {
+        return e.into_response();
+    }
     let patient = p.patient.to_string();
     match state.ledger.read(|b| patient_covers(b, &patient)).await {
         Ok(v) => Json(v).into_response(),

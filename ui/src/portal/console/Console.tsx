@@ -1,4 +1,4 @@
-// The clinic administrator's console. Keyboard: Alt+1…Alt+7 switch sections.
+// The clinic administrator's console. Keyboard: Alt+1…Alt+8 switch sections.
 
 import { useEffect, useState } from 'react';
 import type { SessionUser } from '../../generated/protocol';
@@ -10,6 +10,7 @@ import { Providers } from './Providers';
 import { Prices } from './Prices';
 import { Review } from './Review';
 import { PatientAccounts } from './PatientAccounts';
+import { Sponsors } from './Sponsors';
 
 const SECTIONS = [
   ['fleet', 'Sync fleet'],
@@ -19,6 +20,7 @@ const SECTIONS = [
   ['prices', 'Prices'],
   ['review', 'Duplicates & conflicts'],
   ['patients', 'Patient accounts'],
+  ['sponsors', 'Sponsors'],
 ] as const;
 type Section = (typeof SECTIONS)[number][0];
 
@@ -90,6 +92,8 @@ export function Console({ user }: { user: SessionUser }) {
           <Prices />
         ) : section === 'review' ? (
           <Review clinic={clinic} />
+        ) : section === 'sponsors' ? (
+          <Sponsors me={user} />
         ) : (
           <PatientAccounts clinic={clinic} />
         )}

@@ -3,7 +3,9 @@
 // records every view in the clinic's access history.
 
 import { useState } from 'react';
-import type { Consents, PatientAppointment, PatientMoney, PatientSelf, SharedRecord } from '../../generated/protocol';
+import type { Consents, PatientAppointment, PatientMoney, PatientSelf, SharedRecord, SponsoredCover } from '../../generated/protocol';
+import type { Currency } from '../../generated/currencies';
+import { formatMoney } from '../../money';
 import { ErrorBanner } from '../../components/ErrorBanner';
 import { formatDate, formatDateTime } from '../../format';
 import { get, post, put, type ApiError } from '../http';
@@ -93,6 +95,7 @@ function Appointments() {
 
 function Money() {
   const m = useLoad(() => get<PatientMoney>('/portal/api/me/money'), 'money');
+  const sp = useLoad(() => get<SponsoredCover[]>('/portal/api/me/sponsorships'), 'sponsorships');
   return (
     <section className="patient-panel" aria-labelledby="money-title" data-testid="patient-money">
       <h2 id="money-title">Wallet</h2>
@@ -106,6 +109,26 @@ function Money() {
           </li>
         ))}
       </ul>
+      {(sp.data ?? []).length > 0 && (
+        <>
+          <h3>Who sponsors my care</h3>
+          <ul className="plain-list" data-testid="patient-sponsors">
+            {(sp.data ?? []).map((c) => (
+              <li key={c.sponsorship} className="wallet-line">
+                <span>
+                  {c.sponsor ?? 'An anonymous sponsor'}
+                  {c.programme && <span className="muted"> · {c.programme}</span>}
+                  <div className="muted small-note">
+                    Covers {c.coverage.services.length === 0 ? 'all services' : c.coverage.services.join(', ').replace(/_/g, ' ')} until{' '}
+                    {new Date(c.term_end).toLocaleDateString()}
+                  </div>
+                </span>
+                <strong className="num">{formatMoney(c.available, c.currency as Currency)}</strong>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
       {m.data?.owed && (
         <p className="banner banner-warning" data-testid="patient-owed">
           You owe the clinic {m.data.owed}.
