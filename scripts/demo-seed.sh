@@ -91,7 +91,6 @@ for item in 'CONS-GP:GP consultation:consultation:150000' 'CONS-CO:Clinical offi
   api -X PUT -d "$body" "$server_url/money/prices/$icode" >/dev/null
 done
 api -X PUT -d '{"bps": 150}' "$server_url/money/fee-rate" >/dev/null
-api -d '{"id": "EXT-demo-sponsor", "kind": "outside", "currency": "KES"}' "$server_url/money/accounts" >/dev/null
 fd=(env ANOLA_USERNAME=frontdesk "${demo[@]}")
 n=0
 for id in $ids; do
@@ -101,10 +100,26 @@ for id in $ids; do
   "${fd[@]}" wallet pin --patient "$id" --pin 1234 >/dev/null
   "${fd[@]}" wallet deposit --patient "$id" --amount "$((n * 1000)).00" >/dev/null
 done
+# A sponsor (docs/sponsorship.md): the demo sponsor's own account for the portal, a profile, a
+# bank transfer of 50,000.00 recorded by the platform, and a sponsorship of the first patient:
+# consultations and lab tests, at most 500.00 a charge, pre-approval above 1,000.00.
+sponsor_body=$(python3 -c 'import json,sys; print(json.dumps({"username": sys.argv[1], "password": sys.argv[2], "display_name": "Hope Foundation", "user_type": "sponsor"}))' \
+  "$ANOLA_DEMO_SPONSOR" "$ANOLA_DEMO_SPONSOR_PASSWORD")
+sponsor_id=$(api -d "$sponsor_body" "$server_url/admin/users" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+api -X PUT -d "{\"id\": \"$sponsor_id\", \"name\": \"Hope Foundation\", \"kind\": \"foundation\", \"country\": \"KE\", \"currency\": \"KES\"}" \
+  "$server_url/portal/api/sponsors/$sponsor_id" >/dev/null
+api -d "{\"id\": \"$(python3 -c 'import uuid; print(uuid.uuid4())')\", \"amount\": 5000000, \"reference\": \"DEMO-BANK-1\"}" \
+  "$server_url/admin/sponsors/$sponsor_id/deposits" >/dev/null
+"${demo[@]}" sync >/dev/null
 first_patient=$(echo "$ids" | awk '{print $1}')
-api -d "{\"id\": \"SW-demo-$first_patient\", \"kind\": \"sponsored\", \"currency\": \"KES\", \"owner\": \"$first_patient\"}" "$server_url/admin/money/wallets" >/dev/null
-api -d "{\"id\": \"$(python3 -c 'import uuid; print(uuid.uuid4())')\", \"command\": {\"op\": \"transfer\", \"kind\": \"sponsorship\", \"legs\": [{\"debit\": \"EXT-demo-sponsor\", \"credit\": \"SW-demo-$first_patient\", \"amount\": 500000}]}}" \
-  "$server_url/money/requests" >/dev/null
+sponsorship=$(python3 -c '
+import json, sys, time, uuid
+now = int(time.time() * 1000)
+print(json.dumps({"id": str(uuid.uuid4()), "patient": sys.argv[1], "programme": "Chronic care 2027", "country": "KE",
+  "kind": "chronic_care", "allocation": 1000000, "starts_at": now - 60000, "ends_at": now + 180 * 86400000,
+  "recurrence": "one_time", "coverage": {"services": ["consultation", "lab_test"]},
+  "caps": {"per_transaction": 50000, "pre_approval_above": 100000}, "activate": True}))' "$first_patient")
+api -d "$sponsorship" "$server_url/portal/api/sponsors/$sponsor_id/sponsorships" >/dev/null
 "${fd[@]}" wallet prices --refresh >/dev/null
 # Amina's own account for the web portal (her card, appointments, wallet, consents): her record
 # must be on the server first.

@@ -87,7 +87,7 @@ fi
 
 echo
 echo "sync server:  $server_url   (health: $server_url/health)"
-echo "web portal:   $server_url/portal/   (administrator below; patient $ANOLA_DEMO_PATIENT / $ANOLA_DEMO_PATIENT_PASSWORD)"
+echo "web portal:   $server_url/portal/   (administrator below; patient $ANOLA_DEMO_PATIENT / $ANOLA_DEMO_PATIENT_PASSWORD; sponsor $ANOLA_DEMO_SPONSOR / $ANOLA_DEMO_SPONSOR_PASSWORD)"
 echo "MongoDB:      $MONGODB_URI"
 echo "sign in:      clinician / frontdesk / fieldworker / clinicadmin, password: $ANOLA_DEMO_STAFF_PASSWORD"
 echo "admin:        $ANOLA_DEMO_ADMIN / $ANOLA_DEMO_ADMIN_PASSWORD, TOTP secret $ANOLA_DEMO_ADMIN_TOTP_SECRET"
