@@ -152,13 +152,13 @@ impl<S: LedgerLog> LedgerService<S> {
                     return (vec![], vec![]);
                 };
                 let a: Vec<Uuid> = s
-                    .allowances
+                    .open_allowances
                     .iter()
                     .filter(|a| b.allowances.get(a).is_some_and(|x| x.returned.is_none() || b.allowance_held(x) > 0))
                     .copied()
                     .collect();
                 let h: Vec<Uuid> = s
-                    .pre_approvals
+                    .open_pre_approvals
                     .iter()
                     .filter(|p| b.pre_approvals.get(p).is_some_and(|x| x.open_amount().is_some()))
                     .copied()

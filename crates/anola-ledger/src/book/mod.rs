@@ -620,6 +620,10 @@ impl Book {
                         a.refunded += part.amount;
                         if a.returned.is_some() {
                             self.expiring.insert((a.spec.expires_at, a.spec.id));
+                            // Its sponsorship counts it open again until it is returned again.
+                            if let Some(s) = sponsor::sponsorship_of(&a.spec.wallet).and_then(|s| self.sponsorships.get_mut(&s)) {
+                                s.open_allowances.insert(a.spec.id);
+                            }
                         }
                     }
                 }
@@ -636,6 +640,7 @@ impl Book {
                 self.expiring.insert((allowance.expires_at, allowance.id));
                 if let Some(s) = sponsor::sponsorship_of(&allowance.wallet).and_then(|id| self.sponsorships.get_mut(&id)) {
                     s.allowances.insert(allowance.id);
+                    s.open_allowances.insert(allowance.id);
                 }
                 self.allowances.insert(
                     allowance.id,
@@ -660,6 +665,9 @@ impl Book {
                 self.expiring.remove(&(a.spec.expires_at, a.spec.id));
                 *a.returned.get_or_insert(0) += back;
                 if let Some(s) = sponsor::sponsorship_of(&a.spec.wallet) {
+                    if let Some(x) = self.sponsorships.get_mut(&s) {
+                        x.open_allowances.remove(allowance);
+                    }
                     self.mark_if_ended(s);
                 }
                 return Ok(n);
@@ -811,6 +819,10 @@ impl Book {
                 if let Some(p) = pre_approval.and_then(|pa| self.pre_approvals.get_mut(&pa)) {
                     if let sponsor::PreApprovalState::Approved { until, .. } = p.state {
                         self.pa_expiring.remove(&(until, p.input.id));
+                    }
+                    let (pa, sid) = (p.input.id, p.input.sponsorship);
+                    if let Some(x) = self.sponsorships.get_mut(&sid) {
+                        x.open_pre_approvals.remove(&pa);
                     }
                     p.state = sponsor::PreApprovalState::Used {
                         receipt,

@@ -53,7 +53,7 @@ pub fn home_view(b: &Book, a: &Acting) -> SponsorHome {
         .into_iter()
         .flatten()
         .filter_map(|id| b.sponsorships.get(id))
-        .flat_map(|s| s.pre_approvals.iter())
+        .flat_map(|s| s.open_pre_approvals.iter())
         .filter(|p| {
             b.pre_approvals
                 .get(p)

@@ -29,6 +29,18 @@ pub fn audit(book: &Book, v: &mut Vec<Violation>) {
                 ));
             }
         }
+        // The open sets the caps' room is computed from hold everything still open.
+        for a in s.allowances.iter().filter_map(|a| book.allowances.get(a)) {
+            if a.returned.is_none() && !s.open_allowances.contains(&a.spec.id) {
+                bad(format!("sponsorship {id}: allowance {} is open but not counted", a.spec.id));
+            }
+        }
+        for p in s.pre_approvals.iter().filter_map(|p| book.pre_approvals.get(p)) {
+            let open = matches!(p.state, PreApprovalState::Pending | PreApprovalState::Approved { .. });
+            if open && !s.open_pre_approvals.contains(&p.input.id) {
+                bad(format!("sponsorship {id}: pre-approval {} is open but not counted", p.input.id));
+            }
+        }
         let spent: u64 = s.usage.values().map(|u| u.spent).sum();
         if s.returned > s.funded {
             bad(format!("sponsorship {id}: returned {} of {} funded", s.returned, s.funded));

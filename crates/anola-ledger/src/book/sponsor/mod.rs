@@ -14,9 +14,13 @@ pub mod report;
 pub mod rules;
 
 #[cfg(test)]
+mod bench;
+#[cfg(test)]
 mod rules_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_support;
 
 pub use model::*;
 pub use ops::SponsorOp;
@@ -70,13 +74,13 @@ impl Book {
     pub fn reserved_in(&self, s: &Sponsorship, month: i64, except: Option<Uuid>) -> (u64, u32) {
         let mut amount = 0u64;
         let mut charges = 0u32;
-        for a in s.allowances.iter().filter_map(|id| self.allowances.get(id)) {
+        for a in s.open_allowances.iter().filter_map(|id| self.allowances.get(id)) {
             if a.returned.is_none() && month_of(a.reserved_at) == month && Some(a.spec.id) != except {
                 amount = amount.saturating_add(self.allowance_held(a));
                 charges = charges.saturating_add(a.spec.max_count.saturating_sub(a.charges.len() as u32));
             }
         }
-        for p in s.pre_approvals.iter().filter_map(|id| self.pre_approvals.get(id)) {
+        for p in s.open_pre_approvals.iter().filter_map(|id| self.pre_approvals.get(id)) {
             if let (Some(n), true) = (p.open_amount(), p.month == month && Some(p.input.id) != except) {
                 amount = amount.saturating_add(n);
                 charges = charges.saturating_add(1);

@@ -241,6 +241,13 @@ pub struct Sponsorship {
     pub pre_approvals: BTreeSet<Uuid>,
     /// Receipts it paid part of.
     pub receipts: Vec<Uuid>,
+    /// Allowances not returned (or holding refunded money), and pre-approvals waiting or
+    /// holding money: all the caps' room counts, kept apart from the history above so a
+    /// charge's cost does not grow with the sponsorship's age.
+    #[serde(default)]
+    pub open_allowances: BTreeSet<Uuid>,
+    #[serde(default)]
+    pub open_pre_approvals: BTreeSet<Uuid>,
 }
 
 impl Sponsorship {

@@ -302,11 +302,11 @@ impl Book {
 
     /// Whether any allowance of the sponsorship is unreturned or any pre-approval holds money.
     pub fn open_reservations(&self, s: &Sponsorship) -> bool {
-        s.allowances
+        s.open_allowances
             .iter()
             .filter_map(|a| self.allowances.get(a))
             .any(|a| a.returned.is_none() || self.allowance_held(a) > 0)
-            || s.pre_approvals
+            || s.open_pre_approvals
                 .iter()
                 .filter_map(|p| self.pre_approvals.get(p))
                 .any(|p| p.open_amount().is_some())
@@ -595,6 +595,8 @@ impl Book {
                         allowances: Default::default(),
                         pre_approvals: Default::default(),
                         receipts: Vec::new(),
+                        open_allowances: Default::default(),
+                        open_pre_approvals: Default::default(),
                     },
                 );
             }
@@ -658,6 +660,7 @@ impl Book {
             SponsorOp::Ask { input, currency, asked } => {
                 let s = self.sponsorships.get_mut(&input.sponsorship).expect("decided");
                 s.pre_approvals.insert(input.id);
+                s.open_pre_approvals.insert(input.id);
                 self.pre_approvals.insert(
                     input.id,
                     PreApproval {
@@ -683,6 +686,11 @@ impl Book {
                 };
                 let p = self.pre_approvals.get_mut(id).expect("decided");
                 p.month = month_of(at);
+                if !approve {
+                    if let Some(s) = self.sponsorships.get_mut(&p.input.sponsorship) {
+                        s.open_pre_approvals.remove(id);
+                    }
+                }
                 p.state = match (approve, hold) {
                     (true, Some((r, answer))) => {
                         let until = match &r.command {
@@ -718,6 +726,9 @@ impl Book {
                     reason: reason.clone(),
                 };
                 let s = p.input.sponsorship;
+                if let Some(x) = self.sponsorships.get_mut(&s) {
+                    x.open_pre_approvals.remove(id);
+                }
                 self.mark_if_ended(s);
                 return Ok(n);
             }
