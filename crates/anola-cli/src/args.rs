@@ -117,6 +117,49 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum WalletCommand {
+    /// The patient's sponsorships: the sponsor (unless anonymous), what is covered, what is left.
+    /// Offline: the terms this device keeps with its allowances.
+    Sponsorships {
+        #[arg(long)]
+        patient: String,
+    },
+    /// What the patient's sponsorships would pay of a bill with no network (the rule engine on the
+    /// terms this device holds), with the reason for each line they pay less of.
+    Covered {
+        #[arg(long)]
+        patient: String,
+        /// CODE or CODE:QUANTITY, repeatable.
+        #[arg(long = "item", required = true)]
+        items: Vec<String>,
+        #[command(flatten)]
+        context: CoverageArgs,
+    },
+    /// Ask the sponsor to approve planned care ahead (clinicians). Offline it is queued and sent
+    /// at the next sync.
+    PreApprove {
+        #[arg(long)]
+        sponsorship: uuid::Uuid,
+        #[arg(long)]
+        patient: String,
+        /// CODE or CODE:QUANTITY, repeatable.
+        #[arg(long = "item", required = true)]
+        items: Vec<String>,
+        #[arg(long)]
+        provider: Option<String>,
+        #[arg(long = "diagnosis")]
+        diagnoses: Vec<String>,
+        #[arg(long, default_value = "")]
+        note: String,
+        /// Days the approval stays valid (1–90).
+        #[arg(long, default_value_t = 14)]
+        valid_days: u32,
+    },
+    /// A pre-approval's state (the server's, or as last seen offline); `--patient` lists theirs.
+    PreApproval {
+        id: Option<uuid::Uuid>,
+        #[arg(long)]
+        patient: Option<String>,
+    },
     /// The price list on this device (`--refresh` fetches it first).
     Prices {
         #[arg(long)]

@@ -200,6 +200,54 @@ pub fn run(command: &WalletCommand, rt: &tokio::runtime::Runtime, clinic: &Clini
             };
             out.value(&serde_json::json!({"reserved": n}))
         }
+        WalletCommand::Sponsorships { patient } => match rt.block_on(clinic.sponsorships(patient)) {
+            Ok(v) => out.value(&v),
+            // With no network, what this device holds: the terms kept with its allowances.
+            Err(ClientError::Offline { .. }) => {
+                let terms: Vec<_> = clinic
+                    .offline_money(patient)?
+                    .allowances
+                    .into_iter()
+                    .filter_map(|a| {
+                        a.terms
+                            .map(|t| serde_json::json!({"terms": t, "this_device_may_charge": a.reserved.saturating_sub(a.spent)}))
+                    })
+                    .collect();
+                out.value(&serde_json::json!({"offline": true, "sponsorships": terms}))
+            }
+            Err(e) => return Err(e),
+        },
+        WalletCommand::Covered { patient, items, context } => {
+            let (l, _) = lines(clinic, items)?;
+            out.value(&clinic.coverage_offline(patient, &l, context.provider.clone(), context.diagnoses.clone())?)
+        }
+        WalletCommand::PreApprove {
+            sponsorship,
+            patient,
+            items,
+            provider,
+            diagnoses,
+            note,
+            valid_days,
+        } => {
+            let (l, _) = lines(clinic, items)?;
+            let req = anola_protocol::sponsor::NewPreApproval {
+                id: Uuid::now_v7(),
+                sponsorship: *sponsorship,
+                patient: patient.clone(),
+                provider: provider.clone(),
+                lines: l,
+                diagnoses: diagnoses.clone(),
+                note: note.clone(),
+                valid_days: *valid_days,
+            };
+            out.value(&rt.block_on(clinic.ask_pre_approval(req))?)
+        }
+        WalletCommand::PreApproval { id, patient } => match (id, patient) {
+            (Some(id), _) => out.value(&rt.block_on(clinic.pre_approval(*id))?),
+            (None, Some(p)) => out.value(&clinic.pre_approvals_for(p)?),
+            (None, None) => return Err(bad("id", "give a pre-approval id, or --patient to list theirs")),
+        },
         WalletCommand::Return { all } => out.value(&serde_json::json!({"returned": rt.block_on(clinic.return_allowances(*all))?})),
         WalletCommand::Settle => out.value(&rt.block_on(clinic.settle_offline_charges())?),
         WalletCommand::Drawer => out.value(&rt.block_on(clinic.drawer())?),

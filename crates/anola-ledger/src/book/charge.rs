@@ -326,6 +326,10 @@ impl Book {
             if pa.input.patient != input.patient || pa.input.clinic != input.clinic {
                 return Err(invalid("pre_approval", "approved for another patient or clinic"));
             }
+            // An approval names the provider it is for: the charge must be that provider's.
+            if pa.input.provider.is_some() && pa.input.provider != input.provider {
+                return Err(invalid("pre_approval", "approved for another provider"));
+            }
             let s = self.sponsorship(pa.input.sponsorship)?;
             let room = super::sponsor::Room {
                 funds: amount,

@@ -300,7 +300,7 @@ fn a_charge_paid_whole_by_its_pre_approval_is_the_post_itself() {
         sponsorship: id,
         patient: "amina".into(),
         clinic: "c1".into(),
-        provider: None,
+        provider: Some("prov-1".into()),
         lines: vec![Line {
             item: "SURG".into(),
             quantity: 1,
@@ -318,6 +318,13 @@ fn a_charge_paid_whole_by_its_pre_approval_is_the_post_itself() {
     sop(&mut b, op, now).unwrap();
     let mut i = bill(&[("SURG", 100_000)], 0);
     i.pre_approval = Some(pa);
+    // The approval is for prov-1: another provider's charge cannot use it.
+    let mut other = i.clone();
+    other.provider = Some("prov-2".into());
+    assert_eq!(
+        b.prepare_charge(other, now + 1).unwrap_err().field().as_deref(),
+        Some("pre_approval")
+    );
     let r = charge_now(&mut b, i, now + 1);
     assert_eq!(r.parts.len(), 1);
     let refund = RefundInput {
