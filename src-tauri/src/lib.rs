@@ -120,6 +120,8 @@ pub fn run() {
             money_commands::set_wallet_pin,
             money_commands::quote_bill,
             money_commands::patient_sponsorships,
+            money_commands::patient_pre_approvals,
+            money_commands::ask_pre_approval,
             money_commands::charge_bill,
             money_commands::charge_offline,
             money_commands::deposit,

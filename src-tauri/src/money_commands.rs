@@ -64,6 +64,22 @@ pub async fn patient_sponsorships(
 }
 
 #[tauri::command]
+pub async fn patient_pre_approvals(
+    state: State<'_, AppState>,
+    patient: String,
+) -> Result<Vec<anola_client::store::sponsorship::LocalPreApproval>, ClientError> {
+    state.ws.clinic()?.patient_pre_approvals(&patient).await
+}
+
+#[tauri::command]
+pub async fn ask_pre_approval(
+    state: State<'_, AppState>,
+    request: anola_protocol::sponsor::NewPreApproval,
+) -> Result<anola_client::store::sponsorship::LocalPreApproval, ClientError> {
+    state.ws.clinic()?.ask_pre_approval(request).await
+}
+
+#[tauri::command]
 pub async fn charge_bill(state: State<'_, AppState>, request: ChargeRequest) -> Result<Charged, ClientError> {
     state.ws.clinic()?.charge(request).await
 }

@@ -3,12 +3,12 @@
 // Rust ledger, and the calls themselves.
 
 import { api as base } from './api';
-import type { Covered, Eligibility, SponsoredCover } from './generated/protocol';
+import type { Covered, Eligibility, NewPreApproval, PreApprovalView, SponsoredCover } from './generated/protocol';
 import { MAX_AMOUNT, MINOR_UNITS, type Currency } from './generated/currencies';
 
 export type { Currency };
 
-export type Source = 'sponsored' | 'personal' | 'allowance' | 'cash' | 'mobile_money' | 'owed';
+export type Source = 'sponsored' | 'pre_approved' | 'personal' | 'allowance' | 'cash' | 'mobile_money' | 'owed';
 export type ReasonCode =
   | 'duplicate_charge'
   | 'wrong_amount'
@@ -67,6 +67,15 @@ export interface Charged {
 export interface PrintableReceipt {
   charged: Charged;
   png_base64: string;
+}
+
+/** A pre-approval as the device knows it (anola-client `store::sponsorship::LocalPreApproval`):
+ *  the request, and the server's view once it has one (`null` while queued offline). */
+export interface LocalPreApproval {
+  request: NewPreApproval;
+  view: PreApprovalView | null;
+  sent: boolean;
+  made_at: number;
 }
 
 export interface Quote {
@@ -168,10 +177,13 @@ export interface ChargeRequest {
   desk: Desk;
   desk_amount: number;
   pin?: string;
+  /** An approved pre-approval the charge posts against. */
+  pre_approval?: string;
 }
 
 export const SOURCE_LABELS: Record<Source, string> = {
   sponsored: 'Sponsored funds',
+  pre_approved: 'Sponsored funds (pre-approved)',
   personal: 'Personal wallet',
   allowance: 'Wallet (offline allowance)',
   cash: 'Cash',
@@ -247,8 +259,11 @@ export const money = {
   offline: (patient: string) => call<OfflineMoney>('offline_money', { patient }),
   openWallet: (patient: string, currency: Currency) => call<null>('open_wallet', { patient, currency }),
   setPin: (patient: string, pin: string) => call<null>('set_wallet_pin', { patient, pin }),
-  quote: (patient: string, lines: Line[], personal: boolean) => call<Quote>('quote_bill', { patient, lines, personal }),
+  quote: (patient: string, lines: Line[], personal: boolean, preApproval?: string | null) =>
+    call<Quote>('quote_bill', { patient, lines, personal, context: preApproval ? { pre_approval: preApproval } : null }),
   sponsorships: (patient: string) => call<SponsoredCover[]>('patient_sponsorships', { patient }),
+  preApprovals: (patient: string) => call<LocalPreApproval[]>('patient_pre_approvals', { patient }),
+  askPreApproval: (request: NewPreApproval) => call<LocalPreApproval>('ask_pre_approval', { request }),
   charge: (request: ChargeRequest) => call<Charged>('charge_bill', { request }),
   chargeOffline: (bill: { id: string; patient: string; lines: Line[]; cash: number; pin: string | null }) =>
     call<Charged>('charge_offline', { bill }),

@@ -92,16 +92,20 @@ describe('access of a signed-in person', () => {
   });
 
   it('chooses the patient page tabs', () => {
-    expect(detailTabsFor(accessFor('clinic_admin', 'front_desk'))).toEqual(['details', 'appointments', 'wallet']);
-    expect(detailTabsFor(accessFor('clinic_admin', 'clinician'))).toEqual(['details', 'appointments', 'records']);
+    expect(detailTabsFor(accessFor('clinic_admin', 'front_desk'))).toEqual(['details', 'appointments', 'wallet', 'sponsorship']);
+    expect(detailTabsFor(accessFor('clinic_admin', 'clinician'))).toEqual(['details', 'appointments', 'records', 'sponsorship']);
     expect(detailTabsFor(accessFor('clinic_admin', 'clinic_admin'))).toEqual([
       'details',
       'appointments',
       'records',
       'access',
       'wallet',
+      'sponsorship',
     ]);
+    expect(detailTabsFor(accessFor('kiosk', 'kiosk'))).toEqual(['details', 'appointments']);
     expect(accessFor('clinician', 'clinician').money).toBe(false);
+    expect(accessFor('clinician', 'clinician').preApprove).toBe(true);
+    expect(accessFor('clinic_admin', 'front_desk').preApprove).toBe(false);
     expect(accessFor('kiosk', 'front_desk').money).toBe(false);
   });
 

@@ -81,6 +81,10 @@ export interface Access {
   /** Takes payments: the patient page's Wallet tab and the cash drawer (front desk, field
    *  workers, administrators — the server's `cashier` rule). */
   money: boolean;
+  /** The patient page's Sponsorship tab: the sponsorships and pre-approvals (every staff role). */
+  sponsorship: boolean;
+  /** Asks sponsors for pre-approvals (clinicians and administrators: they plan the care). */
+  preApprove: boolean;
 }
 
 export function accessFor(deviceRole: Role | null, userRole: Role | null, platformAdmin = false): Access {
@@ -104,6 +108,8 @@ export function accessFor(deviceRole: Role | null, userRole: Role | null, platfo
     accessHistory: !kiosk && own === 'clinic_admin',
     kiosk,
     money: !kiosk && (own === 'front_desk' || own === 'field_worker' || own === 'clinic_admin'),
+    sponsorship: !kiosk && !none,
+    preApprove: !kiosk && (own === 'clinician' || own === 'clinic_admin'),
   };
 }
 
@@ -123,14 +129,15 @@ export function writablePatientFields(access: Access, fields: PatientFields): Pa
 
 /** The patient page's tabs a role may use: Records needs medical-record access, Access history is for clinic admins. */
 export function detailTabsFor(
-  access: Pick<Access, 'records' | 'accessHistory'> & { money?: boolean },
-): ('details' | 'appointments' | 'records' | 'wallet' | 'access')[] {
+  access: Pick<Access, 'records' | 'accessHistory'> & { money?: boolean; sponsorship?: boolean },
+): ('details' | 'appointments' | 'records' | 'wallet' | 'access' | 'sponsorship')[] {
   return [
     'details',
     'appointments',
     ...(access.records ? (['records'] as const) : []),
     ...(access.accessHistory ? (['access'] as const) : []),
     ...(access.money ? (['wallet'] as const) : []),
+    ...(access.sponsorship ? (['sponsorship'] as const) : []),
   ];
 }
 

@@ -15,16 +15,18 @@ import { ErrorText } from './ErrorText';
 import { PatientForm } from './PatientForm';
 import { RecordsPanel } from './RecordsPanel';
 import { WalletPanel } from './WalletPanel';
+import { SponsorshipPanel } from './SponsorshipPanel';
 import type { Session } from './SessionControls';
 import { detailTabsFor, type Access } from '../roles';
 
-export type DetailTab = 'details' | 'appointments' | 'records' | 'wallet' | 'access';
+export type DetailTab = 'details' | 'appointments' | 'records' | 'wallet' | 'access' | 'sponsorship';
 const ALL_TABS: { id: DetailTab; label: string; key: string }[] = [
   { id: 'details', label: 'Details', key: '1' },
   { id: 'appointments', label: 'Appointments', key: '2' },
   { id: 'records', label: 'Records', key: '3' },
   { id: 'access', label: 'Access history', key: '4' },
   { id: 'wallet', label: 'Wallet', key: '5' },
+  { id: 'sponsorship', label: 'Sponsorship', key: '6' },
 ];
 
 /** The tabs a role may use (roles.ts `detailTabsFor`). */
@@ -285,6 +287,7 @@ export function PatientDetail({
   };
   const tabBadge: Record<DetailTab, ReactNode> = {
     wallet: null,
+    sponsorship: null,
     details: notes?.length ? (
       <span className="tab-count tab-count-warn" title={plural(notes.length, 'conflict note')}>
         {notes.length}
@@ -666,6 +669,17 @@ export function PatientDetail({
           data-testid="patient-wallet"
         >
           <WalletPanel patientId={p.id} patientName={displayName(p)} canRefund={access.role === 'clinic_admin'} onNotice={onNotice} />
+        </div>
+      )}
+
+      {tab === 'sponsorship' && access.sponsorship && (
+        <div
+          role="tabpanel"
+          id={`${titleId}-panel-sponsorship`}
+          aria-labelledby={`${titleId}-tab-sponsorship`}
+          data-testid="patient-sponsorship"
+        >
+          <SponsorshipPanel patientId={p.id} canAsk={access.preApprove} onNotice={onNotice} />
         </div>
       )}
 

@@ -16,6 +16,7 @@ import {
   SOURCE_LABELS,
   type Charged,
   type Currency,
+  type LocalPreApproval,
   type Line,
   type LocalCharge,
   type OfflineMoney,
@@ -436,6 +437,10 @@ function ChargeDialog({
   const prices = useAsync(() => money.refreshPrices().catch(() => money.prices()), 'prices');
   const [lines, setLines] = useState<DraftLine[]>([{ item: '', quantity: '1' }]);
   const [personal, setPersonal] = useState(false);
+  // Approved pre-approvals for this patient at this clinic (online): the desk may charge against one.
+  const pas = useAsync<LocalPreApproval[]>(() => money.preApprovals(patientId), patientId, 'charge');
+  const approved = (pas.data ?? []).filter((p) => p.view?.state.state === 'approved');
+  const [preApproval, setPreApproval] = useState('');
   const [pin, setPin] = useState('');
   const [quote, setQuote] = useState<Quote | null>(null);
   const [offline, setOffline] = useState(false);
@@ -470,7 +475,7 @@ function ChargeDialog({
 
   const getQuote = () =>
     run(async () => {
-      setQuote(await money.quote(patientId, priced, personal));
+      setQuote(await money.quote(patientId, priced, personal, preApproval || null));
     });
 
   const confirm = () =>
@@ -491,6 +496,7 @@ function ChargeDialog({
             desk: { method: 'cash', drawer: '' },
             desk_amount: quote.desk_amount,
             ...(personal ? { pin } : {}),
+            ...(preApproval ? { pre_approval: preApproval } : {}),
           }),
         );
       }
@@ -556,6 +562,27 @@ function ChargeDialog({
         />
         The patient pays from their personal wallet (they type their wallet PIN)
       </label>
+      {!offline && approved.length > 0 && (
+        <label className="field">
+          Charge against a pre-approval
+          <select
+            data-testid="charge-pre-approval"
+            value={preApproval}
+            onChange={(e) => {
+              setQuote(null);
+              setPreApproval(e.target.value);
+            }}
+          >
+            <option value="">None</option>
+            {approved.map((p) => (
+              <option key={p.request.id} value={p.request.id}>
+                {p.request.lines.map((l) => l.item).join(', ')} —{' '}
+                {p.view?.state.state === 'approved' ? formatMoney(p.view.state.amount, p.view.currency as Currency) : ''} approved
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
       {personal && (
         <input
           className="pin-input"

@@ -157,6 +157,45 @@ impl Clinic {
         }
     }
 
+    /// The patient's pre-approvals at this clinic (online: the server's; offline: this device's,
+    /// as last seen), newest first; requests still queued on this device come first.
+    pub async fn patient_pre_approvals(&self, patient: &str) -> Result<Vec<LocalPreApproval>, ClientError> {
+        self.guard()?;
+        let local = lock(&self.store).pre_approvals_for(patient, 50)?;
+        let fetched: Result<Vec<PreApprovalView>, _> = self
+            .transport
+            .money::<(), _>(reqwest::Method::GET, &format!("/money/patients/{patient}/pre-approvals"), None)
+            .await;
+        let views = match fetched.map_err(client_error) {
+            Ok(v) => v,
+            Err(ClientError::Offline { .. }) => return Ok(local),
+            Err(e) => return Err(e),
+        };
+        let mut out: Vec<LocalPreApproval> = local.iter().filter(|l| !l.sent).cloned().collect();
+        for v in views {
+            let mine = local.iter().find(|l| l.request.id == v.id);
+            if let Some(l) = mine {
+                lock(&self.store).keep_pre_approval(&l.request, Some(&v), l.made_at)?;
+            }
+            out.push(LocalPreApproval {
+                request: mine.map(|l| l.request.clone()).unwrap_or_else(|| NewPreApproval {
+                    id: v.id,
+                    sponsorship: v.sponsorship,
+                    patient: patient.to_owned(),
+                    provider: v.provider.clone(),
+                    lines: v.lines.clone(),
+                    diagnoses: v.diagnoses.clone(),
+                    note: v.note.clone(),
+                    valid_days: 0,
+                }),
+                made_at: v.requested_at,
+                sent: true,
+                view: Some(v),
+            });
+        }
+        Ok(out)
+    }
+
     /// The patient's pre-approvals on this device, newest first.
     pub fn pre_approvals_for(&self, patient: &str) -> Result<Vec<LocalPreApproval>, ClientError> {
         self.guard()?;

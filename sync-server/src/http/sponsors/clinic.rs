@@ -114,3 +114,30 @@ pub async fn my_sponsorships<S: Store>(State(state): State<AppState<S>>, p: crat
         Err(e) => failed(e, None),
     }
 }
+
+/// The patient's pre-approvals asked at this device's clinic, newest first (the front desk picks
+/// an approved one to charge against).
+pub async fn patient_pre_approvals<S: Store>(State(state): State<AppState<S>>, s: DeviceSession, Path(patient): Path<String>) -> Response {
+    let clinic = s.device.clinic_id.clone();
+    let found = state
+        .ledger
+        .read(|b| {
+            let mut v: Vec<_> = b
+                .sponsored_wallets(&patient)
+                .iter()
+                .filter_map(|w| b.sponsorship_of_wallet(w))
+                .flat_map(|sp| sp.pre_approvals.iter())
+                .filter_map(|id| b.pre_approvals.get(id))
+                .filter(|p| p.input.clinic == clinic)
+                .map(|p| super::portal::pa_view(b, p))
+                .collect();
+            v.sort_by_key(|p| -p.requested_at);
+            v.truncate(50);
+            v
+        })
+        .await;
+    match found {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => failed(e, None),
+    }
+}

@@ -48,6 +48,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route("/money/pre-approvals", post(clinic::ask::<S>))
         .route("/money/pre-approvals/{id}", get(clinic::show::<S>))
         .route("/money/patients/{id}/sponsorships", get(clinic::covers::<S>))
+        .route("/money/patients/{id}/pre-approvals", get(clinic::patient_pre_approvals::<S>))
 }
 
 /// Who is acting for a sponsor: the sponsor's own account or a platform administrator (who
