@@ -122,6 +122,7 @@ pub fn run() {
             money_commands::patient_sponsorships,
             money_commands::patient_pre_approvals,
             money_commands::ask_pre_approval,
+            money_commands::add_sponsor_story,
             money_commands::charge_bill,
             money_commands::charge_offline,
             money_commands::deposit,

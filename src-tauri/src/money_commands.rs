@@ -80,6 +80,11 @@ pub async fn ask_pre_approval(
 }
 
 #[tauri::command]
+pub async fn add_sponsor_story(state: State<'_, AppState>, sponsorship: uuid::Uuid, text: String) -> Result<uuid::Uuid, ClientError> {
+    state.ws.clinic()?.add_story(sponsorship, &text).await
+}
+
+#[tauri::command]
 pub async fn charge_bill(state: State<'_, AppState>, request: ChargeRequest) -> Result<Charged, ClientError> {
     state.ws.clinic()?.charge(request).await
 }

@@ -358,7 +358,8 @@ async fn a_pre_approval_reaches_a_posted_charge_and_expiry_returns_the_rest_once
     let ferret = Ferret::start();
     let db = unique_db("sponsorpa");
     let env = [("ANOLA_SWEEP_INTERVAL_SECS", "1")];
-    let a = ServerProc::start(free_port(), ferret.uri(), &db, &env);
+    let port_a = free_port();
+    let a = ServerProc::start(port_a, ferret.uri(), &db, &env);
     let (pb, ua) = (free_port(), a.url());
     let b = ServerProc::start(pb, ferret.uri(), &db, &env);
     let ub = b.url();
@@ -535,7 +536,7 @@ async fn a_pre_approval_reaches_a_posted_charge_and_expiry_returns_the_rest_once
     let before: u64 = before["available"].as_str().unwrap().parse().unwrap();
     tokio::time::sleep(Duration::from_millis(4_500)).await;
     a.kill();
-    let a = ServerProc::start(free_port(), ferret.uri(), &db, &env);
+    let a = ServerProc::start(port_a, ferret.uri(), &db, &env);
     let mut report = Value::Null;
     for _ in 0..100 {
         let (_, r) = call(
@@ -600,6 +601,75 @@ async fn a_pre_approval_reaches_a_posted_charge_and_expiry_returns_the_rest_once
     .await;
     let expired = notices.as_array().unwrap().iter().filter(|n| n["kind"] == "expired").count();
     assert_eq!(expired, 1, "{notices}");
+    // A success story: written by the clinician, shown to the sponsor only once they asked for
+    // stories and only while the patient consents.
+    doc.add_story(s1, "The repair went well; back at work in two weeks.").await.unwrap();
+    let stories = |http: reqwest::Client, ub: String, token: String| async move {
+        http.get(format!("{ub}/portal/api/sponsors/hope/stories"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    let st = stories(http.clone(), ub.clone(), token.clone()).await;
+    assert_eq!(
+        (st["enabled"].as_bool(), st["stories"].as_array().map(Vec::len)),
+        (Some(false), Some(0)),
+        "{st}"
+    );
+    let profile = json!({"id": "hope", "name": "Hope Foundation", "kind": "foundation", "country": "KE", "currency": "KES",
+        "reports": {"frequency": "monthly", "detailed": true, "success_stories": true}});
+    let (s, _) = call(
+        &http,
+        reqwest::Method::PUT,
+        format!("{ub}/portal/api/sponsors/hope"),
+        &token,
+        Some(profile),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let st = stories(http.clone(), ub.clone(), token.clone()).await;
+    assert_eq!(
+        (st["stories"].as_array().map(Vec::len), st["withheld"].as_u64()),
+        (Some(0), Some(1)),
+        "no consent yet: {st}"
+    );
+    let (s, b) = call(
+        &http,
+        reqwest::Method::POST,
+        format!("{ub}/portal/api/patients/{patient}/account"),
+        &token,
+        Some(json!({"username": "baraka", "password": "my own health chart 2027"})),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let me = anola_e2e::accounts::login(&ub, "baraka", "my own health chart 2027", None)
+        .await
+        .unwrap()
+        .tokens
+        .access_token;
+    let consents = json!({"data_processing": true, "sharing": false, "research_contact": false, "sponsor_stories": true});
+    let (s, b) = call(
+        &http,
+        reqwest::Method::PUT,
+        format!("{ub}/portal/api/me/consents"),
+        &me,
+        Some(consents),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let st = stories(http.clone(), ub.clone(), token.clone()).await;
+    assert_eq!(
+        st["stories"][0]["text"].as_str(),
+        Some("The repair went well; back at work in two weeks."),
+        "{st}"
+    );
+    // The patient sees who sponsors them (and the view is in the access history).
+    let (s, mine) = call(&http, reqwest::Method::GET, format!("{ub}/portal/api/me/sponsorships"), &me, None).await;
+    assert_eq!((s, mine[0]["sponsor"].as_str()), (200, Some("Hope Foundation")), "{mine}");
     audit_ok(&http, &a.url(), &token).await;
     audit_ok(&http, &ub, &token).await;
 }

@@ -264,6 +264,7 @@ export const money = {
   sponsorships: (patient: string) => call<SponsoredCover[]>('patient_sponsorships', { patient }),
   preApprovals: (patient: string) => call<LocalPreApproval[]>('patient_pre_approvals', { patient }),
   askPreApproval: (request: NewPreApproval) => call<LocalPreApproval>('ask_pre_approval', { request }),
+  addStory: (sponsorship: string, text: string) => call<string>('add_sponsor_story', { sponsorship, text }),
   charge: (request: ChargeRequest) => call<Charged>('charge_bill', { request }),
   chargeOffline: (bill: { id: string; patient: string; lines: Line[]; cash: number; pin: string | null }) =>
     call<Charged>('charge_offline', { bill }),

@@ -154,6 +154,14 @@ pub enum WalletCommand {
         #[arg(long, default_value_t = 14)]
         valid_days: u32,
     },
+    /// Write how a sponsorship's care went (clinicians); the sponsor reads it only while the
+    /// patient consents to share stories.
+    Story {
+        #[arg(long)]
+        sponsorship: uuid::Uuid,
+        #[arg(long)]
+        text: String,
+    },
     /// A pre-approval's state (the server's, or as last seen offline); `--patient` lists theirs.
     PreApproval {
         id: Option<uuid::Uuid>,

@@ -243,6 +243,9 @@ pub fn run(command: &WalletCommand, rt: &tokio::runtime::Runtime, clinic: &Clini
             };
             out.value(&rt.block_on(clinic.ask_pre_approval(req))?)
         }
+        WalletCommand::Story { sponsorship, text } => {
+            out.value(&serde_json::json!({"story": rt.block_on(clinic.add_story(*sponsorship, text))?}))
+        }
         WalletCommand::PreApproval { id, patient } => match (id, patient) {
             (Some(id), _) => out.value(&rt.block_on(clinic.pre_approval(*id))?),
             (None, Some(p)) => out.value(&clinic.pre_approvals_for(p)?),

@@ -153,6 +153,10 @@ pub struct Consents {
     /// Contact about research and programmes.
     #[serde(default)]
     pub research_contact: bool,
+    /// Their sponsors may read the stories their clinicians write about their care (success
+    /// stories and outcome updates); withdrawing hides them again at once.
+    #[serde(default)]
+    pub sponsor_stories: bool,
     /// When they last changed them (RFC 3339); `None` if never.
     #[serde(default)]
     pub updated_at: Option<String>,

@@ -173,3 +173,34 @@ pub struct SponsoredCover {
     pub coverage: Coverage,
     pub caps: Caps,
 }
+
+/// `POST /money/sponsorships/{id}/stories` from a clinician's device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct NewStory {
+    pub id: Uuid,
+    pub text: String,
+}
+
+/// One story as the sponsor reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct StoryView {
+    pub id: Uuid,
+    pub sponsorship: Uuid,
+    pub beneficiary: String,
+    pub programme: String,
+    pub text: String,
+    #[ts(type = "number")]
+    pub at: i64,
+}
+
+/// `GET /portal/api/sponsors/{s}/stories`: only when the sponsor asked for stories, and only
+/// those whose patient consents now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SponsorStories {
+    /// The sponsor's report preference (`reports.success_stories`).
+    pub enabled: bool,
+    pub stories: Vec<StoryView>,
+    /// Stories written but not shown because the patient has not consented.
+    pub withheld: u32,
+}

@@ -194,6 +194,10 @@ fn sponsorship() -> String {
     s.push_str(&decl::<NewPreApproval>());
     s.push_str(&decl::<SponsoredCover>());
     s.push_str(&decl::<Covered>());
+    s.push_str(&decl::<Story>());
+    s.push_str(&decl::<NewStory>());
+    s.push_str(&decl::<StoryView>());
+    s.push_str(&decl::<SponsorStories>());
     s.push_str(&decl::<crate::money::Eligibility>());
     s.push_str(&format!(
         "/** The coverage rule engine's version (answers record it). */\nexport const RULES_VERSION = {};\n\n",

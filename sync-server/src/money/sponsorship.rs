@@ -312,4 +312,22 @@ impl<S: LedgerLog> LedgerService<S> {
         }
         Ok(n)
     }
+
+    /// A clinician's story about a sponsorship's care (a retry with the same story is a success).
+    pub async fn add_story(&self, story: sponsor::Story, now: i64) -> Result<(), MoneyError> {
+        let id = story.id;
+        self.run_then(
+            now,
+            |b| {
+                let known = b.stories.get(&story.sponsorship).and_then(|v| v.iter().find(|s| s.id == id));
+                match (known, b.story_ids.contains(&id)) {
+                    (Some(s), _) if s.text == story.text => Ok(Next::Done),
+                    (_, true) => Err(LedgerError::IdReused { id: id.to_string() }),
+                    _ => Ok(op(SponsorOp::Story { story: story.clone() })),
+                }
+            },
+            |_| (),
+        )
+        .await
+    }
 }

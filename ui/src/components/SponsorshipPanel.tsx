@@ -32,6 +32,7 @@ export function SponsorshipPanel({ patientId, canAsk, onNotice }: Props) {
   const local = useAsync<OfflineMoney>(() => money.offline(patientId), patientId, String(refresh));
   const pas = useAsync<LocalPreApproval[]>(() => money.preApprovals(patientId), patientId, String(refresh));
   const [asking, setAsking] = useState(false);
+  const [storyFor, setStoryFor] = useState<string | null>(null);
   const offline = covers.error?.code === 'offline';
   const held = (local.data?.allowances ?? []).filter((a) => a.terms);
   const rows: SponsoredCover[] = covers.data ?? [];
@@ -71,6 +72,11 @@ export function SponsorshipPanel({ patientId, canAsk, onNotice }: Props) {
               <div className="small-note">
                 Left: <strong>{formatMoney(c.available, c.currency as Currency)}</strong> · until {new Date(c.term_end).toLocaleDateString()}
               </div>
+              {canAsk && (
+                <button type="button" className="btn btn-small btn-quiet" data-testid="story-write" onClick={() => setStoryFor(c.sponsorship)}>
+                  Write how the care went…
+                </button>
+              )}
             </li>
           ))}
           {offline &&
@@ -114,6 +120,16 @@ export function SponsorshipPanel({ patientId, canAsk, onNotice }: Props) {
           </tbody>
         </table>
       </section>
+      {storyFor && (
+        <StoryDialog
+          sponsorship={storyFor}
+          onClose={() => setStoryFor(null)}
+          onSaved={() => {
+            setStoryFor(null);
+            onNotice('Story saved: the sponsor sees it only if the patient agrees to share.');
+          }}
+        />
+      )}
       {asking && (
         <AskDialog
           patientId={patientId}
@@ -234,6 +250,46 @@ function AskDialog({
         </button>
         <button type="button" className="btn btn-primary" data-testid="pa-submit" onClick={() => void submit()}>
           Ask
+        </button>
+      </div>
+    </Modal>
+  );
+}
+
+function StoryDialog({ sponsorship, onClose, onSaved }: { sponsorship: string; onClose: () => void; onSaved: () => void }) {
+  const titleId = useId();
+  const [text, setText] = useState('');
+  const [error, setError] = useState<ApiError | null>(null);
+  const save = async () => {
+    setError(null);
+    try {
+      await money.addStory(sponsorship, text.trim());
+      onSaved();
+    } catch (e) {
+      setError(e as ApiError);
+    }
+  };
+  return (
+    <Modal labelledBy={titleId} onClose={onClose} className="modal" data-testid="story-dialog" trapFocus>
+      <h2 id={titleId} className="modal-title">
+        How the sponsored care went
+      </h2>
+      <p className="small-note">The sponsor reads it only if the patient agrees to share stories (in their portal&apos;s consents).</p>
+      <label className="field">
+        Story
+        <textarea data-testid="story-text" value={text} onChange={(e) => setText(e.target.value)} maxLength={2000} />
+      </label>
+      {error && (
+        <p className="field-error" role="alert">
+          {describeError(error)}
+        </p>
+      )}
+      <div className="inline-form-actions">
+        <button type="button" className="btn" onClick={onClose}>
+          Cancel <kbd>Esc</kbd>
+        </button>
+        <button type="button" className="btn btn-primary" data-testid="story-save" disabled={!text.trim()} onClick={() => void save()}>
+          Save
         </button>
       </div>
     </Modal>

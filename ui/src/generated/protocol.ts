@@ -147,6 +147,11 @@ sharing: boolean,
  */
 research_contact: boolean, 
 /**
+ * Their sponsors may read the stories their clinicians write about their care (success
+ * stories and outcome updates); withdrawing hides them again at once.
+ */
+sponsor_stories: boolean, 
+/**
  * When they last changed them (RFC 3339); `None` if never.
  */
 updated_at: string | null, };
@@ -329,6 +334,22 @@ export type NewPreApproval = { id: string, sponsorship: string, patient: string,
 export type SponsoredCover = { sponsorship: string, sponsor: string | null, programme: string, kind: SponsorshipKind, status: SponsorshipStatus, currency: string, available: number, term_end: number, coverage: Coverage, caps: Caps, };
 
 export type Covered = { sponsorship: string, account: string, answer: CoverageAnswer, };
+
+export type Story = { id: string, sponsorship: string, text: string, by: string, at: number, };
+
+export type NewStory = { id: string, text: string, };
+
+export type StoryView = { id: string, sponsorship: string, beneficiary: string, programme: string, text: string, at: number, };
+
+export type SponsorStories = { 
+/**
+ * The sponsor's report preference (`reports.success_stories`).
+ */
+enabled: boolean, stories: Array<StoryView>, 
+/**
+ * Stories written but not shown because the patient has not consented.
+ */
+withheld: number, };
 
 export type Eligibility = { sponsorship: string, 
 /**

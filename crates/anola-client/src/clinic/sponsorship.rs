@@ -196,6 +196,25 @@ impl Clinic {
         Ok(out)
     }
 
+    /// Writes how the sponsored care went (clinicians): the sponsor reads it only while the
+    /// patient consents. Online only.
+    pub async fn add_story(&self, sponsorship: Uuid, text: &str) -> Result<Uuid, ClientError> {
+        self.may_ask()?;
+        let body = anola_protocol::sponsor::NewStory {
+            id: Uuid::now_v7(),
+            text: text.to_owned(),
+        };
+        self.transport
+            .money::<_, ()>(
+                reqwest::Method::POST,
+                &format!("/money/sponsorships/{sponsorship}/stories"),
+                Some(&body),
+            )
+            .await
+            .map_err(client_error)?;
+        Ok(body.id)
+    }
+
     /// The patient's pre-approvals on this device, newest first.
     pub fn pre_approvals_for(&self, patient: &str) -> Result<Vec<LocalPreApproval>, ClientError> {
         self.guard()?;

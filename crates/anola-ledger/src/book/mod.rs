@@ -235,6 +235,11 @@ pub struct Book {
     /// Sponsorship → its notices (indexes into `notices`).
     #[serde(default)]
     pub notices_of: HashMap<Uuid, Vec<usize>>,
+    /// Sponsorship → clinicians' stories about the care it paid for.
+    #[serde(default)]
+    pub stories: HashMap<Uuid, Vec<sponsor::Story>>,
+    #[serde(default)]
+    pub story_ids: BTreeSet<Uuid>,
 }
 
 impl Book {

@@ -27,12 +27,38 @@ fn may_ask(s: &DeviceSession) -> bool {
     s.user.platform_admin || matches!(s.user.role, Some(Role::Clinician | Role::ClinicAdmin))
 }
 
+/// Whether the patient is one of this clinic's (a clinic acts only for its own patients'
+/// sponsorships): one point read of the patient's record.
+async fn clinic_patient<S: Store>(state: &AppState<S>, patient: &str, clinic: &str) -> Result<(), Response> {
+    let id = uuid::Uuid::parse_str(patient).ok();
+    let head = match id {
+        Some(id) => state
+            .store
+            .heads(&[(anola_protocol::wire::EntityKind::Patient, id)])
+            .await
+            .map_err(|e| ApiError::from(e).into_response())?
+            .pop()
+            .flatten(),
+        None => None,
+    };
+    match head.as_ref().and_then(|h| h.text("clinic_id")) {
+        Some(c) if c == clinic => Ok(()),
+        _ => Err(ApiError(
+            anola_protocol::ErrorBody::new(ErrorCode::NotFound, "patient: not a patient of this clinic").with_field("patient"),
+        )
+        .into_response()),
+    }
+}
+
 pub async fn ask<S: Store>(State(state): State<AppState<S>>, s: DeviceSession, JsonBody(n): JsonBody<NewPreApproval>) -> Response {
     if !may_ask(&s) {
         return ApiError::new(ErrorCode::Forbidden, "your role may not ask for pre-approvals (clinicians do)").into_response();
     }
     if let Some(bad) = crate::http::clinic_money::own_id(n.id) {
         return bad;
+    }
+    if let Err(r) = clinic_patient(&state, &n.patient, &s.device.clinic_id).await {
+        return r;
     }
     let input = PreApprovalInput {
         id: n.id,
@@ -139,5 +165,47 @@ pub async fn patient_pre_approvals<S: Store>(State(state): State<AppState<S>>, s
     match found {
         Ok(v) => Json(v).into_response(),
         Err(e) => failed(e, None),
+    }
+}
+
+/// A clinician writes how the sponsored care went (a success story, an outcome update); the
+/// sponsor reads it only while the patient consents.
+pub async fn add_story<S: Store>(
+    State(state): State<AppState<S>>,
+    s: DeviceSession,
+    Path(id): Path<Uuid>,
+    JsonBody(n): JsonBody<anola_protocol::sponsor::NewStory>,
+) -> Response {
+    if !may_ask(&s) {
+        return ApiError::new(ErrorCode::Forbidden, "your role may not write sponsors' stories (clinicians do)").into_response();
+    }
+    if let Some(bad) = crate::http::clinic_money::own_id(n.id) {
+        return bad;
+    }
+    let patient = match state.ledger.read(|b| b.sponsorships.get(&id).map(|x| x.spec.patient.clone())).await {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            return refusal(
+                &LedgerError::UnknownSponsorship {
+                    sponsorship: id.to_string(),
+                },
+                None,
+            )
+        }
+        Err(e) => return failed(e, None),
+    };
+    if let Err(r) = clinic_patient(&state, &patient, &s.device.clinic_id).await {
+        return r;
+    }
+    let story = anola_ledger::book::sponsor::Story {
+        id: n.id,
+        sponsorship: id,
+        text: n.text,
+        by: s.user.username.clone(),
+        at: 0,
+    };
+    match state.ledger.add_story(story, now_ms()).await {
+        Ok(()) => StatusCode::CREATED.into_response(),
+        Err(e) => failed(e, Some(n.id)),
     }
 }

@@ -49,6 +49,8 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route("/money/pre-approvals/{id}", get(clinic::show::<S>))
         .route("/money/patients/{id}/sponsorships", get(clinic::covers::<S>))
         .route("/money/patients/{id}/pre-approvals", get(clinic::patient_pre_approvals::<S>))
+        .route("/money/sponsorships/{id}/stories", post(clinic::add_story::<S>))
+        .route("/portal/api/sponsors/{sponsor}/stories", get(portal::stories::<S>))
 }
 
 /// Who is acting for a sponsor: the sponsor's own account or a platform administrator (who

@@ -420,3 +420,74 @@ pub async fn notices<S: Store>(State(state): State<AppState<S>>, bearer: Bearer,
         .map_err(|e| failed(e, None))?;
     Ok(Json(list).into_response())
 }
+
+/// Stories clinicians wrote about the care this sponsor paid for: only when the sponsor asked for
+/// them, and only those whose patient consents now (one consent read per beneficiary).
+pub async fn stories<S: Store>(State(state): State<AppState<S>>, bearer: Bearer, Path(sponsor): Path<String>) -> Answer {
+    let a = who(&state, bearer, &sponsor).await?;
+    let (enabled, found) = state
+        .ledger
+        .read(|b| {
+            let enabled = b.sponsors.get(&a.sponsor).is_some_and(|s| s.reports.success_stories);
+            let anonymous = b.sponsors.get(&a.sponsor).is_some_and(|s| s.anonymous);
+            let mut v = Vec::new();
+            for (i, id) in b.sponsorships_of.get(&a.sponsor).into_iter().flatten().enumerate() {
+                let Some(s) = b.sponsorships.get(id) else { continue };
+                for st in b.stories.get(id).into_iter().flatten() {
+                    let beneficiary = if anonymous {
+                        format!("Beneficiary {}", i + 1)
+                    } else {
+                        s.spec.patient.clone()
+                    };
+                    v.push((
+                        s.spec.patient.clone(),
+                        StoryView {
+                            id: st.id,
+                            sponsorship: *id,
+                            beneficiary,
+                            programme: s.spec.programme.clone(),
+                            text: st.text.clone(),
+                            at: st.at,
+                        },
+                    ));
+                }
+            }
+            (enabled, v)
+        })
+        .await
+        .map_err(|e| failed(e, None))?;
+    let mut out = SponsorStories {
+        enabled,
+        stories: Vec::new(),
+        withheld: 0,
+    };
+    if !enabled {
+        return Ok(Json(out).into_response());
+    }
+    let mut consent: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
+    for (patient, story) in found {
+        let ok = match consent.get(&patient) {
+            Some(ok) => *ok,
+            None => {
+                let ok = match Uuid::parse_str(&patient) {
+                    Ok(p) => state
+                        .store
+                        .consents(p)
+                        .await
+                        .map_err(|e| ApiError::from(e).into_response())?
+                        .is_some_and(|c| c.sponsor_stories),
+                    Err(_) => false,
+                };
+                consent.insert(patient.clone(), ok);
+                ok
+            }
+        };
+        if ok {
+            out.stories.push(story);
+        } else {
+            out.withheld += 1;
+        }
+    }
+    out.stories.sort_by_key(|s| -s.at);
+    Ok(Json(out).into_response())
+}

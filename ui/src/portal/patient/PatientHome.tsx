@@ -201,7 +201,7 @@ function ConsentsPanel() {
   const c = useLoad(() => get<Consents>('/portal/api/me/consents'), 'consents');
   const [saved, setSaved] = useState<string | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
-  const change = async (k: 'data_processing' | 'sharing' | 'research_contact', v: boolean) => {
+  const change = async (k: 'data_processing' | 'sharing' | 'research_contact' | 'sponsor_stories', v: boolean) => {
     if (!c.data) return;
     try {
       const next = await put<Consents>('/portal/api/me/consents', { ...c.data, [k]: v });
@@ -211,10 +211,11 @@ function ConsentsPanel() {
       setError(e as ApiError);
     }
   };
-  const rows: [keyof Consents & ('data_processing' | 'sharing' | 'research_contact'), string][] = [
+  const rows: [keyof Consents & ('data_processing' | 'sharing' | 'research_contact' | 'sponsor_stories'), string][] = [
     ['data_processing', 'The clinic may process my data for my care'],
     ['sharing', 'My records may be shared with other providers who treat me'],
     ['research_contact', 'I may be contacted about research and programmes'],
+    ['sponsor_stories', 'My sponsors may read the stories my clinicians write about my care'],
   ];
   return (
     <section className="patient-panel" aria-labelledby="consents-title" data-testid="patient-consents">

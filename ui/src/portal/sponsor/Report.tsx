@@ -2,7 +2,7 @@
 // checked against the ledger), patients reached, spending by month as a chart, and by service
 // category, provider, country and programme; CSV and PDF exports of the same figures.
 
-import type { ReportBucket, SponsorReport } from '../../generated/protocol';
+import type { ReportBucket, SponsorReport, SponsorStories } from '../../generated/protocol';
 import type { Currency } from '../../generated/currencies';
 import { ErrorBanner } from '../../components/ErrorBanner';
 import { formatMoney } from '../../money';
@@ -11,6 +11,7 @@ import { useLoad } from '../useLoad';
 
 export function Report({ base }: { base: string }) {
   const report = useLoad(() => get<SponsorReport>(`${base}/report`), base);
+  const stories = useLoad(() => get<SponsorStories>(`${base}/stories`), base);
   const r = report.data;
   if (report.error && !r) return <ErrorBanner title="The report could not be loaded" onRetry={report.reload}>{report.error.message}</ErrorBanner>;
   if (!r) return <p className="loading">Loading…</p>;
@@ -52,6 +53,8 @@ export function Report({ base }: { base: string }) {
         <Breakdown title="By country" buckets={r.by_country} currency={c} id="country" />
         <Breakdown title="By programme" buckets={r.by_programme} currency={c} id="programme" />
       </div>
+      <h2>Success stories</h2>
+      <Stories data={stories.data} />
       <h2>Spend against allocation</h2>
       {r.sponsorships.length === 0 ? (
         <p className="empty">No sponsorships yet.</p>
@@ -165,6 +168,32 @@ function Breakdown({ title, buckets, currency, id }: { title: string; buckets: R
             </li>
           ))}
         </ul>
+      )}
+    </div>
+  );
+}
+
+/** Clinicians' stories about the care, shown only with each patient's consent. */
+function Stories({ data }: { data: SponsorStories | null }) {
+  if (!data) return null;
+  if (!data.enabled) return <p className="empty">Turn on success stories in your profile to read how the care you fund went.</p>;
+  return (
+    <div data-testid="report-stories">
+      {data.stories.length === 0 && <p className="empty">No stories shared yet.</p>}
+      <ul className="plain-list cards">
+        {data.stories.map((s) => (
+          <li key={s.id} className="card">
+            <p>&ldquo;{s.text}&rdquo;</p>
+            <p className="muted small-note">
+              {s.beneficiary} · {s.programme || 'no programme'} · {new Date(s.at).toLocaleDateString()}
+            </p>
+          </li>
+        ))}
+      </ul>
+      {data.withheld > 0 && (
+        <p className="muted small-note">
+          {data.withheld} more {data.withheld === 1 ? 'story is' : 'stories are'} kept private: the patient has not agreed to share.
+        </p>
       )}
     </div>
   );

@@ -363,6 +363,18 @@ pub struct Covered {
     pub answer: Answer,
 }
 
+/// A success story or outcome update a clinician wrote about a sponsored patient's care. A
+/// sponsor reads it only while the patient consents (checked when it is read).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+pub struct Story {
+    pub id: Uuid,
+    pub sponsorship: Uuid,
+    pub text: String,
+    pub by: String,
+    #[ts(type = "number")]
+    pub at: i64,
+}
+
 /// A reminder kept for a later delivery channel (SMS, e-mail, the portal).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[ts(rename = "SponsorNotice")]

@@ -79,6 +79,10 @@ pub enum SponsorOp {
     Notice {
         notice: Notice,
     },
+    /// A clinician's story about the sponsored care (`at` is filled when applied).
+    Story {
+        story: Story,
+    },
 }
 
 fn invalid(field: &str, reason: impl Into<String>) -> LedgerError {
@@ -524,6 +528,16 @@ impl Book {
                 true => Err(LedgerError::IdReused { id: notice.id.to_string() }),
                 false => Ok(0),
             },
+            SponsorOp::Story { story } => {
+                self.sponsorship(story.sponsorship)?;
+                if self.story_ids.contains(&story.id) {
+                    return Err(LedgerError::IdReused { id: story.id.to_string() });
+                }
+                if story.text.trim().is_empty() || !text_ok(&story.text, 2000) {
+                    return Err(invalid("text", "1–2,000 characters"));
+                }
+                Ok(0)
+            }
         }
     }
 
@@ -731,6 +745,12 @@ impl Book {
                 }
                 self.mark_if_ended(s);
                 return Ok(n);
+            }
+            SponsorOp::Story { story } => {
+                self.story_ids.insert(story.id);
+                let mut s = story.clone();
+                s.at = at;
+                self.stories.entry(story.sponsorship).or_default().push(s);
             }
             SponsorOp::Notice { notice } => {
                 self.notice_ids.insert(notice.id);
