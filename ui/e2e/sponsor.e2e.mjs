@@ -108,20 +108,39 @@ try {
     await shot(page, 'wallet-funded');
   });
 
-  await step('they sponsor a patient with narrow coverage (a missing allocation is refused in place)', async () => {
+  await step('they make a programme with narrow coverage (a missing allocation is refused in place)', async () => {
+    await page.getByTestId('nav-programmes').click();
+    await page.getByTestId('prog-empty').waitFor();
+    await page.getByTestId('prog-new').click();
+    await page.getByTestId('prog-name').fill('Surgery 2027');
+    await page.getByTestId('prog-countries').fill('KE');
+    await page.getByTestId('prog-service-procedure').check();
+    await page.getByTestId('prog-service-lab_test').check();
+    await page.getByTestId('prog-pre-above').fill('500');
+    await page.getByTestId('prog-days').fill('90');
+    await page.getByTestId('prog-submit').click();
+    await page.getByTestId('field-error-prog-allocation').waitFor();
+    await axeCheck(page, 'programme form with an error');
+    await page.getByTestId('prog-allocation').fill('2000');
+    await page.getByTestId('prog-submit').click();
+    await page.getByText('Surgery 2027').first().waitFor();
+    await axeCheck(page, 'programmes');
+    await shot(page, 'programmes');
+  });
+
+  await step('they sponsor a patient from the programme', async () => {
     await page.getByTestId('nav-sponsorships').click();
     await page.getByTestId('sp-empty').waitFor();
     await page.getByTestId('sp-new').click();
     await page.getByTestId('sp-patient').fill(PATIENT);
-    await page.getByTestId('sp-programme').fill('Surgery 2027');
-    await page.getByTestId('sp-country').fill('KE');
-    await page.getByTestId('sp-service-procedure').check();
-    await page.getByTestId('sp-service-lab_test').check();
-    await page.getByTestId('sp-pre-above').fill('500');
-    await page.getByTestId('sp-submit').click();
-    await page.getByTestId('field-error-sp-allocation').waitFor();
-    await axeCheck(page, 'sponsorship form with an error');
-    await page.getByTestId('sp-allocation').fill('2000');
+    const programme = await page.getByTestId('sp-programme-id').locator('option', { hasText: 'Surgery 2027' }).getAttribute('value');
+    await page.getByTestId('sp-programme-id').selectOption(programme);
+    // The programme's terms are filled in.
+    assert.equal(await page.getByTestId('sp-allocation').inputValue(), '2000.00');
+    assert.equal(await page.getByTestId('sp-country').inputValue(), 'KE');
+    assert.equal(await page.getByTestId('sp-service-procedure').isChecked(), true);
+    assert.equal(await page.getByTestId('sp-pre-above').inputValue(), '500.00');
+    await axeCheck(page, 'sponsorship form from a programme');
     await page.getByTestId('sp-submit').click();
     await page.getByTestId('sp-table').waitFor();
     const row = page.locator('[data-testid^="sp-row-"]').first();
@@ -217,6 +236,7 @@ try {
     assert.match(await page.getByTestId('report-check').textContent(), /agree with the ledger/);
     assert.equal(await page.getByTestId('report-bar').count(), 1);
     assert.match(await page.getByTestId('report-category-list').textContent(), /procedure/);
+    assert.match(await page.getByTestId('report-programme-list').textContent(), /Surgery 2027/);
     await axeCheck(page, 'report');
     await shot(page, 'report');
     const csv = await page.evaluate(async (href) => (await fetch(href)).text(), await page.getByTestId('report-csv').getAttribute('href'));

@@ -67,6 +67,9 @@ pub struct NewSponsorship {
     pub patient: String,
     #[serde(default)]
     pub programme: String,
+    /// One of the sponsor's programmes: its name is the sponsorship's programme.
+    #[serde(default)]
+    pub programme_id: Option<Uuid>,
     pub country: String,
     pub kind: SponsorshipKind,
     #[ts(type = "number")]

@@ -195,6 +195,7 @@ fn sponsorship() -> String {
     s.push_str(&decl::<SponsoredCover>());
     s.push_str(&decl::<Covered>());
     s.push_str(&decl::<Story>());
+    s.push_str(&decl::<Programme>());
     s.push_str(&decl::<NewStory>());
     s.push_str(&decl::<StoryView>());
     s.push_str(&decl::<SponsorStories>());

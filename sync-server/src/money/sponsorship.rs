@@ -330,4 +330,21 @@ impl<S: LedgerLog> LedgerService<S> {
         )
         .await
     }
+
+    /// Creates or changes a sponsor's programme (the same programme again is a success).
+    pub async fn save_programme(&self, p: sponsor::Programme, now: i64) -> Result<sponsor::Programme, MoneyError> {
+        let id = p.id;
+        self.run_then(
+            now,
+            |b| match b.programmes.get(&id) {
+                Some(x) if *x == p => Ok(Next::Done),
+                _ => {
+                    b.validate_programme(&p)?;
+                    Ok(op(SponsorOp::Programme { programme: p.clone() }))
+                }
+            },
+            |b| b.programmes[&id].clone(),
+        )
+        .await
+    }
 }

@@ -315,7 +315,11 @@ export type NewSponsorship = { id: string,
 /**
  * The patient's id, or their health card number.
  */
-patient: string, programme: string, country: string, kind: SponsorshipKind, allocation: number, starts_at: number, ends_at: number, recurrence: Recurrence, max_renewals: number, coverage: Coverage, caps: Caps, note: string, 
+patient: string, programme: string, 
+/**
+ * One of the sponsor's programmes: its name is the sponsorship's programme.
+ */
+programme_id: string | null, country: string, kind: SponsorshipKind, allocation: number, starts_at: number, ends_at: number, recurrence: Recurrence, max_renewals: number, coverage: Coverage, caps: Caps, note: string, 
 /**
  * Fund it and make it active at once (otherwise it waits, pending).
  */
@@ -336,6 +340,32 @@ export type SponsoredCover = { sponsorship: string, sponsor: string | null, prog
 export type Covered = { sponsorship: string, account: string, answer: CoverageAnswer, };
 
 export type Story = { id: string, sponsorship: string, text: string, by: string, at: number, };
+
+export type Programme = { 
+/**
+ * Client-chosen.
+ */
+id: string, 
+/**
+ * Filled by the server from the caller.
+ */
+sponsor: string, name: string, description: string, 
+/**
+ * Countries it serves (ISO 3166 alpha-2); empty = any.
+ */
+countries: Array<string>, kind: SponsorshipKind, 
+/**
+ * Per beneficiary, minor units.
+ */
+allocation: number, 
+/**
+ * Length of the first term in days.
+ */
+term_days: number, recurrence: Recurrence, coverage: Coverage, caps: Caps, 
+/**
+ * A closed programme takes no new sponsorships.
+ */
+open: boolean, };
 
 export type NewStory = { id: string, text: string, };
 

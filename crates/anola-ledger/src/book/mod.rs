@@ -240,6 +240,11 @@ pub struct Book {
     pub stories: HashMap<Uuid, Vec<sponsor::Story>>,
     #[serde(default)]
     pub story_ids: BTreeSet<Uuid>,
+    #[serde(default)]
+    pub programmes: HashMap<Uuid, sponsor::Programme>,
+    /// Sponsor → their programmes, in the order made.
+    #[serde(default)]
+    pub programmes_of: HashMap<String, Vec<Uuid>>,
 }
 
 impl Book {

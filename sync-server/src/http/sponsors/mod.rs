@@ -43,6 +43,10 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route("/portal/api/sponsors/{sponsor}/report.csv", get(export::csv::<S>))
         .route("/portal/api/sponsors/{sponsor}/report.pdf", get(export::pdf::<S>))
         .route("/portal/api/sponsors/{sponsor}/notices", get(portal::notices::<S>))
+        .route(
+            "/portal/api/sponsors/{sponsor}/programmes",
+            get(portal::programmes::<S>).post(portal::save_programme::<S>),
+        )
         .route("/portal/api/me/sponsorships", get(clinic::my_sponsorships::<S>))
         .route("/admin/sponsors/{sponsor}/deposits", post(portal::bank_deposit::<S>))
         .route("/money/pre-approvals", post(clinic::ask::<S>))

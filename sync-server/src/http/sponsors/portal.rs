@@ -239,11 +239,22 @@ pub async fn create<S: Store>(
         return Err(bad("patient", "the patient's id or health card number"));
     }
     let patient = find_patient(&state, &n.patient).await?;
+    // Made from a programme: the programme's name is the sponsorship's.
+    let programme = match n.programme_id {
+        Some(p) => state
+            .ledger
+            .read(|b| b.programmes.get(&p).filter(|x| x.sponsor == a.sponsor).map(|x| x.name.clone()))
+            .await
+            .map_err(|e| failed(e, None))?
+            .ok_or_else(|| bad("programme_id", "not a programme of this sponsor"))?,
+        None => n.programme,
+    };
     let spec = SponsorshipSpec {
         id: n.id,
         sponsor: a.sponsor.clone(),
         patient: patient.to_string(),
-        programme: n.programme,
+        programme,
+        programme_id: n.programme_id,
         country: n.country,
         kind: n.kind,
         allocation: n.allocation,
@@ -382,6 +393,40 @@ pub async fn decide<S: Store>(
         .map_err(|e| failed(e, Some(id)))?;
     let v = state.ledger.read(|b| pa_view(b, &p)).await.map_err(|e| failed(e, None))?;
     Ok(Json(v).into_response())
+}
+
+pub async fn programmes<S: Store>(State(state): State<AppState<S>>, bearer: Bearer, Path(sponsor): Path<String>) -> Answer {
+    let a = who(&state, bearer, &sponsor).await?;
+    let list = state
+        .ledger
+        .read(|b| {
+            b.programmes_of
+                .get(&a.sponsor)
+                .into_iter()
+                .flatten()
+                .filter_map(|id| b.programmes.get(id).cloned())
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| failed(e, None))?;
+    Ok(Json(list).into_response())
+}
+
+/// Creates or changes a programme (its sponsorships keep the terms they were made with).
+pub async fn save_programme<S: Store>(
+    State(state): State<AppState<S>>,
+    bearer: Bearer,
+    Path(sponsor): Path<String>,
+    JsonBody(mut p): JsonBody<anola_ledger::book::sponsor::Programme>,
+) -> Answer {
+    let a = who(&state, bearer, &sponsor).await?;
+    a.manage().map_err(err)?;
+    if let Some(bad) = crate::http::clinic_money::own_id(p.id) {
+        return Err(bad);
+    }
+    p.sponsor = a.sponsor.clone();
+    let saved = state.ledger.save_programme(p, now_ms()).await.map_err(|e| failed(e, None))?;
+    Ok((StatusCode::CREATED, Json(saved)).into_response())
 }
 
 pub async fn report<S: Store>(State(state): State<AppState<S>>, bearer: Bearer, Path(sponsor): Path<String>) -> Answer {

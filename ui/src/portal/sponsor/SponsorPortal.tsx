@@ -1,5 +1,5 @@
 // A sponsor's pages: their wallet and its funding, their sponsorships, pre-approvals waiting for a
-// decision, and the utilisation and impact report. Keyboard: Alt+1…Alt+4 switch sections.
+// decision, and the utilisation and impact report. Keyboard: Alt+1…Alt+6 switch sections.
 
 import { useEffect, useState } from 'react';
 import type { SponsorHome } from '../../generated/protocol';
@@ -9,11 +9,13 @@ import { useLoad } from '../useLoad';
 import { Overview } from './Overview';
 import { Profile } from './Profile';
 import { Sponsorships } from './Sponsorships';
+import { Programmes } from './Programmes';
 import { PreApprovals } from './PreApprovals';
 import { Report } from './Report';
 
 const SECTIONS = [
   ['overview', 'Wallet'],
+  ['programmes', 'Programmes'],
   ['sponsorships', 'Sponsorships'],
   ['approvals', 'Pre-approvals'],
   ['report', 'Report'],
@@ -97,6 +99,8 @@ export function SponsorPortal({ sponsor = 'me' }: { sponsor?: string }) {
       <main className="portal-main" data-testid={`section-${section}`}>
         {section === 'overview' ? (
           <Overview base={base} home={h} reload={home.reload} />
+        ) : section === 'programmes' ? (
+          <Programmes base={base} home={h} />
         ) : section === 'sponsorships' ? (
           <Sponsorships base={base} home={h} onChanged={home.reload} />
         ) : section === 'approvals' ? (

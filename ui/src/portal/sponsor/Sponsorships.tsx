@@ -4,8 +4,8 @@
 
 import { useState, type FormEvent } from 'react';
 import type {
-  ItemKind,
   NewSponsorship,
+  Programme,
   Recurrence,
   SponsorHome,
   SponsorshipKind,
@@ -18,13 +18,8 @@ import { ErrorBanner } from '../../components/ErrorBanner';
 import { formatMoney, parseMoney } from '../../money';
 import { fieldError, get, post, type ApiError } from '../http';
 import { useLoad } from '../useLoad';
+import { buildTerms, draftOf, EMPTY_TERMS, TermsFields, type TermsDraft } from './terms';
 
-const SERVICES: [ItemKind, string][] = [
-  ['consultation', 'Consultations'],
-  ['lab_test', 'Lab tests'],
-  ['procedure', 'Procedures'],
-  ['medicine', 'Medicines'],
-];
 const KINDS: SponsorshipKind[] = ['full', 'partial', 'emergency', 'chronic_care', 'preventive', 'medication'];
 const RECURRENCES: [Recurrence, string][] = [
   ['one_time', 'One term, then unused funds return to you'],
@@ -33,11 +28,6 @@ const RECURRENCES: [Recurrence, string][] = [
   ['annual', 'Renews yearly'],
 ];
 
-const list = (s: string) =>
-  s
-    .split(',')
-    .map((x) => x.trim())
-    .filter(Boolean);
 const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
 
 export function Sponsorships({ base, home, onChanged }: { base: string; home: SponsorHome; onChanged: () => void }) {
@@ -179,6 +169,8 @@ export function Sponsorships({ base, home, onChanged }: { base: string; home: Sp
 }
 
 function NewForm({ base, currency, onDone }: { base: string; currency: Currency; onDone: (created: boolean) => void }) {
+  const programmes = useLoad(() => get<Programme[]>(`${base}/programmes`), `${base}-programmes`);
+  const [programmeId, setProgrammeId] = useState('');
   const [patient, setPatient] = useState('');
   const [programme, setProgramme] = useState('');
   const [country, setCountry] = useState('');
@@ -187,43 +179,31 @@ function NewForm({ base, currency, onDone }: { base: string; currency: Currency;
   const [starts, setStarts] = useState(day(0));
   const [ends, setEnds] = useState(day(90));
   const [recurrence, setRecurrence] = useState<Recurrence>('one_time');
-  const [services, setServices] = useState<ItemKind[]>([]);
-  const [providers, setProviders] = useState('');
-  const [conditions, setConditions] = useState('');
-  const [excluded, setExcluded] = useState('');
-  const [perCharge, setPerCharge] = useState('');
-  const [perMonth, setPerMonth] = useState('');
-  const [charges, setCharges] = useState('');
-  const [copay, setCopay] = useState('');
-  const [preAbove, setPreAbove] = useState('');
+  const [terms, setTerms] = useState<TermsDraft>(EMPTY_TERMS);
   const [activate, setActivate] = useState(true);
   const [error, setError] = useState<ApiError | null>(null);
   const [local, setLocal] = useState<Record<string, string>>({});
 
-  const money = (field: string, text: string, errs: Record<string, string>): number | null => {
-    if (text.trim() === '') return null;
-    const n = parseMoney(text, currency);
-    if (n === null || n <= 0) errs[field] = `Enter an amount in ${currency}, e.g. 1500.00`;
-    return n;
+  // Starting from a programme fills its terms in (they can still be changed for this patient).
+  const choose = (id: string) => {
+    setProgrammeId(id);
+    const p = programmes.data?.find((x) => x.id === id);
+    if (!p) return;
+    setKind(p.kind);
+    setRecurrence(p.recurrence);
+    setAllocation(formatMoney(p.allocation, currency).replace(/,/g, '').replace(/[^\d.]/g, ''));
+    setEnds(day(p.term_days));
+    if (p.countries.length === 1) setCountry(p.countries[0]);
+    setTerms(draftOf(p, currency));
   };
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setError(null);
     const errs: Record<string, string> = {};
-    const alloc = money('allocation', allocation, errs);
-    if (alloc === null && !errs.allocation) errs.allocation = 'Enter the amount to allocate';
-    const caps = {
-      per_transaction: money('caps.per_transaction', perCharge, errs),
-      per_period: money('caps.per_period', perMonth, errs),
-      charges_per_period: charges.trim() === '' ? null : Number(charges),
-      co_payment_bps: copay.trim() === '' ? 0 : Math.round(Number(copay) * 100),
-      pre_approval_above: money('caps.pre_approval_above', preAbove, errs),
-      waiting_days: 0,
-    };
-    if (caps.charges_per_period !== null && !(Number.isInteger(caps.charges_per_period) && caps.charges_per_period > 0))
-      errs['caps.charges_per_period'] = 'A whole number, at least 1';
-    if (!(caps.co_payment_bps >= 0 && caps.co_payment_bps <= 10_000)) errs['caps.co_payment_bps'] = 'A percentage, 0–100';
+    const alloc = allocation.trim() === '' ? null : parseMoney(allocation, currency);
+    if (alloc === null || alloc <= 0) errs.allocation = `Enter the amount to allocate in ${currency}, e.g. 2000.00`;
+    const { coverage, caps } = buildTerms(terms, currency, errs);
     const startsAt = Date.parse(`${starts}T00:00:00Z`);
     const endsAt = Date.parse(`${ends}T00:00:00Z`);
     if (Number.isNaN(startsAt)) errs.starts_at = 'Pick a start date';
@@ -234,6 +214,7 @@ function NewForm({ base, currency, onDone }: { base: string; currency: Currency;
       id: crypto.randomUUID(),
       patient: patient.trim(),
       programme: programme.trim(),
+      programme_id: programmeId || null,
       country: country.trim().toUpperCase(),
       kind,
       allocation: alloc ?? 0,
@@ -241,7 +222,7 @@ function NewForm({ base, currency, onDone }: { base: string; currency: Currency;
       ends_at: endsAt,
       recurrence,
       max_renewals: 0,
-      coverage: { services, providers: list(providers), conditions: list(conditions), excluded: list(excluded) },
+      coverage,
       caps,
       note: '',
       activate,
@@ -254,7 +235,8 @@ function NewForm({ base, currency, onDone }: { base: string; currency: Currency;
     }
   };
   const err = (f: string) => local[f] ?? fieldError(error, f);
-  const known = ['patient', 'country', 'allocation', 'programme', 'ends_at', 'coverage.services', 'coverage.providers', 'coverage.conditions', 'coverage.excluded'];
+  const known = ['patient', 'country', 'allocation', 'programme', 'programme_id', 'ends_at', 'coverage.services', 'coverage.providers', 'coverage.conditions', 'coverage.excluded'];
+  const open = (programmes.data ?? []).filter((p) => p.open);
   return (
     <form className="stack-form card-form" onSubmit={(e) => void submit(e)} noValidate aria-labelledby="sp-new-title" data-testid="sp-form">
       <h2 id="sp-new-title">Sponsor a patient</h2>
@@ -263,7 +245,19 @@ function NewForm({ base, currency, onDone }: { base: string; currency: Currency;
       )}
       <div className="form-grid">
         <TextField testId="sp-patient" label="Patient's health card number (or patient id)" required value={patient} onValueChange={setPatient} error={err('patient')} />
-        <TextField testId="sp-programme" label="Programme" hint="e.g. Malaria 2027" value={programme} onValueChange={setProgramme} error={err('programme')} />
+        {open.length > 0 ? (
+          <SelectField
+            testId="sp-programme-id"
+            label="Programme"
+            value={programmeId}
+            onValueChange={choose}
+            emptyLabel="None (set the terms below)"
+            options={open.map((p) => ({ value: p.id, label: p.name }))}
+            error={err('programme_id')}
+          />
+        ) : (
+          <TextField testId="sp-programme" label="Programme" hint="e.g. Malaria 2027" value={programme} onValueChange={setProgramme} error={err('programme')} />
+        )}
         <TextField testId="sp-country" label="Patient's country (ISO code)" required value={country} onValueChange={setCountry} error={err('country')} />
         <SelectField
           testId="sp-kind"
@@ -283,30 +277,7 @@ function NewForm({ base, currency, onDone }: { base: string; currency: Currency;
         <TextField testId="sp-starts" label="Starts" type="date" value={starts} onValueChange={setStarts} error={err('starts_at')} />
         <TextField testId="sp-ends" label="First term ends" type="date" value={ends} onValueChange={setEnds} error={err('ends_at')} />
       </div>
-      <fieldset className="checks">
-        <legend>Covered services (none ticked: all)</legend>
-        {SERVICES.map(([k, label]) => (
-          <label key={k} className="check">
-            <input
-              type="checkbox"
-              checked={services.includes(k)}
-              onChange={(e) => setServices(e.target.checked ? [...services, k] : services.filter((s) => s !== k))}
-              data-testid={`sp-service-${k}`}
-            />{' '}
-            {label}
-          </label>
-        ))}
-      </fieldset>
-      <div className="form-grid">
-        <TextField testId="sp-providers" label="Only these providers or clinics" hint="Ids, separated by commas; empty: all" value={providers} onValueChange={setProviders} error={err('coverage.providers')} />
-        <TextField testId="sp-conditions" label="Only these conditions" hint="ICD-10 codes or prefixes, e.g. B50, A15" value={conditions} onValueChange={setConditions} error={err('coverage.conditions')} />
-        <TextField testId="sp-excluded" label="Never these" hint="Item codes, kinds or services" value={excluded} onValueChange={setExcluded} error={err('coverage.excluded')} />
-        <TextField testId="sp-per-charge" label={`Most per charge (${currency})`} value={perCharge} onValueChange={setPerCharge} error={err('caps.per_transaction')} />
-        <TextField testId="sp-per-month" label={`Most per month (${currency})`} value={perMonth} onValueChange={setPerMonth} error={err('caps.per_period')} />
-        <TextField testId="sp-charges" label="Most charges per month" value={charges} onValueChange={setCharges} error={err('caps.charges_per_period')} />
-        <TextField testId="sp-copay" label="Patient's co-payment (%)" value={copay} onValueChange={setCopay} error={err('caps.co_payment_bps')} />
-        <TextField testId="sp-pre-above" label={`Pre-approval above (${currency})`} value={preAbove} onValueChange={setPreAbove} error={err('caps.pre_approval_above')} />
-      </div>
+      <TermsFields d={terms} set={setTerms} err={err} currency={currency} prefix="sp" />
       <label className="check">
         <input type="checkbox" checked={activate} onChange={(e) => setActivate(e.target.checked)} data-testid="sp-activate" /> Fund it from my
         wallet and start now

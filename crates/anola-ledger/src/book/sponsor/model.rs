@@ -133,9 +133,12 @@ pub struct SponsorshipSpec {
     pub id: Uuid,
     pub sponsor: String,
     pub patient: String,
-    /// The programme it belongs to (free text, e.g. "Malaria 2027"); reports group by it.
+    /// The programme it belongs to (e.g. "Malaria 2027"); reports group by it.
     #[serde(default)]
     pub programme: String,
+    /// The sponsor's programme it was made from, if any (its name is `programme`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub programme_id: Option<Uuid>,
     /// The beneficiary's country (ISO 3166 alpha-2), for reports.
     pub country: String,
     pub kind: SponsorshipKind,
@@ -361,6 +364,42 @@ pub struct Covered {
     #[ts(type = "string")]
     pub account: AccountId,
     pub answer: Answer,
+}
+
+/// A sponsor's programme: a named set of terms (type, allocation per beneficiary, term,
+/// coverage, caps) that sponsorships start from, and that reports group by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(deny_unknown_fields)]
+pub struct Programme {
+    /// Client-chosen.
+    pub id: Uuid,
+    /// Filled by the server from the caller.
+    #[serde(default)]
+    pub sponsor: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Countries it serves (ISO 3166 alpha-2); empty = any.
+    #[serde(default)]
+    pub countries: Vec<String>,
+    pub kind: SponsorshipKind,
+    /// Per beneficiary, minor units.
+    #[ts(type = "number")]
+    pub allocation: u64,
+    /// Length of the first term in days.
+    pub term_days: u32,
+    pub recurrence: Recurrence,
+    #[serde(default)]
+    pub coverage: Coverage,
+    #[serde(default)]
+    pub caps: Caps,
+    /// A closed programme takes no new sponsorships.
+    #[serde(default = "yes")]
+    pub open: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A success story or outcome update a clinician wrote about a sponsored patient's care. A

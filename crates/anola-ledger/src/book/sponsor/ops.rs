@@ -83,6 +83,10 @@ pub enum SponsorOp {
     Story {
         story: Story,
     },
+    /// Creates or updates one of a sponsor's programmes (the terms its sponsorships start from).
+    Programme {
+        programme: Programme,
+    },
 }
 
 fn invalid(field: &str, reason: impl Into<String>) -> LedgerError {
@@ -131,6 +135,40 @@ impl Book {
             }
         }
         Ok(())
+    }
+
+    /// A programme: a name, who it is for, and the terms its sponsorships start from.
+    pub fn validate_programme(&self, p: &Programme) -> Result<(), LedgerError> {
+        if !self.sponsors.contains_key(&p.sponsor) {
+            return Err(LedgerError::UnknownSponsor {
+                sponsor: p.sponsor.clone(),
+            });
+        }
+        if let Some(old) = self.programmes.get(&p.id) {
+            if old.sponsor != p.sponsor {
+                return Err(LedgerError::IdReused { id: p.id.to_string() });
+            }
+        }
+        if p.name.trim().is_empty() || !text_ok(&p.name, 120) {
+            return Err(invalid("name", "1–120 characters"));
+        }
+        if !text_ok(&p.description, 2000) {
+            return Err(invalid("description", "at most 2,000 characters"));
+        }
+        if p.allocation == 0 || p.allocation > crate::command::MAX_AMOUNT {
+            return Err(invalid("allocation", "more than zero, in minor units"));
+        }
+        if p.term_days == 0 || i64::from(p.term_days) * super::rules::DAY_MS > MAX_TERM_MS {
+            return Err(invalid("term_days", "1–1098 days"));
+        }
+        if p.countries.len() > 50
+            || p.countries
+                .iter()
+                .any(|c| c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()))
+        {
+            return Err(invalid("countries", "ISO 3166 alpha-2 codes, e.g. KE"));
+        }
+        validate_terms(&p.coverage, &p.caps)
     }
 
     /// A bank deposit into a sponsor's wallet: from `EXT-bank-<currency>`.
@@ -192,36 +230,14 @@ impl Book {
         if spec.ends_at <= now {
             return Err(invalid("ends_at", "in the future"));
         }
-        let c = &spec.coverage;
-        for (field, list) in [
-            ("coverage.services", &c.services),
-            ("coverage.providers", &c.providers),
-            ("coverage.conditions", &c.conditions),
-            ("coverage.excluded", &c.excluded),
-        ] {
-            if list.len() > 50 || list.iter().any(|s| s.trim().is_empty() || s.len() > 64) {
-                return Err(invalid(field, "at most 50 entries of 1–64 characters"));
+        if let Some(p) = spec.programme_id {
+            match self.programmes.get(&p) {
+                Some(x) if x.sponsor == spec.sponsor && x.open => {}
+                Some(x) if x.sponsor == spec.sponsor => return Err(invalid("programme_id", "the programme is closed")),
+                _ => return Err(invalid("programme_id", "not a programme of this sponsor")),
             }
         }
-        let caps = &spec.caps;
-        if caps.co_payment_bps > 10_000 {
-            return Err(invalid("caps.co_payment_bps", "0–10000 (basis points)"));
-        }
-        for (field, v) in [
-            ("caps.per_transaction", caps.per_transaction),
-            ("caps.per_period", caps.per_period),
-            ("caps.pre_approval_above", caps.pre_approval_above),
-        ] {
-            if v.is_some_and(|n| n == 0 || n > crate::command::MAX_AMOUNT) {
-                return Err(invalid(field, "more than zero, in minor units (or none)"));
-            }
-        }
-        if caps.charges_per_period == Some(0) {
-            return Err(invalid("caps.charges_per_period", "at least one (or none)"));
-        }
-        if caps.waiting_days > 365 {
-            return Err(invalid("caps.waiting_days", "0–365"));
-        }
+        validate_terms(&spec.coverage, &spec.caps)?;
         Ok(sponsor.currency)
     }
 
@@ -528,6 +544,7 @@ impl Book {
                 true => Err(LedgerError::IdReused { id: notice.id.to_string() }),
                 false => Ok(0),
             },
+            SponsorOp::Programme { programme } => self.validate_programme(programme).map(|_| 0),
             SponsorOp::Story { story } => {
                 self.sponsorship(story.sponsorship)?;
                 if self.story_ids.contains(&story.id) {
@@ -746,6 +763,12 @@ impl Book {
                 self.mark_if_ended(s);
                 return Ok(n);
             }
+            SponsorOp::Programme { programme } => {
+                if !self.programmes.contains_key(&programme.id) {
+                    self.programmes_of.entry(programme.sponsor.clone()).or_default().push(programme.id);
+                }
+                self.programmes.insert(programme.id, programme.clone());
+            }
             SponsorOp::Story { story } => {
                 self.story_ids.insert(story.id);
                 let mut s = story.clone();
@@ -840,6 +863,39 @@ impl Book {
         spec.expires_at = spec.expires_at.min(month_end(now)).min(s.term_end);
         Ok(())
     }
+}
+
+/// Coverage lists and caps are well formed (a sponsorship's, or a programme's).
+pub fn validate_terms(c: &super::rules::Coverage, caps: &super::rules::Caps) -> Result<(), LedgerError> {
+    for (field, list) in [
+        ("coverage.services", &c.services),
+        ("coverage.providers", &c.providers),
+        ("coverage.conditions", &c.conditions),
+        ("coverage.excluded", &c.excluded),
+    ] {
+        if list.len() > 50 || list.iter().any(|s| s.trim().is_empty() || s.len() > 64) {
+            return Err(invalid(field, "at most 50 entries of 1–64 characters"));
+        }
+    }
+    if caps.co_payment_bps > 10_000 {
+        return Err(invalid("caps.co_payment_bps", "0–10000 (basis points)"));
+    }
+    for (field, v) in [
+        ("caps.per_transaction", caps.per_transaction),
+        ("caps.per_period", caps.per_period),
+        ("caps.pre_approval_above", caps.pre_approval_above),
+    ] {
+        if v.is_some_and(|n| n == 0 || n > crate::command::MAX_AMOUNT) {
+            return Err(invalid(field, "more than zero, in minor units (or none)"));
+        }
+    }
+    if caps.charges_per_period == Some(0) {
+        return Err(invalid("caps.charges_per_period", "at least one (or none)"));
+    }
+    if caps.waiting_days > 365 {
+        return Err(invalid("caps.waiting_days", "0–365"));
+    }
+    Ok(())
 }
 
 /// `EXT-bank-<currency>`: where bank transfers come from.

@@ -95,6 +95,7 @@ pub fn setup(coverage: Coverage, caps: Caps) -> (Book, Uuid) {
         sponsor: "hope".into(),
         patient: "amina".into(),
         programme: "Malaria 2027".into(),
+        programme_id: None,
         country: "KE".into(),
         kind: SponsorshipKind::Partial,
         allocation: 100_000,
