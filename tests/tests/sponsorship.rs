@@ -318,6 +318,27 @@ async fn a_narrow_sponsorship_charged_offline_on_two_devices_keeps_its_caps_and_
         .unwrap();
     assert!(pdf.starts_with(b"%PDF-"), "a PDF");
 
+    // Another clinic's device reads nothing of this patient's sponsorships; a charge may not name
+    // a provider that is not this clinic's (a network rule could be passed that way).
+    let d3 = tempfile::tempdir().unwrap();
+    let (_w3, other_clinic) = enrolled(d3.path(), &url, "elsewhere", Role::FrontDesk, None).await;
+    let e = other_clinic.sponsorships(&patient).await.unwrap_err();
+    assert!(
+        matches!(&e, anola_client::ClientError::ServerRejected { server_code, .. } if server_code == "not_found"),
+        "{e:?}"
+    );
+    let ctx = ChargeContext {
+        provider: Some(Uuid::new_v4().to_string()),
+        ..Default::default()
+    };
+    let priced = vec![Line {
+        item: "LAB-MAL".into(),
+        quantity: 1,
+        unit_price: 25_000,
+    }];
+    let e = c1.quote(&patient, priced, false, ctx).await.unwrap_err();
+    assert!(e.to_string().contains("provider"), "{e:?}");
+
     // Another sponsor's account sees none of it.
     let (s, b) = call(
         &http,

@@ -306,6 +306,27 @@ fn charge_input(s: &DeviceSession, mut r: ChargeRequest, consent: bool) -> Charg
     }
 }
 
+/// The provider a charge names must be one of the device's clinic (sponsorships may cover some
+/// providers only, so a device cannot name another clinic's to pass a network rule): one point
+/// read.
+async fn check_provider<S: Store>(state: &AppState<S>, s: &DeviceSession, r: &ChargeRequest) -> Result<(), Response> {
+    let Some(p) = &r.provider else { return Ok(()) };
+    let Ok(id) = Uuid::parse_str(p) else {
+        return Err(bad_field("provider", "a provider id of this clinic"));
+    };
+    let head = state
+        .store
+        .heads(&[(anola_protocol::wire::EntityKind::Provider, id)])
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?
+        .pop()
+        .flatten();
+    match head.as_ref().and_then(|h| h.text("clinic_id")) {
+        Some(c) if c == s.device.clinic_id => Ok(()),
+        _ => Err(bad_field("provider", "not a provider of this clinic")),
+    }
+}
+
 /// A cashier takes cash into their own drawer only, and an offline charge is settled by the
 /// device that made it.
 fn check_charge(s: &DeviceSession, r: &ChargeRequest) -> Option<Response> {
@@ -338,6 +359,9 @@ async fn quote<S: Store>(State(state): State<AppState<S>>, s: DeviceSession, Jso
     if let Some(resp) = check_charge(&s, &r) {
         return resp;
     }
+    if let Err(resp) = check_provider(&state, &s, &r).await {
+        return resp;
+    }
     // A quote shows what personal funds would pay if the patient consents; no PIN is checked.
     let consent = r.pin.is_some();
     let input = charge_input(&s, r, consent);
@@ -361,6 +385,9 @@ async fn charge_bill<S: Store>(State(state): State<AppState<S>>, s: DeviceSessio
         return bad;
     }
     if let Some(resp) = check_charge(&s, &r) {
+        return resp;
+    }
+    if let Err(resp) = check_provider(&state, &s, &r).await {
         return resp;
     }
     let id = r.id;

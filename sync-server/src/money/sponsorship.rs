@@ -13,6 +13,15 @@ fn op(op: SponsorOp) -> Next {
     Next::Write(LogOp::Sponsor { op: Box::new(op) })
 }
 
+/// `op`, unless the book would refuse it: what time does (the sweep) is written only when it
+/// applies, so an op that keeps being refused (a wallet an administrator closed) neither grows the
+/// log nor blocks the rest.
+fn checked(b: &Book, o: SponsorOp, now: i64) -> Result<Next, LedgerError> {
+    let next = LogOp::Sponsor { op: Box::new(o) };
+    b.decide(&next, now)?;
+    Ok(Next::Write(next))
+}
+
 impl<S: LedgerLog> LedgerService<S> {
     /// Creates or updates a sponsor's profile, and opens their global wallet (`GW-<id>`).
     pub async fn sponsor_profile(&self, sponsor: sponsor::Sponsor, now: i64) -> Result<sponsor::Sponsor, MoneyError> {
@@ -180,7 +189,7 @@ impl<S: LedgerLog> LedgerService<S> {
             now,
             |b| match b.prepare_release(id, reason, now)? {
                 None => Ok(Next::Done),
-                Some(o) => Ok(op(o)),
+                Some(o) => checked(b, o, now),
             },
             |b| b.pre_approvals[&id].clone(),
         )
@@ -280,35 +289,49 @@ impl<S: LedgerLog> LedgerService<S> {
                 Err(e) => return Err(e),
             }
         }
+        // One sponsorship that cannot be settled (refused) must not stop the others.
+        let skip = |what: &str, id: Uuid, r: Result<bool, MoneyError>| -> Result<usize, MoneyError> {
+            match r {
+                Ok(changed) => Ok(usize::from(changed)),
+                Err(MoneyError::Refused(e)) => {
+                    tracing::warn!(sponsorship = %id, code = e.code(), "{what} refused; the sweep goes on");
+                    Ok(0)
+                }
+                Err(e) => Err(e),
+            }
+        };
         for id in ends {
-            self.release_reservations(id, "the sponsorship's term ended", now).await?;
-            let changed = self
-                .run(
-                    now,
-                    |b: &Book| match b.prepare_term_end(id, now)? {
-                        None => Ok(Next::Done),
-                        Some(o) => Ok(op(o)),
-                    },
-                    |_, slot| slot.is_some(),
-                )
-                .await?;
-            n += usize::from(changed);
+            let r = match self.release_reservations(id, "the sponsorship's term ended", now).await {
+                Ok(()) => {
+                    self.run(
+                        now,
+                        |b: &Book| match b.prepare_term_end(id, now)? {
+                            None => Ok(Next::Done),
+                            Some(o) => checked(b, o, now),
+                        },
+                        |_, slot| slot.is_some(),
+                    )
+                    .await
+                }
+                Err(e) => Err(e),
+            };
+            n += skip("ending a term", id, r)?;
         }
         for id in returns {
-            let changed = self
+            let r = self
                 .run(
                     now,
                     |b: &Book| {
                         let s = b.sponsorship(id)?;
                         match (b.to_return.contains(&id), b.prepare_sponsorship_return(s)) {
-                            (true, Some(request)) => Ok(op(SponsorOp::Return { id, request })),
+                            (true, Some(request)) => checked(b, SponsorOp::Return { id, request }, now),
                             _ => Ok(Next::Done),
                         }
                     },
                     |_, slot| slot.is_some(),
                 )
-                .await?;
-            n += usize::from(changed);
+                .await;
+            n += skip("returning funds", id, r)?;
         }
         Ok(n)
     }

@@ -121,7 +121,13 @@ pub fn offline_parts(
     let mut parts = Vec::new();
     let mut answers = Vec::new();
     let mut line_left: Vec<u64> = claim.map(|c| c.lines.iter().map(|l| l.amount).collect()).unwrap_or_default();
+    // One allowance per sponsorship per charge, as the server settles it (each applies the cap per
+    // charge on its own).
+    let mut seen = std::collections::BTreeSet::new();
     for a in allowances.iter().filter(|a| !a.personal || personal) {
+        if a.terms.is_some() && !seen.insert(a.wallet.clone()) {
+            continue;
+        }
         let mut n = a.room(now).min(left);
         if let (Some(t), Some(c)) = (&a.terms, claim) {
             let lines: Vec<_> = c

@@ -340,7 +340,14 @@ impl Book {
             let at = input.offline.as_ref().map_or(now, |o| o.made_at.min(now));
             let answer = self.answer_for(s, &input, &line_left, currency, at, room);
             let n = answer.approved.min(amount).min(left);
-            if n > 0 {
+            if n == 0 {
+                // Named but paying nothing (paused, not covered…): refuse rather than record a
+                // pre-approval the charge never used (a refund would then look for its post).
+                return Err(LedgerError::NotCovered {
+                    reasons: answer.reasons().iter().map(|r| r.code()).collect::<Vec<_>>().join(", "),
+                });
+            }
+            {
                 pay_lines(&answer, &mut line_left, n);
                 parts.push(Part {
                     source: Source::PreApproved,
@@ -417,11 +424,14 @@ impl Book {
                 if !off.allowances.iter().all(|u| named.insert(u.allowance)) {
                     return Err(invalid("offline.allowances", "each allowance at most once per charge"));
                 }
+                // One allowance per sponsored wallet per charge: each answer applies the cap per
+                // charge on its own, so two would pay twice the cap.
+                let mut sponsored_seen = std::collections::BTreeSet::new();
                 for u in &off.allowances {
                     let mut n = self.allowance_room(u.allowance, &input, u.amount);
                     if let Some(a) = self.allowances.get(&u.allowance) {
                         if let Some(s) = self.sponsorship_of_wallet(&a.spec.wallet) {
-                            if Some(&a.spec.wallet) == held_wallet.as_ref() {
+                            if Some(&a.spec.wallet) == held_wallet.as_ref() || !sponsored_seen.insert(a.spec.wallet.clone()) {
                                 n = 0;
                             } else {
                                 // The server's answer wins over the device's: the allowance was

@@ -308,7 +308,8 @@ impl Book {
         })?;
         // A pre-approval's post made separately from the charge's transfer is reversed with it.
         let extra = r.pre_approval.and_then(|pa| self.pre_approvals.get(&pa)).and_then(|p| {
-            self.ledger.outcomes.contains_key(&p.post_id()).then(|| Request {
+            let used_here = matches!(p.state, sponsor::PreApprovalState::Used { receipt, .. } if receipt == refund.charge);
+            (used_here && self.ledger.outcomes.contains_key(&p.post_id())).then(|| Request {
                 id: derived_id(refund.id, "pre-approval-reversal"),
                 command: Command::Reverse {
                     of: p.post_id(),

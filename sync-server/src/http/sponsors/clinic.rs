@@ -114,7 +114,11 @@ pub fn patient_covers(b: &Book, patient: &str) -> Vec<SponsoredCover> {
         .collect()
 }
 
-pub async fn covers<S: Store>(State(state): State<AppState<S>>, _s: DeviceSession, Path(patient): Path<String>) -> Response {
+pub async fn covers<S: Store>(State(state): State<AppState<S>>, s: DeviceSession, Path(patient): Path<String>) -> Response {
+    // A clinic reads its own patients' sponsorships only.
+    if let Err(r) = clinic_patient(&state, &patient, &s.device.clinic_id).await {
+        return r;
+    }
     match state.ledger.read(|b| patient_covers(b, &patient)).await {
         Ok(v) => Json(v).into_response(),
         Err(e) => failed(e, None),
@@ -144,6 +148,9 @@ pub async fn my_sponsorships<S: Store>(State(state): State<AppState<S>>, p: crat
 /// The patient's pre-approvals asked at this device's clinic, newest first (the front desk picks
 /// an approved one to charge against).
 pub async fn patient_pre_approvals<S: Store>(State(state): State<AppState<S>>, s: DeviceSession, Path(patient): Path<String>) -> Response {
+    if let Err(r) = clinic_patient(&state, &patient, &s.device.clinic_id).await {
+        return r;
+    }
     let clinic = s.device.clinic_id.clone();
     let found = state
         .ledger

@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 
 async fn load<S: Store>(state: &AppState<S>, bearer: Bearer, sponsor: &str) -> Result<Report, Response> {
     let a = acting_for(state, bearer, sponsor).await.map_err(IntoResponse::into_response)?;
+    a.manage().map_err(IntoResponse::into_response)?;
     match state.ledger.read(|b| b.sponsor_report(&a.sponsor)).await {
         Ok(Some(r)) => Ok(r),
         Ok(None) => Err(crate::http::error::ApiError::new(

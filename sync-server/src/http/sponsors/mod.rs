@@ -71,7 +71,7 @@ impl Acting {
             true => Ok(()),
             false => Err(ApiError::new(
                 ErrorCode::Forbidden,
-                "a delegate decides pre-approvals only; the sponsor manages the rest",
+                "a delegate sees and decides pre-approvals only; the sponsor manages and reads the rest",
             )),
         }
     }

@@ -189,6 +189,7 @@ fn view(b: &Book, id: Uuid) -> Option<SponsorshipView> {
 
 pub async fn sponsorships<S: Store>(State(state): State<AppState<S>>, bearer: Bearer, Path(sponsor): Path<String>) -> Answer {
     let a = who(&state, bearer, &sponsor).await?;
+    a.manage().map_err(err)?;
     let list = state
         .ledger
         .read(|b| {
@@ -397,6 +398,7 @@ pub async fn decide<S: Store>(
 
 pub async fn programmes<S: Store>(State(state): State<AppState<S>>, bearer: Bearer, Path(sponsor): Path<String>) -> Answer {
     let a = who(&state, bearer, &sponsor).await?;
+    a.manage().map_err(err)?;
     let list = state
         .ledger
         .read(|b| {
@@ -431,6 +433,7 @@ pub async fn save_programme<S: Store>(
 
 pub async fn report<S: Store>(State(state): State<AppState<S>>, bearer: Bearer, Path(sponsor): Path<String>) -> Answer {
     let a = who(&state, bearer, &sponsor).await?;
+    a.manage().map_err(err)?;
     match state
         .ledger
         .read(|b| b.sponsor_report(&a.sponsor))
@@ -444,6 +447,7 @@ pub async fn report<S: Store>(State(state): State<AppState<S>>, bearer: Bearer, 
 
 pub async fn notices<S: Store>(State(state): State<AppState<S>>, bearer: Bearer, Path(sponsor): Path<String>) -> Answer {
     let a = who(&state, bearer, &sponsor).await?;
+    a.manage().map_err(err)?;
     let list = state
         .ledger
         .read(|b| {
@@ -470,6 +474,7 @@ pub async fn notices<S: Store>(State(state): State<AppState<S>>, bearer: Bearer,
 /// them, and only those whose patient consents now (one consent read per beneficiary).
 pub async fn stories<S: Store>(State(state): State<AppState<S>>, bearer: Bearer, Path(sponsor): Path<String>) -> Answer {
     let a = who(&state, bearer, &sponsor).await?;
+    a.manage().map_err(err)?;
     let (enabled, found) = state
         .ledger
         .read(|b| {

@@ -224,7 +224,10 @@ impl Book {
                 return Err(invalid("allocation", format!("above the sponsor's most per patient ({max})")));
             }
         }
-        if spec.ends_at <= spec.starts_at || spec.ends_at - spec.starts_at > MAX_TERM_MS {
+        if spec.starts_at < 0 {
+            return Err(invalid("starts_at", "a time after 1970 (ms since the epoch)"));
+        }
+        if spec.ends_at <= spec.starts_at || spec.ends_at.checked_sub(spec.starts_at).is_none_or(|d| d > MAX_TERM_MS) {
             return Err(invalid("ends_at", "after the start, at most three years later"));
         }
         if spec.ends_at <= now {
@@ -501,10 +504,14 @@ impl Book {
                 false => Err(LedgerError::UnknownSponsor { sponsor: sponsor.clone() }),
             },
             SponsorOp::Create { spec, .. } => {
-                if !self.ledger.accounts.contains_key(&sponsored_wallet(spec.id)) {
-                    return Err(LedgerError::UnknownAccount {
-                        account: sponsored_wallet(spec.id).0,
-                    });
+                let sw = sponsored_wallet(spec.id);
+                let Some(acc) = self.ledger.account(&sw) else {
+                    return Err(LedgerError::UnknownAccount { account: sw.0 });
+                };
+                // Its wallet: the beneficiary's own, a sponsored one, and empty (never adopting a
+                // wallet opened for someone else under a reused id).
+                if self.owner_of(&sw) != Some(spec.patient.as_str()) || acc.spec.kind != AccountKind::Sponsored || acc.seq != 0 {
+                    return Err(LedgerError::IdReused { id: spec.id.to_string() });
                 }
                 self.validate_sponsorship(spec, i64::MIN).map(|_| 0)
             }

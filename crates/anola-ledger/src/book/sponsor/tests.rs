@@ -339,3 +339,95 @@ fn a_charge_paid_whole_by_its_pre_approval_is_the_post_itself() {
     assert_eq!(available(&b, &sponsored_wallet(id)), 100_000);
     clean(&b);
 }
+
+#[test]
+fn a_named_pre_approval_that_pays_nothing_is_refused_and_two_allowances_do_not_double_the_cap() {
+    let caps = Caps {
+        per_transaction: Some(30_000),
+        pre_approval_above: Some(50_000),
+        ..Default::default()
+    };
+    let (mut b, id) = setup(Coverage::default(), caps);
+    let now = JAN + DAY;
+    // A device holds two allowances of the same sponsored wallet; one charge names both: only
+    // one pays, within the cap per charge.
+    let reserve = |b: &mut Book| {
+        let spec = AllowanceSpec {
+            id: Uuid::now_v7(),
+            patient: "amina".into(),
+            wallet: sponsored_wallet(id),
+            device: "dev-1".into(),
+            total: 30_000,
+            per_charge: 30_000,
+            max_count: 2,
+            expires_at: now + DAY,
+        };
+        open(b, crate::book::allowance::account(spec.id), AccountKind::Allowance, None);
+        let (allowance, request) = b.prepare_reserve(spec, now).unwrap();
+        let aid = allowance.id;
+        commit(b, BookOp::Reserve { allowance, request }, now).unwrap();
+        aid
+    };
+    let (a1, a2) = (reserve(&mut b), reserve(&mut b));
+    let mut i = bill(&[("LAB-MAL", 25_000), ("LAB-MAL", 25_000)], 0);
+    i.offline = Some(Offline {
+        device: "dev-1".into(),
+        made_at: now,
+        allowances: vec![
+            AllowanceUse {
+                allowance: a1,
+                amount: 30_000,
+            },
+            AllowanceUse {
+                allowance: a2,
+                amount: 30_000,
+            },
+        ],
+    });
+    let prepared = b.prepare_charge(i, now + 1).unwrap();
+    let from_allowances: u64 = prepared
+        .parts
+        .iter()
+        .filter(|p| p.source == Source::Allowance)
+        .map(|p| p.amount)
+        .sum();
+    assert_eq!(from_allowances, 30_000, "the cap per charge, not twice it");
+    commit(
+        &mut b,
+        BookOp::Charge {
+            prepared: Box::new(prepared),
+        },
+        now + 1,
+    )
+    .unwrap();
+    // An approved pre-approval, then the sponsorship is paused: a charge naming it is refused
+    // (it would pay nothing), and the approval stays for later.
+    let input = PreApprovalInput {
+        id: Uuid::now_v7(),
+        sponsorship: id,
+        patient: "amina".into(),
+        clinic: "c1".into(),
+        provider: None,
+        lines: vec![Line {
+            item: "LAB-MAL".into(),
+            quantity: 1,
+            unit_price: 25_000,
+        }],
+        diagnoses: vec![],
+        note: String::new(),
+        valid_days: 3,
+        requested_by: "dr".into(),
+    };
+    let pa = input.id;
+    let op = b.prepare_pre_approval(input, now).unwrap();
+    sop(&mut b, op, now).unwrap();
+    let op = b.prepare_pa_decision(pa, true, "hope", "", now).unwrap();
+    sop(&mut b, op, now).unwrap();
+    let op = b.prepare_status(id, Status::Paused, "hope", "review", now).unwrap();
+    sop(&mut b, op, now).unwrap();
+    let mut i = bill(&[("LAB-MAL", 25_000)], 0);
+    i.pre_approval = Some(pa);
+    assert_eq!(b.prepare_charge(i, now + 2).unwrap_err().code(), "not_covered");
+    assert!(b.pre_approvals[&pa].open_amount().is_some());
+    clean(&b);
+}
